@@ -1,0 +1,3 @@
+"""`monitor db` (placeholder: filled in by its owner)."""
+
+COMMANDS: list = []

@@ -1,0 +1,3 @@
+"""`monitor demo` (placeholder: filled in by its owner)."""
+
+COMMANDS: list = []

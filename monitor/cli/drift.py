@@ -1,0 +1,3 @@
+"""`monitor drift` (placeholder: filled in by its owner)."""
+
+COMMANDS: list = []

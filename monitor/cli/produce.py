@@ -1,0 +1,3 @@
+"""`monitor produce` (placeholder: filled in by its owner)."""
+
+COMMANDS: list = []

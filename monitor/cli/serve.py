@@ -1,0 +1,3 @@
+"""`monitor serve` (placeholder: filled in by its owner)."""
+
+COMMANDS: list = []

@@ -1,0 +1,23 @@
+"""One exception family; the CLI and the consumer loop translate it once, at the edge."""
+
+
+class MonitorError(Exception):
+    """Base of every error we raise on purpose. `exit_code` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class ConfigError(MonitorError):
+    """The service config is invalid; the message names the key path."""
+
+
+class InputError(MonitorError):
+    """A file or argument given by the user cannot be used (unreadable, empty, mismatched)."""
+
+
+class StorageError(MonitorError):
+    """The store is unreachable or refused a write."""
+
+
+class DriftError(MonitorError):
+    """The drift engine was asked for something it cannot compute (unknown method, bad kind)."""
