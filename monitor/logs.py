@@ -36,7 +36,11 @@ def _logfmt_value(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     if text and all(c.isalnum() or c in "-._:/@+" for c in text):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+    return (
+        '"'
+        + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        + '"'
+    )
 
 
 class LogfmtFormatter(logging.Formatter):

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.errors import ConfigError
 
@@ -75,12 +83,12 @@ class DatabaseSettings(_Strict):
     auto_upgrade: bool = True  # run Alembic migrations on start
     pool_size: int = Field(5, ge=1)
 
-    @model_validator(mode="after")
-    def _known_dialect(self) -> DatabaseSettings:
-        url = self.url.get_secret_value()
-        if not url.startswith(("sqlite", "postgresql")):
-            raise ValueError("url must start with sqlite:// or postgresql+psycopg://")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, url: SecretStr) -> SecretStr:
+        if not url.get_secret_value().startswith(("sqlite", "postgresql")):
+            raise ValueError("expected a URL starting with sqlite:// or postgresql+psycopg://")
+        return url
 
 
 class IngestSettings(_Strict):
@@ -88,8 +96,12 @@ class IngestSettings(_Strict):
 
     max_payload_bytes: int = Field(1_000_000, ge=1_024)
     dead_letter_raw_bytes: int = Field(4_096, ge=0)  # prefix of a rejected message kept verbatim
-    accept_unknown_models: bool = False  # when False, events for models no monitor names are dead-lettered
-    retention_days: int = Field(30, ge=1)  # raw events older than this are deleted by the retention job
+    accept_unknown_models: bool = (
+        False  # when False, events for models no monitor names are dead-lettered
+    )
+    retention_days: int = Field(
+        30, ge=1
+    )  # raw events older than this are deleted by the retention job
     retry_backoff_max_s: float = Field(30.0, gt=0)
 
 
@@ -130,14 +142,15 @@ class Settings(_Strict):
     monitors: list[MonitorSettings] = Field(default_factory=list)
     logging: LogSettings = Field(default_factory=LogSettings)
 
-    @model_validator(mode="after")
-    def _unique_monitor_names(self) -> Settings:
+    @field_validator("monitors")
+    @classmethod
+    def _unique_monitor_names(cls, monitors: list[MonitorSettings]) -> list[MonitorSettings]:
         seen: set[str] = set()
-        for m in self.monitors:
+        for m in monitors:
             if m.name in seen:
                 raise ValueError(f"monitor name {m.name!r} is used twice")
             seen.add(m.name)
-        return self
+        return monitors
 
     def known_models(self) -> frozenset[str]:
         return frozenset(m.model for m in self.monitors)
@@ -147,7 +160,9 @@ def interpolate_env(value: Any, path: str = "", env: dict[str, str] | None = Non
     """Replace ${VAR} and ${VAR:-default} in every string; a missing variable names its key."""
     env = os.environ if env is None else env
     if isinstance(value, dict):
-        return {k: interpolate_env(v, f"{path}.{k}" if path else str(k), env) for k, v in value.items()}
+        return {
+            k: interpolate_env(v, f"{path}.{k}" if path else str(k), env) for k, v in value.items()
+        }
     if isinstance(value, list):
         return [interpolate_env(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
     if isinstance(value, str):
@@ -158,7 +173,9 @@ def interpolate_env(value: Any, path: str = "", env: dict[str, str] | None = Non
                 return env[name]
             if default is not None:
                 return default
-            raise ConfigError(f"config error at {path or '<root>'}: environment variable {name} is not set")
+            raise ConfigError(
+                f"config error at {path or '<root>'}: environment variable {name} is not set"
+            )
 
         return _ENV_REF.sub(sub, value)
     return value

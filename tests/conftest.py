@@ -31,7 +31,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_port(port: int, proc: subprocess.Popen, log: Path, what: str, timeout: float = 15) -> None:
+def _wait_port(
+    port: int, proc: subprocess.Popen, log: Path, what: str, timeout: float = 15
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
@@ -41,7 +43,9 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, what: str, timeout:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} did not accept connections within {timeout} s") from None
+                raise RuntimeError(
+                    f"{what} did not accept connections within {timeout} s"
+                ) from None
             time.sleep(0.02)
 
 
@@ -59,8 +63,9 @@ def pg_server(tmp_path_factory) -> Iterator[str]:
     env_url = os.environ.get("MONITOR_TEST_DATABASE_URL")
     if env_url:
         u = make_url(env_url)
-        yield f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database or 'postgres'}" + (
-            f" password={u.password}" if u.password else ""
+        yield (
+            f"host={u.host or '127.0.0.1'} port={u.port or 5432} user={u.username or 'postgres'} dbname={u.database or 'postgres'}"
+            + (f" password={u.password}" if u.password else "")
         )
         return
     local = "host=127.0.0.1 port=5432 user=postgres dbname=test"
@@ -69,22 +74,40 @@ def pg_server(tmp_path_factory) -> Iterator[str]:
         return
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
-        raise RuntimeError("no Postgres: set MONITOR_TEST_DATABASE_URL, start the local server, or install postgresql")
+        raise RuntimeError(
+            "no Postgres: set MONITOR_TEST_DATABASE_URL, start the local server, or install postgresql"
+        )
     bindir = Path(bins[-1]).parent
     data = tmp_path_factory.mktemp("pgdata")
     log = data.parent / "pg.log"
     run_as = [] if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--"]
     if run_as:
         shutil.chown(data, "postgres")
-    subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     with open(log, "wb") as logf:
         if run_as:
             shutil.chown(log, "postgres")
-        proc = subprocess.Popen([*run_as, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
-                                 "-k", str(data), "-c", "listen_addresses=127.0.0.1"],
-                                stdout=logf, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                *run_as,
+                str(bindir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(data),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_port(port, proc, log, "postgres")
         time.sleep(0.3)
@@ -133,9 +156,18 @@ def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("tansu") / "tansu.log"
     with open(log, "wb") as logf:
         proc = subprocess.Popen(
-            [tansu_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=logf, stderr=subprocess.STDOUT,
+            [
+                tansu_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
+            stdout=logf,
+            stderr=subprocess.STDOUT,
         )
     try:
         _wait_port(port, proc, log, "tansu")

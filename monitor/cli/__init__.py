@@ -20,10 +20,18 @@ EXIT_INTERNAL = 70
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="monitor")
-@click.option("--log-format", type=click.Choice(["logfmt", "json"]), default=None,
-              help="Log line format (default: from config, else logfmt).")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default=None,
-              help="Log level (default: from config, else INFO).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["logfmt", "json"]),
+    default=None,
+    help="Log line format (default: from config, else logfmt).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    default=None,
+    help="Log level (default: from config, else INFO).",
+)
 @click.pass_context
 def cli(ctx: click.Context, log_format: str | None, log_level: str | None) -> None:
     """Data-drift and model-performance monitoring for ML models."""
