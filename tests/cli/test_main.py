@@ -36,3 +36,16 @@ def test_bad_config_is_one_line_without_traceback(tmp_path) -> None:
         "Input should be a valid integer, unable to parse string as an integer"
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_healthcheck_follows_the_heartbeat_file(tmp_path, capsys) -> None:
+    import os
+
+    beat = tmp_path / "hb"
+    assert main(["healthcheck", "--file", str(beat)]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    beat.touch()
+    assert main(["healthcheck", "--file", str(beat), "--max-age", "60"]) == 0
+    os.utime(beat, (0, 0))
+    assert main(["healthcheck", "--file", str(beat), "--max-age", "60"]) == 1
+    assert "last heartbeat" in capsys.readouterr().err

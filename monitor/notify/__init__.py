@@ -1,0 +1,1 @@
+"""Notification channels and their delivery (outbox, Slack, webhooks)."""
