@@ -1,0 +1,372 @@
+"""Drift benchmark: our engine, CLI and sketch path against Evidently and a naive scipy loop.
+
+    .venv/bin/python bench/drift.py --sizes 10000,100000,1000000 --out bench/drift-results.md
+
+Deterministic frames (20 numeric: normal, lognormal, uniform; 5 categorical with 5-45
+categories; 9 of the 25 columns shifted) are written once as Parquet per size. Every
+measurement runs in a fresh process (`_measure.run`): the child loads the Parquet files,
+times the measured call itself and prints one JSON line (which columns it flags); the
+parent records the child's whole wall time and peak RSS. Ratios are from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import _measure  # noqa: E402
+
+NUMERIC = [f"num_{i:02d}" for i in range(20)]
+CATEGORICAL = ["cat_05", "cat_10", "cat_20", "cat_30", "cat_45"]
+SHIFTED = {
+    "num_00": "normal: mean +0.3 sd",
+    "num_01": "normal: sd x1.4",
+    "num_02": "normal: mean +0.2 sd",
+    "num_07": "lognormal: mu +0.3",
+    "num_08": "lognormal: sigma 1 -> 1.25",
+    "num_14": "uniform: shifted by 0.1 of its range",
+    "num_15": "uniform: range stretched by 30%",
+    "cat_05": "5 categories: probabilities reversed",
+    "cat_30": "30 categories: half the mass moved to the 5 rarest",
+}
+BUCKETS = 60  # stored minute buckets merged into one window by the sketch-path timing
+
+
+def make_frames(n: int, seed: int = 20_26):
+    """Reference and current frames of `n` rows each; the same numbers on every run."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    ref, cur = {}, {}
+    for i, name in enumerate(NUMERIC):
+        family = ("normal", "lognormal", "uniform")[0 if i < 7 else 1 if i < 14 else 2]
+        ref[name] = _numeric(rng, family, n, name, shifted=False)
+        cur[name] = _numeric(rng, family, n, name, shifted=name in SHIFTED)
+    for name in CATEGORICAL:
+        k = int(name[-2:])
+        p = rng.dirichlet(np.full(k, 2.0))
+        labels = np.array([f"{name[-2:]}_{j:02d}" for j in range(k)], dtype=object)
+        ref[name] = labels[rng.choice(k, size=n, p=p)]
+        cur[name] = labels[rng.choice(k, size=n, p=_shift_categories(name, p))]
+    return pd.DataFrame(ref), pd.DataFrame(cur)
+
+
+def _numeric(rng, family: str, n: int, name: str, shifted: bool) -> np.ndarray:
+    if family == "normal":
+        mean = {"num_00": 0.3, "num_02": 0.2}.get(name, 0.0) if shifted else 0.0
+        sd = 1.4 if shifted and name == "num_01" else 1.0
+        return rng.normal(10.0 + mean, sd, size=n)
+    if family == "lognormal":
+        mu = 0.3 if shifted and name == "num_07" else 0.0
+        sigma = 1.25 if shifted and name == "num_08" else 1.0
+        return rng.lognormal(mu, sigma, size=n)
+    low = 0.1 if shifted and name == "num_14" else 0.0
+    high = (1.3 if name == "num_15" else 1.1 if name == "num_14" else 1.0) if shifted else 1.0
+    return rng.uniform(low, high, size=n)
+
+
+def _shift_categories(name: str, p: np.ndarray) -> np.ndarray:
+    if name == "cat_05":
+        return np.sort(p)[np.argsort(np.argsort(-p))]  # largest share goes to the rarest
+    if name == "cat_30":
+        q = p / 2
+        rare = np.argsort(p)[:5]
+        q[rare] += 0.5 / 5
+        return q / q.sum()
+    return p
+
+
+def prepare(n: int, root: Path) -> Path:
+    """Write the frames of size `n` as Parquet (once) and return their directory."""
+    out = root / str(n)
+    if not (out / "current.parquet").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        ref, cur = make_frames(n)
+        ref.to_parquet(out / "reference.parquet", index=False)
+        cur.to_parquet(out / "current.parquet", index=False)
+    return out
+
+
+# ---- children: each loads the Parquet files, times one call, prints one JSON line ----
+
+
+def _load(data: Path):
+    import pandas as pd
+
+    return pd.read_parquet(data / "reference.parquet"), pd.read_parquet(data / "current.parquet")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child_evidently(ref, cur) -> dict:
+    from evidently import Report
+    from evidently.presets import DataDriftPreset
+
+    start = time.perf_counter()
+    snapshot = Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)
+    seconds = time.perf_counter() - start
+    flagged = []
+    for metric in snapshot.dict()["metrics"]:
+        config = metric["config"]
+        if config.get("type", "").endswith("ValueDrift"):
+            value, threshold = metric["value"], config["threshold"]
+            is_p = "p_value" in config["method"].lower()
+            if (value < threshold) if is_p else (value >= threshold):
+                flagged.append(config["column"])
+    return {"seconds": seconds, "flagged": flagged}
+
+
+def child_engine(ref, cur) -> dict:
+    from monitor.drift.engine import compare
+
+    start = time.perf_counter()
+    report = compare(ref, cur)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "flagged": [f.name for f in report.features if f.drifted]}
+
+
+def child_multivariate(ref, cur) -> dict:
+    from monitor.drift.multivariate import domain_classifier_drift
+
+    start = time.perf_counter()
+    result = domain_classifier_drift(ref, cur)
+    seconds = time.perf_counter() - start
+    keep = ("score", "drifted", "rows_used", "top_features")
+    return {"seconds": seconds, "flagged": [], "multivariate": {k: result[k] for k in keep}}
+
+
+def child_naive(ref, cur) -> dict:
+    """The loop most teams write first: ks_2samp per numeric, chi-square per categorical."""
+    import pandas as pd
+    from scipy import stats
+
+    start = time.perf_counter()
+    flagged = []
+    for name in ref.columns:
+        if name in NUMERIC:
+            p = stats.ks_2samp(ref[name].dropna(), cur[name].dropna()).pvalue
+        else:
+            table = pd.concat([ref[name].value_counts(), cur[name].value_counts()], axis=1)
+            p = stats.chi2_contingency(table.fillna(0).to_numpy().T, correction=False).pvalue
+        if p < 0.05:
+            flagged.append(name)
+    return {"seconds": time.perf_counter() - start, "flagged": flagged}
+
+
+def child_sketch(ref, cur) -> dict:
+    """Build specs + sketches of both frames, compare; then the stored-window path per feature."""
+    from monitor.drift.sketch import from_bytes, merge_all, to_bytes
+    from monitor.drift.sketch_report import (
+        compare_sketches,
+        fit_reference,
+        sketch_feature,
+        sketch_frame,
+    )
+
+    start = time.perf_counter()
+    specs, ref_sk = fit_reference(ref)
+    cur_sk = sketch_frame(specs, cur)
+    built = time.perf_counter()
+    report = compare_sketches(specs, ref_sk, cur_sk)
+    done = time.perf_counter()
+    bounds = np.linspace(0, len(cur), BUCKETS + 1).astype(int)
+    blobs = {name: [] for name in specs}
+    for lo, hi in itertools.pairwise(bounds):
+        for name, s in sketch_frame(specs, cur.iloc[lo:hi]).items():
+            blobs[name].append(to_bytes(s))
+    per_feature = []
+    for name, spec in specs.items():
+        t0 = time.perf_counter()
+        window = merge_all(from_bytes(b) for b in blobs[name])
+        sketch_feature(name, spec, ref_sk[name], window)
+        per_feature.append(time.perf_counter() - t0)
+    sizes = {
+        kind: [len(b) for n, bl in blobs.items() if specs[n].kind == kind for b in bl]
+        for kind in ("numeric", "categorical")
+    }
+    return {
+        "seconds": done - start,
+        "build_s": built - start,
+        "compare_s": done - built,
+        "window_ms_per_feature_mean": 1e3 * float(np.mean(per_feature)),
+        "window_ms_per_feature_max": 1e3 * float(np.max(per_feature)),
+        "bucket_bytes_numeric_mean": float(np.mean(sizes["numeric"])),
+        "bucket_bytes_categorical_mean": float(np.mean(sizes["categorical"])),
+        "undecided": [f.name for f in report.features if f.quality.get("sketch_undecided")],
+        "flagged": [f.name for f in report.features if f.drifted],
+    }
+
+
+CHILDREN = {
+    "evidently": child_evidently,
+    "engine": child_engine,
+    "sketch": child_sketch,
+    "naive": child_naive,
+    "multivariate": child_multivariate,
+}
+
+
+def run_child(kind: str, data: Path) -> None:
+    ref, cur = _load(data)
+    loaded = _rss_mb()
+    result = CHILDREN[kind](ref, cur)
+    result["rss_after_load_mb"] = loaded
+    print(json.dumps(result))
+
+
+# ---- parent ----
+
+
+def measure(kind: str, data: Path) -> _measure.Measurement:
+    if kind == "cli":
+        monitor = Path(sys.executable).with_name("monitor")
+        command = [str(monitor), "drift", str(data / "reference.parquet")]
+        command += [str(data / "current.parquet"), "--json"]
+        m = _measure.run(command)
+        try:
+            flagged = [f["name"] for f in m.report["features"] if f["drifted"]]
+        except (KeyError, TypeError):
+            flagged = None
+        report = {"seconds": m.wall_s, "flagged": flagged}
+        return _measure.Measurement(
+            m.command, m.wall_s, m.peak_rss_mb, m.returncode, report, m.stderr_tail
+        )
+    return _measure.run([sys.executable, __file__, "--child", kind, "--data", str(data)])
+
+
+def precision_recall(flagged) -> tuple[float, float]:
+    if flagged is None:
+        return float("nan"), float("nan")
+    hits = len(set(flagged) & set(SHIFTED))
+    precision = hits / len(flagged) if flagged else 1.0
+    return precision, hits / len(SHIFTED)
+
+
+def _added_mb(m: _measure.Measurement) -> float:
+    """Peak RSS above the RSS right after loading the frames: what the call itself needed."""
+    return m.peak_rss_mb - m.report.get("rss_after_load_mb", float("nan"))
+
+
+def render(results: dict, args, load: str) -> str:
+    lines = [
+        f"Command: `.venv/bin/python bench/drift.py --sizes {args.sizes}"
+        + (" --skip-evidently" if args.skip_evidently else "")
+        + "`",
+        f"Machine: {os.cpu_count()} cores; load average before the run: {load}.",
+        "Time = the measured call inside its process (for `cli`: the whole process, "
+        "Python start-up and Parquet reading included); RSS = the process's peak.",
+        "",
+        "| rows/side | tool | time s | process s | peak RSS MB | RSS after load MB "
+        "| precision | recall | flagged not shifted | shifted missed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, by_kind in results.items():
+        for kind, m in by_kind.items():
+            rep = m.report
+            if not m.ok:
+                lines.append(f"| {n:,} | {kind} | failed: {m.stderr_tail.strip()[-120:]!r} |")
+                continue
+            flagged = rep.get("flagged")
+            p, r = precision_recall(flagged)
+            fp = sorted(set(flagged or []) - set(SHIFTED))
+            fn = sorted(set(SHIFTED) - set(flagged or []))
+            extra = "n/a (multivariate)" if kind == "multivariate" else f"{p:.2f} | {r:.2f}"
+            lines.append(
+                f"| {n:,} | {kind} | {rep.get('seconds', m.wall_s):.3f} | {m.wall_s:.2f} "
+                f"| {m.peak_rss_mb:.0f} | {rep.get('rss_after_load_mb', float('nan')):.0f} "
+                f"| {extra} | {', '.join(fp) or '-'} | "
+                f"{', '.join(fn) if kind != 'multivariate' else '-'} |"
+            )
+    return "\n".join(lines + _ratios(results) + _details(results)) + "\n"
+
+
+def _ratios(results: dict) -> list[str]:
+    lines = ["", "Ratios (peer / ours, same run):", ""]
+    for n, by_kind in results.items():
+        ours = by_kind.get("engine")
+        for peer in ("evidently", "naive"):
+            theirs = by_kind.get(peer)
+            if ours and theirs and ours.ok and theirs.ok:
+                t = theirs.report["seconds"] / ours.report["seconds"]
+                mem = theirs.peak_rss_mb / ours.peak_rss_mb
+                added = _added_mb(theirs) / _added_mb(ours)
+                lines.append(
+                    f"- {n:,} rows: {peer} / engine: time x{t:.1f}, peak RSS x{mem:.2f}, "
+                    f"RSS added over the loaded frames x{added:.1f}"
+                )
+    return lines
+
+
+def _details(results: dict) -> list[str]:
+    lines = ["", "Sketch path and domain classifier:", ""]
+    for n, by_kind in results.items():
+        s = by_kind.get("sketch")
+        if s and s.ok:
+            r = s.report
+            lines.append(
+                f"- {n:,} rows: build specs+sketches {r['build_s']:.3f} s, compare "
+                f"{r['compare_s'] * 1e3:.1f} ms (25 features); stored window of {BUCKETS} "
+                f"buckets: deserialise+merge+compute {r['window_ms_per_feature_mean']:.2f} ms "
+                f"per feature (max {r['window_ms_per_feature_max']:.2f}); bytes per bucket "
+                f"sketch: numeric {r['bucket_bytes_numeric_mean']:.0f}, categorical "
+                f"{r['bucket_bytes_categorical_mean']:.0f}; undecided: {r['undecided'] or '-'}"
+            )
+        mv = by_kind.get("multivariate")
+        if mv and mv.ok:
+            lines.append(f"- {n:,} rows: domain classifier {json.dumps(mv.report['multivariate'])}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--only", default="", help="comma list of tools (default: all)")
+    parser.add_argument("--data-dir", default="/tmp/drift-bench")
+    parser.add_argument("--out", default="", help="also write the markdown table here")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, Path(args.data))
+        return
+    kinds = ["evidently", "engine", "cli", "sketch", "naive", "multivariate"]
+    if args.skip_evidently:
+        kinds.remove("evidently")
+    if args.only:
+        kinds = [k for k in kinds if k in args.only.split(",")]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    results: dict = {}
+    for n in (int(s) for s in args.sizes.split(",")):
+        data = prepare(n, Path(args.data_dir))
+        results[n] = {}
+        for kind in kinds:
+            m = measure(kind, data)
+            results[n][kind] = m
+            print(
+                f"{n:>9,} {kind:<13} {m.wall_s:8.2f} s {m.peak_rss_mb:8.0f} MB rc={m.returncode}",
+                file=sys.stderr,
+                flush=True,
+            )
+    text = render(results, args, load)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

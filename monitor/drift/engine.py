@@ -1,0 +1,214 @@
+"""Compare a reference frame with a current frame, column by column, on raw data.
+
+Each column is turned into numpy arrays once (no frame copies), statistics are computed on
+sorted arrays (numerics) or category counts (categoricals), and columns are shared among a
+few threads (numpy's sorts release the GIL). The verdict for every feature goes through
+`registry.decide`, the same path the sketch-based engine uses.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from monitor.drift.categorical import CategoricalReference, categorical_stats
+from monitor.drift.defaults import default_method
+from monitor.drift.frames import infer_kind
+from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
+from monitor.drift.options import DriftOptions, FeatureOptions
+from monitor.drift.registry import Kind, decide, get_method
+from monitor.drift.result import DriftReport, FeatureResult
+from monitor.errors import InputError
+
+# Computed for every feature of a kind (cheap once the column is sorted or counted).
+ALWAYS: dict[Kind, frozenset[str]] = {
+    "numeric": frozenset({"ks", "wasserstein_normed", "psi", "jensenshannon", "hellinger", "kl"}),
+    "categorical": frozenset({"chisquare", "z", "psi", "jensenshannon", "hellinger", "kl", "tvd"}),
+}
+
+__all__ = ["ALWAYS", "compare", "compare_feature", "decide", "select_columns", "summarize"]
+
+
+def select_columns(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str] | None, ignore=()
+) -> list[str]:
+    """The columns to compare; InputError when the two frames do not line up."""
+    if columns is None:
+        ref_cols, cur_cols = list(reference.columns), set(current.columns)
+        only_ref = [c for c in ref_cols if c not in cur_cols]
+        only_cur = sorted(map(str, cur_cols - set(ref_cols)))
+        if only_ref or only_cur:
+            parts = []
+            if only_ref:
+                parts.append(f"only in reference: {', '.join(map(repr, only_ref))}")
+            if only_cur:
+                parts.append(f"only in current: {', '.join(map(repr, only_cur))}")
+            raise InputError(f"columns differ ({'; '.join(parts)})")
+        columns = ref_cols
+    else:
+        absent = [c for c in columns if c not in reference.columns or c not in current.columns]
+        if absent:
+            raise InputError(f"column(s) not in both inputs: {', '.join(map(repr, absent))}")
+    ignored = set(ignore)
+    names = [c for c in columns if str(c) not in ignored]
+    if not names:
+        raise InputError("no columns left to compare")
+    return names
+
+
+def compare(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    options: DriftOptions | None = None,
+    columns: list[str] | None = None,
+) -> DriftReport:
+    """Drift of every selected column of `current` against `reference`, and the dataset verdict."""
+    options = options or DriftOptions()
+    for side, frame in (("reference", reference), ("current", current)):
+        if len(frame) == 0:
+            raise InputError(f"the {side} data has no rows")
+    names = select_columns(reference, current, columns, options.ignore)
+    labels = set(map(str, reference.columns))
+    unknown = [n for n in options.per_feature if n not in labels]
+    if unknown:
+        raise InputError(f"per_feature names unknown column(s): {', '.join(map(repr, unknown))}")
+
+    def one(label) -> FeatureResult:
+        return compare_feature(str(label), reference[label], current[label], options)
+
+    if options.workers > 1 and len(names) > 1:
+        with ThreadPoolExecutor(max_workers=min(options.workers, len(names))) as pool:
+            features = tuple(pool.map(one, names))
+    else:
+        features = tuple(map(one, names))
+    return summarize(features, len(reference), len(current), options.drift_share)
+
+
+def summarize(
+    features: tuple[FeatureResult, ...], reference_rows: int, current_rows: int, drift_share: float
+) -> DriftReport:
+    """Dataset verdict: drifted when the share of drifted features is >= `drift_share`."""
+    share = sum(f.drifted for f in features) / len(features) if features else 0.0
+    return DriftReport(
+        reference_rows=reference_rows,
+        current_rows=current_rows,
+        dataset_drift=bool(features) and share >= drift_share,
+        drift_share=share,
+        drift_share_threshold=drift_share,
+        features=features,
+    )
+
+
+def compare_feature(
+    name: str, reference: pd.Series, current: pd.Series, options: DriftOptions
+) -> FeatureResult:
+    """One feature's statistics and verdict (kind inferred unless set in per_feature)."""
+    fo = options.per_feature.get(name, FeatureOptions())
+    kind = fo.kind or infer_kind(name, reference, current)
+    if kind == "numeric":
+        counts, stats, quality = _numeric(name, reference, current, options)
+        n_categories = 0
+    else:
+        counts, stats, quality = _categorical(name, reference, current, options)
+        n_categories = quality["n_categories"]
+    (n_ref, miss_ref), (n_cur, miss_cur) = counts
+    method = _method_for(kind, fo, options, n_ref, n_cur, n_categories)
+    threshold = _threshold_for(method, fo, options)
+    statistic, p_value = _pick(stats, method, quality)
+    return FeatureResult(
+        name=name,
+        kind=kind,
+        method=method,
+        statistic=statistic,
+        p_value=p_value,
+        threshold=threshold,
+        drifted=decide(method, statistic, p_value, threshold),
+        missing_share_reference=miss_ref / len(reference),
+        missing_share_current=miss_cur / len(current),
+        stats=stats,
+        quality=quality,
+    )
+
+
+def _method_for(
+    kind: Kind, fo: FeatureOptions, options: DriftOptions, n_ref: int, n_cur: int, n_categories: int
+) -> str:
+    if fo.method is not None:
+        get_method(fo.method, kind)  # a per-feature method must fit the feature
+        return fo.method
+    if options.method is not None and kind in get_method(options.method).kinds:
+        return options.method
+    return default_method(kind, n_ref, n_cur, n_categories, options.small_sample)
+
+
+def _threshold_for(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
+    if fo.threshold is not None:
+        return float(fo.threshold)
+    if options.threshold is not None and fo.method is None and method == options.method:
+        return float(options.threshold)
+    return get_method(method).default_threshold
+
+
+def _pick(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
+    """(statistic, p_value) of `method` from the computed stats; NaN when it was not computable."""
+    value = stats.get(method)
+    if isinstance(value, dict):
+        return float(value["statistic"]), float(value["p_value"])
+    if value is not None:
+        return float(value), None
+    if "error" not in quality:
+        quality["error"] = f"{method} is not defined for this feature"
+    return math.nan, None
+
+
+def _wanted(kind: Kind, options: DriftOptions, fo: FeatureOptions) -> frozenset[str]:
+    extra = {m for m in options.extra if kind in get_method(m).kinds}
+    chosen = {m for m in (fo.method, options.method) if m and kind in get_method(m).kinds}
+    return ALWAYS[kind] | extra | chosen
+
+
+def _numeric(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions):
+    fo = options.per_feature.get(name, FeatureOptions())
+    ref, ref_nan, ref_inf = finite_sorted(_floats(name, reference))
+    cur, cur_nan, cur_inf = finite_sorted(_floats(name, current))
+    quality: dict[str, Any] = {"inf_count_reference": ref_inf, "inf_count_current": cur_inf}
+    stats: dict[str, Any] = {}
+    if ref.size and cur.size:
+        fitted = NumericReference.fit(ref, options.bins)
+        if fitted.std == 0:
+            quality["constant_reference"] = True
+        stats = numeric_stats(fitted, cur, _wanted("numeric", options, fo), quality)
+    else:
+        quality["error"] = _empty_side(ref.size, cur.size)
+    counts = ((ref.size, ref_nan + ref_inf), (cur.size, cur_nan + cur_inf))
+    return counts, stats, quality
+
+
+def _categorical(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions):
+    fo = options.per_feature.get(name, FeatureOptions())
+    fitted, ref_missing = CategoricalReference.fit(reference)
+    n_ref = int(fitted.counts.sum())
+    wanted = _wanted("categorical", options, fo)
+    stats, cur_missing, n_cur, n_categories = categorical_stats(fitted, current, wanted)
+    quality: dict[str, Any] = {"n_categories": n_categories}
+    if not (n_ref and n_cur):
+        quality["error"] = _empty_side(n_ref, n_cur)
+    return ((n_ref, ref_missing), (n_cur, cur_missing)), stats, quality
+
+
+def _empty_side(n_ref: int, n_cur: int) -> str:
+    sides = [s for s, n in (("reference", n_ref), ("current", n_cur)) if n == 0]
+    return f"no non-missing values in the {' and '.join(sides)}"
+
+
+def _floats(name: str, values: pd.Series) -> np.ndarray:
+    try:
+        return values.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"column {name!r} is set as numeric but holds non-numeric values"
+        ) from None

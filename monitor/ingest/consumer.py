@@ -1,0 +1,326 @@
+"""The ingestion loop: poll → parse → store the batch in one transaction → commit its offsets.
+
+Delivery is at-least-once with idempotent writes: offsets are committed only after the
+batch's database transaction has committed, so a crash anywhere re-reads (and harmlessly
+re-stores) at most the uncommitted batches; nothing is lost and nothing is stored twice.
+
+Pipelining: a writer thread stores batch N while this thread polls and parses the next
+ones (at most `pipeline_depth` batches submitted and not yet committed). Offsets are
+committed asynchronously as batches complete, and synchronously once on a clean stop.
+While the writer waits on the database (slow, or down and retrying with backoff), this
+thread pauses its partitions and keeps calling poll(), so the member stays in the group
+(max_poll_interval_ms) and takes part in rebalances, without reading anything new.
+Rebalances: see ownership.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from monitor.ingest.batch import Batch, ParseRules, parse_records
+from monitor.ingest.metrics import IngestMetrics
+from monitor.ingest.ownership import Ownership
+from monitor.ingest.writer import BatchWriter, StoreJob
+from monitor.settings import KafkaSettings, Settings
+
+log = logging.getLogger("monitor.ingest.consumer")
+
+# Large fetches: fewer round trips per event.
+FETCH_MAX_BYTES = 64 << 20
+MAX_PARTITION_FETCH_BYTES = 8 << 20
+IDLE_POLL_EVERY_S = 1.0  # while waiting on the writer, poll (paused) at least this often
+LAG_EVERY_S = 5.0
+PROGRESS_LOG_EVERY_S = 30.0
+
+
+def make_consumer(kafka: KafkaSettings, **overrides: Any) -> KafkaConsumer:
+    """A group consumer with manual commits, configured from settings (incl. SASL/TLS)."""
+    opts: dict[str, Any] = {
+        **kafka.client_options(),
+        "group_id": kafka.group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": kafka.auto_offset_reset,
+        "session_timeout_ms": kafka.session_timeout_ms,
+        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
+        "max_poll_records": kafka.max_poll_records,
+        "fetch_max_bytes": FETCH_MAX_BYTES,
+        "max_partition_fetch_bytes": MAX_PARTITION_FETCH_BYTES,
+    }
+    opts.update(overrides)
+    return KafkaConsumer(**opts)
+
+
+class Ingestor:
+    """Runs the loop until `stop` is set; the caller owns the consumer's configuration."""
+
+    def __init__(
+        self,
+        consumer: KafkaConsumer,
+        store: Callable[[Batch], Any],
+        rules: ParseRules,
+        *,
+        backoff_max_s: float = 30.0,
+        poll_timeout_ms: int = 500,
+        max_records: int = 2000,
+        shutdown_grace_s: float = 10.0,
+        pipeline_depth: int = 3,
+        metrics: IngestMetrics | None = None,
+        before_commit: Callable[[Batch], None] | None = None,
+        beat: Callable[[], None] | None = None,
+    ) -> None:
+        self._consumer = consumer
+        self._rules = rules
+        self._poll_ms = poll_timeout_ms
+        self._max_records = max_records
+        self._grace_s = shutdown_grace_s
+        self.metrics = metrics or IngestMetrics()
+        self._before_commit = before_commit  # test hook: runs after the DB commit, before Kafka's
+        self._beat = beat
+        self._owner = Ownership()
+        self._writer = BatchWriter(store, backoff_max_s, pipeline_depth, on_retry=self._count_retry)
+        self._depth = pipeline_depth
+        # newest offsets sent per partition, with the generation of the batch they came from
+        self._committed: dict[TopicPartition, tuple[OffsetAndMetadata, int]] = {}
+        self._inflight: deque[StoreJob] = deque()  # submitted, not yet committed; oldest first
+        self._polled_at: dict[int, float] = {}  # id(batch) -> monotonic poll time
+        self._next: dict[TopicPartition, int] = {}  # position after the records we handed on
+        self._last_lag = self._last_progress = time.monotonic()
+
+    def run(self, stop: threading.Event) -> IngestMetrics:
+        """Consume until `stop` is set, then finish (or abandon) the batches in flight and close."""
+        topics = [self._rules.predictions_topic, self._rules.labels_topic]
+        self._consumer.subscribe(topics, listener=self._owner)
+        log.info("consumer_started", extra={"topics": ",".join(topics)})
+        try:
+            while not stop.is_set():
+                self._step(stop)
+            while self._inflight and self._await(self._inflight[0], stop):
+                self._complete(self._inflight.popleft())
+            self._abandon()
+            self._commit_final()
+            self.update_lag()
+        finally:
+            for job in self._inflight:
+                job.abandoned.set()
+            self._writer.close()
+            self._consumer.close(autocommit=False)  # LeaveGroup: the partitions move at once
+            self._log_progress("consumer_stopped")
+        return self.metrics
+
+    def _step(self, stop: threading.Event) -> None:
+        records = self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records)
+        self._tick()
+        while self._inflight and self._inflight[0].done.is_set():
+            self._complete(self._inflight.popleft())
+        if not records:
+            return
+        with self.metrics.lock:
+            self.metrics.polled += sum(len(recs) for recs in records.values())
+        batch = parse_records(records, self._rules, self._owner.generation)
+        self._polled_at[id(batch)] = time.monotonic()
+        self._next.update(batch.offsets)
+        while len(self._inflight) >= self._depth:
+            if not self._await(self._inflight[0], stop):
+                self._abandon(batch)
+                return
+            self._complete(self._inflight.popleft())
+        if stop.is_set():  # shutting down: leave this batch for the next owner
+            self._abandon(batch)
+            return
+        self._inflight.append(self._writer.submit(batch))
+
+    def _await(self, job: StoreJob, stop: threading.Event) -> bool:
+        """Wait for the writer; keep the membership alive. False: give up (shutdown grace over)."""
+        deadline: float | None = None
+        paused = False
+        while not job.done.wait(IDLE_POLL_EVERY_S):
+            paused = self._idle_poll() or paused
+            if stop.is_set():
+                deadline = deadline or time.monotonic() + self._grace_s
+                if time.monotonic() >= deadline:
+                    return False
+        if paused:
+            self._consumer.resume(*self._consumer.paused())
+        return True
+
+    def _abandon(self, newest: Batch | None = None) -> None:
+        """Give up every batch not yet committed: the writer skips them, and their partitions
+        are sought back (newest first, so the oldest first offset wins)."""
+        batches = [newest] if newest is not None else []
+        for job in reversed(self._inflight):
+            job.abandoned.set()
+            batches.append(job.batch)
+        self._inflight.clear()
+        for batch in batches:
+            self._rewind(batch)
+        if batches:
+            log.warning("batches_abandoned", extra={"events": sum(b.size for b in batches)})
+
+    def _idle_poll(self) -> bool:
+        """Poll with every partition paused; hand back anything a new assignment delivered."""
+        assigned = self._consumer.assignment()
+        if assigned:
+            self._consumer.pause(*assigned)
+        records = self._consumer.poll(timeout_ms=100, max_records=self._max_records)
+        for tp, recs in records.items():  # a partition assigned during this poll: not paused yet
+            if recs:
+                self._consumer.seek(tp, recs[0].offset)
+                self._consumer.pause(tp)
+        self._tick()
+        return True
+
+    def _rewind(self, batch: Batch) -> None:
+        """Forget a batch that will not be stored: seek its partitions back to its first records."""
+        assigned = self._consumer.assignment()
+        for tp, offset in batch.first_offsets.items():
+            if tp in assigned:
+                self._consumer.seek(tp, offset)
+                self._next[tp] = offset
+        self._polled_at.pop(id(batch), None)
+
+    def _complete(self, job: StoreJob) -> None:
+        """The writer is done with `job`: commit its offsets if it was stored, else raise."""
+        batch = job.batch
+        if job.error is not None:
+            self._inflight.appendleft(job)
+            self._abandon()
+            raise job.error
+        if self._before_commit is not None:
+            self._before_commit(batch)
+        offsets = self._owner.committable(batch)
+        if offsets:  # async: the next batch need not wait for the round trip; run() ends sync
+            self._committed.update({tp: (om, batch.generation) for tp, om in offsets.items()})
+            self._consumer.commit_async(offsets, callback=self._on_commit)
+        self._record(job, time.monotonic() - self._polled_at.pop(id(batch), time.monotonic()))
+
+    def _on_commit(self, offsets: Any, response: Any) -> None:
+        if isinstance(response, BaseException):  # stored but not committed: re-read, stored once
+            self._commit_failed(response)
+
+    def _commit_failed(self, exc: BaseException) -> None:
+        with self.metrics.lock:
+            self.metrics.commit_failures += 1
+        log.warning("commit_failed", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+
+    def _commit_final(self) -> None:
+        """Synchronously commit the newest stored offsets of the partitions still owned, so a
+        clean stop leaves nothing to re-read (async commits may still be in flight)."""
+        offsets = self._owner.still_owned(self._committed)
+        if offsets:
+            try:
+                self._consumer.commit(offsets)
+            except KafkaError as exc:
+                self._commit_failed(exc)
+
+    def owned_partitions(self) -> frozenset[TopicPartition]:
+        """Partitions this member owns now (safe to call from any thread)."""
+        return self._owner.owned()
+
+    def _record(self, job: StoreJob, seconds: float) -> None:
+        batch, m = job.batch, self.metrics
+        with m.lock:
+            m.duplicates += getattr(job.result, "duplicates", 0)
+            m.consumed.update(batch.consumed)
+            m.rejected.update(batch.rejected)
+            m.stored_predictions.update(Counter(p.model for p in batch.predictions))
+            m.stored_labels.update(Counter(lb.model for lb in batch.labels))
+            m.batches += 1
+            m.last_batch_seconds = seconds
+            m.last_batch_size = batch.size
+        log.debug(
+            "batch_stored",
+            extra={
+                "events": batch.size,
+                "seconds": round(seconds, 4),
+                "rejected": len(batch.dead_letters),
+            },
+        )
+
+    def _count_retry(self, exc: BaseException, delay: float) -> None:
+        with self.metrics.lock:
+            self.metrics.store_retries += 1
+
+    def _tick(self) -> None:
+        """Periodic chores between polls: liveness beat, lag, a progress line."""
+        if self._beat is not None:
+            self._beat()
+        now = time.monotonic()
+        if now - self._last_lag >= LAG_EVERY_S:
+            self._last_lag = now
+            self.update_lag()
+        if now - self._last_progress >= PROGRESS_LOG_EVERY_S:
+            self._last_progress = now
+            self._log_progress("ingest_progress")
+
+    def update_lag(self) -> dict[str, int]:
+        """Lag per partition = highwater (from fetch responses) - our position.
+
+        Not end_offsets(): some brokers (tansu) report the last batch's base offset there.
+        """
+        lag: dict[str, int] = {}
+        for tp in self._consumer.assignment():
+            high, pos = self._consumer.highwater(tp), self._next.get(tp)
+            if high is not None and pos is not None:
+                lag[f"{tp.topic}:{tp.partition}"] = max(high - pos, 0)
+        with self.metrics.lock:
+            self.metrics.lag = lag
+        return lag
+
+    def _log_progress(self, event: str) -> None:
+        m = self.metrics.snapshot()
+        log.info(
+            event,
+            extra={
+                "consumed": sum(m.consumed.values()),
+                "stored_predictions": sum(m.stored_predictions.values()),
+                "stored_labels": sum(m.stored_labels.values()),
+                "rejected": sum(m.rejected.values()),
+                "batches": m.batches,
+                "store_retries": m.store_retries,
+                "lag": sum(m.lag.values()),
+            },
+        )
+
+
+def parse_rules(settings: Settings) -> ParseRules:
+    known = None if settings.ingest.accept_unknown_models else settings.known_models()
+    return ParseRules(
+        predictions_topic=settings.kafka.predictions_topic,
+        labels_topic=settings.kafka.labels_topic,
+        max_bytes=settings.ingest.max_payload_bytes,
+        dead_letter_raw_bytes=settings.ingest.dead_letter_raw_bytes,
+        known_models=known,
+    )
+
+
+def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
+    """The service's ingestor: a consumer from settings storing into `engine`.
+
+    `options` go to Ingestor (e.g. before_commit, beat, metrics, shutdown_grace_s), except
+    `consumer_overrides`, which go to make_consumer.
+    """
+    from monitor.storage.writes import store_batch
+
+    consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
+
+    def store(batch: Batch) -> Any:
+        return store_batch(engine, batch.predictions, batch.labels, batch.dead_letters)
+
+    return Ingestor(
+        consumer,
+        store,
+        parse_rules(settings),
+        backoff_max_s=settings.ingest.retry_backoff_max_s,
+        poll_timeout_ms=settings.kafka.poll_timeout_ms,
+        max_records=settings.kafka.max_poll_records,
+        **options,
+    )
