@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -23,6 +25,26 @@ from pydantic import (
 )
 
 from monitor.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '5m', '1h', '2d', '1w', '250ms' or a number of seconds -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m, 1h or 1d")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"expected a duration such as 30s, 5m, 1h or 1d, got {value!r}")
+    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -119,15 +141,248 @@ class DriftSettings(_Strict):
     bins: int = Field(10, ge=2, le=1000)
 
 
+class ReferenceSettings(_Strict):
+    """Where a monitor's reference (training) window comes from; exactly one source.
+
+    `path`: a CSV/Parquet file. `start`/`end`: a fixed time range of stored events.
+    `first_events` / `first_days`: the first N events / D days of stored traffic of the
+    monitor's model (version). Materialised once and versioned (`monitor reference`).
+    """
+
+    path: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    first_events: int | None = Field(None, ge=1)
+    first_days: float | None = Field(None, gt=0)
+    prediction_column: str | None = "prediction"  # file column holding the model's output
+    label_column: str | None = "label"  # file column holding ground truth (performance)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceSettings:
+        sources = [
+            self.path is not None,
+            self.start is not None or self.end is not None,
+            self.first_events is not None,
+            self.first_days is not None,
+        ]
+        if sum(sources) != 1:
+            raise ValueError("give exactly one of path, start+end, first_events or first_days")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a time-range reference needs both start and end")
+        for ts in (self.start, self.end):
+            if ts is not None and ts.tzinfo is None:
+                raise ValueError("start/end need a time zone (e.g. 2026-01-01T00:00:00Z)")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class WindowSettings(_Strict):
+    """The current window each run compares with the reference.
+
+    By time (`size`, tumbling or sliding with `step`) or by event count (`events`: the last
+    N events at run time). Time windows are aligned to the epoch so every replica agrees on
+    their bounds; `lateness` waits for stragglers before a window is closed.
+    """
+
+    kind: Literal["tumbling", "sliding"] = "tumbling"
+    size: Duration | None = timedelta(hours=1)
+    step: Duration | None = None
+    events: int | None = Field(None, ge=1)  # count window: the last N events
+    lateness: Duration = timedelta(0)
+    min_events: int = Field(100, ge=1)  # below: the run is "insufficient_data", not drift
+    bucket: Duration = timedelta(minutes=5)  # sketch bucket; size and step are multiples
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WindowSettings:
+        if self.events is not None:
+            return self
+        if self.size is None or self.size <= timedelta(0):
+            raise ValueError("a time window needs a positive size (or set events)")
+        if self.kind == "sliding" and self.step is None:
+            raise ValueError("a sliding window needs a step")
+        if self.kind == "tumbling" and self.step not in (None, self.size):
+            raise ValueError("a tumbling window's step is its size; use kind: sliding")
+        if self.step is not None and self.step > self.size:
+            raise ValueError("step cannot exceed size (rows would be skipped)")
+        if self.bucket <= timedelta(0):
+            raise ValueError("bucket must be positive")
+        for name, value in (("size", self.size), ("step", self.step)):
+            if value is not None and value % self.bucket:
+                raise ValueError(f"{name} must be a multiple of bucket ({self.bucket})")
+        return self
+
+
+class ScheduleSettings(_Strict):
+    """When a monitor runs (APScheduler 3: interval or cron), and how it catches up."""
+
+    interval: Duration | None = None
+    cron: str | None = None  # crontab, 5 fields, UTC
+    misfire_grace: Duration = timedelta(minutes=5)
+    max_catch_up: int = Field(24, ge=1)  # at most this many missed windows are backfilled
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleSettings:
+        if self.interval is not None and self.cron is not None:
+            raise ValueError("give interval or cron, not both")
+        if self.interval is not None and self.interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        if self.cron is not None and len(self.cron.split()) != 5:
+            raise ValueError("cron needs 5 fields (minute hour day month weekday)")
+        return self
+
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+RuleCondition = Literal[
+    "dataset_drift",
+    "drift_share",
+    "feature_statistic",
+    "feature_drift",
+    "prediction_drift",
+    "missing_share",
+    "new_category",
+    "out_of_range_share",
+    "insufficient_data",
+    "performance",
+]
+
+
+class RuleSettings(_Strict):
+    """An alert rule: a condition on each finished run, how long it must hold, where it goes.
+
+    `threshold` is the "x" of drift_share >= x, statistic >= x, missing share >= x, out of
+    range share >= x; for insufficient_data use `for_runs`. `feature` narrows a rule to one
+    feature (required for feature_statistic; optional for the others, default every feature).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    condition: RuleCondition
+    threshold: float | None = None
+    feature: str | None = None
+    metric: str | None = None  # performance rules (issue: performance monitoring)
+    severity: Severity = "warning"
+    for_runs: int = Field(1, ge=1, alias="for")
+    routes: list[str] = Field(default_factory=list)  # empty: every route
+    repeat_interval: Duration | None = None  # default: alerting.repeat_interval
+
+    @model_validator(mode="after")
+    def _needs(self) -> RuleSettings:
+        needs_threshold = {"drift_share", "feature_statistic", "missing_share", "out_of_range_share"}
+        if self.condition in needs_threshold and self.threshold is None:
+            raise ValueError(f"condition {self.condition} needs a threshold")
+        if self.condition == "feature_statistic" and not self.feature:
+            raise ValueError("condition feature_statistic needs a feature")
+        return self
+
+
 class MonitorSettings(_Strict):
     """One monitor: a model (optionally one version or segment) compared with its reference."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
     model: str = Field(min_length=1, max_length=200)
     model_version: str | None = None
+    segment: dict[str, str] = Field(default_factory=dict)  # only events whose segment matches
     features: dict[str, FeatureKind] = Field(default_factory=dict)  # empty: inferred from reference
-    reference: str | None = None  # path to a CSV/Parquet training set
+    reference: ReferenceSettings | None = None
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    prediction_drift: bool = True  # the prediction/score distribution as one more feature
+    rules: list[RuleSettings] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, rules: list[RuleSettings]) -> list[RuleSettings]:
+        names = [r.name for r in rules]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice")
+        return rules
+
+
+class SlackRoute(_Strict):
+    """Slack through slack-sdk: an incoming-webhook URL, or a bot token and a channel."""
+
+    type: Literal["slack"]
+    webhook_url: SecretStr | None = None
+    token: SecretStr | None = None
+    channel: str | None = None
+    base_url: str | None = None  # Slack API base (tests, Enterprise Grid proxies)
+    min_severity: Severity = "info"
+    rules: list[str] = Field(default_factory=list)  # empty: every rule
+
+    @model_validator(mode="after")
+    def _target(self) -> SlackRoute:
+        if (self.webhook_url is None) == (self.token is None):
+            raise ValueError("give either webhook_url or token (with channel)")
+        if self.token is not None and not self.channel:
+            raise ValueError("a bot token needs a channel")
+        return self
+
+
+class WebhookRoute(_Strict):
+    """A signed JSON POST (the retraining trigger). The secret comes from the environment."""
+
+    type: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr
+    min_severity: Severity = "info"
+    rules: list[str] = Field(default_factory=list)  # empty: every rule
+    conditions: list[RuleCondition] = Field(default_factory=list)  # empty: every condition
+    events: list[str] = Field(default_factory=list)  # empty: every event (drift.detected, ...)
+    cooldown: Duration = timedelta(0)  # one notification per alert subject per cooldown
+    timeout: Duration = timedelta(seconds=10)
+
+    @field_validator("secret")
+    @classmethod
+    def _non_empty(cls, secret: SecretStr) -> SecretStr:
+        if not secret.get_secret_value():
+            raise ValueError("the webhook secret is empty (set it through ${ENV_VAR})")
+        return secret
+
+
+Route = Annotated[SlackRoute | WebhookRoute, Field(discriminator="type")]
+
+
+class DeliverySettings(_Strict):
+    """Outbox delivery: retries with exponential backoff and jitter, then a terminal failure."""
+
+    max_attempts: int = Field(12, ge=1)
+    max_age: Duration = timedelta(hours=24)
+    backoff_initial: Duration = timedelta(seconds=1)
+    backoff_max: Duration = timedelta(minutes=5)
+    poll_interval: Duration = timedelta(seconds=1)
+    batch_size: int = Field(50, ge=1)
+
+
+class AlertingSettings(_Strict):
+    routes: dict[str, Route] = Field(default_factory=dict)
+    repeat_interval: Duration = timedelta(hours=4)  # re-notify a still-firing alert
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+
+
+class ReportSettings(_Strict):
+    """HTML drift reports: where they are written and how they are linked."""
+
+    enabled: bool = True
+    directory: str = "reports"
+    base_url: str | None = None  # link prefix in alerts; default: file:// path
+    max_rows: int = Field(20_000, ge=100)  # rows per side sampled into the Evidently report
+    history_runs: int = Field(50, ge=1)  # runs shown in the statistic time series
+    on: Literal["fire", "every_run"] = "fire"
+
+
+class SchedulerSettings(_Strict):
+    tick: Duration = timedelta(seconds=10)  # default interval for monitors without a schedule
+    lease: Duration = timedelta(minutes=10)  # a "running" run older than this is taken over
 
 
 class LogSettings(_Strict):
@@ -140,6 +395,9 @@ class Settings(_Strict):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     monitors: list[MonitorSettings] = Field(default_factory=list)
+    alerting: AlertingSettings = Field(default_factory=AlertingSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
 
     @field_validator("monitors")
@@ -151,6 +409,26 @@ class Settings(_Strict):
                 raise ValueError(f"monitor name {m.name!r} is used twice")
             seen.add(m.name)
         return monitors
+
+    @model_validator(mode="after")
+    def _routes_exist(self) -> Settings:
+        for i, m in enumerate(self.monitors):
+            for j, rule in enumerate(m.rules):
+                for route in rule.routes:
+                    if route not in self.alerting.routes:
+                        raise ValueError(
+                            f"monitors[{i}].rules[{j}].routes: unknown route {route!r}"
+                            f" (alerting.routes has {sorted(self.alerting.routes) or 'none'})"
+                        )
+        return self
+
+    def monitor(self, name: str) -> MonitorSettings:
+        for m in self.monitors:
+            if m.name == name:
+                return m
+        raise ConfigError(
+            f"no monitor named {name!r} (configured: {', '.join(m.name for m in self.monitors) or 'none'})"
+        )
 
     def known_models(self) -> frozenset[str]:
         return frozenset(m.model for m in self.monitors)

@@ -149,17 +149,20 @@ feature_sketches = Table(
     "feature_sketches",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("model", Text, nullable=False),
-    Column("model_version", Text, nullable=False, server_default=""),  # "" = any version
+    Column("monitor", Text, nullable=False),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("feature", Text, nullable=False),
     Column("bucket_start", UTCDateTime, nullable=False),
     Column("row_count", BigInteger, nullable=False),
-    Column("sketch", LargeBinary, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint(
-        "model", "model_version", "feature", "bucket_start", name="uq_feature_sketches_bucket"
-    ),
-    Index("ix_feature_sketches_model_bucket", "model", "bucket_start"),
+    Column("sketch", LargeBinary, nullable=False),  # monitor.drift.sketch.to_bytes
+    Column("compacted", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feature_sketches_ref_bucket", "reference_id", "bucket_start"),
 )
 
 drift_runs = Table(
@@ -183,6 +186,9 @@ drift_runs = Table(
     Column("error", Text),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime),  # lease: a running run not beating is taken over
+    Column("duration_s", Float),
+    Column("kind", Text, nullable=False, server_default="drift"),
     UniqueConstraint("monitor", "window_start", "window_end", name="uq_drift_runs_window"),
     Index("ix_drift_runs_monitor_end", "monitor", "window_end"),
 )
@@ -272,8 +278,31 @@ notifications = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
+    Column("fingerprint", Text),  # the alert's; route cooldowns look back by it
+    Column("severity", Text),
     UniqueConstraint("delivery_id", name="uq_notifications_delivery_id"),
     Index("ix_notifications_status_next", "status", "next_attempt_at"),
+    Index("ix_notifications_route_fingerprint", "route", "fingerprint", "created_at"),
+)
+
+performance_runs = Table(
+    "performance_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("monitor", Text, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("revision", Integer, nullable=False),  # 1 = first computed; +1 per late-label revision
+    Column("status", Text, nullable=False),  # succeeded | insufficient_labels
+    Column("predictions", BigInteger, nullable=False),
+    Column("labelled", BigInteger, nullable=False),
+    Column("metrics", json_doc()),
+    Column("segments", json_doc()),
+    Column("computed_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "monitor", "window_start", "window_end", "revision", name="uq_performance_runs_rev"
+    ),
+    Index("ix_performance_runs_monitor_end", "monitor", "window_end"),
 )
 
 RAW_EVENT_TABLES = ("predictions", "labels", "dead_letters")

@@ -25,8 +25,8 @@ def _not_a_partition(obj, name, type_, reflected, compare_to) -> bool:
 def _check_fresh_upgrade(url: str) -> None:
     engine = make_engine(url)
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0001"
-    assert upgrade(engine) == "0001"  # idempotent
+    assert upgrade(engine) == head_revision() == "0002"
+    assert upgrade(engine) == "0002"  # idempotent
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
@@ -68,7 +68,7 @@ def test_concurrent_upgrades_on_postgres_all_succeed(fresh_pg_url) -> None:
     ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, outs, strict=True)] == [
-        (0, "0001")
+        (0, head_revision())
     ] * 3, [err for _, err in outs]
 
 
@@ -78,7 +78,7 @@ def test_cli_db_upgrade_and_current(tmp_path, capsys) -> None:
     assert main(["db", "current", "--config", str(cfg)]) == 0
     assert "needs `monitor db upgrade`" in capsys.readouterr().out
     assert main(["db", "upgrade", "--config", str(cfg)]) == 0
-    assert "at revision 0001" in capsys.readouterr().out
+    assert f"at revision {head_revision()}" in capsys.readouterr().out
     assert main(["db", "current", "--config", str(cfg)]) == 0
     assert "up to date" in capsys.readouterr().out
     assert main(["db", "retention", "--config", str(cfg)]) == 0
@@ -89,7 +89,7 @@ def test_cli_db_upgrade_postgres(fresh_pg_url, tmp_path, capsys) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"database:\n  url: {fresh_pg_url}\n")
     assert main(["db", "upgrade", "--config", str(cfg)]) == 0
-    assert "at revision 0001" in capsys.readouterr().out
+    assert f"at revision {head_revision()}" in capsys.readouterr().out
 
 
 def test_cli_db_upgrade_unreachable_is_one_line(tmp_path, capsys) -> None:
