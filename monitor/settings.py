@@ -275,7 +275,12 @@ class RuleSettings(_Strict):
 
     @model_validator(mode="after")
     def _needs(self) -> RuleSettings:
-        needs_threshold = {"drift_share", "feature_statistic", "missing_share", "out_of_range_share"}
+        needs_threshold = {
+            "drift_share",
+            "feature_statistic",
+            "missing_share",
+            "out_of_range_share",
+        }
         if self.condition in needs_threshold and self.threshold is None:
             raise ValueError(f"condition {self.condition} needs a threshold")
         if self.condition == "feature_statistic" and not self.feature:

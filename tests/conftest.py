@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -179,3 +179,44 @@ def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+ALL_TABLES = (
+    "performance_runs, notifications, silences, alert_events, alerts, drift_feature_results, "
+    "drift_runs, feature_sketches, reference_datasets, dead_letters, labels, predictions"
+)
+
+
+@pytest.fixture(scope="session")
+def migrated_pg(pg_server: str) -> Iterator[Callable[[str], str]]:
+    """Factory: `migrated_pg("suite")` creates a migrated database for one suite and returns
+    its SQLAlchemy URL; every database it made is dropped at the end of the session."""
+    from monitor.storage import make_engine, upgrade
+
+    made: list[str] = []
+    parts = dict(p.split("=", 1) for p in pg_server.split())
+    auth = parts["user"] + (f":{parts['password']}" if "password" in parts else "")
+
+    def make(prefix: str) -> str:
+        name = f"monitor_{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        url = f"postgresql+psycopg://{auth}@{parts['host']}:{parts['port']}/{name}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+
+    yield make
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def truncate_all(engine) -> None:  # type: ignore[no-untyped-def]
+    """Empty every table of a Postgres test database (between tests of one suite)."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {ALL_TABLES} RESTART IDENTITY CASCADE"))

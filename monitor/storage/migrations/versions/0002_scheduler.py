@@ -107,6 +107,7 @@ def downgrade() -> None:
     op.drop_table("performance_runs")
     op.drop_index("ix_notifications_route_fingerprint", table_name="notifications")
     with op.batch_alter_table("notifications") as batch:
+        batch.drop_column("external_id")
         batch.drop_column("severity")
         batch.drop_column("fingerprint")
     with op.batch_alter_table("drift_runs") as batch:
