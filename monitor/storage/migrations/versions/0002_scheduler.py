@@ -75,6 +75,7 @@ def upgrade() -> None:
     with op.batch_alter_table("notifications") as batch:
         batch.add_column(sa.Column("fingerprint", sa.Text))
         batch.add_column(sa.Column("severity", sa.Text))
+        batch.add_column(sa.Column("external_id", sa.Text))
     op.create_index(
         "ix_notifications_route_fingerprint",
         "notifications",
