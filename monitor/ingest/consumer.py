@@ -306,14 +306,21 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
     """The service's ingestor: a consumer from settings storing into `engine`.
 
     `options` go to Ingestor (e.g. before_commit, beat, metrics, shutdown_grace_s), except
-    `consumer_overrides`, which go to make_consumer.
+    `consumer_overrides`, which go to make_consumer, and `sketcher` (a BucketSketcher),
+    called with each batch's predictions once they are stored.
     """
     from monitor.storage.writes import store_batch
 
     consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
+    sketcher = options.pop("sketcher", None)
 
     def store(batch: Batch) -> Any:
-        return store_batch(engine, batch.predictions, batch.labels, batch.dead_letters)
+        result = store_batch(engine, batch.predictions, batch.labels, batch.dead_letters)
+        # Sketch deltas only for a batch stored in full: a redelivered (or partly duplicate)
+        # batch adds nothing, and the run's coverage check rebuilds what is missing.
+        if sketcher is not None and 0 < len(batch.predictions) == result.predictions_inserted:
+            sketcher(batch.predictions)
+        return result
 
     return Ingestor(
         consumer,

@@ -1,0 +1,215 @@
+"""Reference windows: materialised once (specs + sketches), versioned, loaded by every run.
+
+A reference comes from a CSV/Parquet training file, a fixed time range of stored events, or
+the first N events / D days of the monitored model's stored traffic. Materialising derives the
+per-feature sketch specs (fine bin edges, top-K categories) and the reference's own sketches;
+both are stored in `reference_datasets` as a new version. Runs and ingestion use the newest
+version; nothing re-reads the training data until someone asks (`monitor reference refresh`).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select
+
+from monitor.drift.options import DriftOptions, FeatureOptions
+from monitor.drift.sketch import Sketch, Spec, from_bytes, spec_from_dict, to_bytes
+from monitor.drift.sketch_report import fit_reference
+from monitor.errors import ConfigError, DriftError, InputError, MonitorError
+from monitor.settings import MonitorSettings
+from monitor.storage.db import storage_errors
+from monitor.storage.event_frames import (
+    PREDICTION_FEATURE,
+    TS_COLUMN,
+    EventFilter,
+    first_event_ts,
+    load_frame,
+)
+from monitor.storage.tables import reference_datasets
+
+_LEN = struct.Struct("<I")
+
+
+class ReferenceError(MonitorError):
+    """No usable reference (not materialised, empty, unreadable)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: int
+    monitor: str
+    version: int
+    created_at: datetime
+    source: str
+    row_count: int
+    specs: dict[str, Spec]
+    sketches: dict[str, Sketch]
+
+    @property
+    def features(self) -> list[str]:
+        return [n for n in self.specs if n != PREDICTION_FEATURE]
+
+
+def event_filter(monitor: MonitorSettings) -> EventFilter:
+    return EventFilter(monitor.model, monitor.model_version, dict(monitor.segment) or None)
+
+
+def drift_options(monitor: MonitorSettings, index: int | None = None, **kw: Any) -> DriftOptions:
+    """The engine options of a monitor: its drift section plus kinds from `features`."""
+    prefix = f"monitors[{index}].drift" if index is not None else f"monitor {monitor.name}: drift"
+    options = DriftOptions.from_settings(monitor.drift, prefix=prefix, **kw)
+    if not monitor.features:
+        return options
+    per_feature = dict(options.per_feature)
+    for name, kind in monitor.features.items():
+        fo = per_feature.get(name, FeatureOptions())
+        per_feature[name] = FeatureOptions(fo.method, fo.threshold, fo.kind or kind)
+    return DriftOptions(
+        method=options.method,
+        threshold=options.threshold,
+        per_feature=per_feature,
+        ignore=options.ignore,
+        drift_share=options.drift_share,
+        bins=options.bins,
+        extra=options.extra,
+        workers=options.workers,
+    )
+
+
+def reference_frame(engine: Engine, monitor: MonitorSettings) -> tuple[pd.DataFrame, str]:
+    """The reference rows (feature columns + `__prediction__` when known) and a source label."""
+    ref = monitor.reference
+    if ref is None:
+        raise ConfigError(f"config error at monitor {monitor.name}: no reference configured")
+    columns = list(monitor.features) or None
+    if ref.path is not None:
+        from monitor.drift.frames import read_frame
+
+        frame = read_frame(ref.path)
+        if ref.prediction_column and ref.prediction_column in frame.columns:
+            frame = frame.rename(columns={ref.prediction_column: PREDICTION_FEATURE})
+        drop = [c for c in (ref.label_column,) if c and c in frame.columns]
+        frame = frame.drop(columns=drop)
+        if columns is not None:
+            absent = [c for c in columns if c not in frame.columns]
+            if absent:
+                raise InputError(
+                    f"reference {ref.path} lacks configured feature(s): {', '.join(absent)}"
+                )
+            keep = columns + ([PREDICTION_FEATURE] if PREDICTION_FEATURE in frame else [])
+            frame = frame[keep]
+        return frame, f"file:{ref.path}"
+    flt = event_filter(monitor)
+    if ref.start is not None and ref.end is not None:
+        frame = load_frame(engine, flt, start=ref.start, end=ref.end, columns=columns)
+        source = f"events:{ref.start.isoformat()}..{ref.end.isoformat()}"
+    elif ref.first_events is not None:
+        frame = load_frame(engine, flt, limit=ref.first_events, columns=columns)
+        source = f"events:first {ref.first_events}"
+    else:
+        first = first_event_ts(engine, flt)
+        if first is None:
+            raise ReferenceError(f"monitor {monitor.name}: no stored events to take a reference")
+        end = first + timedelta(days=float(ref.first_days or 0))
+        frame = load_frame(engine, flt, start=first, end=end, columns=columns)
+        source = f"events:first {ref.first_days:g} days from {first.isoformat()}"
+    return frame.drop(columns=[TS_COLUMN]), source
+
+
+def materialise(
+    engine: Engine,
+    monitor: MonitorSettings,
+    *,
+    frame: pd.DataFrame | None = None,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> Reference:
+    """Fit specs and sketches on the reference rows and store them as a new version."""
+    if frame is None:
+        frame, source = reference_frame(engine, monitor)
+    if len(frame) == 0:
+        raise ReferenceError(f"monitor {monitor.name}: the reference has no rows")
+    options = drift_options(monitor)
+    if not monitor.prediction_drift and PREDICTION_FEATURE in frame:
+        frame = frame.drop(columns=[PREDICTION_FEATURE])
+    if PREDICTION_FEATURE in frame and frame[PREDICTION_FEATURE].isna().all():
+        frame = frame.drop(columns=[PREDICTION_FEATURE])
+    try:
+        specs, sketches = fit_reference(frame, options)
+    except DriftError as exc:
+        raise ReferenceError(f"monitor {monitor.name}: reference: {exc}") from None
+    now = now or datetime.now(UTC)
+    blob = b"".join(_LEN.pack(len(b)) + b for b in (to_bytes(sketches[n]) for n in specs))
+    spec_doc = {"features": {n: s.to_dict() for n, s in specs.items()}, "order": list(specs)}
+    with storage_errors(engine, "store reference"), engine.begin() as conn:
+        version = (
+            conn.execute(
+                select(func.max(reference_datasets.c.version)).where(
+                    reference_datasets.c.monitor == monitor.name
+                )
+            ).scalar_one()
+            or 0
+        ) + 1
+        ref_id = conn.execute(
+            insert(reference_datasets)
+            .values(
+                monitor=monitor.name,
+                version=version,
+                created_at=now,
+                source=source or "frame",
+                row_count=len(frame),
+                spec=spec_doc,
+                sketch=blob,
+            )
+            .returning(reference_datasets.c.id)
+        ).scalar_one()
+    return Reference(
+        ref_id, monitor.name, version, now, source or "frame", len(frame), specs, sketches
+    )
+
+
+def latest(engine: Engine, monitor: str, version: int | None = None) -> Reference | None:
+    """The newest (or the given) version of a monitor's reference, or None."""
+    r = reference_datasets.c
+    stmt = select(reference_datasets).where(r.monitor == monitor)
+    stmt = stmt.where(r.version == version) if version else stmt.order_by(r.version.desc())
+    with storage_errors(engine, "load reference"), engine.connect() as conn:
+        row = conn.execute(stmt.limit(1)).mappings().first()
+    return None if row is None else _from_row(row)
+
+
+def versions(engine: Engine, monitor: str) -> list[dict[str, Any]]:
+    r = reference_datasets.c
+    stmt = (
+        select(r.id, r.version, r.created_at, r.source, r.row_count)
+        .where(r.monitor == monitor)
+        .order_by(r.version.desc())
+    )
+    with storage_errors(engine, "list references"), engine.connect() as conn:
+        return [dict(m) for m in conn.execute(stmt).mappings()]
+
+
+def _from_row(row: Any) -> Reference:
+    order = row["spec"]["order"]
+    specs = {n: spec_from_dict(row["spec"]["features"][n]) for n in order}
+    blob, pos, sketches = row["sketch"], 0, {}
+    for name in order:
+        (size,) = _LEN.unpack_from(blob, pos)
+        pos += _LEN.size
+        sketches[name] = from_bytes(blob[pos : pos + size])
+        pos += size
+    return Reference(
+        row["id"],
+        row["monitor"],
+        row["version"],
+        row["created_at"],
+        row["source"],
+        row["row_count"],
+        specs,
+        sketches,
+    )

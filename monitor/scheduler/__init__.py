@@ -1,0 +1,1 @@
+"""Scheduled drift runs: which windows are due, computing one window, the APScheduler service."""

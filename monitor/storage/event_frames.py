@@ -1,0 +1,109 @@
+"""Stored prediction events of one monitor as a pandas frame (features + prediction column).
+
+Used where raw rows are needed: references taken from stored traffic, re-bucketing a window
+whose sketches are incomplete, count windows, and the HTML reports. Filters are bound
+parameters (model, version and segment values come from events: untrusted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, func, select
+
+from monitor.storage.db import storage_errors
+from monitor.storage.tables import predictions
+
+PREDICTION_FEATURE = "__prediction__"
+TS_COLUMN = "__ts__"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which stored predictions belong to a monitor."""
+
+    model: str
+    model_version: str | None = None
+    segment: Mapping[str, str] | None = None
+
+
+def prediction_value(prediction: Any, proba: Any) -> Any:
+    """The model output compared for prediction drift: the positive-class probability when
+    there is one (a number, or the last class of a two-class map), else the predicted class
+    or value. Multiclass probability maps fall back to the predicted class."""
+    if isinstance(proba, bool):
+        proba = None
+    if isinstance(proba, int | float):
+        return float(proba)
+    if isinstance(proba, dict) and len(proba) == 2:
+        return float(proba[sorted(proba)[-1]])
+    if isinstance(prediction, bool):
+        return str(prediction).lower()
+    return prediction
+
+
+def _where(stmt: Select, flt: EventFilter) -> Select:
+    p = predictions.c
+    stmt = stmt.where(p.model == flt.model)
+    if flt.model_version is not None:
+        stmt = stmt.where(p.model_version == flt.model_version)
+    for key, value in (flt.segment or {}).items():
+        stmt = stmt.where(p.segment[key].as_string() == value)
+    return stmt
+
+
+def count_events(engine: Engine, flt: EventFilter, start: datetime, end: datetime) -> int:
+    p = predictions.c
+    stmt = _where(select(func.count()).select_from(predictions), flt)
+    stmt = stmt.where(p.ts >= start, p.ts < end)
+    with storage_errors(engine, "count window events"), engine.connect() as conn:
+        return int(conn.execute(stmt).scalar_one())
+
+
+def first_event_ts(engine: Engine, flt: EventFilter) -> datetime | None:
+    stmt = _where(select(func.min(predictions.c.ts)), flt)
+    with storage_errors(engine, "find first event"), engine.connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def load_frame(
+    engine: Engine,
+    flt: EventFilter,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int | None = None,
+    newest: bool = False,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Events in [start, end) (or the first/newest `limit`), one column per feature, plus
+    `__prediction__` and `__ts__`. Features absent from an event are missing (None)."""
+    p = predictions.c
+    stmt = _where(select(p.ts, p.features, p.prediction, p.prediction_proba), flt)
+    if start is not None:
+        stmt = stmt.where(p.ts >= start)
+    if end is not None:
+        stmt = stmt.where(p.ts < end)
+    stmt = stmt.order_by(p.ts.desc() if newest else p.ts)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with storage_errors(engine, "load window events"), engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return rows_to_frame(rows, columns)
+
+
+def rows_to_frame(rows: list[Any], columns: list[str] | None = None) -> pd.DataFrame:
+    """(ts, features, prediction, proba) rows -> frame; `columns` fixes the feature columns."""
+    feats = [r[1] or {} for r in rows]
+    frame = pd.DataFrame.from_records(feats, columns=columns) if feats else pd.DataFrame()
+    if columns is not None:
+        frame = frame.reindex(columns=columns)
+    frame[PREDICTION_FEATURE] = pd.Series(
+        [prediction_value(r[2], r[3]) for r in rows], dtype=object, index=frame.index
+    )
+    frame[TS_COLUMN] = pd.Series([r[0] for r in rows], index=frame.index, dtype=object)
+    return frame
