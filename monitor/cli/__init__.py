@@ -39,9 +39,9 @@ def cli(ctx: click.Context, log_format: str | None, log_level: str | None) -> No
 
 
 def _register() -> None:
-    from monitor.cli import db, demo, drift, health, produce, serve
+    from monitor.cli import db, demo, drift, health, produce, reference, runs, serve, silence
 
-    for module in (serve, db, demo, produce, drift, health):
+    for module in (serve, db, demo, produce, drift, health, silence, reference, runs):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,10 +1,15 @@
-"""`monitor serve`: run the service (today: the Kafka consumer) until SIGTERM/SIGINT."""
+"""`monitor serve`: run the service's roles until SIGTERM/SIGINT.
+
+consumer: Kafka ingestion (and the bucket sketches of what it stores). scheduler: the drift
+runs of every monitor, then alerts and the notification outbox worker. all: both in one
+process. Replicas of any role can run side by side against one Postgres.
+"""
 
 from __future__ import annotations
 
 import click
 
-ROLES = ("consumer", "all")
+ROLES = ("consumer", "scheduler", "all")
 
 
 @click.command("serve")
@@ -22,16 +27,18 @@ ROLES = ("consumer", "all")
     type=click.Choice(ROLES),
     default="all",
     show_default=True,
-    help="consumer: Kafka ingestion only. all: every role this version has, which "
-    "today is the consumer alone (scheduler and API roles come in later versions).",
+    help="consumer: Kafka ingestion only. scheduler: drift runs, alerts and notification "
+    "delivery. all: both.",
 )
 @click.pass_context
 def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     """Run the monitoring service until SIGTERM or SIGINT.
 
-    Applies database migrations on start when database.auto_upgrade is set, then consumes
-    prediction and label events from Kafka into the database. On SIGTERM/SIGINT it finishes
-    the batch in flight, commits what was stored and leaves the consumer group (exit 0).
+    Applies database migrations on start when database.auto_upgrade is set. The consumer
+    role stores prediction and label events from Kafka; the scheduler role computes each
+    monitor's due windows, fires alerts and delivers notifications. On SIGTERM/SIGINT the
+    consumer finishes the batch in flight and commits what was stored, the scheduler
+    finishes the run in progress, and the process exits 0.
     """
     import logging
     import threading
@@ -59,9 +66,33 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
         stop = threading.Event()
         _on_signals(stop, log)
         log.info("serve_started", extra={"role": role})
-        with kafka_errors(settings.kafka.bootstrap_servers):
-            ingestor = build_ingestor(settings, engine, beat=Heartbeat().beat)
-            ingestor.run(stop)
+        beat = Heartbeat().beat
+        scheduler = outbox = None
+        if role in ("scheduler", "all"):
+            from monitor.notify.delivery import OutboxWorker
+            from monitor.scheduler.service import SchedulerService
+
+            scheduler = SchedulerService(engine, settings)
+            scheduler.start()
+            outbox = OutboxWorker(engine, settings.alerting).start(stop)
+        try:
+            if role in ("consumer", "all"):
+                from monitor.bucketing import BucketSketcher
+
+                with kafka_errors(settings.kafka.bootstrap_servers):
+                    ingestor = build_ingestor(
+                        settings, engine, beat=beat, sketcher=BucketSketcher(engine, settings)
+                    )
+                    ingestor.run(stop)
+            else:
+                while not stop.wait(5.0):
+                    beat()
+        finally:
+            stop.set()
+            if scheduler is not None:
+                scheduler.stop()
+            if outbox is not None:
+                outbox.join(timeout=10)
     finally:
         engine.dispose()
     log.info("serve_stopped", extra={"role": role})

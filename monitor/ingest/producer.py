@@ -237,3 +237,17 @@ def _check(producer: Any, futures: list[Any]) -> None:
     for f in futures:
         f.get(timeout=0)  # raises the delivery error, if any
     futures.clear()
+
+
+def training_frame(count: int, seed: int = 0) -> Any:
+    """A churn training set like the events `generate` makes with drift 0: the feature
+    columns, `prediction` (the positive-class probability, as events carry it) and `label`."""
+    import pandas as pd
+
+    rng = np.random.default_rng([seed, 7])
+    num, cat = _numeric(rng, count, 0.0), _categorical(rng, count, 0.0)
+    proba = _churn_proba(num, cat)
+    frame = pd.DataFrame({**num, **cat})
+    frame["prediction"] = proba.round(5)
+    frame["label"] = (rng.random(count) < proba).astype(int)
+    return frame
