@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from db_support import ALL_TABLES, truncate_all  # noqa: F401 - re-exported for suites
 from sqlalchemy.engine import make_url
 
 
@@ -181,12 +182,6 @@ def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
             proc.wait()
 
 
-ALL_TABLES = (
-    "performance_runs, notifications, silences, alert_events, alerts, drift_feature_results, "
-    "drift_runs, feature_sketches, reference_datasets, dead_letters, labels, predictions"
-)
-
-
 @pytest.fixture(scope="session")
 def migrated_pg(pg_server: str) -> Iterator[Callable[[str], str]]:
     """Factory: `migrated_pg("suite")` creates a migrated database for one suite and returns
@@ -212,11 +207,3 @@ def migrated_pg(pg_server: str) -> Iterator[Callable[[str], str]]:
     with psycopg.connect(pg_server, autocommit=True) as conn:
         for name in made:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def truncate_all(engine) -> None:  # type: ignore[no-untyped-def]
-    """Empty every table of a Postgres test database (between tests of one suite)."""
-    from sqlalchemy import text
-
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {ALL_TABLES} RESTART IDENTITY CASCADE"))
