@@ -259,6 +259,9 @@ class RuleSettings(_Strict):
     `threshold` is the "x" of drift_share >= x, statistic >= x, missing share >= x, out of
     range share >= x; for insufficient_data use `for_runs`. `feature` narrows a rule to one
     feature (required for feature_statistic; optional for the others, default every feature).
+    performance rules name a `metric` and fire when it is worse than `threshold` (an absolute
+    floor, or ceiling for lower-is-better metrics) or worse than the reference by more than
+    `max_drop`; `min_rows` labelled rows are needed for a verdict (see monitor/rules.py).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -268,6 +271,8 @@ class RuleSettings(_Strict):
     threshold: float | None = None
     feature: str | None = None
     metric: str | None = None  # performance rules (issue: performance monitoring)
+    max_drop: float | None = Field(None, ge=0)  # performance: worse than reference by > this
+    min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -285,6 +290,10 @@ class RuleSettings(_Strict):
             raise ValueError(f"condition {self.condition} needs a threshold")
         if self.condition == "feature_statistic" and not self.feature:
             raise ValueError("condition feature_statistic needs a feature")
+        if self.condition == "performance" and not self.metric:
+            raise ValueError("condition performance needs a metric")
+        if self.condition == "performance" and self.threshold is None and self.max_drop is None:
+            raise ValueError("condition performance needs a threshold or max_drop")
         return self
 
 

@@ -1,0 +1,322 @@
+"""Alerts in storage: rule hits of one run -> lifecycle steps -> rows, history, outbox.
+
+`apply_run` runs inside the caller's transaction (the scheduler stores the run and its alert
+changes atomically). One alert row per episode: opened (pending or firing) when a condition
+first holds, closed (`state = resolved`, `resolved_at` set) when it stops; closed rows are
+history. The unique partial index on open fingerprints keeps one open alert per
+(monitor, rule, subject); the scheduler runs a monitor's windows one at a time, so the
+transaction is all the locking needed.
+
+A subject without a hit this run keeps its state (no data), except when its rule did report
+other subjects: then the subject left the run (e.g. a feature was removed) and resolves.
+Alerts of rules no longer configured are left untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from monitor.drift.result import json_safe
+from monitor.lifecycle import AlertState, step
+from monitor.notify import routing
+from monitor.rules import RuleHit, RunFacts, event_family
+from monitor.settings import AlertingSettings, RuleSettings
+from monitor.silences import active_silences
+from monitor.storage.db import storage_errors
+from monitor.storage.tables import alert_events, alerts
+
+_EVENT_SUFFIX = {"firing": "detected", "repeat": "repeated", "resolved": "resolved"}
+_STATE_NAME = {"inactive": "resolved", "pending": "pending", "firing": "firing"}
+STATES = ("pending", "firing", "resolved")
+
+
+def fingerprint(monitor: str, rule: str, subject: str) -> str:
+    """Stable id of what an alert is about; unambiguous for any names (JSON-encoded triple)."""
+    return hashlib.sha256(orjson.dumps([monitor, rule, subject])).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """What one run did to one alert (returned only when something changed or was sent)."""
+
+    alert_id: int
+    fingerprint: str
+    rule: str
+    subject: str
+    before: str  # inactive | pending | firing
+    after: str  # pending | firing | resolved
+    notify: str | None  # firing | repeat | resolved
+    event: str | None  # e.g. drift.detected, when notify is set
+    delivery_ids: tuple[str, ...]
+
+
+def apply_run(
+    conn: Connection,
+    facts: RunFacts,
+    hits: list[RuleHit],
+    rules: Sequence[RuleSettings],
+    alerting: AlertingSettings,
+    now: datetime,
+) -> list[AlertChange]:
+    """Step every alert this run has a verdict for; store states, history and notifications."""
+    open_rows = {
+        r["fingerprint"]: r
+        for r in conn.execute(
+            select(alerts).where(alerts.c.monitor == facts.monitor, alerts.c.resolved_at.is_(None))
+        ).mappings()
+    }
+    by_name = {r.name: r for r in rules}
+    verdicts: dict[str, RuleHit] = {}
+    for hit in hits:
+        verdicts[fingerprint(facts.monitor, hit.rule.name, hit.subject)] = hit
+    reported = {h.rule.name for h in hits}
+    for fp, row in open_rows.items():
+        rule = by_name.get(row["rule"])
+        if fp not in verdicts and rule is not None and rule.name in reported:
+            summary = f"{row['subject'] or 'subject'} is no longer evaluated"
+            verdicts[fp] = RuleHit(rule, row["subject"], False, {"summary": summary})
+
+    silenced = active_silences(conn, facts.monitor, now)
+    changes = []
+    for fp, hit in verdicts.items():
+        row = open_rows.get(fp)
+        if row is None and not hit.condition:
+            continue  # nothing open, nothing holds: no row to write
+        change = _step_one(conn, facts, hit, fp, row, silenced.covers(hit.rule.name), alerting, now)
+        if change is not None:
+            changes.append(change)
+    return changes
+
+
+def _step_one(
+    conn: Connection,
+    facts: RunFacts,
+    hit: RuleHit,
+    fp: str,
+    row: Any,
+    silenced: bool,
+    alerting: AlertingSettings,
+    now: datetime,
+) -> AlertChange | None:
+    rule = hit.rule
+    state = _state(row)
+    decision = step(
+        state,
+        hit.condition,
+        now,
+        for_runs=rule.for_runs,
+        repeat_interval=rule.repeat_interval or alerting.repeat_interval,
+        silenced=silenced,
+    )
+    after = _STATE_NAME[decision.state.status]
+    values: dict[str, Any] = {
+        "state": after,
+        "severity": rule.severity,
+        "consecutive": decision.state.consecutive,
+        "last_run_id": facts.run_id,
+        "details": json_safe(hit.details),
+        "fired_at": decision.state.fired_at,
+        "last_notified_at": decision.state.last_notified_at,
+    }
+    if hit.condition:
+        values["last_seen_at"] = now
+    if after == "resolved":  # keep the episode's fired_at/last_notified_at as history
+        values.update(
+            fired_at=state.fired_at, last_notified_at=state.last_notified_at, resolved_at=now
+        )
+        if decision.notify == "resolved":
+            values["last_notified_at"] = now
+    if row is None:
+        alert_id = conn.execute(
+            insert(alerts).values(
+                fingerprint=fp,
+                monitor=facts.monitor,
+                rule=rule.name,
+                subject=hit.subject,
+                created_at=now,
+                **values,
+            )
+        ).inserted_primary_key[0]
+    else:
+        alert_id = row["id"]
+        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
+    alert_id = int(alert_id)
+
+    if decision.transition is not None:
+        conn.execute(
+            insert(alert_events).values(
+                alert_id=alert_id,
+                state=after,
+                at=now,
+                run_id=facts.run_id,
+                detail=json_safe(
+                    {
+                        "from": decision.transition[0],
+                        "notify": decision.notify,
+                        "silenced": silenced,
+                        "summary": hit.details.get("summary"),
+                    }
+                ),
+            )
+        )
+    delivery_ids: list[str] = []
+    event = None
+    if decision.notify is not None:
+        event = f"{event_family(rule.condition)}.{_EVENT_SUFFIX[decision.notify]}"
+        fired_at = decision.state.fired_at or state.fired_at or now
+        payload = build_payload(
+            event=event,
+            alert_id=alert_id,
+            fingerprint=fp,
+            facts=facts,
+            hit=hit,
+            fired_at=fired_at,
+            resolved_at=now if after == "resolved" else None,
+        )
+        delivery_ids = routing.enqueue(conn, payload=payload, rule=rule, alerting=alerting, now=now)
+    if decision.transition is None and decision.notify is None:
+        return None
+    return AlertChange(
+        alert_id=alert_id,
+        fingerprint=fp,
+        rule=rule.name,
+        subject=hit.subject,
+        before=state.status,
+        after=after,
+        notify=decision.notify,
+        event=event,
+        delivery_ids=tuple(delivery_ids),
+    )
+
+
+def _state(row: Any) -> AlertState:
+    if row is None:
+        return AlertState()
+    return AlertState(
+        status=row["state"],
+        consecutive=int(row["consecutive"]),
+        fired_at=row["fired_at"],
+        last_notified_at=row["last_notified_at"],
+    )
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None
+
+
+def build_payload(
+    *,
+    event: str,
+    alert_id: int,
+    fingerprint: str,
+    facts: RunFacts,
+    hit: RuleHit,
+    fired_at: datetime,
+    resolved_at: datetime | None,
+) -> dict[str, Any]:
+    """The notification body shared by every channel (the webhook contract)."""
+    payload = {
+        "event": event,
+        "alert_id": alert_id,
+        "fingerprint": fingerprint,
+        "monitor": facts.monitor,
+        "model": facts.model,
+        "model_version": facts.model_version,
+        "rule": hit.rule.name,
+        "condition": hit.rule.condition,
+        "subject": hit.subject,
+        "severity": hit.rule.severity,
+        "window": {"start": _iso(facts.window_start), "end": _iso(facts.window_end)},
+        "run_id": facts.run_id,
+        "dataset_drift": None if facts.dataset_drift is None else bool(facts.dataset_drift),
+        "drift_share": facts.drift_share,
+        "drifted_features": facts.drifted_features(),
+        "report_url": facts.report_url,
+        "fired_at": _iso(fired_at),
+        "resolved_at": _iso(resolved_at),
+        "summary": str(hit.details.get("summary") or f"{hit.rule.name}: {event}"),
+        "performance": hit.details.get("performance"),
+    }
+    return json_safe(payload)
+
+
+# --- reads for the CLI and the API --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: int
+    fingerprint: str
+    monitor: str
+    rule: str
+    subject: str
+    state: str
+    severity: str
+    consecutive: int
+    last_run_id: int | None
+    details: dict[str, Any] | None
+    created_at: datetime
+    fired_at: datetime | None
+    last_seen_at: datetime | None
+    last_notified_at: datetime | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    id: int
+    alert_id: int
+    state: str
+    at: datetime
+    run_id: int | None
+    detail: dict[str, Any] | None
+
+
+def list_alerts(
+    engine: Engine,
+    monitor: str | None = None,
+    state: str | None = None,
+    severity: str | None = None,
+    limit: int = 100,
+) -> list[Alert]:
+    """Newest alerts first. `state`: pending, firing, resolved, or "open" (pending or firing)."""
+    a = alerts.c
+    stmt = select(alerts).order_by(a.created_at.desc(), a.id.desc()).limit(limit)
+    if monitor is not None:
+        stmt = stmt.where(a.monitor == monitor)
+    if state == "open":
+        stmt = stmt.where(a.resolved_at.is_(None))
+    elif state is not None:
+        stmt = stmt.where(a.state == state)
+    if severity is not None:
+        stmt = stmt.where(a.severity == severity)
+    with storage_errors(engine, "list alerts"), engine.connect() as conn:
+        return [Alert(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+
+def alert_history(engine: Engine, alert_id: int) -> list[AlertEvent]:
+    """An alert's state transitions, oldest first."""
+    e = alert_events.c
+    stmt = select(alert_events).where(e.alert_id == alert_id).order_by(e.at, e.id)
+    with storage_errors(engine, "alert history"), engine.connect() as conn:
+        return [AlertEvent(**dict(r)) for r in conn.execute(stmt).mappings()]
+
+
+__all__ = [
+    "STATES",
+    "Alert",
+    "AlertChange",
+    "AlertEvent",
+    "alert_history",
+    "apply_run",
+    "build_payload",
+    "fingerprint",
+    "list_alerts",
+]

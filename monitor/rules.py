@@ -1,0 +1,404 @@
+"""Alert rules evaluated on one finished run: which (rule, subject) conditions hold.
+
+Pure: a `RunFacts` in, `RuleHit`s out; storage and the lifecycle live in `monitor.alerts`.
+
+Three outcomes per (rule, subject), because "no data" must not look like "all clear":
+- a hit with condition True: the condition holds this run;
+- a hit with condition False: it was evaluated and does not hold (an open alert resolves);
+- no hit at all: it could not be evaluated (insufficient data, a statistic that was not
+  computable, a metric without enough labels): an open alert keeps its state.
+Per-feature rules therefore return one hit per evaluated feature, True or False. When a rule
+returns hits but none for a subject that has an open alert (the feature left the run),
+`monitor.alerts.apply_run` treats that subject as False.
+
+Performance rules: `threshold` is an absolute bound, `max_drop` a bound relative to the
+reference's value of the same metric; either being crossed fires. For higher-is-better
+metrics (accuracy, f1, roc_auc, ...) the condition is value < threshold or
+value < reference - max_drop; for lower-is-better ones (`LOWER_IS_BETTER`: log_loss, mae,
+rmse, mape, ece, ...) it is value > threshold or value > reference + max_drop. The
+boundary itself does not fire. Fewer than `min_rows` labelled rows: no verdict.
+Drift and data-quality conditions use >= (the threshold itself fires).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.drift.result import FeatureResult
+from monitor.settings import RuleSettings
+
+Family = Literal["drift", "data_quality", "insufficient_data", "performance"]
+
+_FAMILY: dict[str, Family] = {
+    "dataset_drift": "drift",
+    "drift_share": "drift",
+    "feature_statistic": "drift",
+    "feature_drift": "drift",
+    "prediction_drift": "drift",
+    "missing_share": "data_quality",
+    "new_category": "data_quality",
+    "out_of_range_share": "data_quality",
+    "insufficient_data": "insufficient_data",
+    "performance": "performance",
+}
+
+LOWER_IS_BETTER = frozenset(
+    {"log_loss", "brier", "brier_score", "mae", "mse", "rmse", "mape", "smape", "ece", "mce"}
+)
+MAX_LISTED_CATEGORIES = 20  # new categories carried in a hit's details
+_SHOWN = 3  # new categories named in the one-line summary
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the alert rules may look at for one finished run (built by the scheduler).
+
+    `kind` says which rules the run can judge: a "drift" run feeds drift, data-quality and
+    insufficient-data rules (and performance rules when `performance` is given); a
+    "performance" run feeds only performance rules. `run_id` is a drift_runs id or None.
+    """
+
+    monitor: str
+    model: str
+    model_version: str | None
+    run_id: int | None
+    window_start: datetime
+    window_end: datetime
+    status: Literal["succeeded", "insufficient_data"]
+    dataset_drift: bool | None = None
+    drift_share: float | None = None
+    drift_share_threshold: float | None = None
+    features: tuple[FeatureResult, ...] = ()
+    prediction_feature: str | None = None  # name of the prediction's entry in `features`
+    current_rows: int = 0
+    reference_rows: int = 0
+    report_url: str | None = None
+    performance: Mapping[str, float] | None = None
+    reference_performance: Mapping[str, float] | None = None
+    labelled_rows: int | None = None  # rows with a label behind `performance`
+    kind: Literal["drift", "performance"] = "drift"
+
+    def feature(self, name: str) -> FeatureResult | None:
+        for f in self.features:
+            if f.name == name:
+                return f
+        return None
+
+    def input_features(self) -> tuple[FeatureResult, ...]:
+        """The model's input features (the prediction's entry left out)."""
+        return tuple(f for f in self.features if f.name != self.prediction_feature)
+
+    def drifted_features(self) -> list[dict[str, Any]]:
+        """Every drifted feature (prediction included), as the notification payload lists them."""
+        return [
+            {
+                "name": f.name,
+                "method": f.method,
+                "statistic": _finite(f.statistic),
+                "threshold": _finite(f.threshold),
+            }
+            for f in self.features
+            if f.drifted
+        ]
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One evaluated (rule, subject): whether the condition holds, and what was seen.
+
+    `details` is JSON-safe; it always has a one-line "summary" and, for performance rules,
+    "performance": {"metric", "value", "reference", "threshold"}.
+    """
+
+    rule: RuleSettings
+    subject: str
+    condition: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def event_family(condition: str) -> Family:
+    """The notification event family of a rule condition ("drift" -> "drift.detected")."""
+    return _FAMILY[condition]
+
+
+def evaluate(rules: Sequence[RuleSettings], facts: RunFacts) -> list[RuleHit]:
+    """Every evaluable (rule, subject) of this run; see the module docstring for "no hit"."""
+    hits: list[RuleHit] = []
+    for rule in rules:
+        hits.extend(_evaluate_one(rule, facts))
+    return hits
+
+
+def _evaluate_one(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    if rule.condition == "performance":
+        return _performance(rule, facts)
+    if facts.kind != "drift":
+        return []
+    if rule.condition == "insufficient_data":
+        short = facts.status == "insufficient_data"
+        state = "not enough" if short else "enough"
+        return [
+            _hit(
+                rule,
+                "",
+                short,
+                f"{facts.current_rows} rows in the window: {state} to compare",
+                current_rows=facts.current_rows,
+            )
+        ]
+    if facts.status != "succeeded":
+        return []  # no data: hold every drift and data-quality alert as it is
+    return _DRIFT[rule.condition](rule, facts)
+
+
+def _hit(
+    rule: RuleSettings, subject: str, condition: bool, summary: str, **details: Any
+) -> RuleHit:
+    return RuleHit(rule, subject, bool(condition), {"summary": summary, **details})
+
+
+def _dataset_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    if facts.dataset_drift is None or _finite(facts.drift_share) is None:
+        return []
+    threshold = _finite(facts.drift_share_threshold)
+    return [_share_hit(rule, facts, facts.dataset_drift, threshold)]
+
+
+def _drift_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    share = _finite(facts.drift_share)
+    if share is None:
+        return []
+    return [_share_hit(rule, facts, share >= rule.threshold, rule.threshold)]
+
+
+def _share_hit(
+    rule: RuleSettings, facts: RunFacts, condition: bool, threshold: float | None
+) -> RuleHit:
+    share = float(facts.drift_share)  # type: ignore[arg-type]
+    inputs = facts.input_features()  # the share is over input features, not the prediction
+    n = len(inputs)
+    drifted = sum(f.drifted for f in inputs)
+    cmp = ""
+    if threshold is not None:
+        cmp = f" (share {share:.2f} {'>=' if share >= threshold else '<'} {threshold:.2f})"
+    summary = f"{drifted} of {n} features drifted{cmp}"
+    return _hit(
+        rule,
+        "",
+        condition,
+        summary,
+        drift_share=share,
+        threshold=threshold,
+        n_features=n,
+        n_drifted=drifted,
+    )
+
+
+def _feature_statistic(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    f = facts.feature(rule.feature or "")
+    if f is None or _finite(f.statistic) is None:
+        return []
+    holds = f.statistic >= rule.threshold
+    summary = (
+        f"feature {_short(f.name)}: {f.method} {f.statistic:.4g} "
+        f"{'>=' if holds else '<'} {rule.threshold:.4g}"
+    )
+    return [_hit(rule, f.name, holds, summary, **_feature_details(f))]
+
+
+def _selected(rule: RuleSettings, facts: RunFacts) -> tuple[FeatureResult, ...]:
+    """A named feature (prediction allowed), else every input feature."""
+    if rule.feature:
+        f = facts.feature(rule.feature)
+        return (f,) if f is not None else ()
+    return facts.input_features()
+
+
+def _feature_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    hits = []
+    for f in _selected(rule, facts):
+        if _finite(f.statistic) is None:
+            continue  # the method could not be computed: no verdict
+        state = "drifted" if f.drifted else "did not drift"
+        summary = f"feature {_short(f.name)} {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+        hits.append(_hit(rule, f.name, f.drifted, summary, **_feature_details(f)))
+    return hits
+
+
+def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    if facts.prediction_feature is None:
+        return []
+    f = facts.feature(facts.prediction_feature)
+    if f is None or _finite(f.statistic) is None:
+        return []
+    state = "drifted" if f.drifted else "did not drift"
+    summary = f"prediction {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+    return [_hit(rule, "", f.drifted, summary, **_feature_details(f))]
+
+
+def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    hits = []
+    for f in _selected(rule, facts):
+        share = _finite(f.missing_share_current)
+        if share is None:
+            continue
+        holds = share >= rule.threshold
+        summary = (
+            f"feature {_short(f.name)}: {share:.1%} missing "
+            f"({'>=' if holds else '<'} {rule.threshold:.1%})"
+        )
+        hits.append(
+            _hit(
+                rule,
+                f.name,
+                holds,
+                summary,
+                missing_share=share,
+                missing_share_reference=_finite(f.missing_share_reference),
+                threshold=rule.threshold,
+            )
+        )
+    return hits
+
+
+def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    """New categories: exact runs list them (`new_categories`, share of current values);
+    sketch runs only know the share landing in the "other" bucket (`new_category_share`).
+    Without a threshold any new category fires; with one, their total share must reach it."""
+    hits = []
+    for f in _selected(rule, facts):
+        if f.kind != "categorical" or not f.stats:
+            continue
+        listed: dict[str, float] = f.stats.get("new_categories") or {}
+        if "new_category_count" in f.stats:
+            count = int(f.stats["new_category_count"])
+            share = float(sum(listed.values()))
+        elif "new_category_share" in f.stats:
+            share = float(f.stats["new_category_share"])
+            count = 1 if share > 0 else 0  # unnamed: several may share the "other" bucket
+        else:
+            continue
+        holds = count > 0 if rule.threshold is None else (count > 0 and share >= rule.threshold)
+        names = list(listed)[:MAX_LISTED_CATEGORIES]
+        shown = ", ".join(_short(n) for n in names[:_SHOWN]) + (", ..." if count > _SHOWN else "")
+        summary = (
+            f"feature {_short(f.name)}: {count} new categor{'y' if count == 1 else 'ies'}"
+            + (f" ({shown})" if names else "")
+            + f", {share:.1%} of values"
+        )
+        hits.append(
+            _hit(
+                rule,
+                f.name,
+                holds,
+                summary,
+                new_category_count=count,
+                new_category_share=share,
+                new_categories={n: listed[n] for n in names},
+                threshold=rule.threshold,
+            )
+        )
+    return hits
+
+
+def _out_of_range_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    hits = []
+    for f in _selected(rule, facts):
+        share = (
+            _finite(f.stats.get("share_outside_reference_range")) if f.kind == "numeric" else None
+        )
+        if share is None:
+            continue
+        holds = share >= rule.threshold
+        summary = (
+            f"feature {_short(f.name)}: {share:.1%} of values outside the reference range "
+            f"({'>=' if holds else '<'} {rule.threshold:.1%})"
+        )
+        hits.append(
+            _hit(rule, f.name, holds, summary, out_of_range_share=share, threshold=rule.threshold)
+        )
+    return hits
+
+
+def lower_is_better(metric: str) -> bool:
+    return metric.lower() in LOWER_IS_BETTER
+
+
+def _performance(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    metric = rule.metric or ""
+    if facts.performance is None:
+        return []
+    value = _finite(facts.performance.get(metric))
+    if value is None:
+        return []
+    if rule.min_rows is not None and (
+        facts.labelled_rows is None or facts.labelled_rows < rule.min_rows
+    ):
+        return []  # too few labels to judge: hold
+    reference = _finite((facts.reference_performance or {}).get(metric))
+    lower = lower_is_better(metric)
+    sign = 1.0 if lower else -1.0  # +: larger is worse
+    bounds: list[float] = []
+    if rule.threshold is not None:
+        bounds.append(float(rule.threshold))
+    if rule.max_drop is not None and reference is not None:
+        bounds.append(reference + sign * rule.max_drop)
+    if not bounds:
+        return []  # only max_drop, and no reference value: no verdict
+    bound = min(bounds) if lower else max(bounds)  # the strictest bound decides
+    holds = value > bound if lower else value < bound
+    word = ">" if lower else "<"
+    if not holds:
+        word = "<=" if lower else ">="
+    summary = f"{metric} {value:.4g} {word} {bound:.4g}"
+    if reference is not None:
+        summary += f" (reference {reference:.4g})"
+    if facts.labelled_rows is not None:
+        summary += f" on {facts.labelled_rows} labelled rows"
+    perf = {"metric": metric, "value": value, "reference": reference, "threshold": bound}
+    return [_hit(rule, "", holds, summary, performance=perf, labelled_rows=facts.labelled_rows)]
+
+
+_DRIFT = {
+    "dataset_drift": _dataset_drift,
+    "drift_share": _drift_share,
+    "feature_statistic": _feature_statistic,
+    "feature_drift": _feature_drift,
+    "prediction_drift": _prediction_drift,
+    "missing_share": _missing_share,
+    "new_category": _new_category,
+    "out_of_range_share": _out_of_range_share,
+}
+
+
+def _feature_details(f: FeatureResult) -> dict[str, Any]:
+    return {
+        "feature": f.name,
+        "method": f.method,
+        "statistic": _finite(f.statistic),
+        "p_value": _finite(f.p_value),
+        "threshold": _finite(f.threshold),
+        "drifted": bool(f.drifted),
+    }
+
+
+def _finite(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _short(name: Any, limit: int = 40) -> str:
+    """An event-supplied name fit for a one-line summary: printable, bounded, quoted."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(name))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text)
