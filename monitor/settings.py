@@ -391,12 +391,40 @@ class ReportSettings(_Strict):
     base_url: str | None = None  # link prefix in alerts; default: file:// path
     max_rows: int = Field(20_000, ge=100)  # rows per side sampled into the Evidently report
     history_runs: int = Field(50, ge=1)  # runs shown in the statistic time series
-    on: Literal["fire", "every_run"] = "fire"
+    write_on: Literal["fire", "every_run"] = "fire"  # ("on" would be a YAML boolean)
 
 
 class SchedulerSettings(_Strict):
     tick: Duration = timedelta(seconds=10)  # default interval for monitors without a schedule
     lease: Duration = timedelta(minutes=10)  # a "running" run older than this is taken over
+
+
+MIN_TOKEN_CHARS = 16
+
+
+class ApiSettings(_Strict):
+    """The HTTP API (`serve --role api|all`) and the metrics port of the other roles.
+
+    Tokens come from the environment (`read_tokens: ["${MONITOR_READ_TOKEN}"]`); admin
+    tokens also read. Empty entries (an unset `${VAR:-}`) are dropped. With no token at all
+    the API serves without auth and refuses to bind to anything but loopback.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    metrics_port: int | None = Field(9464, ge=1, le=65535)  # consumer/scheduler-only roles
+    read_tokens: list[SecretStr] = Field(default_factory=list)
+    admin_tokens: list[SecretStr] = Field(default_factory=list)
+    max_page_size: int = Field(500, ge=1, le=10_000)
+
+    @field_validator("read_tokens", "admin_tokens")
+    @classmethod
+    def _usable_tokens(cls, tokens: list[SecretStr]) -> list[SecretStr]:
+        kept = [t for t in tokens if t.get_secret_value()]
+        for t in kept:  # never echo the token itself
+            if len(t.get_secret_value()) < MIN_TOKEN_CHARS:
+                raise ValueError(f"a token is shorter than {MIN_TOKEN_CHARS} characters")
+        return kept
 
 
 class LogSettings(_Strict):
@@ -413,6 +441,7 @@ class Settings(_Strict):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @field_validator("monitors")
     @classmethod

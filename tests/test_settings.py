@@ -11,11 +11,23 @@ EXAMPLE = Path(__file__).parent.parent / "config" / "monitor.example.yaml"
 
 
 def test_example_config_is_valid() -> None:
-    s = load_settings(EXAMPLE, env={"KAFKA_BOOTSTRAP": "k1:9092"})
+    env = {
+        "KAFKA_BOOTSTRAP": "k1:9092",
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.invalid/T/B/x",
+        "RETRAIN_WEBHOOK_SECRET": "s3cret",
+    }
+    s = load_settings(EXAMPLE, env=env)
     assert s.kafka.bootstrap_servers == ["k1:9092"]
+    assert s.alerting.routes["retrain"].secret.get_secret_value() == "s3cret"
+    assert [r.name for r in s.monitors[0].rules][0] == "dataset-drift"
     assert s.database.url.get_secret_value() == "sqlite:///monitor.db"
     assert s.monitors[0].drift.per_feature["monthly_charges"]["method"] == "psi"
     assert s.known_models() == frozenset({"churn"})
+
+
+def test_example_config_names_a_missing_secret() -> None:
+    with pytest.raises(ConfigError, match="RETRAIN_WEBHOOK_SECRET is not set"):
+        load_settings(EXAMPLE, env={"SLACK_WEBHOOK_URL": "https://x.invalid"})
 
 
 def test_defaults_without_a_file() -> None:

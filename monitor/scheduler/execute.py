@@ -333,7 +333,7 @@ def _store(
     hits = evaluate(monitor.rules, facts)
     report_path = None
     if settings.reports.enabled and (
-        settings.reports.on == "every_run" or any(h.condition for h in hits)
+        settings.reports.write_on == "every_run" or any(h.condition for h in hits)
     ):
         report_path = _write_report(engine, settings, monitor, window, report, run_id)
     url = None

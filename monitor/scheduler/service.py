@@ -63,6 +63,14 @@ class SchedulerService:
             coalesce=True,
             max_instances=1,
         )
+        self._sched.add_job(
+            self._retention,
+            IntervalTrigger(hours=1, timezone=UTC),
+            id="maintenance:retention",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=now,
+        )
         self._sched.start()
         log.info("scheduler_started", extra={"monitors": len(self._settings.monitors)})
 
@@ -78,6 +86,17 @@ class SchedulerService:
             log.warning("tick_failed", extra={"monitor": monitor.name, "error": str(exc)[:300]})
         except Exception:
             log.exception("tick_crashed", extra={"monitor": monitor.name})
+
+    def _retention(self) -> None:
+        """Daily partitions ahead of time; raw events past `ingest.retention_days` removed."""
+        from monitor.storage.retention import maintain
+
+        try:
+            removed = maintain(self._engine, self._settings.ingest.retention_days)
+            if removed:
+                log.info("retention_removed", extra={"events": removed})
+        except MonitorError as exc:
+            log.warning("retention_failed", extra={"error": str(exc)[:300]})
 
     def _compact(self) -> None:
         before = datetime.now(UTC) - timedelta(hours=1)
