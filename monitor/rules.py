@@ -39,6 +39,7 @@ _FAMILY: dict[str, Family] = {
     "feature_statistic": "drift",
     "feature_drift": "drift",
     "prediction_drift": "drift",
+    "multivariate_drift": "drift",
     "missing_share": "data_quality",
     "new_category": "data_quality",
     "out_of_range_share": "data_quality",
@@ -78,6 +79,7 @@ class RunFacts:
     reference_rows: int = 0
     report_url: str | None = None
     performance: Mapping[str, float] | None = None
+    multivariate: Mapping[str, Any] | None = None  # domain-classifier result, when enabled
     reference_performance: Mapping[str, float] | None = None
     labelled_rows: int | None = None  # rows with a label behind `performance`
     kind: Literal["drift", "performance"] = "drift"
@@ -240,6 +242,23 @@ def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     return [_hit(rule, "", f.drifted, summary, **_feature_details(f))]
 
 
+def _multivariate_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
+    """The domain classifier's verdict (drift.multivariate); no score, no verdict."""
+    mv = facts.multivariate
+    if not mv or _finite(mv.get("score")) is None:
+        return []
+    state = "separates" if mv["drifted"] else "does not separate"
+    summary = (
+        f"a classifier {state} reference from current rows "
+        f"(ROC AUC {mv['score']:.3f}, threshold {mv['threshold']:.3g})"
+    )
+    top = [t.get("name") for t in mv.get("top_features", []) if isinstance(t, dict)]
+    return [
+        _hit(rule, "", bool(mv["drifted"]), summary, score=mv["score"],
+             threshold=mv["threshold"], top_features=top)
+    ]  # fmt: skip
+
+
 def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     hits = []
     for f in _selected(rule, facts):
@@ -369,6 +388,7 @@ _DRIFT = {
     "feature_statistic": _feature_statistic,
     "feature_drift": _feature_drift,
     "prediction_drift": _prediction_drift,
+    "multivariate_drift": _multivariate_drift,
     "missing_share": _missing_share,
     "new_category": _new_category,
     "out_of_range_share": _out_of_range_share,

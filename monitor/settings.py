@@ -139,6 +139,11 @@ class DriftSettings(_Strict):
     ignore: list[str] = Field(default_factory=list)
     drift_share: float = Field(0.5, gt=0, le=1)
     bins: int = Field(10, ge=2, le=1000)
+    # Domain classifier on raw rows (at most `multivariate_rows` per side): catches drift
+    # spread thinly over many features or in their correlations. Costs a few seconds a run.
+    multivariate: bool = False
+    multivariate_threshold: float = Field(0.55, ge=0.5, lt=1)
+    multivariate_rows: int = Field(5_000, ge=100, le=200_000)
 
 
 class ReferenceSettings(_Strict):
@@ -245,6 +250,7 @@ RuleCondition = Literal[
     "feature_statistic",
     "feature_drift",
     "prediction_drift",
+    "multivariate_drift",
     "missing_share",
     "new_category",
     "out_of_range_share",
@@ -412,10 +418,12 @@ class ApiSettings(_Strict):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-    metrics_port: int | None = Field(9464, ge=1, le=65535)  # consumer/scheduler-only roles
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # consumer/scheduler-only roles
     read_tokens: list[SecretStr] = Field(default_factory=list)
     admin_tokens: list[SecretStr] = Field(default_factory=list)
     max_page_size: int = Field(500, ge=1, le=10_000)
+    # monitors whose per-feature drift gauges are exported (cardinality: features x monitors)
+    feature_metrics: list[str] = Field(default_factory=list)
 
     @field_validator("read_tokens", "admin_tokens")
     @classmethod

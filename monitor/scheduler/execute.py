@@ -319,6 +319,7 @@ def _store(
     base: dict[str, Any],
 ) -> RunOutcome:
     features = report.features + ((prediction,) if prediction is not None else ())
+    multivariate = _multivariate(engine, monitor, window) if monitor.drift.multivariate else None
     facts = RunFacts(
         **base,
         status="succeeded",
@@ -329,6 +330,7 @@ def _store(
         prediction_feature=PREDICTION_FEATURE if prediction is not None else None,
         current_rows=report.current_rows,
         reference_rows=ref.row_count,
+        multivariate=multivariate,
     )
     hits = evaluate(monitor.rules, facts)
     report_path = None
@@ -348,7 +350,7 @@ def _store(
         "prediction_drift": prediction.to_dict() if prediction is not None else None,
         "data_quality": data_quality(report),
         "sketches_rebuilt": rebuilt,
-        "multivariate": None,
+        "multivariate": multivariate,
     }
     duration = time.monotonic() - began
     with engine.begin() as conn:
@@ -396,6 +398,28 @@ def _store(
         alerts=tuple(changes),
         duration_s=duration,
     )
+
+
+def _multivariate(engine: Engine, monitor: MonitorSettings, window: Window) -> dict | None:
+    """Domain-classifier drift on raw rows (capped per side); an error is recorded, not raised."""
+    from monitor.drift.multivariate import ClassifierOptions, domain_classifier_drift
+    from monitor.reference import reference_frame
+
+    cap = monitor.drift.multivariate_rows
+    try:
+        reference, _ = reference_frame(engine, monitor)
+        columns = [c for c in reference.columns if c != PREDICTION_FEATURE]
+        current = load_frame(
+            engine, event_filter(monitor), start=window.start, end=window.end, limit=cap,
+            newest=True, columns=columns,
+        )  # fmt: skip
+        options = ClassifierOptions(
+            threshold=monitor.drift.multivariate_threshold, max_rows_per_side=cap
+        )
+        kinds = dict(monitor.features) or None
+        return domain_classifier_drift(reference, current, columns, kinds, options)
+    except MonitorError as exc:
+        return {"method": "domain_classifier", "error": str(exc)[:300]}
 
 
 def _write_report(

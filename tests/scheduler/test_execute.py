@@ -189,3 +189,28 @@ def test_count_window_runs_on_newest_events_once(store, tmp_path) -> None:
     assert len(outcomes) == 1 and outcomes[0].status == "succeeded"
     assert outcomes[0].current_rows == 500 and outcomes[0].dataset_drift
     assert tick(store, settings, monitor, now=T0 + 3 * HOUR) == []  # no new events: no new run
+
+
+def test_multivariate_score_is_stored_and_judged_by_its_rule(pg_engine, tmp_path) -> None:
+    settings = settings_for(
+        _url(pg_engine),
+        training(tmp_path / "ref.parquet"),
+        drift={"multivariate": True, "multivariate_rows": 400},
+        rules=[{"name": "mv", "condition": "multivariate_drift", "severity": "critical"}],
+    )
+    monitor = settings.monitors[0]
+    put(pg_engine, traffic(800, T0, HOUR, seed=41))
+    put(pg_engine, traffic(800, T0 + HOUR, HOUR, seed=42, shift=1.0))
+
+    calm = run_window(pg_engine, settings, monitor, Window(T0, T0 + HOUR), now=T0 + HOUR)
+    shifted = run_window(
+        pg_engine, settings, monitor, Window(T0 + HOUR, T0 + 2 * HOUR), now=T0 + 2 * HOUR
+    )
+
+    mv = [
+        run_store.get_run(pg_engine, o.run_id)["summary"]["multivariate"] for o in (calm, shifted)
+    ]
+    assert [m["drifted"] for m in mv] == [False, True]
+    assert mv[0]["score"] < 0.55 <= mv[1]["score"]
+    assert mv[1]["rows_used"] == {"reference": 400, "current": 400}
+    assert [a.after for a in shifted.alerts] == ["firing"] and not calm.alerts
