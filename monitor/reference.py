@@ -33,6 +33,7 @@ from monitor.storage.event_frames import (
 from monitor.storage.tables import reference_datasets
 
 _LEN = struct.Struct("<I")
+LABEL_COLUMN = "__label__"
 
 
 class ReferenceError(MonitorError):
@@ -49,6 +50,7 @@ class Reference:
     row_count: int
     specs: dict[str, Spec]
     sketches: dict[str, Sketch]
+    performance: dict[str, float] | None = None  # metrics on the reference, when labelled
 
     @property
     def features(self) -> list[str]:
@@ -93,16 +95,16 @@ def reference_frame(engine: Engine, monitor: MonitorSettings) -> tuple[pd.DataFr
         frame = read_frame(ref.path)
         if ref.prediction_column and ref.prediction_column in frame.columns:
             frame = frame.rename(columns={ref.prediction_column: PREDICTION_FEATURE})
-        drop = [c for c in (ref.label_column,) if c and c in frame.columns]
-        frame = frame.drop(columns=drop)
+        if ref.label_column and ref.label_column in frame.columns:
+            frame = frame.rename(columns={ref.label_column: LABEL_COLUMN})
         if columns is not None:
             absent = [c for c in columns if c not in frame.columns]
             if absent:
                 raise InputError(
                     f"reference {ref.path} lacks configured feature(s): {', '.join(absent)}"
                 )
-            keep = columns + ([PREDICTION_FEATURE] if PREDICTION_FEATURE in frame else [])
-            frame = frame[keep]
+            extra = [c for c in (PREDICTION_FEATURE, LABEL_COLUMN) if c in frame.columns]
+            frame = frame[columns + extra]
         return frame, f"file:{ref.path}"
     flt = event_filter(monitor)
     if ref.start is not None and ref.end is not None:
@@ -134,6 +136,12 @@ def materialise(
         frame, source = reference_frame(engine, monitor)
     if len(frame) == 0:
         raise ReferenceError(f"monitor {monitor.name}: the reference has no rows")
+    performance = None
+    if LABEL_COLUMN in frame.columns:
+        performance = reference_metrics(monitor, frame)
+        frame = frame.drop(columns=[LABEL_COLUMN])
+    elif monitor.performance_enabled and monitor.reference and monitor.reference.start:
+        performance = _stored_reference_metrics(engine, monitor)
     options = drift_options(monitor)
     if not monitor.prediction_drift and PREDICTION_FEATURE in frame:
         frame = frame.drop(columns=[PREDICTION_FEATURE])
@@ -145,7 +153,11 @@ def materialise(
         raise ReferenceError(f"monitor {monitor.name}: reference: {exc}") from None
     now = now or datetime.now(UTC)
     blob = b"".join(_LEN.pack(len(b)) + b for b in (to_bytes(sketches[n]) for n in specs))
-    spec_doc = {"features": {n: s.to_dict() for n, s in specs.items()}, "order": list(specs)}
+    spec_doc = {
+        "features": {n: s.to_dict() for n, s in specs.items()},
+        "order": list(specs),
+        "performance": performance,
+    }
     with storage_errors(engine, "store reference"), engine.begin() as conn:
         version = (
             conn.execute(
@@ -169,8 +181,63 @@ def materialise(
             .returning(reference_datasets.c.id)
         ).scalar_one()
     return Reference(
-        ref_id, monitor.name, version, now, source or "frame", len(frame), specs, sketches
-    )
+        ref_id, monitor.name, version, now, source or "frame", len(frame), specs, sketches,
+        performance,
+    )  # fmt: skip
+
+
+def _is_probability(values: pd.Series) -> bool:
+    """A float column in [0, 1] with non-integral values: scores, not classes."""
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty or v.dtype.kind != "f":
+        return False
+    return bool(v.between(0, 1).all() and (v != v.round()).any())
+
+
+def reference_metrics(monitor: MonitorSettings, frame: pd.DataFrame) -> dict[str, float] | None:
+    """Metrics of the training file's predictions against its labels (rules compare windows
+    with these). The prediction column may hold classes or positive-class probabilities."""
+    from monitor.performance import reference_performance
+
+    if PREDICTION_FEATURE not in frame.columns:
+        return None
+    pred = frame[PREDICTION_FEATURE]
+    cfg = monitor.performance
+    labelled = frame.dropna(subset=[LABEL_COLUMN])
+    data = {"label": labelled[LABEL_COLUMN].to_numpy()}
+    as_proba = cfg.task != "regression" and _is_probability(pred)
+    data["proba" if as_proba else "prediction"] = labelled[PREDICTION_FEATURE].to_numpy()
+    try:
+        metrics = reference_performance(
+            data,
+            prediction_column=None if as_proba else "prediction",
+            proba_column="proba" if as_proba else None,
+            task=cfg.task,
+            pos_label=cfg.positive_class,
+        )
+    except MonitorError:
+        return None
+    return {k: v for k, v in metrics.scalars().items() if v is not None}
+
+
+def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[str, float] | None:
+    from monitor.performance import load_window, reference_performance
+
+    ref = monitor.reference
+    assert ref is not None and ref.start is not None and ref.end is not None
+    window = load_window(
+        engine, monitor.model, ref.start, ref.end,
+        model_version=monitor.model_version, segment=dict(monitor.segment) or None,
+    )  # fmt: skip
+    if not window.labelled.any():
+        return None
+    try:
+        metrics = reference_performance(
+            window, task=monitor.performance.task, pos_label=monitor.performance.positive_class
+        )
+    except MonitorError:
+        return None
+    return {k: v for k, v in metrics.scalars().items() if v is not None}
 
 
 def latest(engine: Engine, monitor: str, version: int | None = None) -> Reference | None:
@@ -212,4 +279,5 @@ def _from_row(row: Any) -> Reference:
         row["row_count"],
         specs,
         sketches,
+        row["spec"].get("performance"),
     )

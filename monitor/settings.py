@@ -303,6 +303,21 @@ class RuleSettings(_Strict):
         return self
 
 
+class PerformanceSettings(_Strict):
+    """Model performance once labels arrive: metrics per window, version and segment.
+
+    Windows are the monitor's own; a window is re-evaluated when labels for its predictions
+    arrive, for `label_horizon` after it closed (each change is a new stored revision).
+    """
+
+    enabled: bool | None = None  # None: on when a rule has condition performance
+    task: Literal["classification", "regression"] | None = None  # None: inferred
+    positive_class: str | int | bool | None = None  # binary: default the larger class
+    label_horizon: Duration = timedelta(days=14)
+    min_rows: int = Field(50, ge=1)  # labelled rows below which a group has no metrics
+    segments: bool = True
+
+
 class MonitorSettings(_Strict):
     """One monitor: a model (optionally one version or segment) compared with its reference."""
 
@@ -316,7 +331,14 @@ class MonitorSettings(_Strict):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
     prediction_drift: bool = True  # the prediction/score distribution as one more feature
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     rules: list[RuleSettings] = Field(default_factory=list)
+
+    @property
+    def performance_enabled(self) -> bool:
+        if self.performance.enabled is not None:
+            return self.performance.enabled
+        return any(r.condition == "performance" for r in self.rules)
 
     @field_validator("rules")
     @classmethod

@@ -39,9 +39,20 @@ def cli(ctx: click.Context, log_format: str | None, log_level: str | None) -> No
 
 
 def _register() -> None:
-    from monitor.cli import db, demo, drift, health, produce, reference, runs, serve, silence
+    from monitor.cli import (
+        db,
+        demo,
+        drift,
+        health,
+        produce,
+        reference,
+        report,
+        runs,
+        serve,
+        silence,
+    )
 
-    for module in (serve, db, demo, produce, drift, health, silence, reference, runs):
+    for module in (serve, db, demo, produce, drift, health, silence, reference, runs, report):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from monitor.errors import ConfigError, InputError
+from monitor.errors import ConfigError
 
 
 def load_drift_config(path: str | Path) -> Any:
@@ -121,30 +121,20 @@ def drift(
 ) -> int:
     """Compare CURRENT with REFERENCE (CSV or Parquet files) and report drift per feature."""
     import dataclasses
-    import warnings
 
     import orjson
 
+    from monitor.cli.inputs import quiet_scipy_notes, read_inputs
     from monitor.drift.engine import compare
-    from monitor.drift.frames import read_frame
     from monitor.drift.options import DriftOptions
     from monitor.settings import DriftSettings
 
-    # scipy's notes (exact KS falling back to asymptotic, Anderson–Darling p-value capped)
-    # are documented behaviour; on a terminal or in CI logs they only look like failures
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module="scipy")
-    warnings.filterwarnings("ignore", message="p-value capped", category=UserWarning)
+    quiet_scipy_notes()
     settings = load_drift_config(config_path) if config_path else DriftSettings()
     options = DriftOptions.from_settings(settings, prefix="")
     if method is not None:
         options = dataclasses.replace(options, method=method)
-    names = None
-    if columns is not None:
-        names = [c.strip() for c in columns.split(",") if c.strip()]
-        if not names:
-            raise InputError("--columns names no column")
-    ref = read_frame(reference, names)
-    cur = read_frame(current, names)
+    ref, cur, names = read_inputs(reference, current, columns)
     report = compare(ref, cur, options, names)
     if as_json:
         click.echo(orjson.dumps(report.to_dict()).decode())

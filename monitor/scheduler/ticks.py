@@ -64,4 +64,14 @@ def tick(
         outcome = run_window(engine, settings, monitor, window, now=now)
         if outcome is not None:
             out.append(outcome)
+    if monitor.performance_enabled:
+        from monitor.errors import MonitorError
+        from monitor.scheduler.performance import performance_tick
+
+        try:
+            performance_tick(engine, settings, monitor, spec, now)
+        except MonitorError as exc:  # drift results stand; the next tick retries
+            log.warning(
+                "performance_failed", extra={"monitor": monitor.name, "error": str(exc)[:300]}
+            )
     return out

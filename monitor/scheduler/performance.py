@@ -1,0 +1,140 @@
+"""Performance windows: evaluate labelled windows, store revisions, feed performance rules.
+
+Labels arrive late, so each tick evaluates the newest closed window plus every window (within
+`performance.label_horizon`) holding predictions whose labels were stored since the last
+evaluation; `store_window` keeps a new revision only when something changed. Performance
+rules are fed with the newest window that has enough labels, once per new revision of it, so
+an alert's "for N consecutive" counts evaluations with new information, not ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Engine, and_, func, select
+
+from monitor.alerts import apply_run
+from monitor.performance import PerformanceResult, compute_window, latest_runs, store_window
+from monitor.reference import latest
+from monitor.rules import RunFacts, evaluate
+from monitor.settings import MonitorSettings, Settings
+from monitor.storage.db import storage_errors
+from monitor.storage.tables import labels, performance_runs, predictions
+from monitor.window import Window, WindowSpec, floor_to, latest_closed
+
+log = logging.getLogger("monitor.performance")
+MAX_WINDOWS_PER_TICK = 200
+
+
+def _last_evaluated(engine: Engine, monitor: str) -> datetime | None:
+    stmt = select(func.max(performance_runs.c.computed_at)).where(
+        performance_runs.c.monitor == monitor
+    )
+    with storage_errors(engine, "find last performance run"), engine.connect() as conn:
+        return conn.execute(stmt).scalar_one()
+
+
+def _relabelled_span(
+    engine: Engine, monitor: MonitorSettings, since: datetime, lo: datetime, hi: datetime
+) -> tuple[datetime, datetime] | None:
+    """Prediction-time span of predictions whose labels were stored after `since`."""
+    p, lab = predictions.c, labels.c
+    stmt = (
+        select(func.min(p.ts), func.max(p.ts))
+        .select_from(
+            labels.join(predictions, and_(p.model == lab.model, p.event_id == lab.event_id))
+        )
+        .where(lab.model == monitor.model, lab.received_at > since, p.ts >= lo, p.ts < hi)
+    )
+    if monitor.model_version is not None:
+        stmt = stmt.where(p.model_version == monitor.model_version)
+    with storage_errors(engine, "find relabelled windows"), engine.connect() as conn:
+        first, last = conn.execute(stmt).one()
+    return None if first is None else (first, last)
+
+
+def windows_to_evaluate(
+    engine: Engine, monitor: MonitorSettings, spec: WindowSpec, now: datetime
+) -> list[Window]:
+    newest = latest_closed(spec, now, monitor.window.lateness)
+    horizon_start = newest.end - monitor.performance.label_horizon
+    since = _last_evaluated(engine, monitor.name) or horizon_start
+    wanted = {newest}
+    span = _relabelled_span(engine, monitor, since, horizon_start, newest.end)
+    if span is not None:
+        end = floor_to(span[0], spec.stride) + spec.stride
+        last_end = min(newest.end, floor_to(span[1], spec.stride) + spec.size)
+        while end <= last_end and len(wanted) < MAX_WINDOWS_PER_TICK:
+            if end - spec.size >= horizon_start - spec.size:
+                wanted.add(Window(end - spec.size, end))
+            end += spec.stride
+    return sorted(wanted)
+
+
+def performance_tick(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    spec: WindowSpec,
+    now: datetime,
+) -> list[PerformanceResult]:
+    """Evaluate and store due performance windows; feed the rules; return what was computed."""
+    cfg = monitor.performance
+    fresh: dict[tuple[datetime, datetime], tuple[int, PerformanceResult]] = {}
+    results = []
+    for window in windows_to_evaluate(engine, monitor, spec, now):
+        result = compute_window(
+            engine, monitor, window.start, window.end, now=now, min_rows=cfg.min_rows,
+            segments=cfg.segments, task=cfg.task, pos_label=cfg.positive_class,
+        )  # fmt: skip
+        stored = store_window(engine, monitor.name, result, now)
+        results.append(result)
+        if stored.created:
+            fresh[(window.start, window.end)] = (stored.id, result)
+    _feed_rules(engine, settings, monitor, fresh, now)
+    return results
+
+
+def _feed_rules(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    fresh: dict[tuple[datetime, datetime], tuple[int, PerformanceResult]],
+    now: datetime,
+) -> None:
+    if not fresh or not any(r.condition == "performance" for r in monitor.rules):
+        return
+    judged = next((r for r in latest_runs(engine, monitor.name) if r.status == "succeeded"), None)
+    if judged is None or (judged.window_start, judged.window_end) not in fresh:
+        return
+    run_id, result = fresh[(judged.window_start, judged.window_end)]
+    if run_id != judged.id or result.overall.metrics is None:
+        return
+    ref = latest(engine, monitor.name)
+    facts = RunFacts(
+        monitor=monitor.name,
+        model=monitor.model,
+        model_version=monitor.model_version,
+        run_id=None,
+        window_start=judged.window_start,
+        window_end=judged.window_end,
+        status="succeeded",
+        current_rows=result.predictions,
+        reference_rows=ref.row_count if ref else 0,
+        performance=result.overall.metrics.scalars(),
+        reference_performance=ref.performance if ref else None,
+        labelled_rows=result.overall.evaluated,
+        kind="performance",
+    )
+    hits = evaluate(monitor.rules, facts)
+    with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
+        changes = apply_run(conn, facts, hits, monitor.rules, settings.alerting, now)
+    for c in changes:
+        log.info(
+            "performance_alert",
+            extra={"monitor": monitor.name, "rule": c.rule, "state": c.after},
+        )
+
+
+__all__ = ["performance_tick", "windows_to_evaluate"]
