@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test lint format bench-ingest bench-drift bench clean
+.PHONY: demo test lint format bench-ingest bench-drift bench-scheduler bench-performance bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -16,7 +16,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/monitor demo
 
-test: $(STAMP)
+# Real peers the tests drive: Prometheus + promtool (tests/api) and headless Chromium
+# (tests/reports). Installed from Debian's packages when missing; a failed install fails.
+system-deps:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v chromium >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			prometheus chromium)
+
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check monitor tests bench
 	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/pytest
@@ -35,7 +42,13 @@ bench-ingest: $(STAMP)
 bench-drift: $(STAMP)
 	$(PY) bench/drift.py
 
-bench: bench-ingest bench-drift
+bench-scheduler: $(STAMP)
+	$(PY) bench/scheduler.py --sizes 10000,1000000,10000000 --latency
+
+bench-performance: $(STAMP)
+	$(PY) bench/performance.py --rows 1000000
+
+bench: bench-ingest bench-drift bench-scheduler bench-performance
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo-data

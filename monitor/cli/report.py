@@ -52,14 +52,29 @@ def render_and_write(
 
 
 @click.command("report")
-@click.argument("reference", type=click.Path(path_type=Path))
-@click.argument("current", type=click.Path(path_type=Path))
+@click.argument("reference", type=click.Path(path_type=Path), required=False)
+@click.argument("current", type=click.Path(path_type=Path), required=False)
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="HTML file to write (replaced atomically).",
+    default=None,
+    help="HTML file to write (replaced atomically). With --monitor: default under "
+    "reports.directory.",
+)
+@click.option(
+    "--monitor",
+    "monitor_name",
+    default=None,
+    help="Report a monitor's stored window instead of two files (--config is then the "
+    "service config).",
+)
+@click.option(
+    "--window",
+    "window_text",
+    default=None,
+    help="With --monitor: START..END (ISO 8601 with zone), or END alone for the monitor's "
+    "window ending then. Default: the newest closed window.",
 )
 @click.option("--columns", default=None, help="Comma-separated columns to compare (default: all).")
 @click.option(
@@ -79,16 +94,25 @@ def render_and_write(
     help="YAML with drift options, as for `monitor drift --config`.",
 )
 def report(
-    reference: Path,
-    current: Path,
-    output: Path,
+    reference: Path | None,
+    current: Path | None,
+    output: Path | None,
+    monitor_name: str | None,
+    window_text: str | None,
     columns: str | None,
     max_rows: int,
     seed: int,
     title: str | None,
     config_path: Path | None,
 ) -> int:
-    """Write an HTML drift report comparing CURRENT with REFERENCE (CSV or Parquet)."""
+    """Write an HTML drift report comparing CURRENT with REFERENCE (CSV or Parquet), or a
+    monitor's stored window with its reference (--monitor NAME [--window START..END])."""
+    if monitor_name is not None:
+        if reference is not None or current is not None:
+            raise click.UsageError("give either REFERENCE CURRENT or --monitor, not both")
+        return _monitor_report(config_path, monitor_name, window_text, output)
+    if reference is None or current is None or output is None:
+        raise click.UsageError("give REFERENCE CURRENT -o OUT.html, or --monitor NAME")
     from monitor.cli.drift import load_drift_config
     from monitor.cli.inputs import quiet_scipy_notes, read_inputs
     from monitor.drift.options import DriftOptions
@@ -114,6 +138,62 @@ def report(
     click.echo(
         f"report written to {output} ({verdict}: {drifted} of {len(drift.features)} features)"
     )
+    return 0
+
+
+def _monitor_report(
+    config_path: Path | None, monitor_name: str, window_text: str | None, output: Path | None
+) -> int:
+    """Render a stored window of a monitor the way scheduled runs do (same engine path)."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from monitor.cli._common import open_store, parse_when
+    from monitor.reference import drift_options
+    from monitor.scheduler.execute import compare_window, current_sketches, ensure_reference
+    from monitor.scheduler.report import window_report
+    from monitor.scheduler.ticks import window_spec
+    from monitor.storage.event_frames import count_events
+    from monitor.window import Window, latest_closed, window_ending_at
+
+    settings, engine = open_store(str(config_path) if config_path else None)
+    monitor = settings.monitor(monitor_name)
+    if monitor.window.events is not None and window_text is None:
+        raise click.UsageError("a count-window monitor needs --window START..END")
+    now = datetime.now(UTC)
+    if window_text and ".." in window_text:
+        start_s, end_s = window_text.split("..", 1)
+        start, end = parse_when(start_s, "--window"), parse_when(end_s, "--window")
+        assert start is not None and end is not None
+        if end <= start:
+            raise click.BadParameter("END must be after START", param_hint="--window")
+        window = Window(start, end)
+    elif window_text:
+        end = parse_when(window_text, "--window")
+        assert end is not None
+        window = window_ending_at(window_spec(monitor), end)
+    else:
+        window = latest_closed(window_spec(monitor), now, monitor.window.lateness)
+    ref = ensure_reference(engine, monitor, now)
+    from monitor.reference import event_filter
+
+    n = count_events(engine, event_filter(monitor), window.start, window.end)
+    if n == 0:
+        from monitor.errors import InputError
+
+        raise InputError(
+            f"monitor {monitor_name}: no stored events in {window.start.isoformat()} .. "
+            f"{window.end.isoformat()}"
+        )
+    current, _ = current_sketches(engine, monitor, ref, window, n)
+    drift, _ = compare_window(ref, current, drift_options(monitor))
+    path = window_report(engine, settings, monitor, window, drift, None)
+    if output is not None:
+        shutil.move(str(path), output)
+        path = output
+    verdict = "drift" if drift.dataset_drift else "no drift"
+    drifted = sum(f.drifted for f in drift.features)
+    click.echo(f"report written to {path} ({verdict}: {drifted} of {len(drift.features)} features)")
     return 0
 
 

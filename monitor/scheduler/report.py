@@ -31,6 +31,7 @@ def history_points(engine: Engine, monitor: str, limit: int) -> dict[str, list[A
                 threshold=p["threshold"],
                 drifted=p["drifted"],
                 method=p["method"],
+                p_value=p["p_value"],
             )
             for p in points
         ]

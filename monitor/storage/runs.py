@@ -236,7 +236,7 @@ def feature_history(
         .subquery()
     )
     stmt = (
-        select(r.window_end, f.feature, f.method, f.statistic, f.threshold, f.drifted)
+        select(r.window_end, f.feature, f.method, f.statistic, f.p_value, f.threshold, f.drifted)
         .join(drift_feature_results, f.run_id == r.id)
         .where(r.id.in_(select(last.c.id)))
         .order_by(r.window_end)

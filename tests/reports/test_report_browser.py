@@ -14,10 +14,14 @@ import pytest
 from cdp import Browser, find_chromium
 
 CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="chromium not installed (apt-get install -y chromium); browser check not run",
-)
+
+
+@pytest.fixture(autouse=True)
+def _chromium_present() -> None:
+    """`make test` installs Debian's chromium; a missing browser fails, never skips."""
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: run `make test` (it apt-installs chromium)")
+
 
 MAIN_PROBE = """JSON.stringify({
   images: document.images.length,

@@ -110,3 +110,23 @@ def test_runs_and_reference_commands(store, tmp_path, capsys) -> None:
     assert err.startswith("monitor: no monitor named 'nope'") and "\n" not in err
     assert main(["runs", "now", "--config", cfg, "--monitor", "mon", "--at", "2026-01-01"]) == 2
     assert "time zone" in capsys.readouterr().err
+
+
+def test_report_for_a_monitor_window(pg_engine, tmp_path, capsys) -> None:
+    url = pg_engine.url.render_as_string(hide_password=False)
+    cfg = _config(tmp_path, url, training(tmp_path / "ref.parquet"))
+    put(pg_engine, traffic(400, T0, HOUR, shift=1.0))
+    out = tmp_path / "window.html"
+    window = f"{T0.isoformat()}..{(T0 + HOUR).isoformat()}"
+
+    code = main(["report", "--monitor", "mon", "--window", window, "--config", cfg, "-o", str(out)])
+
+    assert code == 0, capsys.readouterr().err
+    assert f"report written to {out} (drift:" in capsys.readouterr().out
+    html = out.read_text()
+    assert "Drift report: mon" in html and "Evidently" in html
+    empty = f"{(T0 + 5 * HOUR).isoformat()}..{(T0 + 6 * HOUR).isoformat()}"
+    assert main(["report", "--monitor", "mon", "--window", empty, "--config", cfg]) == 2
+    assert "no stored events" in capsys.readouterr().err
+    assert main(["report", "--monitor", "mon", str(out), "--config", cfg]) == 2
+    assert "not both" in capsys.readouterr().err
