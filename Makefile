@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/monitor demo
 
-# Real peers the tests drive: Prometheus + promtool (tests/api) and headless Chromium
-# (tests/reports). Installed from Debian's packages when missing; a failed install fails.
+# Real peers the tests drive: Prometheus + promtool (tests/api), Alertmanager
+# (tests/notify) and headless Chromium (tests/reports). Installed from Debian's packages when missing; a failed install fails.
 system-deps:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null && command -v chromium >/dev/null || \
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null && \
+		command -v prometheus-alertmanager >/dev/null && command -v chromium >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			prometheus chromium)
+			prometheus prometheus-alertmanager chromium)
 
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check monitor tests bench

@@ -391,7 +391,53 @@ class WebhookRoute(_Strict):
         return secret
 
 
-Route = Annotated[SlackRoute | WebhookRoute, Field(discriminator="type")]
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ALERTMANAGER_LABELS = ("alertname", "monitor", "model", "severity", "rule", "subject")
+
+
+class AlertmanagerRoute(_Strict):
+    """Alerts posted to an Alertmanager (`POST {url}/api/v2/alerts`).
+
+    Alertmanager resolves an alert nobody re-sent by its `endsAt`; each post sets it to
+    send time + `resolve_timeout`, and a firing alert is re-sent every `resend_interval`
+    (which must be shorter) for as long as it fires. `generator_url`: the monitor
+    service's external base URL (alerts link to `/api/v1/alerts/{id}` when a report URL is
+    not http(s)). `labels` are added to every alert (e.g. team, env).
+    """
+
+    type: Literal["alertmanager"]
+    url: str = Field(pattern=r"^https?://")  # base URL, e.g. http://alertmanager:9093
+    min_severity: Severity = "info"
+    rules: list[str] = Field(default_factory=list)  # empty: every rule
+    resend_interval: Duration = timedelta(minutes=1)
+    resolve_timeout: Duration = timedelta(minutes=5)
+    timeout: Duration = timedelta(seconds=10)
+    generator_url: str | None = Field(None, pattern=r"^https?://")
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("labels")
+    @classmethod
+    def _label_names(cls, labels: dict[str, str]) -> dict[str, str]:
+        for name in labels:
+            if not _LABEL_NAME.match(name) or name.startswith("__"):
+                raise ValueError(f"label name {name!r} is not a valid Prometheus label name")
+            if name in ALERTMANAGER_LABELS:
+                raise ValueError(f"label {name!r} is set by the monitor; choose another name")
+        return labels
+
+    @model_validator(mode="after")
+    def _resend_in_time(self) -> AlertmanagerRoute:
+        if self.resend_interval <= timedelta(0) or self.timeout <= timedelta(0):
+            raise ValueError("resend_interval and timeout must be positive")
+        if self.resend_interval >= self.resolve_timeout:
+            raise ValueError(
+                "resend_interval must be shorter than resolve_timeout"
+                " (Alertmanager would resolve a firing alert between two sends)"
+            )
+        return self
+
+
+Route = Annotated[SlackRoute | WebhookRoute | AlertmanagerRoute, Field(discriminator="type")]
 
 
 class DeliverySettings(_Strict):

@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 from monitor import __version__
-from monitor.settings import SlackRoute, WebhookRoute
+from monitor.settings import AlertmanagerRoute, SlackRoute, WebhookRoute
 
 USER_AGENT = f"driftwatch-monitor/{__version__}"
 ERROR_BODY_CHARS = 200  # a receiver's error body is kept (escaped) up to this many characters
@@ -58,15 +58,22 @@ class SendResult:
 class Sender(Protocol):
     """Delivers one notification once over one channel."""
 
-    def send(self, note: Outgoing, route: SlackRoute | WebhookRoute) -> SendResult: ...
+    def send(
+        self, note: Outgoing, route: SlackRoute | WebhookRoute | AlertmanagerRoute
+    ) -> SendResult: ...
 
 
 def default_senders() -> dict[str, Sender]:
     """Channel name (notifications.channel, the route's `type`) -> sender."""
+    from monitor.notify.alertmanager import AlertmanagerSender
     from monitor.notify.slack import SlackSender
     from monitor.notify.webhook import WebhookSender
 
-    return {"slack": SlackSender(), "webhook": WebhookSender()}
+    return {
+        "slack": SlackSender(),
+        "webhook": WebhookSender(),
+        "alertmanager": AlertmanagerSender(),
+    }
 
 
 def one_line(text: str, limit: int = ERROR_BODY_CHARS) -> str:

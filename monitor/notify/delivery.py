@@ -32,8 +32,15 @@ from sqlalchemy import Engine, and_, func, select, update
 
 from monitor.errors import MonitorError
 from monitor.ingest.writer import backoff_s
+from monitor.notify.alertmanager import resend_firing
 from monitor.notify.channels import Outgoing, Sender, SendResult, default_senders, parse_retry_after
-from monitor.settings import AlertingSettings, DeliverySettings, SlackRoute, WebhookRoute
+from monitor.settings import (
+    AlertingSettings,
+    AlertmanagerRoute,
+    DeliverySettings,
+    SlackRoute,
+    WebhookRoute,
+)
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import notifications as N
 
@@ -160,8 +167,8 @@ def _release(engine: Engine, rows: list[_Claimed], now: datetime) -> int:
     return released
 
 
-def _route_timeout_s(route: SlackRoute | WebhookRoute | None) -> float:
-    if isinstance(route, WebhookRoute):
+def _route_timeout_s(route: SlackRoute | WebhookRoute | AlertmanagerRoute | None) -> float:
+    if isinstance(route, WebhookRoute | AlertmanagerRoute):
         return route.timeout.total_seconds()
     return 10.0
 
@@ -294,6 +301,7 @@ def deliver_due(
     # is always sent well inside it (and a shorter lease cannot livelock the outbox)
     slowest = max((_route_timeout_s(r) for r in alerting.routes.values()), default=10.0)
     lease = max(lease, timedelta(seconds=2 * slowest))
+    resend_firing(engine, alerting, clock())  # Alertmanager forgets alerts not re-sent
     claimed = claim(engine, clock(), cfg.batch_size, lease)
     if not claimed:
         return DeliveryStats()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import truncate_all
+from db_support import truncate_all
 from sklearn import metrics as skm
 from sqlalchemy import Engine, func, select
 

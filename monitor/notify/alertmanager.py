@@ -1,0 +1,301 @@
+"""Alertmanager channel: our alerts as Alertmanager alerts, kept alive while they fire.
+
+Each attempt POSTs a list of one alert to `{url}/api/v2/alerts`. Alertmanager identifies an
+alert by its label set (alertname = rule, monitor, model, severity, rule, subject, plus the
+route's labels), so a re-send or a retry updates the same alert instead of adding one.
+
+Alertmanager resolves an alert at its `endsAt`. A firing post sets `endsAt` to send time +
+the route's `resolve_timeout`, and `resend_firing` (run by every outbox pass) queues a
+"*.repeated" row for each firing alert whose newest row on the route is older than
+`resend_interval`; a resolution posts `endsAt` = the time it resolved. Because Alertmanager
+keeps state rather than a log, order matters: a firing post that arrived after the
+resolution would re-open the alert, so `resend_firing` also holds a pending resolution
+back until every older pending firing row of the same alert and route has been tried.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import math
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.error import HTTPError, URLError
+
+import orjson
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from monitor.notify.channels import (
+    ERROR_BODY_CHARS,
+    USER_AGENT,
+    Outgoing,
+    SendResult,
+    classify_http,
+)
+from monitor.settings import AlertingSettings, AlertmanagerRoute, SlackRoute, WebhookRoute
+from monitor.storage.db import storage_errors
+from monitor.storage.tables import alerts as A
+from monitor.storage.tables import notifications as N
+
+log = logging.getLogger("monitor.notify.alertmanager")
+
+CHANNEL = "alertmanager"
+DEFAULT_ALERTNAME = "MonitorDrift"
+API_PATH = "/api/v2/alerts"
+MAX_FEATURES = 10  # drifted features listed in the description
+NAME_CHARS = 120
+
+
+def _line(value: Any, limit: int = NAME_CHARS) -> str:
+    """Untrusted text on one line (a name cannot add lines to the description), bounded."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ts(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        ts = value
+    elif isinstance(value, str) and value:
+        try:
+            ts = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def rfc3339(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def _how_far(f: Mapping[str, Any]) -> float:
+    """statistic / threshold (the statistic without a usable threshold; unknown last), the
+    same order as the Slack message's top features."""
+    stat, thr = f.get("statistic"), f.get("threshold")
+    if isinstance(stat, bool) or not isinstance(stat, int | float) or not math.isfinite(stat):
+        return -math.inf
+    if (
+        isinstance(thr, int | float)
+        and not isinstance(thr, bool)
+        and math.isfinite(thr)
+        and thr > 0
+    ):
+        return stat / thr
+    return float(stat)
+
+
+def describe(p: Mapping[str, Any]) -> str:
+    """The `description` annotation: what fired, on which model and window, and why."""
+    model = _line(p.get("model", ""))
+    if p.get("model_version"):
+        model += f" v{_line(p['model_version'], 60)}"
+    window = p.get("window") or {}
+    lines = [
+        f"Monitor {_line(p.get('monitor', ''))} (model {model}),"
+        f" window {window.get('start')} to {window.get('end')}.",
+        f"Rule {_line(p.get('rule', ''))} ({_line(p.get('condition', ''), 40)})"
+        + (f" on {_line(p['subject'])}" if p.get("subject") else "")
+        + ".",
+    ]
+    if p.get("drift_share") is not None:
+        lines.append(f"Drift share {_num(p['drift_share'])}.")
+    features = list(p.get("drifted_features") or [])
+    if features:
+        shown = [
+            f"{_line(f.get('name', ''))} ({_line(f.get('method', ''), 40)}"
+            f" {_num(f.get('statistic'))}, threshold {_num(f.get('threshold'))})"
+            for f in sorted(features, key=_how_far, reverse=True)[:MAX_FEATURES]
+        ]
+        more = f" and {len(features) - MAX_FEATURES} more" if len(features) > MAX_FEATURES else ""
+        lines.append(f"Drifted features ({len(features)}): {', '.join(shown)}{more}.")
+    perf = p.get("performance")
+    if isinstance(perf, Mapping):
+        lines.append(
+            f"{_line(perf.get('metric', 'metric'), 60)} {_num(perf.get('value'))}"
+            f" (reference {_num(perf.get('reference'))}, threshold {_num(perf.get('threshold'))})."
+        )
+    return "\n".join(lines)
+
+
+def to_alert(p: Mapping[str, Any], route: AlertmanagerRoute, now: datetime) -> dict[str, Any]:
+    """One notification payload as an Alertmanager v2 `postableAlert`."""
+    labels = {
+        **route.labels,
+        "alertname": str(p.get("rule") or DEFAULT_ALERTNAME),
+        "monitor": str(p.get("monitor", "")),
+        "model": str(p.get("model", "")),
+        "severity": str(p.get("severity", "")),
+        "rule": str(p.get("rule", "")),
+    }
+    if p.get("subject"):
+        labels["subject"] = str(p["subject"])
+    annotations = {"summary": str(p.get("summary") or ""), "description": describe(p)}
+    report_url = p.get("report_url")
+    if report_url:
+        annotations["report_url"] = str(report_url)
+    alert: dict[str, Any] = {"labels": labels, "annotations": annotations}
+    started = _ts(p.get("fired_at"))
+    if started is not None:
+        alert["startsAt"] = rfc3339(started)
+    resolved = _ts(p.get("resolved_at")) if str(p.get("event", "")).endswith(".resolved") else None
+    alert["endsAt"] = rfc3339(resolved if resolved is not None else now + route.resolve_timeout)
+    link = _generator_url(p, route)
+    if link:
+        alert["generatorURL"] = link
+    return alert
+
+
+def _generator_url(p: Mapping[str, Any], route: AlertmanagerRoute) -> str | None:
+    """The report when it is a web link, else the alert in the monitor's API."""
+    report_url = p.get("report_url")
+    if isinstance(report_url, str) and report_url.startswith(("https://", "http://")):
+        return report_url
+    if route.generator_url and p.get("alert_id") is not None:
+        return f"{route.generator_url.rstrip('/')}/api/v1/alerts/{int(p['alert_id'])}"
+    return None
+
+
+def encode(p: Mapping[str, Any], route: AlertmanagerRoute, now: datetime) -> bytes:
+    """The request body: a JSON list of one alert."""
+    return orjson.dumps([to_alert(p, route, now)], option=orjson.OPT_SORT_KEYS)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx surfaces as an HTTPError and is classified as terminal
+
+
+class AlertmanagerSender:
+    """POSTs one alert per attempt; `endsAt` of a firing alert is computed at send time."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._opener = urllib.request.build_opener(_NoRedirect())
+
+    def send(
+        self, note: Outgoing, route: SlackRoute | WebhookRoute | AlertmanagerRoute
+    ) -> SendResult:
+        if not isinstance(route, AlertmanagerRoute):
+            return SendResult.failed(f"route {note.route!r} is not an alertmanager route")
+        body = encode(note.payload, route, self._clock())
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+        url = route.url.rstrip("/") + API_PATH
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        try:
+            with self._opener.open(request, timeout=route.timeout.total_seconds()) as resp:
+                status = resp.status
+                reply = resp.read(ERROR_BODY_CHARS + 1) if not 200 <= status < 300 else b""
+                return classify_http(status, reply, resp.headers.get("Retry-After"))
+        except HTTPError as exc:
+            try:
+                reply = exc.read(ERROR_BODY_CHARS + 1)
+            except (OSError, http.client.HTTPException):
+                reply = b""
+            return classify_http(exc.code, reply, exc.headers.get("Retry-After"))
+        except URLError as exc:
+            return SendResult.retry(f"connection error: {exc.reason}")
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            return SendResult.retry(f"connection error: {type(exc).__name__}: {exc}")
+
+
+# --- keeping firing alerts alive (run by every outbox pass) -------------------------------
+
+
+def resend_firing(engine: Engine, alerting: AlertingSettings, now: datetime) -> int:
+    """Queue a re-send for each firing alert an alertmanager route last heard of more than
+    `resend_interval` ago; hold resolutions behind older pending firing rows. Rows queued.
+
+    Only alerts the route was already told about are re-sent (its min_severity/rules filters
+    and the rule's `routes` were applied then). While the newest row is still pending the
+    outbox is retrying it (and its `endsAt` is fresh when it goes out): nothing is added.
+    Two replicas may both queue a re-send; Alertmanager merges them (same labels).
+    """
+    routes = {n: r for n, r in alerting.routes.items() if isinstance(r, AlertmanagerRoute)}
+    if not routes:
+        return 0
+    queued = 0
+    with storage_errors(engine, "alertmanager re-send"), engine.begin() as conn:
+        _hold_resolutions(conn)
+        for name, route in routes.items():
+            queued += _queue_resends(conn, name, now - route.resend_interval, now)
+    if queued:
+        log.debug("alertmanager_resends_queued", extra={"count": queued})
+    return queued
+
+
+def _queue_resends(conn: Connection, route: str, cutoff: datetime, now: datetime) -> int:
+    n2 = N.alias("newest")
+    newest_id = (
+        select(func.max(n2.c.id))
+        .where(n2.c.route == route, n2.c.fingerprint == A.c.fingerprint, n2.c.alert_id == A.c.id)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(N.c.alert_id, N.c.fingerprint, N.c.severity, N.c.payload)
+        .select_from(A.join(N, N.c.id == newest_id))
+        .where(
+            A.c.state == "firing",
+            A.c.resolved_at.is_(None),
+            N.c.status != "pending",
+            ~N.c.event.like("%.resolved"),
+            N.c.created_at <= cutoff,
+        )
+        .order_by(A.c.id)
+    )
+    rows = conn.execute(stmt).all()
+    for alert_id, fingerprint, severity, payload in rows:
+        family = str(payload.get("event", "drift.detected")).partition(".")[0] or "drift"
+        event = f"{family}.repeated"
+        conn.execute(
+            insert(N).values(
+                delivery_id=uuid.uuid4().hex,
+                alert_id=alert_id,
+                channel=CHANNEL,
+                route=route,
+                event=event,
+                payload={**payload, "event": event},
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                fingerprint=fingerprint,
+                severity=severity,
+            )
+        )
+    return len(rows)
+
+
+def _hold_resolutions(conn: Connection) -> None:
+    """A pending resolution is not due before an older pending firing row of its alert."""
+    older = N.alias("older")
+    firing_due = (
+        select(func.max(older.c.next_attempt_at))
+        .where(
+            older.c.route == N.c.route,
+            older.c.fingerprint == N.c.fingerprint,
+            older.c.status == "pending",
+            older.c.id < N.c.id,
+            ~older.c.event.like("%.resolved"),
+        )
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(N)
+        .where(
+            N.c.channel == CHANNEL,
+            N.c.status == "pending",
+            N.c.event.like("%.resolved"),
+            firing_due > N.c.next_attempt_at,
+        )
+        .values(next_attempt_at=firing_due)
+    )
