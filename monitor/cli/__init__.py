@@ -40,19 +40,38 @@ def cli(ctx: click.Context, log_format: str | None, log_level: str | None) -> No
 
 def _register() -> None:
     from monitor.cli import (
+        alerts,
         db,
+        dead_letters,
         demo,
         drift,
         health,
+        performance,
         produce,
         reference,
         report,
         runs,
         serve,
         silence,
+        status,
     )
 
-    for module in (serve, db, demo, produce, drift, health, silence, reference, runs, report):
+    for module in (
+        serve,
+        db,
+        demo,
+        produce,
+        drift,
+        health,
+        silence,
+        reference,
+        runs,
+        report,
+        status,
+        alerts,
+        dead_letters,
+        performance,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -176,6 +176,7 @@ def render_report(
     max_rows: int = 20_000,
     seed: int = 0,
     column_kinds: Mapping[str, str] | None = None,
+    performance_html: str | None = None,
 ) -> str:
     """One self-contained HTML document comparing `current` with `reference`.
 
@@ -183,7 +184,8 @@ def render_report(
     ({feature: points}) the time series; Evidently runs on at most `max_rows` rows per side
     (seeded sample without replacement, stated in the report). `column_kinds`
     ({column: "numeric"|"categorical"}, default: the kinds in `drift`) tells Evidently how to
-    treat each column.
+    treat each column. `performance_html` (`performance_section.performance_section`) is
+    placed after the summary.
     """
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     labels = _columns(reference, current, drift)
@@ -212,7 +214,8 @@ def render_report(
     if drift is not None:
         summary = f'<section id="summary"><h2>Drift summary</h2>{summary_html(drift)}</section>'
     history_section, figure_blocks = _history_html(history or {})
-    plotly = f"<script>{_plotly_js()}</script>" if figure_blocks else ""
+    charts = bool(figure_blocks) or 'data-figure="' in (performance_html or "")
+    plotly = f"<script>{_plotly_js()}</script>" if charts else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -225,6 +228,7 @@ def render_report(
 <body>
 <header><h1>{text(title)}</h1>{_meta_html(meta, len(reference), len(current), now)}</header>
 {summary}
+{performance_html or ""}
 {history_section}
 {_evidently_html(evidently, note)}
 {plotly}

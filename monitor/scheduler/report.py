@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from monitor.drift.result import DriftReport
-from monitor.reference import event_filter, reference_frame
+from monitor.reference import LABEL_COLUMN, event_filter, reference_frame
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
 from monitor.storage.event_frames import TS_COLUMN, load_frame
@@ -39,6 +39,28 @@ def history_points(engine: Engine, monitor: str, limit: int) -> dict[str, list[A
     }
 
 
+def performance_html(
+    engine: Engine, settings: Settings, monitor: MonitorSettings, window: Window
+) -> str | None:
+    """The performance section from the stored runs of windows ending by `window.end`
+    (newest revision of each), or None when performance is off or nothing is stored yet.
+    Performance is evaluated after a tick's drift runs, so a scheduled report shows the
+    windows evaluated up to the previous tick."""
+    if not monitor.performance_enabled:
+        return None
+    from monitor.performance import latest_runs
+    from monitor.reference import latest
+    from monitor.reports.performance_section import performance_section
+
+    limit = settings.reports.history_runs
+    runs = [r for r in latest_runs(engine, monitor.name, limit=limit) if r.window_end <= window.end]
+    if not runs:
+        return None
+    ref = latest(engine, monitor.name)
+    main = next((r.metric for r in monitor.rules if r.condition == "performance"), None)
+    return performance_section(runs, ref.performance if ref else None, main_metric=main) or None
+
+
 def window_report(
     engine: Engine,
     settings: Settings,
@@ -52,6 +74,8 @@ def window_report(
 
     cap = settings.reports.max_rows
     reference, source = reference_frame(engine, monitor)
+    # a labelled training file's ground truth is no feature (events carry none)
+    reference = reference.drop(columns=[LABEL_COLUMN], errors="ignore")
     current = load_frame(
         engine,
         event_filter(monitor),
@@ -83,6 +107,7 @@ def window_report(
         history=history_points(engine, monitor.name, settings.reports.history_runs),
         max_rows=cap,
         column_kinds=dict(monitor.features) or None,
+        performance_html=performance_html(engine, settings, monitor, window),
     )
     stamp = window.end.strftime("%Y%m%dT%H%M%SZ")
     name = f"{monitor.name}-{stamp}" + (f"-run{run_id}" if run_id is not None else "")

@@ -66,16 +66,28 @@ def store_batch(
     """Store one consumed batch in one transaction. Raises StorageUnavailable (retry later)
     or StorageError; on any error nothing of the batch is stored."""
     received_at = received_at or datetime.now(UTC)
-    unique_labels = newest_labels(labels_batch)
     with storage_errors(engine, "store batch"), engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            n_pred = _pg_predictions(conn, predictions_batch, received_at)
-            n_lab = _pg_labels(conn, unique_labels, received_at)
-            n_dead = _pg_dead_letters(conn, dead_letters_batch)
-        else:
-            n_pred = _sqlite_predictions(conn, predictions_batch, received_at)
-            n_lab = _sqlite_labels(conn, unique_labels, received_at)
-            n_dead = _sqlite_dead_letters(conn, dead_letters_batch)
+        return write_batch(conn, predictions_batch, labels_batch, dead_letters_batch, received_at)
+
+
+def write_batch(
+    conn: Connection,
+    predictions_batch: Sequence[Prediction],
+    labels_batch: Sequence[Label],
+    dead_letters_batch: Sequence[DeadLetter],
+    received_at: datetime,
+) -> StoreResult:
+    """`store_batch` inside the caller's transaction (dead-letter replay deletes the replayed
+    rows in the same one)."""
+    unique_labels = newest_labels(labels_batch)
+    if conn.dialect.name == "postgresql":
+        n_pred = _pg_predictions(conn, predictions_batch, received_at)
+        n_lab = _pg_labels(conn, unique_labels, received_at)
+        n_dead = _pg_dead_letters(conn, dead_letters_batch)
+    else:
+        n_pred = _sqlite_predictions(conn, predictions_batch, received_at)
+        n_lab = _sqlite_labels(conn, unique_labels, received_at)
+        n_dead = _sqlite_dead_letters(conn, dead_letters_batch)
     total = len(predictions_batch) + len(labels_batch) + len(dead_letters_batch)
     return StoreResult(n_pred, n_lab, n_dead, total - n_pred - n_lab - n_dead)
 
@@ -216,4 +228,4 @@ def _sqlite_dead_letters(conn: Connection, batch: Sequence[DeadLetter]) -> int:
     return _changes(conn) - before
 
 
-__all__ = ["StoreResult", "newest_labels", "store_batch"]
+__all__ = ["StoreResult", "newest_labels", "store_batch", "write_batch"]

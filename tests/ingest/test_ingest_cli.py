@@ -72,8 +72,8 @@ def test_sigterm_on_serve_commits_what_was_stored_and_exits_0(kit, tmp_path):
     assert sum(kit.committed(partitions=2).values()) == 500
 
 
-def test_serve_rejects_a_role_that_does_not_exist_yet(tmp_path):
-    proc = _monitor("serve", "--role", "scheduler")
+def test_serve_rejects_a_role_that_does_not_exist(tmp_path):
+    proc = _monitor("serve", "--role", "janitor")
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "Invalid value for '--role'" in err and "Traceback" not in err
