@@ -15,26 +15,22 @@ back until every older pending firing row of the same alert and route has been t
 
 from __future__ import annotations
 
-import http.client
 import logging
 import math
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.error import HTTPError, URLError
 
 import orjson
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from monitor.notify.channels import (
-    ERROR_BODY_CHARS,
     USER_AGENT,
     Outgoing,
     SendResult,
-    classify_http,
 )
+from monitor.notify.http_post import post
 from monitor.settings import AlertingSettings, AlertmanagerRoute, SlackRoute, WebhookRoute
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import alerts as A
@@ -170,17 +166,11 @@ def encode(p: Mapping[str, Any], route: AlertmanagerRoute, now: datetime) -> byt
     return orjson.dumps([to_alert(p, route, now)], option=orjson.OPT_SORT_KEYS)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx surfaces as an HTTPError and is classified as terminal
-
-
 class AlertmanagerSender:
     """POSTs one alert per attempt; `endsAt` of a firing alert is computed at send time."""
 
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._opener = urllib.request.build_opener(_NoRedirect())
 
     def send(
         self, note: Outgoing, route: SlackRoute | WebhookRoute | AlertmanagerRoute
@@ -190,22 +180,7 @@ class AlertmanagerSender:
         body = encode(note.payload, route, self._clock())
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
         url = route.url.rstrip("/") + API_PATH
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=route.timeout.total_seconds()) as resp:
-                status = resp.status
-                reply = resp.read(ERROR_BODY_CHARS + 1) if not 200 <= status < 300 else b""
-                return classify_http(status, reply, resp.headers.get("Retry-After"))
-        except HTTPError as exc:
-            try:
-                reply = exc.read(ERROR_BODY_CHARS + 1)
-            except (OSError, http.client.HTTPException):
-                reply = b""
-            return classify_http(exc.code, reply, exc.headers.get("Retry-After"))
-        except URLError as exc:
-            return SendResult.retry(f"connection error: {exc.reason}")
-        except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            return SendResult.retry(f"connection error: {type(exc).__name__}: {exc}")
+        return post(url, body, headers, route.timeout.total_seconds())
 
 
 # --- keeping firing alerts alive (run by every outbox pass) -------------------------------
