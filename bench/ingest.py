@@ -95,9 +95,16 @@ def bare(bootstrap: str, topic: str, count: int) -> dict:
     return {"events": seen, "seconds": seconds, "cpu_s": cpu, "rss_mb": _peak_rss_mb()}
 
 
-def service(bootstrap: str, topic: str, count: int, db_url: str, max_records: int) -> dict:
-    """(b): the real ingestion loop into Postgres, until every event is stored."""
+def service(
+    bootstrap: str, topic: str, count: int, db_url: str, max_records: int, sketch: bool = False
+) -> dict:
+    """(b): the real ingestion loop into Postgres, until every event is stored. With
+    `sketch`, the monitor has a materialised reference and the consumer also writes the
+    per-bucket sketch deltas (what `monitor serve` does for monitors with a reference)."""
+    from monitor.bucketing import BucketSketcher
     from monitor.ingest.consumer import build_ingestor
+    from monitor.ingest.producer import training_frame
+    from monitor.reference import materialise
     from monitor.settings import parse_settings
     from monitor.storage import count_predictions, make_engine, upgrade
 
@@ -117,7 +124,11 @@ def service(bootstrap: str, topic: str, count: int, db_url: str, max_records: in
     )
     engine = make_engine(db_url)
     upgrade(engine)
-    ingestor = build_ingestor(settings, engine)
+    sketcher = None
+    if sketch:
+        materialise(engine, settings.monitors[0], frame=training_frame(20_000), source="bench")
+        sketcher = BucketSketcher(engine, settings)
+    ingestor = build_ingestor(settings, engine, sketcher=sketcher)
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
@@ -160,6 +171,7 @@ def _child(role: str, args: argparse.Namespace, bootstrap: str, topic: str, db_u
         db_url,
         "--max-records",
         str(args.max_records),
+        *(["--sketch"] if args.sketch else []),
     ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -172,13 +184,18 @@ def main() -> None:
     p.add_argument("--producers", type=int, default=2, help="producer processes")
     p.add_argument("--max-records", type=int, default=5000, help="the service's max_poll_records")
     p.add_argument("--bootstrap", help="use this broker instead of starting tansu")
+    p.add_argument(
+        "--sketch",
+        action="store_true",
+        help="the monitor has a reference: the service also writes bucket sketch deltas",
+    )
     p.add_argument("--role", choices=["bare", "service"], help=argparse.SUPPRESS)
     p.add_argument("--topic", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.role:
         fn = bare if args.role == "bare" else service
-        extra = (args.db_url, args.max_records) if args.role == "service" else ()
+        extra = (args.db_url, args.max_records, args.sketch) if args.role == "service" else ()
         print(json.dumps(fn(args.bootstrap, args.topic, args.count, *extra)))
         return
     run(args)
@@ -222,7 +239,10 @@ def run(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace, a: dict, b: dict) -> None:
     ra, rb = a["events"] / a["seconds"], b["events"] / b["seconds"]
-    print(f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records}")
+    print(
+        f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records} "
+        f"sketch deltas={'on' if args.sketch else 'off'}"
+    )
     print(
         f"(a) bare consumer (poll + orjson): {a['events']} events in {a['seconds']:.2f} s = "
         f"{ra:,.0f} events/s, peak RSS {a['rss_mb']:.0f} MB"

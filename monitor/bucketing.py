@@ -64,7 +64,7 @@ class BucketSketcher:
 
     def __init__(self, engine, settings: Settings, refresh_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
         self._engine = engine
-        self._monitors = [m for m in settings.monitors if m.reference is not None]
+        self._monitors = list(settings.monitors)  # a reference may come from `reference set`
         self._refresh_s = refresh_s
         self._refs: dict[str, Reference] = {}
         self._loaded_at = float("-inf")
