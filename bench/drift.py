@@ -1,12 +1,18 @@
-"""Drift benchmark: our engine, CLI and sketch path against Evidently and a naive scipy loop.
+"""Drift benchmark: our engine, CLI and sketch path against the peers, in one run.
 
-    .venv/bin/python bench/drift.py --sizes 10000,100000,1000000 --out bench/drift-results.md
+    .venv/bin/python bench/drift.py --sizes 10000,100000,1000000 --out /tmp/drift-results.md
+    make bench-drift                        # the same, default sizes
 
 Deterministic frames (20 numeric: normal, lognormal, uniform; 5 categorical with 5-45
 categories; 9 of the 25 columns shifted) are written once as Parquet per size. Every
 measurement runs in a fresh process (`_measure.run`): the child loads the Parquet files,
 times the measured call itself and prints one JSON line (which columns it flags); the
-parent records the child's whole wall time and peak RSS. Ratios are from the same run.
+parent records the child's whole wall time and peak RSS (wait4). Ratios are from the same run.
+
+Peers that would change the project's numpy/scipy (Frouros, NannyML, whylogs, Alibi Detect)
+run from their own virtualenvs under bench/.peers-venv/<peer>/, created on first use
+(`bench/peers/run_peer.py` is their child script); Evidently and the plain scipy loop run
+in the project's venv. `--skip-peers` leaves the four out.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import itertools
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +49,44 @@ SHIFTED = {
     "cat_30": "30 categories: half the mass moved to the 5 rarest",
 }
 BUCKETS = 60  # stored minute buckets merged into one window by the sketch-path timing
+PEERS_DIR = HERE / ".peers-venv"
+RUN_PEER = HERE / "peers" / "run_peer.py"
+# kind -> (virtualenv, packages): each peer resolves its own numpy/pandas in its own venv
+PEER_VENVS = {
+    "frouros": ["frouros", "pandas", "pyarrow"],
+    "nannyml": ["nannyml", "statsmodels", "pyarrow"],  # nannyml imports statsmodels, undeclared
+    "whylogs": ["whylogs[viz]", "numpy<2", "pandas<3", "pyarrow<21"],  # np.unicode_ in 1.6.4
+    "alibi": ["alibi-detect", "pyarrow<21"],  # alibi-detect pins numpy<2; pyarrow 21+ needs 2
+}
+SHORT = {
+    "evidently": "Evidently",
+    "nannyml": "NannyML",
+    "whylogs": "whylogs",
+    "naive": "plain scipy loop",
+    "alibi": "Alibi Detect",
+    "frouros_ks": "Frouros KS",
+    "frouros_psi": "Frouros PSI",
+}
+PEER_KINDS = {  # bench kind -> (venv, run_peer.py tool)
+    "nannyml": ("nannyml", "nannyml"),
+    "whylogs": ("whylogs", "whylogs"),
+    "alibi": ("alibi", "alibi"),
+    "frouros_ks": ("frouros", "frouros_ks"),
+    "frouros_psi": ("frouros", "frouros_psi"),
+}
+LABELS = {
+    "evidently": "Evidently `Report([DataDriftPreset()]).run`",
+    "nannyml": "NannyML `UnivariateDriftCalculator` fit + calculate (defaults)",
+    "whylogs": "whylogs `why.log` x2 + `calculate_drift_scores`",
+    "naive": "plain scipy loop (`ks_2samp` / `chi2_contingency`)",
+    "alibi": "Alibi Detect `TabularDrift` (KS + chi2)",
+    "frouros_ks": "Frouros `KSTest` + `ChiSquareTest`",
+    "frouros_psi": "Frouros `PSI` + `ChiSquareTest`",
+    "engine": "**ours: `compare`**",
+    "cli": "**ours: `monitor drift --json`** (Parquet, end to end)",
+    "sketch": "ours: sketch path (fit + sketch + compare)",
+    "multivariate": "ours: domain classifier (5k rows/side cap)",
+}
 
 
 def make_frames(n: int, seed: int = 20_26):
@@ -245,7 +290,36 @@ def measure(kind: str, data: Path) -> _measure.Measurement:
         return _measure.Measurement(
             m.command, m.wall_s, m.peak_rss_mb, m.returncode, report, m.stderr_tail
         )
+    if kind in PEER_KINDS:
+        venv, tool = PEER_KINDS[kind]
+        python = peer_python(venv)
+        if isinstance(python, str):  # the venv could not be built: say why in the table
+            return _measure.Measurement([], 0.0, 0.0, 1, {}, python)
+        return _measure.run([str(python), str(RUN_PEER), tool, "--data", str(data)])
     return _measure.run([sys.executable, __file__, "--child", kind, "--data", str(data)])
+
+
+def peer_python(venv: str) -> Path | str:
+    """The peer venv's python, building the venv on first use; an error line if it fails."""
+    root = PEERS_DIR / venv
+    python = root / "bin" / "python"
+    stamp = root / ".installed"
+    if stamp.exists():
+        return python
+    print(f"creating {root} ({', '.join(PEER_VENVS[venv])})", file=sys.stderr, flush=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(root)],
+        [str(python), "-m", "pip", "install", "--quiet", "uv"],
+        [str(root / "bin" / "uv"), "pip", "install", "--quiet", "--python", str(python)]
+        + PEER_VENVS[venv],
+    ]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+            return f"install failed: {lines[-1][:160]}"
+    stamp.write_text(" ".join(PEER_VENVS[venv]) + "\n")
+    return python
 
 
 def precision_recall(flagged) -> tuple[float, float]:
@@ -265,60 +339,80 @@ def render(results: dict, args, load: str) -> str:
     lines = [
         f"Command: `.venv/bin/python bench/drift.py --sizes {args.sizes}"
         + (" --skip-evidently" if args.skip_evidently else "")
+        + (" --skip-peers" if args.skip_peers else "")
         + "`",
-        f"Machine: {os.cpu_count()} cores; load average before the run: {load}.",
+        f"Machine: {os.cpu_count()} cores; load average before the run: {load}; after: {_loadavg()}.",
         "Time = the measured call inside its process (for `cli`: the whole process, "
         "Python start-up and Parquet reading included); RSS = the process's peak.",
         "",
         "| rows/side | tool | time s | process s | peak RSS MB | RSS after load MB "
-        "| precision | recall | flagged not shifted | shifted missed |",
+        "| precision | recall | flagged, not shifted | shifted, missed |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, by_kind in results.items():
         for kind, m in by_kind.items():
             rep = m.report
+            label = LABELS.get(kind, kind)
             if not m.ok:
-                lines.append(f"| {n:,} | {kind} | failed: {m.stderr_tail.strip()[-120:]!r} |")
+                why = m.stderr_tail.strip().splitlines()[-1:] or ["no output"]
+                lines.append(f"| {n:,} | {label} | failed: {why[0][:140]} |||||||| ")
                 continue
             flagged = rep.get("flagged")
             p, r = precision_recall(flagged)
             fp = sorted(set(flagged or []) - set(SHIFTED))
             fn = sorted(set(SHIFTED) - set(flagged or []))
-            extra = "n/a (multivariate)" if kind == "multivariate" else f"{p:.2f} | {r:.2f}"
+            mv = kind == "multivariate"
+            quality = "n/a (multivariate) | n/a" if mv else f"{p:.2f} | {r:.2f}"
             lines.append(
-                f"| {n:,} | {kind} | {rep.get('seconds', m.wall_s):.3f} | {m.wall_s:.2f} "
+                f"| {n:,} | {label} | {rep.get('seconds', m.wall_s):.3f} | {m.wall_s:.2f} "
                 f"| {m.peak_rss_mb:.0f} | {rep.get('rss_after_load_mb', float('nan')):.0f} "
-                f"| {extra} | {', '.join(fp) or '-'} | "
-                f"{', '.join(fn) if kind != 'multivariate' else '-'} |"
+                f"| {quality} | {', '.join(fp) or '-'} | {'-' if mv else ', '.join(fn) or '-'} |"
             )
     return "\n".join(lines + _ratios(results) + _details(results)) + "\n"
 
 
+def _loadavg() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _ratio(theirs: _measure.Measurement, ours: _measure.Measurement | None, key: str) -> str:
+    if not (ours and ours.ok and theirs.ok):
+        return "-"
+    if key == "time":
+        return f"x{theirs.report['seconds'] / ours.report['seconds']:.1f}"
+    return f"x{theirs.peak_rss_mb / ours.peak_rss_mb:.2f}"
+
+
 def _ratios(results: dict) -> list[str]:
-    lines = ["", "Ratios (peer / ours, same run):", ""]
+    lines = [
+        "",
+        "Ratios, peer / ours (same run; > 1 means we are faster or leaner):",
+        "",
+        "| rows/side | peer | time / `compare` | peak RSS / `compare` "
+        "| time / `monitor drift` (end to end) |",
+        "|---|---|---|---|---|",
+    ]
     for n, by_kind in results.items():
-        ours = by_kind.get("engine")
-        for peer in ("evidently", "naive"):
-            theirs = by_kind.get(peer)
-            if ours and theirs and ours.ok and theirs.ok:
-                t = theirs.report["seconds"] / ours.report["seconds"]
-                mem = theirs.peak_rss_mb / ours.peak_rss_mb
-                added = _added_mb(theirs) / _added_mb(ours)
-                lines.append(
-                    f"- {n:,} rows: {peer} / engine: time x{t:.1f}, peak RSS x{mem:.2f}, "
-                    f"RSS added over the loaded frames x{added:.1f}"
-                )
+        engine, cli = by_kind.get("engine"), by_kind.get("cli")
+        for kind, m in by_kind.items():
+            if kind in {"engine", "cli", "sketch", "multivariate"} or not m.ok:
+                continue
+            lines.append(
+                f"| {n:,} | {SHORT.get(kind, kind)} | "
+                f"{_ratio(m, engine, 'time')} | {_ratio(m, engine, 'rss')} | "
+                f"{_ratio(m, cli, 'time')} |"
+            )
     return lines
 
 
 def _details(results: dict) -> list[str]:
-    lines = ["", "Sketch path and domain classifier:", ""]
+    lines = ["", "Details:", ""]
     for n, by_kind in results.items():
         s = by_kind.get("sketch")
         if s and s.ok:
             r = s.report
             lines.append(
-                f"- {n:,} rows: build specs+sketches {r['build_s']:.3f} s, compare "
+                f"- {n:,} rows: sketch path: build specs+sketches {r['build_s']:.3f} s, compare "
                 f"{r['compare_s'] * 1e3:.1f} ms (25 features); stored window of {BUCKETS} "
                 f"buckets: deserialise+merge+compute {r['window_ms_per_feature_mean']:.2f} ms "
                 f"per feature (max {r['window_ms_per_feature_max']:.2f}); bytes per bucket "
@@ -328,6 +422,15 @@ def _details(results: dict) -> list[str]:
         mv = by_kind.get("multivariate")
         if mv and mv.ok:
             lines.append(f"- {n:,} rows: domain classifier {json.dumps(mv.report['multivariate'])}")
+        for kind, key, what in (
+            ("whylogs", "profile_s", "of which profiling both frames"),
+            ("frouros_ks", "numeric_s", "of which the 20 numeric columns"),
+            ("frouros_psi", "numeric_s", "of which the 20 numeric columns"),
+            ("nannyml", "chunks", "analysis chunks (default chunker)"),
+        ):
+            m = by_kind.get(kind)
+            if m and m.ok and key in m.report:
+                lines.append(f"- {n:,} rows: {kind}: {what}: {m.report[key]:.3g}")
     return lines
 
 
@@ -335,6 +438,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--skip-evidently", action="store_true")
+    parser.add_argument("--skip-peers", action="store_true", help="no peer-venv tools")
     parser.add_argument("--only", default="", help="comma list of tools (default: all)")
     parser.add_argument("--data-dir", default="/tmp/drift-bench")
     parser.add_argument("--out", default="", help="also write the markdown table here")
@@ -344,12 +448,14 @@ def main() -> None:
     if args.child:
         run_child(args.child, Path(args.data))
         return
-    kinds = ["evidently", "engine", "cli", "sketch", "naive", "multivariate"]
+    kinds = ["evidently", *PEER_KINDS, "naive", "engine", "cli", "sketch", "multivariate"]
     if args.skip_evidently:
         kinds.remove("evidently")
+    if args.skip_peers:
+        kinds = [k for k in kinds if k not in PEER_KINDS]
     if args.only:
         kinds = [k for k in kinds if k in args.only.split(",")]
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = _loadavg()
     results: dict = {}
     for n in (int(s) for s in args.sizes.split(",")):
         data = prepare(n, Path(args.data_dir))
@@ -358,7 +464,8 @@ def main() -> None:
             m = measure(kind, data)
             results[n][kind] = m
             print(
-                f"{n:>9,} {kind:<13} {m.wall_s:8.2f} s {m.peak_rss_mb:8.0f} MB rc={m.returncode}",
+                f"{n:>9,} {kind:<13} {m.wall_s:8.2f} s {m.peak_rss_mb:8.0f} MB "
+                f"rc={m.returncode} load {_loadavg()}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -18,7 +18,10 @@ MAX_LISTED = 100  # new/vanished categories listed by name (largest shares first
 
 
 def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int]:
-    """(counts per category, categories, missing count) of one window."""
+    """(counts per category, categories, missing count) of one window.
+
+    Categories are in order of first appearance (pandas categoricals: their declared order).
+    """
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:
@@ -33,6 +36,19 @@ def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int
     return counts[1:].astype(np.int64), uniques, int(counts[0])
 
 
+def string_counts(values: pd.Series) -> tuple[np.ndarray, pd.Index, int] | None:
+    """`factorize` of an object column when all its non-missing values are str, else None.
+
+    The kind check runs on the few distinct values, not on every row: a 1M-row string
+    column is hashed once and never scanned again to infer its kind.
+    """
+    if values.dtype != object:
+        return None
+    counted = factorize(values)
+    kind = pd.api.types.infer_dtype(counted[1], skipna=True)
+    return counted if kind in {"string", "empty"} else None
+
+
 @dataclass(frozen=True)
 class CategoricalReference:
     """A reference column fitted once: its categories and their counts."""
@@ -44,8 +60,13 @@ class CategoricalReference:
     def fit(cls, values: np.ndarray | pd.Series) -> tuple[CategoricalReference, int]:
         """The fitted reference and its missing count."""
         counts, cats, missing = factorize(values)
+        return cls.from_counts(counts, cats), missing
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, cats: pd.Index) -> CategoricalReference:
+        """The reference from `factorize` output (categories that never occur dropped)."""
         keep = counts > 0  # a pandas Categorical may declare categories that never occur
-        return cls(cats[keep], counts[keep]), missing
+        return cls(cats[keep], counts[keep])
 
 
 def align(ref: CategoricalReference, counts: np.ndarray, cats: pd.Index) -> tuple:
@@ -87,7 +108,14 @@ def categorical_stats(
     `stats` holds every statistic in `wanted` that applies (the z-test only for exactly two
     categories) plus new/vanished categories; it is empty when either side has no value.
     """
-    counts, cats, missing = factorize(values)
+    return counted_stats(ref, factorize(values), wanted)
+
+
+def counted_stats(
+    ref: CategoricalReference, current: tuple[np.ndarray, pd.Index, int], wanted: frozenset[str]
+) -> tuple[dict, int, int, int]:
+    """`categorical_stats` from the current window's `factorize` output (counted once)."""
+    counts, cats, missing = current
     r, c, union = align(ref, counts, cats)
     n_ref, n_cur = int(r.sum()), int(c.sum())
     if not (n_ref and n_cur):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.drift.categorical import CategoricalReference, categorical_stats
+from monitor.drift.categorical import CategoricalReference, counted_stats, factorize, string_counts
 from monitor.drift.defaults import default_method
 from monitor.drift.frames import infer_kind
 from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
@@ -81,8 +81,12 @@ def compare(
         return compare_feature(str(label), reference[label], current[label], options)
 
     if options.workers > 1 and len(names) > 1:
+        # object columns first: hashing Python strings holds the GIL, so it overlaps with
+        # the numeric columns' sorts (which release it) instead of queueing at the end
+        order = sorted(range(len(names)), key=lambda i: reference[names[i]].dtype != object)
         with ThreadPoolExecutor(max_workers=min(options.workers, len(names))) as pool:
-            features = tuple(pool.map(one, names))
+            done = dict(zip(order, pool.map(one, [names[i] for i in order]), strict=True))
+        features = tuple(done[i] for i in range(len(names)))
     else:
         features = tuple(map(one, names))
     return summarize(features, len(reference), len(current), options.drift_share)
@@ -108,12 +112,14 @@ def compare_feature(
 ) -> FeatureResult:
     """One feature's statistics and verdict (kind inferred unless set in per_feature)."""
     fo = options.per_feature.get(name, FeatureOptions())
-    kind = fo.kind or infer_kind(name, reference, current)
+    counted = None if fo.kind == "numeric" else _string_columns(reference, current)
+    kind = fo.kind or ("categorical" if counted else infer_kind(name, reference, current))
     if kind == "numeric":
         counts, stats, quality = _numeric(name, reference, current, options)
         n_categories = 0
     else:
-        counts, stats, quality = _categorical(name, reference, current, options)
+        counted = counted or (factorize(reference), factorize(current))
+        counts, stats, quality = _categorical(name, *counted, options)
         n_categories = quality["n_categories"]
     (n_ref, miss_ref), (n_cur, miss_cur) = counts
     method = _method_for(kind, fo, options, n_ref, n_cur, n_categories)
@@ -188,12 +194,26 @@ def _numeric(name: str, reference: pd.Series, current: pd.Series, options: Drift
     return counts, stats, quality
 
 
-def _categorical(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions):
+def _string_columns(reference: pd.Series, current: pd.Series) -> tuple | None:
+    """Both sides' category counts when both are object columns of strings (else None).
+
+    The common categorical input: counting first and judging the kind on the distinct
+    values skips `infer_kind`'s scans of every row, and each side is hashed only once.
+    """
+    ref = string_counts(reference)
+    if ref is None or len(ref[1]) == 0:
+        return None
+    cur = string_counts(current)
+    return None if cur is None else (ref, cur)
+
+
+def _categorical(name: str, reference: tuple, current: tuple, options: DriftOptions):
+    """Statistics from both sides' `factorize` output (counts, categories, missing)."""
     fo = options.per_feature.get(name, FeatureOptions())
-    fitted, ref_missing = CategoricalReference.fit(reference)
+    fitted, ref_missing = CategoricalReference.from_counts(*reference[:2]), reference[2]
     n_ref = int(fitted.counts.sum())
     wanted = _wanted("categorical", options, fo)
-    stats, cur_missing, n_cur, n_categories = categorical_stats(fitted, current, wanted)
+    stats, cur_missing, n_cur, n_categories = counted_stats(fitted, current, wanted)
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):
         quality["error"] = _empty_side(n_ref, n_cur)
