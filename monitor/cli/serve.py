@@ -1,15 +1,17 @@
 """`monitor serve`: run the service's roles until SIGTERM/SIGINT.
 
 consumer: Kafka ingestion (and the bucket sketches of what it stores). scheduler: the drift
-runs of every monitor, then alerts and the notification outbox worker. all: both in one
-process. Replicas of any role can run side by side against one Postgres.
+runs of every monitor, then alerts and the notification outbox worker. api: the HTTP API
+(/api/v1, /healthz, /readyz, /metrics). all: the three in one process. Replicas of any role
+can run side by side against one Postgres. consumer- and scheduler-only processes serve
+/metrics, /healthz and /readyz on `api.metrics_port`.
 """
 
 from __future__ import annotations
 
 import click
 
-ROLES = ("consumer", "scheduler", "all")
+ROLES = ("consumer", "scheduler", "api", "all")
 
 
 @click.command("serve")
@@ -28,7 +30,7 @@ ROLES = ("consumer", "scheduler", "all")
     default="all",
     show_default=True,
     help="consumer: Kafka ingestion only. scheduler: drift runs, alerts and notification "
-    "delivery. all: both.",
+    "delivery. api: the HTTP API and /metrics. all: the three.",
 )
 @click.pass_context
 def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
@@ -51,6 +53,10 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     from monitor.storage.db import make_engine, safe_url, upgrade
 
     settings = load_settings(config_path)
+    if role in ("api", "all") or settings.api.metrics_port is not None:
+        from monitor.api.auth import check_bind
+
+        check_bind(settings.api)  # before anything starts: an open API only on loopback
     opts = ctx.obj or {}
     logs.configure(
         opts.get("log_format") or settings.logging.format,
@@ -67,35 +73,88 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
         _on_signals(stop, log)
         log.info("serve_started", extra={"role": role})
         beat = Heartbeat().beat
-        scheduler = outbox = None
+        scheduler = outbox = ingestor = http = observer = None
+        readiness: dict = {}
+        if role in ("consumer", "all"):
+            from monitor.api.metrics import IngestObserver
+            from monitor.bucketing import BucketSketcher
+
+            observer = IngestObserver()
+            with kafka_errors(settings.kafka.bootstrap_servers):
+                ingestor = build_ingestor(
+                    settings,
+                    engine,
+                    beat=beat,
+                    sketcher=BucketSketcher(engine, settings),
+                    metrics=observer.metrics,
+                    before_commit=observer.committed,
+                )
+            readiness["consumer"] = lambda: bool(ingestor.owned_partitions())
         if role in ("scheduler", "all"):
-            from monitor.notify.delivery import OutboxWorker
             from monitor.scheduler.service import SchedulerService
 
             scheduler = SchedulerService(engine, settings)
-            scheduler.start()
-            outbox = OutboxWorker(engine, settings.alerting).start(stop)
+            readiness["scheduler"] = _ticking(scheduler, settings)
         try:
-            if role in ("consumer", "all"):
-                from monitor.bucketing import BucketSketcher
+            http = _start_http(engine, settings, role, readiness, observer)
+            if scheduler is not None:
+                from monitor.notify.delivery import OutboxWorker
 
+                scheduler.start()
+                outbox = OutboxWorker(engine, settings.alerting).start(stop)
+            if ingestor is not None:
                 with kafka_errors(settings.kafka.bootstrap_servers):
-                    ingestor = build_ingestor(
-                        settings, engine, beat=beat, sketcher=BucketSketcher(engine, settings)
-                    )
                     ingestor.run(stop)
             else:
                 while not stop.wait(5.0):
                     beat()
         finally:
             stop.set()
-            if scheduler is not None:
+            if http is not None:
+                http.stop()
+            if outbox is not None:  # set once the scheduler has started
                 scheduler.stop()
             if outbox is not None:
                 outbox.join(timeout=10)
     finally:
         engine.dispose()
     log.info("serve_stopped", extra={"role": role})
+
+
+def _start_http(engine, settings, role, readiness, observer):  # type: ignore[no-untyped-def]
+    """The API (roles api/all) or the metrics/health port (consumer/scheduler), if any."""
+    from monitor.api.app import create_app
+    from monitor.api.server import ServerThread
+
+    api = settings.api
+    if role in ("api", "all"):
+        app = create_app(engine, settings, readiness=readiness, ingest=observer)
+        return ServerThread(app, api.host, api.port, name="api").start()
+    if api.metrics_port is None:
+        return None
+    app = create_app(engine, settings, readiness=readiness, ingest=observer, api=False)
+    return ServerThread(app, api.host, api.metrics_port, name="metrics").start()
+
+
+def _ticking(scheduler, settings):  # type: ignore[no-untyped-def]
+    """Ready while the scheduler has ticked recently (3 of its longest intervals, >= 1 min)."""
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.api.metrics import expected_interval
+
+    slowest = max(
+        [settings.scheduler.tick.total_seconds()]
+        + [expected_interval(m, settings) for m in settings.monitors]
+    )
+    limit = timedelta(seconds=max(3 * slowest, 60))
+
+    def check() -> bool:
+        if not settings.monitors:
+            return True
+        last = scheduler.last_tick_at
+        return last is not None and datetime.now(UTC) - last <= limit
+
+    return check
 
 
 def _on_signals(stop, log) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.drift.registry import METHODS
@@ -64,6 +64,9 @@ def _axis_title(points: Sequence[HistoryPoint]) -> str:
     return f"statistic ({', '.join(methods)})"
 
 
+_PAD = timedelta(hours=12)
+
+
 def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
     """One small chart: the statistic per run (drifted runs in red) and the threshold line."""
     pts = sorted(points, key=lambda p: p.window_end)
@@ -108,6 +111,9 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
             "automargin": True,
         },
     }
+    if len(pts) == 1:  # plotly would zoom to microseconds around a lone point
+        at = pts[0].window_end
+        layout["xaxis"]["range"] = [(at - _PAD).isoformat(), (at + _PAD).isoformat()]
     return {"data": data, "layout": layout}
 
 

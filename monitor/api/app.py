@@ -1,0 +1,153 @@
+"""The FastAPI application: /api/v1 (read + admin), /healthz, /readyz, /metrics.
+
+Everything is read from the database on each request; the app keeps no copy of the truth.
+Errors leave as one-line JSON (`{"detail": ...}`): our InputError -> 400, other MonitorErrors
+(config, reference, drift) -> 409, storage down -> 503 with a generic message (the database
+URL stays out of responses), anything unexpected -> 500 without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from sqlalchemy import Engine, text
+
+from monitor import __version__
+from monitor.api import routes_alerts, routes_dead_letters, routes_monitors, routes_runs
+from monitor.api.auth import Tokens, require_read
+from monitor.api.deps import ERRORS
+from monitor.api.metrics import IngestObserver, build_registry
+from monitor.api.schemas import Health
+from monitor.errors import InputError, MonitorError, StorageError
+from monitor.settings import Settings
+
+log = logging.getLogger("monitor.api")
+
+API_PREFIX = "/api/v1"
+ReadinessChecks = Mapping[str, Callable[[], bool]]
+
+
+def database_ready(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # any failure means "not ready"; the reason goes to the log
+        log.warning("readiness_database_unreachable", exc_info=False)
+        return False
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    def _input(_: Request, exc: InputError) -> JSONResponse:
+        return _problem(400, str(exc))
+
+    @app.exception_handler(StorageError)
+    def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        log.warning("api_storage_error", extra={"path": request.url.path, "error": str(exc)[:300]})
+        return _problem(503, "the database is unavailable; try again later")
+
+    @app.exception_handler(MonitorError)
+    def _monitor(_: Request, exc: MonitorError) -> JSONResponse:
+        return _problem(409, str(exc))
+
+
+def _health_router(engine: Engine | None, readiness: ReadinessChecks) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    def healthz() -> Health:
+        """The process is alive (no dependency is checked)."""
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "A check failed."}},
+    )
+    def readyz() -> Response:
+        """Database reachable, plus this process's own checks (scheduler, consumer)."""
+        checks = {"database": database_ready(engine)} if engine is not None else {}
+        for name, check in readiness.items():
+            try:
+                checks[name] = bool(check())
+            except Exception:
+                checks[name] = False
+        ready = all(checks.values())
+        body = Health(status="ready" if ready else "not_ready", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+    return router
+
+
+def _metrics_router(registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["metrics"])
+
+    @router.get(
+        "/metrics",
+        dependencies=[Depends(require_read)],
+        response_class=Response,
+        responses={
+            **{k: v for k, v in ERRORS.items() if k == 401},
+            200: {"content": {CONTENT_TYPE_PLAIN_0_0_4.split(";")[0]: {}}},
+        },
+    )
+    def metrics() -> Response:
+        """Prometheus text exposition (read token when tokens are configured)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    return router
+
+
+def create_app(
+    engine: Engine,
+    settings: Settings,
+    *,
+    readiness: ReadinessChecks | None = None,
+    ingest: IngestObserver | None = None,
+    api: bool = True,
+) -> FastAPI:
+    """The app for `serve` (and tests). `api=False`: only health and metrics (the metrics
+    port of consumer- and scheduler-only roles). `readiness`: named checks of the process."""
+    app = FastAPI(
+        title="monitor",
+        version=__version__,
+        description="Drift and performance monitoring: monitors, runs, alerts, deliveries.",
+        openapi_url=f"{API_PREFIX}/openapi.json" if api else None,
+        docs_url=f"{API_PREFIX}/docs" if api else None,
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.tokens = Tokens.from_settings(settings.api)
+    app.state.registry = build_registry(engine, settings, ingest)
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.include_router(_health_router(engine, {} if readiness is None else readiness))
+    app.include_router(_metrics_router(app.state.registry))
+    if api:
+        for router in (
+            routes_monitors.router,
+            routes_runs.router,
+            routes_alerts.alerts_router,
+            routes_alerts.silences_router,
+            routes_dead_letters.router,
+        ):
+            app.include_router(router, prefix=API_PREFIX)
+    return app
