@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.api import queries
-from monitor.api.auth import require_read
-from monitor.api.deps import ERRORS, engine_of
+from monitor.api.auth import require_admin, require_read
+from monitor.api.deps import ERRORS, engine_of, settings_of
 from monitor.api.schemas import DeadLetters, DeadLetterSample
+from monitor.errors import InputError
 from monitor.events import REASONS
 from monitor.storage.queries import dead_letter_counts
 
@@ -48,3 +50,72 @@ def dead_letters(
             for row in rows
         ],
     )
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, description="Only dead letters with this reason.")
+    ids: list[int] | None = Field(None, max_length=10_000, description="Only these ids.")
+    dry_run: bool = Field(False, description="Report the verdicts, change nothing.")
+
+
+class ReplayOutcomeOut(BaseModel):
+    id: int
+    outcome: str = Field(description="accepted | rejected | truncated")
+    old_reason: str
+    reason: str | None
+    detail: str | None
+
+
+class ReplayOut(BaseModel):
+    dry_run: bool
+    accepted: int
+    rejected: int
+    truncated: int
+    predictions_stored: int
+    labels_stored: int
+    duplicates: int
+    outcomes: list[ReplayOutcomeOut]
+
+
+@router.post(
+    "/replay",
+    response_model=ReplayOut,
+    dependencies=[Depends(require_admin)],
+    responses={404: {"description": "an id does not exist"}},
+)
+def replay(request: Request, body: Annotated[ReplayIn | None, Body()] = None) -> ReplayOut:
+    """Validate stored dead letters again with the current config (after a fix): what parses
+    now is stored (idempotently) and leaves the dead-letter table; what still fails stays,
+    with its new reason. Same code as `monitor dead-letters replay`."""
+    from monitor.ingest.consumer import parse_rules
+    from monitor.replay import replay_dead_letters
+
+    body = body or ReplayIn()
+    try:
+        report = replay_dead_letters(
+            engine_of(request),
+            parse_rules(settings_of(request)),
+            reason=body.reason,
+            ids=body.ids,
+            dry_run=body.dry_run,
+        )
+    except InputError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return ReplayOut(
+        dry_run=report.dry_run,
+        accepted=report.count("accepted"),
+        rejected=report.count("rejected"),
+        truncated=report.count("truncated"),
+        predictions_stored=report.predictions_stored,
+        labels_stored=report.labels_stored,
+        duplicates=report.duplicates,
+        outcomes=[
+            ReplayOutcomeOut(
+                id=o.id, outcome=o.outcome, old_reason=o.old_reason, reason=o.reason,
+                detail=o.detail,
+            )
+            for o in report.outcomes
+        ],
+    )  # fmt: skip

@@ -108,3 +108,67 @@ def test_refresh_reference_stores_a_new_version(client, admin, read):
     assert r.json()["row_count"] == 3000
     after = client.get(f"{API}/monitors/mon2/references", headers=read).json()["items"]
     assert after[0] == r.json()
+
+
+def test_replay_dead_letters_after_a_fix(scratch, admin, read):
+    """A message rejected before its model was monitored is accepted on replay; a malformed
+    one stays with its reason; a dry run changes nothing; a read token may not replay."""
+    import orjson
+    from fastapi.testclient import TestClient
+
+    from monitor.api import create_app
+    from monitor.events import DeadLetter
+    from monitor.storage.tables import dead_letters, predictions
+    from monitor.storage.writes import store_batch
+
+    engine, facts = scratch
+    event = {
+        "event_id": "replayed-1",
+        "model": "m",
+        "timestamp": "2026-11-02T12:30:00Z",
+        "features": {"x": 0.5, "c": "a"},
+    }
+    store_batch(
+        engine,
+        [],
+        [],
+        [
+            DeadLetter("replay-t", 0, 1, "unknown_model", "model 'm'", orjson.dumps(event), T0),
+            DeadLetter("replay-t", 0, 2, "invalid_json", "not JSON", b"{nope", T0),
+        ],
+    )
+    with engine.connect() as conn:
+        ids = (
+            conn.execute(
+                select(dead_letters.c.id).where(dead_letters.c.topic == "replay-t").order_by("id")
+            )
+            .scalars()
+            .all()
+        )
+    url = f"{API}/dead-letters/replay"
+    with TestClient(create_app(engine, facts.settings)) as client:
+        assert client.post(url, json={"ids": ids}, headers=read).status_code == 403
+        dry = client.post(url, json={"ids": ids, "dry_run": True}, headers=admin).json()
+        assert (dry["accepted"], dry["rejected"], dry["dry_run"]) == (1, 1, True)
+        with engine.connect() as conn:
+            assert (
+                len(conn.execute(select(dead_letters.c.id).where(dead_letters.c.id.in_(ids))).all())
+                == 2
+            )
+        done = client.post(url, json={"ids": ids}, headers=admin).json()
+        assert (done["accepted"], done["rejected"], done["predictions_stored"]) == (1, 1, 1)
+        assert client.post(url, json={"ids": [10**9]}, headers=admin).status_code == 404
+    with engine.connect() as conn:
+        left = (
+            conn.execute(select(dead_letters.c.reason).where(dead_letters.c.id.in_(ids)))
+            .scalars()
+            .all()
+        )
+        stored = (
+            conn.execute(
+                select(predictions.c.event_id).where(predictions.c.event_id == "replayed-1")
+            )
+            .scalars()
+            .all()
+        )
+    assert left == ["invalid_json"] and stored == ["replayed-1"]
