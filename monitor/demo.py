@@ -98,6 +98,7 @@ def demo_settings(bootstrap: str, workdir: Path, receivers_base: str, secret: st
                     "window": {"size": "5m", "bucket": "1m", "min_events": 200},
                     "schedule": {"interval": "10s"},
                     "drift": {"drift_share": 0.2},
+                    "performance": {"enabled": True},  # labels arrive: metrics per window
                     "rules": [
                         {
                             "name": "dataset-drift",

@@ -150,4 +150,7 @@ def create_app(
             routes_dead_letters.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
+        from monitor.web import router as web_router  # the built-in dashboard at /
+
+        app.include_router(web_router)
     return app

@@ -12,6 +12,10 @@ from monitor.api.schemas import Problem
 from monitor.settings import MonitorSettings, Settings
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": Problem,
+        "description": "The request cannot be used as given (e.g. a body that is not JSON).",
+    },
     401: {"model": Problem, "description": "Missing or invalid bearer token."},
     403: {"model": Problem, "description": "The token lacks the admin scope."},
     503: {"model": Problem, "description": "The database is unavailable."},

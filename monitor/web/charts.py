@@ -1,0 +1,352 @@
+"""Chart data for the dashboard: plotly figure dicts, inline SVG sparklines, heatmap colours,
+and reference-vs-current distributions rebuilt from the stored sketches.
+
+Figures are plain dicts (drawn in the browser from JSON); every name inside one is
+HTML-escaped (`plot_text`) because plotly renders a subset of HTML in labels. Distributions
+are approximate by construction: a numeric sketch holds counts over ~1,000 fine bins fitted on
+the reference; here each bin's count is spread evenly over its range and regrouped into
+equal-width display bins.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from monitor.drift.registry import METHODS
+from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
+from monitor.web.html import e, plot_text
+
+REF_COLOUR = "#4c78a8"
+CUR_COLOUR = "#f58518"
+B_COLOUR = "#54a24b"
+RED = "#c62828"
+DISPLAY_BINS = 40
+MAX_CATEGORIES = 20
+PREDICTION = "__prediction__"
+
+
+def label(feature: str) -> str:
+    return "prediction" if feature == PREDICTION else feature
+
+
+def ts(value: datetime) -> str:
+    """Plotly reads date strings without an offset (it would ignore one): UTC, stated in axes."""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _layout(title: str | None = None, **extra: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "margin": {"l": 50, "r": 16, "t": 34 if title else 12, "b": 40},
+        "height": 280,
+        "showlegend": True,
+        "legend": {"orientation": "h", "y": -0.22},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "#fff",
+        "font": {"size": 11},
+    }
+    if title:
+        out["title"] = {"text": plot_text(title), "font": {"size": 13}, "x": 0.01}
+    out.update(extra)
+    return out
+
+
+# --- drift scores and heatmap colours -------------------------------------------------------
+
+
+def score(row: dict[str, Any]) -> float | None:
+    """How far past its threshold a result is, in units of the threshold (>= 1: over).
+
+    Distances: statistic / threshold. p-value tests (drift when p < threshold): threshold / p.
+    """
+    method = METHODS.get(row.get("method") or "")
+    thr = row.get("threshold")
+    if method is None or thr is None or thr <= 0:
+        return None
+    if method.is_p_value:
+        p = row.get("p_value")
+        if p is None or math.isnan(p):
+            return None
+        return math.inf if p <= 0 else thr / p
+    stat = row.get("statistic")
+    if stat is None or math.isnan(stat):
+        return None
+    return stat / thr
+
+
+def score_text(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return "≥100×"
+    return f"{value:.2g}×"
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    t = min(max(t, 0.0), 1.0)
+    ca = [int(a[i : i + 2], 16) for i in (1, 3, 5)]
+    cb = [int(b[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))
+
+
+def heat_colour(value: float | None, drifted: bool | None) -> str:
+    """Green far below the threshold, yellow near it, red (deeper with the score) when drifted."""
+    if drifted:
+        t = 0.0 if value is None or value <= 1 else math.log10(min(value, 100.0)) / 2
+        return _mix("#e57373", "#8e0000", t)
+    if value is None:
+        return "#eef0f3"
+    t = 1 + math.log10(max(value, 0.1))  # 0.1 -> 0, 1 -> 1
+    return _mix("#dff1e3", "#ffe08a", t)
+
+
+# --- sparklines (inline SVG: no script needed) ---------------------------------------------
+
+
+def sparkline(runs: Sequence[dict[str, Any]], threshold: float, width=160, height=34) -> str:
+    """Drift share of recent runs (0 to 1.5 x threshold, or the largest share), dashed
+    threshold, red dots for drifted windows."""
+    points = [(x["drift_share"], bool(x["dataset_drift"])) for x in runs]
+    if not points:
+        return '<span class="muted">no runs</span>'
+    pad = 3
+    n = len(points)
+    values = [v for v, _ in points if v is not None]
+    top = min(max([threshold * 1.5, *values]), 1.0) or 1.0  # small shares stay visible
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        x = pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
+        return round(x, 1), round(height - pad - (height - 2 * pad) * min(max(v, 0) / top, 1), 1)
+
+    coords = [xy(i, v) for i, (v, _) in enumerate(points) if v is not None]
+    line = " ".join(f"{x},{y}" for x, y in coords)
+    ty = xy(0, threshold)[1]
+    dots = "".join(
+        f'<circle cx="{xy(i, v)[0]}" cy="{xy(i, v)[1]}" r="2.6" fill="{RED}"/>'
+        for i, (v, d) in enumerate(points)
+        if d and v is not None
+    )
+    last = points[-1][0]
+    title = f"drift share of the last {n} runs (latest {last:.2f}); threshold {threshold:g}"
+    if last is None:
+        title = f"drift share of the last {n} runs; threshold {threshold:g}"
+    return (
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{e(title)}"><title>{e(title)}</title>'
+        f'<line x1="0" x2="{width}" y1="{ty}" y2="{ty}" stroke="#999" stroke-dasharray="3,3"/>'
+        f'<polyline points="{line}" fill="none" stroke="{REF_COLOUR}" stroke-width="1.6"/>'
+        f"{dots}</svg>"
+    )
+
+
+# --- time series ---------------------------------------------------------------------------
+
+
+def drift_share_figure(
+    series: Sequence[tuple[str, Sequence[dict[str, Any]], str]], threshold: float
+) -> dict[str, Any]:
+    """Drift share per run for one or more monitors; click a point to open its run."""
+    data: list[dict[str, Any]] = []
+    xs: list[str] = []
+    for name, runs, colour in series:
+        pts = [x for x in runs if x["drift_share"] is not None]
+        x = [ts(p["window_end"]) for p in pts]
+        xs += x
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": plot_text(name),
+                "x": x,
+                "y": [p["drift_share"] for p in pts],
+                "customdata": [p["id"] for p in pts],
+                "line": {"color": colour},
+                "marker": {
+                    "size": 9,
+                    "color": [RED if p["dataset_drift"] else colour for p in pts],
+                },
+                "hovertemplate": "%{x} UTC<br>drift share %{y:.2f}<br>run %{customdata}"
+                "<extra></extra>",
+            }
+        )
+    if xs:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"threshold {threshold:g}",
+                "x": [min(xs), max(xs)],
+                "y": [threshold, threshold],
+                "line": {"color": "#888", "dash": "dash"},
+                "hoverinfo": "skip",
+            }
+        )
+    layout = _layout(
+        xaxis={"title": {"text": "window end (UTC)"}, "type": "date"},
+        yaxis={"title": {"text": "drift share"}, "range": [0, 1.05]},
+    )
+    return {"data": data, "layout": layout, "open_runs": True}
+
+
+def metric_value(doc: dict[str, Any] | None, metric: str) -> float | None:
+    """A scalar metric from a performance_runs.metrics document (None when not computed)."""
+    metrics = ((doc or {}).get("overall") or {}).get("metrics") or {}
+    value = metrics.get(metric)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def metric_names(docs: Sequence[dict[str, Any] | None], wanted: Sequence[str]) -> list[str]:
+    """The metrics worth a chart: the preferred ones that some window really has."""
+    return [m for m in wanted if any(metric_value(d, m) is not None for d in docs)]
+
+
+def metric_figure(
+    metric: str,
+    series: Sequence[tuple[str, Sequence[Any], float | None, str]],
+) -> dict[str, Any]:
+    """One metric over windows per monitor, with that monitor's reference value dashed."""
+    data: list[dict[str, Any]] = []
+    for name, runs, reference, colour in series:
+        pts = [(ts(x.window_end), metric_value(x.metrics, metric)) for x in runs]
+        pts = [(x, y) for x, y in pts if y is not None]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": plot_text(name),
+                "x": [x for x, _ in pts],
+                "y": [y for _, y in pts],
+                "line": {"color": colour},
+                "hovertemplate": "%{x} UTC<br>%{y:.4f}<extra></extra>",
+            }
+        )
+        if reference is not None and pts:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": plot_text(f"{name} reference {reference:.3f}"),
+                    "x": [pts[0][0], pts[-1][0]],
+                    "y": [reference, reference],
+                    "line": {"color": colour, "dash": "dash", "width": 1.5},
+                    "hoverinfo": "skip",
+                }
+            )
+    layout = _layout(
+        metric,
+        height=240,
+        xaxis={"type": "date"},
+        yaxis={"title": {"text": plot_text(metric)}},
+    )
+    return {"data": data, "layout": layout}
+
+
+# --- distributions from sketches ----------------------------------------------------------
+
+
+def _cdf(spec: NumericSpec, sk: NumericSketch) -> tuple[np.ndarray, np.ndarray]:
+    """A piecewise-linear CDF of the sketch: counts spread evenly within each fine bin (the
+    open outer bins end at the sketch's own min / max)."""
+    edges = np.asarray(spec.edges, dtype=float)
+    lo = min(float(sk.min), float(edges[0])) if math.isfinite(sk.min) else float(edges[0])
+    hi = max(float(sk.max), float(edges[-1])) if math.isfinite(sk.max) else float(edges[-1])
+    xs = np.concatenate(([lo], edges, [hi]))
+    cum = np.concatenate(([0.0], np.cumsum(np.asarray(sk.counts, dtype=float))))
+    return xs, cum / cum[-1]
+
+
+def _quantile(xs: np.ndarray, cdf: np.ndarray, q: float) -> float:
+    i = int(np.searchsorted(cdf, q))
+    return float(xs[min(i, len(xs) - 1)])
+
+
+def numeric_figure(
+    name: str, spec: NumericSpec, ref: NumericSketch, cur: NumericSketch | None
+) -> dict[str, Any]:
+    sides = [("reference", ref, REF_COLOUR)]
+    if cur is not None and cur.count:
+        sides.append(("current", cur, CUR_COLOUR))
+    prepared = [(side, *_cdf(spec, sk), colour) for side, sk, colour in sides if sk.count]
+    if not prepared:
+        return {"data": [], "layout": _layout(label(name), height=230)}
+    lo = min(_quantile(x, c, 0.002) for _, x, c, _ in prepared)
+    hi = max(_quantile(x, c, 0.998) for _, x, c, _ in prepared)
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, DISPLAY_BINS + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    width = float(edges[1] - edges[0])
+    data = []
+    for side, xs, cdf, colour in prepared:
+        at = np.interp(edges, xs, cdf)
+        at[0], at[-1] = 0.0, 1.0  # the outermost display bins hold the tails
+        data.append(
+            {
+                "type": "bar",
+                "name": side,
+                "x": centres.tolist(),
+                "y": np.diff(at).tolist(),
+                "width": width,
+                "marker": {"color": colour},
+                "opacity": 0.55,
+                "hovertemplate": f"{side}: %{{y:.1%}} near %{{x:.3g}}<extra></extra>",
+            }
+        )
+    layout = _layout(
+        label(name),
+        height=230,
+        barmode="overlay",
+        bargap=0,
+        yaxis={"tickformat": ".0%", "title": {"text": "share"}},
+    )
+    return {"data": data, "layout": layout}
+
+
+def categorical_figure(
+    name: str, spec: CategoricalSpec, ref: CategoricalSketch, cur: CategoricalSketch | None
+) -> dict[str, Any]:
+    names = [*spec.categories, "(other)"]
+    ref_share = np.asarray(ref.counts, dtype=float) / max(ref.count, 1)
+    sides = [("reference", ref_share, REF_COLOUR)]
+    if cur is not None and cur.count:
+        sides.append(("current", np.asarray(cur.counts, dtype=float) / cur.count, CUR_COLOUR))
+    peak = np.max(np.vstack([s for _, s, _ in sides]), axis=0)
+    keep = sorted(np.argsort(-peak, kind="stable")[:MAX_CATEGORIES].tolist())
+    data = [
+        {
+            "type": "bar",
+            "name": side,
+            "x": [plot_text(names[i]) for i in keep],
+            "y": [float(share[i]) for i in keep],
+            "marker": {"color": colour},
+            "hovertemplate": f"{side}: %{{y:.1%}}<extra>%{{x}}</extra>",
+        }
+        for side, share, colour in sides
+    ]
+    layout = _layout(
+        label(name),
+        height=230,
+        barmode="group",
+        xaxis={"type": "category"},
+        yaxis={"tickformat": ".0%", "title": {"text": "share"}},
+    )
+    return {"data": data, "layout": layout}
+
+
+def distribution_figure(name: str, spec: Any, ref: Any, cur: Any) -> dict[str, Any] | None:
+    """Reference vs current for one feature, or None when the sketches do not match the spec."""
+    if isinstance(spec, NumericSpec) and isinstance(ref, NumericSketch):
+        if cur is not None and (not isinstance(cur, NumericSketch) or cur.spec_id != spec.spec_id):
+            cur = None
+        return numeric_figure(name, spec, ref, cur)
+    if isinstance(spec, CategoricalSpec) and isinstance(ref, CategoricalSketch):
+        if cur is not None and (
+            not isinstance(cur, CategoricalSketch) or cur.spec_id != spec.spec_id
+        ):
+            cur = None
+        return categorical_figure(name, spec, ref, cur)
+    return None

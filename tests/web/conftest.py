@@ -1,0 +1,64 @@
+"""Dashboard fixtures: a SQLite store seeded once by really running the scheduler (web_support),
+the API app on it, served by uvicorn on a free port (the browser tests) and in-process
+(TestClient, the HTTP tests)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from web_support import Seeded, make_settings, seed, training
+
+from monitor.api import create_app
+from monitor.api.server import ServerThread
+from monitor.demo_receivers import Receivers
+from monitor.storage import make_engine, upgrade
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+    engine: Any
+    app: Any
+    facts: Seeded
+    read_token: str
+    admin_token: str
+    slack: Receivers
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("web")
+    slack = Receivers(b"unused").start()
+    read, admin = "read-" + secrets.token_hex(16), "admin-" + secrets.token_hex(16)
+    url = f"sqlite:///{tmp / 'web.db'}"
+    settings = make_settings(
+        url,
+        training(tmp / "ref.parquet"),
+        tmp / "reports",
+        slack_url=f"{slack.base}/slack",
+        read_token=read,
+        admin_token=admin,
+    )
+    engine = make_engine(url)
+    upgrade(engine)
+    facts = seed(engine, settings)
+    app = create_app(engine, settings)
+    server = ServerThread(app, "127.0.0.1", 0, name="web").start()
+    try:
+        yield Site(server.url, engine, app, facts, read, admin, slack)
+    finally:
+        server.stop()
+        slack.stop()
+        engine.dispose()
+
+
+@pytest.fixture
+def client(site: Site) -> Iterator[TestClient]:
+    """A fresh in-process client (own cookie jar) that never follows redirects."""
+    with TestClient(site.app, follow_redirects=False) as c:
+        yield c
