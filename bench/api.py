@@ -176,6 +176,8 @@ def main() -> None:
             "runs list, next page (cursor)": load(port, pages, args.clients, args.seconds),
             "feature history (500 points)": load(port, history, args.clients, args.seconds),
         }
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         scrapes = []
         for _ in range(10):
             t = time.perf_counter()

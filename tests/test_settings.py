@@ -19,7 +19,7 @@ def test_example_config_is_valid() -> None:
     s = load_settings(EXAMPLE, env=env)
     assert s.kafka.bootstrap_servers == ["k1:9092"]
     assert s.alerting.routes["retrain"].secret.get_secret_value() == "s3cret"
-    assert [r.name for r in s.monitors[0].rules][0] == "dataset-drift"
+    assert s.monitors[0].rules[0].name == "dataset-drift"
     assert s.database.url.get_secret_value() == "sqlite:///monitor.db"
     assert s.monitors[0].drift.per_feature["monthly_charges"]["method"] == "psi"
     assert s.known_models() == frozenset({"churn"})

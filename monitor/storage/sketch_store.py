@@ -153,9 +153,7 @@ def compact(engine: Engine, reference_id: int, before: datetime) -> int:
 def bucket_counts(engine: Engine, reference_id: int) -> Mapping[str, int]:
     """Rows per feature (diagnostics and tests)."""
     stmt = (
-        select(fs.feature, func.count())
-        .where(fs.reference_id == reference_id)
-        .group_by(fs.feature)
+        select(fs.feature, func.count()).where(fs.reference_id == reference_id).group_by(fs.feature)
     )
     with storage_errors(engine, "count sketches"), engine.connect() as conn:
         return {f: n for f, n in conn.execute(stmt)}
