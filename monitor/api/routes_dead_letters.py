@@ -11,7 +11,7 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.api import queries
 from monitor.api.auth import require_admin, require_read
@@ -52,12 +52,24 @@ def dead_letters(
     )
 
 
+DeadLetterId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class ReplayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(None, description="Only dead letters with this reason.")
-    ids: list[int] | None = Field(None, max_length=10_000, description="Only these ids.")
+    reason: str | None = Field(
+        None, description=f"Only dead letters with this reason ({', '.join(sorted(REASONS))})."
+    )
+    ids: list[DeadLetterId] | None = Field(None, max_length=10_000, description="Only these ids.")
     dry_run: bool = Field(False, description="Report the verdicts, change nothing.")
+
+    @field_validator("reason")
+    @classmethod
+    def _known_reason(cls, reason: str | None) -> str | None:
+        if reason is not None and reason not in REASONS:
+            raise ValueError(f"unknown reason; expected one of {', '.join(sorted(REASONS))}")
+        return reason
 
 
 class ReplayOutcomeOut(BaseModel):
