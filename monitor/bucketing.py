@@ -13,18 +13,18 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
-from monitor.drift.sketch_report import sketch_frame
-from monitor.errors import MonitorError
+from monitor.drift.sketch_groups import sketch_groups
+from monitor.errors import DriftError, MonitorError
 from monitor.events import Prediction
 from monitor.reference import Reference, latest
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage.event_frames import TS_COLUMN, prediction_value, rows_to_frame
 from monitor.storage.sketch_store import Delta, append_deltas
-from monitor.window import floor_to
 
 log = logging.getLogger("monitor.bucketing")
 
@@ -41,16 +41,28 @@ def matches(monitor: MonitorSettings, p: Prediction) -> bool:
 def frame_deltas(
     monitor: str, reference: Reference, frame: pd.DataFrame, bucket: timedelta
 ) -> list[Delta]:
-    """One delta per (bucket, feature) for the rows of `frame` (needs the `__ts__` column)."""
+    """One delta per (bucket, feature) for the rows of `frame` (needs the `__ts__` column).
+
+    Vectorised over buckets: each feature is binned once for the whole frame, whatever the
+    number of buckets its rows fall in (out-of-order batches can span hundreds)."""
     if frame.empty:
         return []
-    starts = pd.Series([floor_to(ts, bucket) for ts in frame[TS_COLUMN]], index=frame.index)
+    ns = pd.DatetimeIndex(pd.to_datetime(frame[TS_COLUMN], utc=True)).asi8
+    step = bucket // timedelta(microseconds=1) * 1000
+    starts, groups = np.unique(ns // step * step, return_inverse=True)
+    sizes = np.bincount(groups, minlength=len(starts))
+    when = [datetime.fromtimestamp(0, UTC) + timedelta(microseconds=int(s) // 1000) for s in starts]
     out: list[Delta] = []
-    columns = list(reference.specs)
-    for start, rows in frame.groupby(starts, sort=True):
-        part = rows.reindex(columns=columns)
-        for name, sk in sketch_frame(reference.specs, part).items():
-            out.append(Delta(monitor, reference.id, name, start, len(rows), sk))
+    for name, spec in reference.specs.items():
+        column = frame[name] if name in frame.columns else pd.Series([None] * len(frame))
+        try:
+            sketches = sketch_groups(spec, column, groups, len(starts))
+        except DriftError as exc:
+            raise DriftError(f"column {name!r}: {exc}") from None
+        out.extend(
+            Delta(monitor, reference.id, name, when[i], int(sizes[i]), sk)
+            for i, sk in enumerate(sketches)
+        )
     return out
 
 
