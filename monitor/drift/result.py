@@ -8,29 +8,12 @@ JSON has no NaN or infinity: `to_dict` turns every non-finite float into null. A
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
+from monitor.jsonsafe import json_safe
 
 Kind = Literal["numeric", "categorical"]
-
-
-def json_safe(value: Any) -> Any:
-    """Recursively convert numpy scalars to Python ones and NaN/±inf to None."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    return value
 
 
 @dataclass(frozen=True)

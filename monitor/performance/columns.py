@@ -11,12 +11,13 @@ types. The rules, in one place so every metric agrees on what a class is:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+
+from monitor.jsonsafe import json_safe  # noqa: F401 - re-exported for the metric modules
 
 ColumnKind = Literal["int", "float", "str"]
 
@@ -159,21 +160,3 @@ def python_value(value: Any) -> Any:
 
 def python_values(values: Sequence[Any] | np.ndarray) -> list[Any]:
     return [python_value(v) for v in values]
-
-
-def json_safe(value: Any) -> Any:
-    """Recursively: numpy scalars -> Python, NaN/+-inf -> None, tuple -> list, keys -> str.
-    (Same contract as `monitor.drift.result.json_safe`; not imported from there so that
-    loading the metrics does not import the drift engine, scipy and pandas.)"""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    return value
