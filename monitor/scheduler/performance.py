@@ -57,19 +57,31 @@ def _relabelled_span(
 def windows_to_evaluate(
     engine: Engine, monitor: MonitorSettings, spec: WindowSpec, now: datetime
 ) -> list[Window]:
+    """The newest closed window once (its first evaluation), plus every window within the
+    label horizon holding predictions whose labels were stored since the last evaluation.
+    A tick with nothing new loads no window (ticks come every few seconds)."""
     newest = latest_closed(spec, now, monitor.window.lateness)
     horizon_start = newest.end - monitor.performance.label_horizon
     since = _last_evaluated(engine, monitor.name) or horizon_start
-    wanted = {newest}
+    wanted = set() if _evaluated(engine, monitor.name, newest) else {newest}
     span = _relabelled_span(engine, monitor, since, horizon_start, newest.end)
     if span is not None:
         end = floor_to(span[0], spec.stride) + spec.stride
         last_end = min(newest.end, floor_to(span[1], spec.stride) + spec.size)
         while end <= last_end and len(wanted) < MAX_WINDOWS_PER_TICK:
-            if end - spec.size >= horizon_start - spec.size:
+            if end >= horizon_start:
                 wanted.add(Window(end - spec.size, end))
             end += spec.stride
     return sorted(wanted)
+
+
+def _evaluated(engine: Engine, monitor: str, window: Window) -> bool:
+    t = performance_runs.c
+    stmt = select(t.id).where(
+        t.monitor == monitor, t.window_start == window.start, t.window_end == window.end
+    )
+    with storage_errors(engine, "find performance run"), engine.connect() as conn:
+        return conn.execute(stmt.limit(1)).first() is not None
 
 
 def performance_tick(
