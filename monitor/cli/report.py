@@ -149,7 +149,7 @@ def _monitor_report(
     from datetime import UTC, datetime
 
     from monitor.cli._common import open_store, parse_when
-    from monitor.reference import drift_options
+    from monitor.reference import drift_options, event_filter
     from monitor.scheduler.execute import compare_window, current_sketches, ensure_reference
     from monitor.scheduler.report import window_report
     from monitor.scheduler.ticks import window_spec
@@ -175,8 +175,6 @@ def _monitor_report(
     else:
         window = latest_closed(window_spec(monitor), now, monitor.window.lateness)
     ref = ensure_reference(engine, monitor, now)
-    from monitor.reference import event_filter
-
     n = count_events(engine, event_filter(monitor), window.start, window.end)
     if n == 0:
         from monitor.errors import InputError
