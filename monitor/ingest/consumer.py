@@ -27,6 +27,7 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from monitor.ingest.batch import Batch, ParseRules, parse_records
+from monitor.ingest.lag import HighwaterReader
 from monitor.ingest.metrics import IngestMetrics
 from monitor.ingest.ownership import Ownership
 from monitor.ingest.writer import BatchWriter, StoreJob
@@ -76,6 +77,7 @@ class Ingestor:
         metrics: IngestMetrics | None = None,
         before_commit: Callable[[Batch], None] | None = None,
         beat: Callable[[], None] | None = None,
+        highwaters: HighwaterReader | None = None,
     ) -> None:
         self._consumer = consumer
         self._rules = rules
@@ -85,12 +87,14 @@ class Ingestor:
         self.metrics = metrics or IngestMetrics()
         self._before_commit = before_commit  # test hook: runs after the DB commit, before Kafka's
         self._beat = beat
+        self._highwaters = highwaters  # watermarks of paused partitions (see update_lag)
         self._owner = Ownership()
         self._writer = BatchWriter(store, backoff_max_s, pipeline_depth, on_retry=self._count_retry)
         self._depth = pipeline_depth
         # newest offsets sent per partition, with the generation of the batch they came from
         self._committed: dict[TopicPartition, tuple[OffsetAndMetadata, int]] = {}
         self._inflight: deque[StoreJob] = deque()  # submitted, not yet committed; oldest first
+        self._waiting: Batch | None = None  # parsed, waiting for room in the pipeline
         self._polled_at: dict[int, float] = {}  # id(batch) -> monotonic poll time
         self._next: dict[TopicPartition, int] = {}  # position after the records we handed on
         self._last_lag = self._last_progress = time.monotonic()
@@ -112,6 +116,8 @@ class Ingestor:
             for job in self._inflight:
                 job.abandoned.set()
             self._writer.close()
+            if self._highwaters is not None:
+                self._highwaters.close()
             self._consumer.close(autocommit=False)  # LeaveGroup: the partitions move at once
             self._log_progress("consumer_stopped")
         return self.metrics
@@ -128,11 +134,14 @@ class Ingestor:
         batch = parse_records(records, self._rules, self._owner.generation)
         self._polled_at[id(batch)] = time.monotonic()
         self._next.update(batch.offsets)
+        self._waiting = batch
         while len(self._inflight) >= self._depth:
             if not self._await(self._inflight[0], stop):
+                self._waiting = None
                 self._abandon(batch)
                 return
             self._complete(self._inflight.popleft())
+        self._waiting = None
         if stop.is_set():  # shutting down: leave this batch for the next owner
             self._abandon(batch)
             return
@@ -262,18 +271,43 @@ class Ingestor:
             self._log_progress("ingest_progress")
 
     def update_lag(self) -> dict[str, int]:
-        """Lag per partition = highwater (from fetch responses) - our position.
+        """Lag per partition = high watermark - the first offset not yet stored.
 
-        Not end_offsets(): some brokers (tansu) report the last batch's base offset there.
+        Records polled but not yet stored count: while the database is down they are behind.
+        Watermarks come from fetch responses, not end_offsets() (tansu reports the last
+        batch's base offset there); paused partitions are not fetched, so theirs are read
+        by the group-less probe consumer (lag.py) instead of going stale.
         """
+        assigned = self._consumer.assignment()
+        unstored = self._unstored(assigned)
+        highs = {tp: self._consumer.highwater(tp) for tp in unstored}
+        stale = self._consumer.paused()
+        paused = {tp: pos for tp, pos in unstored.items() if tp in stale}
+        if paused and self._highwaters is not None:
+            try:
+                highs.update(self._highwaters(paused))
+            except KafkaError as exc:  # keep the last known value; the next tick retries
+                log.warning("lag_read_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
         lag: dict[str, int] = {}
-        for tp in self._consumer.assignment():
-            high, pos = self._consumer.highwater(tp), self._next.get(tp)
-            if high is not None and pos is not None:
+        for tp, pos in unstored.items():
+            high = highs.get(tp)
+            if high is not None:
                 lag[f"{tp.topic}:{tp.partition}"] = max(high - pos, 0)
         with self.metrics.lock:
             self.metrics.lag = lag
         return lag
+
+    def _unstored(self, assigned: Any) -> dict[TopicPartition, int]:
+        """Per assigned partition with a known position: the first offset not yet stored."""
+        out = {tp: pos for tp, pos in self._next.items() if tp in assigned}
+        batches = [job.batch for job in self._inflight]
+        if self._waiting is not None:
+            batches.append(self._waiting)
+        for batch in batches:
+            for tp, first in batch.first_offsets.items():
+                if tp in out:
+                    out[tp] = min(out[tp], first)
+        return out
 
     def _log_progress(self, event: str) -> None:
         m = self.metrics.snapshot()
@@ -329,5 +363,6 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
         backoff_max_s=settings.ingest.retry_backoff_max_s,
         poll_timeout_ms=settings.kafka.poll_timeout_ms,
         max_records=settings.kafka.max_poll_records,
+        highwaters=HighwaterReader(settings.kafka),
         **options,
     )

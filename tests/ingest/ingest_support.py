@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
@@ -37,6 +38,34 @@ def drop_database(pg_server: str, name: str) -> None:
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def events(model: str, start: int, n: int) -> list[bytes]:
+    """Prediction events with ids e<start> .. e<start+n-1>."""
+    return [
+        orjson.dumps(
+            {
+                "event_id": f"e{i}",
+                "model": model,
+                "timestamp": 1714557600000 + i,
+                "features": {"x": float(i)},
+            }
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def set_connections(pg_server: str, db: str, allow: bool) -> None:
+    """Open or close one database to new connections (closing also ends the open ones):
+    an outage of that database only, the shared server keeps running."""
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS {str(allow).lower()}')
+        if not allow:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (db,),
+            )
 
 
 @dataclass

@@ -5,27 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-import orjson
-import psycopg
-from ingest_support import create_database, drop_database, wait_until
+from ingest_support import create_database, drop_database, events, set_connections, wait_until
 from kafka.structs import TopicPartition
 
 from monitor.errors import StorageError
 from monitor.storage import StorageUnavailable, make_engine, upgrade
-
-
-def _events(model: str, start: int, n: int) -> list[bytes]:
-    return [
-        orjson.dumps(
-            {
-                "event_id": f"e{i}",
-                "model": model,
-                "timestamp": 1714557600000 + i,
-                "features": {"x": float(i)},
-            }
-        )
-        for i in range(start, start + n)
-    ]
 
 
 class Crash(Exception):
@@ -34,7 +18,7 @@ class Crash(Exception):
 
 def test_killed_between_db_commit_and_offset_commit_duplicates_nothing(kit):
     kit.create_topics(partitions=1)
-    kit.produce(_events(kit.model, 0, 300), partition=0)
+    kit.produce(events(kit.model, 0, 300), partition=0)
     settings = kit.settings()
     settings = settings.model_copy(
         update={"kafka": settings.kafka.model_copy(update={"max_poll_records": 100})}
@@ -68,17 +52,6 @@ def test_killed_between_db_commit_and_offset_commit_duplicates_nothing(kit):
     assert second.metrics.duplicates == stored - committed  # ... and stored none of it twice
 
 
-def _set_connections(pg_server: str, db: str, allow: bool) -> None:
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{db}" WITH ALLOW_CONNECTIONS {str(allow).lower()}')
-        if not allow:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (db,),
-            )
-
-
 def test_database_outage_mid_stream_loses_nothing(kit, pg_server):
     name, url = create_database(pg_server)  # our own database: the outage must not hit others
     engine = make_engine(url)
@@ -89,17 +62,17 @@ def test_database_outage_mid_stream_loses_nothing(kit, pg_server):
         # the kit counts rows in its own database: count in this one
         kit.engine = engine
         thread, stop, errors = kit.start(ingestor)
-        kit.produce(_events(kit.model, 0, 200))
+        kit.produce(events(kit.model, 0, 200))
         wait_until(lambda: kit.predictions() == 200, what="first 200 stored")
         wait_until(lambda: sum(v or 0 for v in kit.committed(partitions=2).values()) == 200)
 
-        _set_connections(pg_server, name, allow=False)
-        kit.produce(_events(kit.model, 200, 300))
+        set_connections(pg_server, name, allow=False)
+        kit.produce(events(kit.model, 200, 300))
         wait_until(lambda: ingestor.metrics.store_retries >= 3, what="store retries during outage")
         assert sum(v or 0 for v in kit.committed(partitions=2).values()) == 200  # nothing committed
         assert thread.is_alive() and not errors
 
-        _set_connections(pg_server, name, allow=True)
+        set_connections(pg_server, name, allow=True)
         wait_until(lambda: kit.predictions() == 500, what="all 500 stored after the outage")
         wait_until(lambda: sum(v or 0 for v in kit.committed(partitions=2).values()) == 500)
         stop.set()
@@ -122,7 +95,7 @@ def test_two_consumers_split_partitions_and_store_every_event_once(kit):
 
     def keep_producing():  # a steady stream across the join of the second member
         for chunk in range(10):
-            kit.produce(_events(kit.model, chunk * 100, 100))
+            kit.produce(events(kit.model, chunk * 100, 100))
             time.sleep(0.4)
         produced.set()
 
@@ -143,7 +116,7 @@ def test_two_consumers_split_partitions_and_store_every_event_once(kit):
     assert len(a.owned_partitions()) == len(b.owned_partitions()) == 4
     producer.join(60)
     assert produced.is_set()
-    kit.produce(_events(kit.model, 1000, 200))  # with both members in: each gets its share
+    kit.produce(events(kit.model, 1000, 200))  # with both members in: each gets its share
     wait_until(lambda: kit.predictions() == 1200, what="1200 stored by the pair")
     assert sum(a.metrics.stored_predictions.values()) > 0
     assert sum(b.metrics.stored_predictions.values()) > 0
@@ -151,7 +124,7 @@ def test_two_consumers_split_partitions_and_store_every_event_once(kit):
     stop_a.set()  # A leaves the group: B takes over its partitions
     thread_a.join(30)
     wait_until(lambda: b.owned_partitions() == all_tps, what="survivor owns all")
-    kit.produce(_events(kit.model, 1200, 200))
+    kit.produce(events(kit.model, 1200, 200))
     wait_until(lambda: kit.predictions() == 1400, what="1400 stored")
     wait_until(
         lambda: sum(v or 0 for v in kit.committed(partitions=4).values()) == 1400,
@@ -168,7 +141,7 @@ def test_a_database_that_refuses_the_batch_stops_the_consumer_without_committing
     engine = make_engine(url)
     try:
         kit.create_topics(partitions=1)
-        kit.produce(_events(kit.model, 0, 20), partition=0)
+        kit.produce(events(kit.model, 0, 20), partition=0)
         ingestor = kit.ingestor(engine=engine)
         thread, _, errors = kit.start(ingestor)
         thread.join(60)

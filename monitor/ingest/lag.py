@@ -1,0 +1,77 @@
+"""True high watermarks, also for partitions the group consumer is not fetching.
+
+Why not ListOffsets (`end_offsets`): tansu answers it with the last batch's base offset,
+not the log end, so lag from it is wrong (even negative). The high watermark in a Fetch
+response is right on tansu and on Apache Kafka alike, but kafka-python only knows it for
+partitions it fetches, and the ingestor pauses its partitions while the database is down:
+their watermark freezes exactly when lag matters. So a separate, group-less consumer fetches
+(at most `PROBE_FETCH_BYTES` of) each partition from a given position and reads the watermark
+off the response. It never joins the group and never commits.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
+
+from monitor.settings import KafkaSettings
+
+PROBE_FETCH_BYTES = 1024  # the records are thrown away: only the response's watermark counts
+
+
+def probe_consumer(kafka: KafkaSettings, **overrides: Any) -> KafkaConsumer:
+    """A consumer outside any group that fetches tiny responses quickly."""
+    opts: dict[str, Any] = {
+        **kafka.client_options(),
+        "group_id": None,
+        "enable_auto_commit": False,
+        "max_partition_fetch_bytes": PROBE_FETCH_BYTES,
+        "fetch_max_bytes": 64 * 1024,
+        "fetch_max_wait_ms": 50,
+    }
+    opts.update(overrides)
+    return KafkaConsumer(**opts)
+
+
+def read_highwaters(
+    consumer: KafkaConsumer, positions: Mapping[TopicPartition, int], timeout_s: float
+) -> dict[TopicPartition, int]:
+    """Fetch each partition from its position and return the fresh high watermarks.
+
+    Partitions that did not answer within `timeout_s` are left out. The consumer's previous
+    assignment is dropped first, so no stale watermark is returned.
+    """
+    tps = list(positions)
+    if not tps:
+        return {}
+    consumer.unsubscribe()  # drop per-partition state, incl. old watermarks
+    consumer.assign(tps)
+    for tp, pos in positions.items():
+        consumer.seek(tp, pos)
+    deadline = time.monotonic() + timeout_s
+    while any(consumer.highwater(tp) is None for tp in tps) and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=100)
+    return {tp: high for tp in tps if (high := consumer.highwater(tp)) is not None}
+
+
+class HighwaterReader:
+    """`read_highwaters` on a lazily created probe consumer (closed with `close`)."""
+
+    def __init__(self, kafka: KafkaSettings, timeout_s: float = 2.0) -> None:
+        self._kafka = kafka
+        self._timeout_s = timeout_s
+        self._consumer: KafkaConsumer | None = None
+
+    def __call__(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        if self._consumer is None:
+            self._consumer = probe_consumer(self._kafka)
+        return read_highwaters(self._consumer, positions, self._timeout_s)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
