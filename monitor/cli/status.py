@@ -4,8 +4,9 @@ Per configured monitor its newest finished run and its open alerts; the notifica
 outbox; dead letters of the last hour and in total. Consumer lag needs Kafka, so it is read
 only with `--lag`: the consumer group's committed offsets against each partition's high
 watermark, as the broker reports it in fetch responses (`consumer.highwater`; ListOffsets
-is wrong on some brokers, e.g. tansu, see consumer.update_lag). Reading the lag neither
-joins the group nor commits anything.
+is wrong on some brokers, e.g. tansu, see monitor/ingest/lag.py). Reading the lag neither
+joins the group nor commits anything, and needs no database: with the database down,
+`--lag` still prints it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def collect_status(engine: Engine, settings: Settings, now: datetime) -> dict[st
             "last_hour_total": sum(recent.values()),
             "total": sum(dead_letter_counts(engine).values()),
         },
+        "database": {"reachable": True, "error": None},
         "lag": None,
     }
 
@@ -109,6 +111,8 @@ def group_lag(kafka: KafkaSettings, timeout_s: float = LAG_TIMEOUT_S) -> dict[st
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
     from kafka.structs import TopicPartition
+
+    from monitor.ingest.lag import read_highwaters
 
     topics = list(dict.fromkeys([kafka.predictions_topic, kafka.labels_topic]))
     try:
@@ -134,22 +138,16 @@ def group_lag(kafka: KafkaSettings, timeout_s: float = LAG_TIMEOUT_S) -> dict[st
         never = [tp for tp in tps if committed[tp] is None]
         start = consumer.beginning_offsets(never) if never else {}
         base = {tp: committed[tp] if committed[tp] is not None else start[tp] for tp in tps}
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, base[tp])
-        while tps and any(consumer.highwater(tp) is None for tp in tps):
-            if time.monotonic() > deadline:
-                raise KafkaUnavailable(f"lag: no high watermark from Kafka within {timeout_s:g} s")
-            consumer.poll(timeout_ms=100)
+        highs = read_highwaters(consumer, base, max(deadline - time.monotonic(), 0.0))
+        if len(highs) < len(tps):
+            raise KafkaUnavailable(f"lag: no high watermark from Kafka within {timeout_s:g} s")
     except KafkaError as exc:
         raise KafkaUnavailable(f"lag: Kafka error: {type(exc).__name__}: {exc}"[:300]) from None
     finally:
         consumer.close(autocommit=False)
     out: dict[str, Any] = {"group": kafka.group_id, "topics": {}}
     for t in topics:
-        lags = {
-            tp.partition: max(consumer.highwater(tp) - base[tp], 0) for tp in tps if tp.topic == t
-        }
+        lags = {tp.partition: max(highs[tp] - base[tp], 0) for tp in tps if tp.topic == t}
         out["topics"][t] = {
             "total": sum(lags.values()),
             "partitions": lags,
@@ -172,23 +170,45 @@ def group_lag(kafka: KafkaSettings, timeout_s: float = LAG_TIMEOUT_S) -> dict[st
 def status(config_path: str | None, lag: bool, lag_timeout: float, as_json: bool) -> None:
     """One screen: monitors with their last run and open alerts, outbox, dead letters, lag.
 
+    With --lag and the database unreachable, the lag (read from Kafka alone) is still
+    printed, with a line saying the database is unreachable; the exit code is then 2.
+
     \b
-    Exit codes: 0 ok; 2 bad config, database unreachable, or (with --lag) Kafka
-    unreachable.
+    Exit codes: 0 ok; 2 bad config, database unreachable (with --lag: after printing the
+    lag), or (with --lag) Kafka unreachable.
     """
-    settings, engine = open_store(config_path)
-    doc = collect_status(engine, settings, datetime.now(UTC))
+    from monitor.storage import StorageUnavailable
+
+    now = datetime.now(UTC)
+    try:
+        settings, engine = open_store(config_path)
+        doc = collect_status(engine, settings, now)
+        outage: StorageUnavailable | None = None
+    except StorageUnavailable as exc:
+        if not lag:
+            raise
+        from monitor.settings import load_settings
+
+        settings, outage = load_settings(config_path), exc
+        doc = {"now": now, "database": {"reachable": False, "error": str(exc)}, "lag": None}
+        doc.update(monitors=None, outbox=None, dead_letters=None)
     if lag:
         doc["lag"] = group_lag(settings.kafka, lag_timeout)
     if as_json:
         from monitor.cli.runs import _echo_json
 
         _echo_json(doc)
-        return
-    _print(doc)
+    else:
+        _print(doc)
+    if outage is not None:
+        raise outage  # after the lag: exit 2 with the one-line reason on stderr
 
 
 def _print(doc: dict[str, Any]) -> None:
+    if not doc["database"]["reachable"]:
+        click.echo("database: unreachable (monitors, outbox and dead letters not shown)")
+        _print_lag(doc["lag"])
+        return
     monitors = doc["monitors"]
     if not monitors:
         click.echo("monitors: none configured")
@@ -222,7 +242,10 @@ def _print(doc: dict[str, Any]) -> None:
         + (f" ({per})" if per else "")
         + f", {dl['total']} stored in total"
     )
-    lag = doc["lag"]
+    _print_lag(doc["lag"])
+
+
+def _print_lag(lag: dict[str, Any] | None) -> None:
     if lag is None:
         click.echo("lag: use --lag")
         return

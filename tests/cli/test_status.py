@@ -192,3 +192,42 @@ def test_lag_with_kafka_unreachable_is_one_line(tmp_path, capsys) -> None:
     assert code == 2 and out == ""
     assert err.startswith("monitor: lag: cannot reach Kafka") and err.count("\n") == 1
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.timeout(90)
+def test_lag_is_printed_while_the_database_is_unreachable(kafka_bootstrap, tmp_path, capsys):
+    uid = uuid.uuid4().hex[:8]
+    topics, group = (f"pred-{uid}", f"lab-{uid}"), f"g-{uid}"
+    create_topics(KafkaSettings(bootstrap_servers=[kafka_bootstrap]), topics, 1)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
+    try:
+        for _ in range(12):
+            producer.send(topics[0], value=b"{}", partition=0)
+        producer.flush()
+    finally:
+        producer.close()
+    tp = TopicPartition(topics[0], 0)
+    committer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group)
+    try:
+        committer.commit({tp: OffsetAndMetadata(5, "", -1)})
+    finally:
+        committer.close(autocommit=False)
+    config = _kafka_config(tmp_path, kafka_bootstrap, group, topics)
+    doc = yaml.safe_load(open(config))
+    doc["database"] = {"url": f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/gone"}
+    with open(config, "w") as f:
+        yaml.safe_dump(doc, f)
+
+    code, out, err = run(capsys, "status", "--config", config, "--lag")
+    assert code == 2
+    assert out.splitlines()[0].startswith("database: unreachable (")
+    assert (
+        out.splitlines()[-1] == f"lag (group {group}): {topics[0]} 7 [p0=7]; {topics[1]} 0 [p0=0]"
+    )
+    assert err.startswith("monitor: ") and err.count("\n") == 1 and "Traceback" not in err
+
+    code, out, _ = run(capsys, "status", "--config", config, "--lag", "--json")
+    assert code == 2
+    got = json.loads(out)
+    assert got["database"]["reachable"] is False and got["monitors"] is None
+    assert got["lag"]["topics"][topics[0]]["total"] == 7
