@@ -36,7 +36,8 @@ ROLES = ("consumer", "scheduler", "api", "all")
 def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     """Run the monitoring service until SIGTERM or SIGINT.
 
-    Applies database migrations on start when database.auto_upgrade is set. The consumer
+    Waits for the database on start (logging each attempt, /readyz answering 503), then
+    applies database migrations when database.auto_upgrade is set. The consumer
     role stores prediction and label events from Kafka; the scheduler role computes each
     monitor's due windows, fires alerts and delivers notifications. On SIGTERM/SIGINT the
     consumer finishes the batch in flight and commits what was stored, the scheduler
@@ -46,9 +47,7 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     import threading
 
     from monitor import logs
-    from monitor.heartbeat import Heartbeat
-    from monitor.ingest.consumer import build_ingestor
-    from monitor.ingest.errors import kafka_errors
+    from monitor.ingest.outage import database_probe, wait_for_database
     from monitor.settings import load_settings
     from monitor.storage.db import make_engine, safe_url, upgrade
 
@@ -65,60 +64,91 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     log = logging.getLogger("monitor.serve")
     url = settings.database.url.get_secret_value()
     engine = make_engine(url, pool_size=settings.database.pool_size)
+    stop = threading.Event()
+    _on_signals(stop, log)
+    started: dict = {}  # role parts once built: "ingestor", "scheduler"
+    observer = None
+    if role in ("consumer", "all"):
+        from monitor.api.metrics import IngestObserver
+
+        observer = IngestObserver()
+    http = None
     try:
-        if settings.database.auto_upgrade:
-            revision = upgrade(engine)
-            log.info("database_ready", extra={"database": safe_url(url), "revision": revision})
-        stop = threading.Event()
-        _on_signals(stop, log)
-        log.info("serve_started", extra={"role": role})
-        beat = Heartbeat().beat
-        scheduler = outbox = ingestor = http = observer = None
-        readiness: dict = {}
-        if role in ("consumer", "all"):
-            from monitor.api.metrics import IngestObserver
-            from monitor.bucketing import BucketSketcher
-
-            observer = IngestObserver()
-            with kafka_errors(settings.kafka.bootstrap_servers):
-                ingestor = build_ingestor(
-                    settings,
-                    engine,
-                    beat=beat,
-                    sketcher=BucketSketcher(engine, settings),
-                    metrics=observer.metrics,
-                    before_commit=observer.committed,
-                )
-            readiness["consumer"] = lambda: bool(ingestor.owned_partitions())
-        if role in ("scheduler", "all"):
-            from monitor.scheduler.service import SchedulerService
-
-            scheduler = SchedulerService(engine, settings)
-            readiness["scheduler"] = _ticking(scheduler, settings)
-        try:
-            http = _start_http(engine, settings, role, readiness, observer)
-            if scheduler is not None:
-                from monitor.notify.delivery import OutboxWorker
-
-                scheduler.start()
-                outbox = OutboxWorker(engine, settings.alerting).start(stop)
-            if ingestor is not None:
-                with kafka_errors(settings.kafka.bootstrap_servers):
-                    ingestor.run(stop)
-            else:
-                while not stop.wait(5.0):
-                    beat()
-        finally:
-            stop.set()
-            if http is not None:
-                http.stop()
-            if outbox is not None:  # set once the scheduler has started
-                scheduler.stop()
-            if outbox is not None:
-                outbox.join(timeout=10)
+        # Health and metrics answer at once; /readyz says 503 until the database answers
+        # and the role has started (a starting service waits for its database, logging
+        # each attempt, instead of exiting).
+        http = _start_http(engine, settings, role, _readiness(role, started, settings), observer)
+        if wait_for_database(database_probe(engine), stop, settings.ingest.retry_backoff_max_s):
+            if settings.database.auto_upgrade:
+                revision = upgrade(engine)
+                log.info("database_ready", extra={"database": safe_url(url), "revision": revision})
+            _run_roles(engine, settings, role, stop, started, observer, log)
     finally:
+        stop.set()
+        if http is not None:
+            http.stop()
         engine.dispose()
     log.info("serve_stopped", extra={"role": role})
+
+
+def _run_roles(engine, settings, role, stop, started, observer, log) -> None:  # type: ignore[no-untyped-def]
+    """Build the role's parts (into `started`, for readiness) and run until `stop`."""
+    from monitor.heartbeat import Heartbeat
+    from monitor.ingest.consumer import build_ingestor
+    from monitor.ingest.errors import kafka_errors
+
+    log.info("serve_started", extra={"role": role})
+    beat = Heartbeat().beat
+    scheduler = outbox = ingestor = None
+    if observer is not None:
+        from monitor.bucketing import BucketSketcher
+
+        with kafka_errors(settings.kafka.bootstrap_servers):
+            ingestor = build_ingestor(
+                settings,
+                engine,
+                beat=beat,
+                sketcher=BucketSketcher(engine, settings),
+                metrics=observer.metrics,
+                before_commit=observer.committed,
+            )
+        started["ingestor"] = ingestor
+    if role in ("scheduler", "all"):
+        from monitor.scheduler.service import SchedulerService
+
+        scheduler = started["scheduler"] = SchedulerService(engine, settings)
+    try:
+        if scheduler is not None:
+            from monitor.notify.delivery import OutboxWorker
+
+            scheduler.start()
+            outbox = OutboxWorker(engine, settings.alerting).start(stop)
+        if ingestor is not None:
+            with kafka_errors(settings.kafka.bootstrap_servers):
+                ingestor.run(stop)
+        else:
+            while not stop.wait(5.0):
+                beat()
+    finally:
+        stop.set()
+        if outbox is not None:  # set once the scheduler has started
+            scheduler.stop()
+            outbox.join(timeout=10)
+
+
+def _readiness(role, started, settings):  # type: ignore[no-untyped-def]
+    """The role's own /readyz checks; false until its part is built (see _run_roles)."""
+    checks = {}
+    if role in ("consumer", "all"):
+
+        def consumer() -> bool:
+            ingestor = started.get("ingestor")
+            return ingestor is not None and bool(ingestor.owned_partitions())
+
+        checks["consumer"] = consumer
+    if role in ("scheduler", "all"):
+        checks["scheduler"] = _ticking(lambda: started.get("scheduler"), settings)
+    return checks
 
 
 def _start_http(engine, settings, role, readiness, observer):  # type: ignore[no-untyped-def]
@@ -136,7 +166,7 @@ def _start_http(engine, settings, role, readiness, observer):  # type: ignore[no
     return ServerThread(app, api.host, api.metrics_port, name="metrics").start()
 
 
-def _ticking(scheduler, settings):  # type: ignore[no-untyped-def]
+def _ticking(get_scheduler, settings):  # type: ignore[no-untyped-def]
     """Ready while the scheduler has ticked recently (3 of its longest intervals, >= 1 min)."""
     from datetime import UTC, datetime, timedelta
 
@@ -149,6 +179,9 @@ def _ticking(scheduler, settings):  # type: ignore[no-untyped-def]
     limit = timedelta(seconds=max(3 * slowest, 60))
 
     def check() -> bool:
+        scheduler = get_scheduler()
+        if scheduler is None:
+            return False
         if not settings.monitors:
             return True
         last = scheduler.last_tick_at

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -213,10 +214,9 @@ def test_lag_is_printed_while_the_database_is_unreachable(kafka_bootstrap, tmp_p
     finally:
         committer.close(autocommit=False)
     config = _kafka_config(tmp_path, kafka_bootstrap, group, topics)
-    doc = yaml.safe_load(open(config))
+    doc = yaml.safe_load(Path(config).read_text())
     doc["database"] = {"url": f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/gone"}
-    with open(config, "w") as f:
-        yaml.safe_dump(doc, f)
+    Path(config).write_text(yaml.safe_dump(doc))
 
     code, out, err = run(capsys, "status", "--config", config, "--lag")
     assert code == 2

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
+import yaml
 from ingest_support import create_database, drop_database, events, set_connections, wait_until
+from sqlalchemy.engine import make_url
+from tcp_proxy import TcpProxy, free_port
 
 from monitor.storage import make_engine, upgrade
 
@@ -66,3 +74,89 @@ def test_lag_during_a_database_outage_grows_to_the_true_value(kit, own_db):
     stop.set()
     thread.join(30)
     assert not errors
+
+
+@pytest.fixture
+def proxy(ingest_db_url: str) -> Iterator[TcpProxy]:
+    """A severable proxy in front of the shared Postgres."""
+    url = make_url(ingest_db_url)
+    p = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _proxied(db_url: str, proxy: TcpProxy) -> str:
+    return make_url(db_url).set(port=proxy.port).render_as_string(hide_password=False)
+
+
+class Lines:
+    """Collects a subprocess's stderr lines in a thread (so the pipe never fills up)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def count(self, needle: str) -> int:
+        return sum(needle in line for line in list(self.lines))
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+def _ready(port: int) -> int:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def test_a_consumer_started_while_the_database_is_down_waits_for_it(kit, proxy, tmp_path):
+    kit.create_topics(partitions=2)
+    metrics_port = free_port()
+    config = tmp_path / "monitor.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "kafka": kit.settings().kafka.model_dump(mode="json"),
+                "database": {"url": _proxied(kit.db_url, proxy), "auto_upgrade": True},
+                "ingest": {"retry_backoff_max_s": 1.0},
+                "api": {"metrics_port": metrics_port},
+                "monitors": [{"name": kit.model, "model": kit.model}],
+            }
+        )
+    )
+    proxy.sever()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "serve", "--config", str(config), "--role", "consumer"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    err = Lines(proc.stderr)
+    try:
+        wait_until(
+            lambda: err.count("event=database_unavailable") >= 3 or proc.poll() is not None,
+            what="three logged attempts",
+        )
+        assert proc.poll() is None, err.text()[-3000:]
+        wait_until(lambda: _ready(metrics_port) == 503, what="/readyz answering 503")
+
+        proxy.restore()
+        kit.produce(events(kit.model, 0, 50))
+        wait_until(lambda: kit.predictions() == 50, timeout=60, what="50 stored once it is back")
+        wait_until(lambda: _ready(metrics_port) == 200, what="/readyz answering 200")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.text()[-3000:]
+    assert "Traceback" not in err.text()
