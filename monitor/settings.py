@@ -124,7 +124,10 @@ class IngestSettings(_Strict):
     retention_days: int = Field(
         30, ge=1
     )  # raw events older than this are deleted by the retention job
-    retry_backoff_max_s: float = Field(30.0, gt=0)
+    # Cap of the consumer's backoff while the database is down (store retries, the start-up
+    # wait, the rejoin probe): the steady-state probe interval, so also the longest delay
+    # before it resumes once the database is back. Jittered in [cap/2, cap].
+    retry_backoff_max_s: float = Field(2.0, gt=0, le=300)
 
 
 FeatureKind = Literal["numeric", "categorical"]

@@ -29,7 +29,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from monitor.ingest.batch import Batch, ParseRules, parse_records
 from monitor.ingest.lag import HighwaterReader
 from monitor.ingest.metrics import IngestMetrics
-from monitor.ingest.ownership import Ownership
+from monitor.ingest.ownership import Ownership, partition_names
 from monitor.ingest.writer import BatchWriter, StoreJob
 from monitor.settings import KafkaSettings, Settings
 
@@ -69,7 +69,7 @@ class Ingestor:
         store: Callable[[Batch], Any],
         rules: ParseRules,
         *,
-        backoff_max_s: float = 30.0,
+        backoff_max_s: float = 2.0,
         poll_timeout_ms: int = 500,
         max_records: int = 2000,
         shutdown_grace_s: float = 10.0,
@@ -236,8 +236,18 @@ class Ingestor:
 
     def _record(self, job: StoreJob, seconds: float) -> None:
         batch, m = job.batch, self.metrics
+        duplicates = getattr(job.result, "duplicates", 0)
+        if duplicates:  # a redelivery (crash, rebalance, outage) the idempotent store absorbed
+            log.info(
+                "redelivered_deduplicated",
+                extra={
+                    "duplicates": duplicates,
+                    "events": batch.size,
+                    "partitions": partition_names(batch.first_offsets),
+                },
+            )
         with m.lock:
-            m.duplicates += getattr(job.result, "duplicates", 0)
+            m.duplicates += duplicates
             m.consumed.update(batch.consumed)
             m.rejected.update(batch.rejected)
             m.stored_predictions.update(Counter(p.model for p in batch.predictions))
@@ -319,6 +329,7 @@ class Ingestor:
                 "stored_labels": sum(m.stored_labels.values()),
                 "rejected": sum(m.rejected.values()),
                 "batches": m.batches,
+                "duplicates": m.duplicates,
                 "store_retries": m.store_retries,
                 "lag": sum(m.lag.values()),
             },

@@ -41,7 +41,7 @@ class Ownership(ConsumerRebalanceListener):
         # Eager protocol: all partitions are revoked before every join; which ones we keep is
         # only known in on_partitions_assigned. Nothing uncommitted is lost by waiting: the
         # consumer thread commits only what was stored, for partitions it still owns.
-        log.info("partitions_revoked", extra={"partitions": _names(revoked)})
+        log.info("partitions_revoked", extra={"partitions": partition_names(revoked)})
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         with self._lock:
@@ -50,14 +50,14 @@ class Ownership(ConsumerRebalanceListener):
             for tp in assigned:
                 kept.setdefault(tp, self._generation)
             self._since = kept
-        log.info("partitions_assigned", extra={"partitions": _names(assigned)})
+        log.info("partitions_assigned", extra={"partitions": partition_names(assigned)})
 
     def on_partitions_lost(self, lost: Any) -> None:
         with self._lock:
             self._generation += 1
             for tp in lost:
                 self._since.pop(tp, None)
-        log.warning("partitions_lost", extra={"partitions": _names(lost)})
+        log.warning("partitions_lost", extra={"partitions": partition_names(lost)})
 
     def owned(self) -> frozenset[TopicPartition]:
         with self._lock:
@@ -84,5 +84,5 @@ class Ownership(ConsumerRebalanceListener):
             }
 
 
-def _names(tps: Any) -> str:
+def partition_names(tps: Any) -> str:
     return ",".join(sorted(f"{tp.topic}:{tp.partition}" for tp in tps))

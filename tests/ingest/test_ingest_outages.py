@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,8 @@ import httpx
 import pytest
 import yaml
 from ingest_support import create_database, drop_database, events, set_connections, wait_until
+from kafka import KafkaConsumer
+from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy, free_port
 
@@ -160,3 +164,57 @@ def test_a_consumer_started_while_the_database_is_down_waits_for_it(kit, proxy, 
             proc.wait()
     assert proc.returncode == 0, err.text()[-3000:]
     assert "Traceback" not in err.text()
+
+
+def test_after_a_long_outage_the_consumer_resumes_within_the_probe_cap(kit, own_db):
+    kit.create_topics(partitions=1)
+    kit.engine = own_db.engine
+    settings = kit.settings()  # with the default backoff cap (the kit's own is 1 s)
+    settings = settings.model_copy(update={"ingest": type(settings.ingest)()})
+    ingestor = kit.ingestor(settings=settings, engine=own_db.engine)
+    thread, stop, errors = kit.start(ingestor)
+    kit.produce(events(kit.model, 0, 10), partition=0)
+    wait_until(lambda: kit.predictions() == 10, what="first 10 stored")
+
+    own_db.down()
+    kit.produce(events(kit.model, 10, 10), partition=0)
+    # 7 failed attempts: an uncapped exponential backoff would now wait 6.4-12.8 s
+    wait_until(lambda: ingestor.metrics.store_retries >= 7, timeout=60, what="7 retries")
+    own_db.up()
+    back = time.monotonic()
+    wait_until(lambda: kit.predictions() == 20, timeout=30, what="the rest stored")
+    resumed_s = time.monotonic() - back
+    stop.set()
+    thread.join(30)
+    assert not errors
+    assert resumed_s < 4.0, f"resumed {resumed_s:.1f} s after the database returned"
+
+
+def test_redelivered_events_are_counted_and_logged_as_deduplicated(kit, caplog):
+    kit.create_topics(partitions=1)
+    kit.produce(events(kit.model, 0, 100), partition=0)
+    first = kit.ingestor()
+    thread, stop, errors = kit.start(first)
+    wait_until(lambda: kit.committed()[0] == 100, what="100 committed")
+    stop.set()
+    thread.join(30)
+    # the group's offset goes back to 0 (as after a crash before the commit): all redelivered
+    rewind = KafkaConsumer(bootstrap_servers=kit.bootstrap, group_id=f"g-{kit.uid}")
+    try:
+        rewind.commit({TopicPartition(kit.topics[0], 0): OffsetAndMetadata(0, "", -1)})
+    finally:
+        rewind.close(autocommit=False)
+
+    caplog.set_level(logging.INFO, logger="monitor.ingest")
+    second = kit.ingestor()
+    thread, stop, errors = kit.start(second)
+    wait_until(lambda: kit.committed()[0] == 100, what="100 committed again")
+    stop.set()
+    thread.join(30)
+    assert not errors and kit.predictions() == 100
+    assert second.metrics.duplicates == 100
+    dedup = [r for r in caplog.records if r.getMessage() == "redelivered_deduplicated"]
+    assert sum(r.duplicates for r in dedup) == 100
+    assert all(r.partitions == f"{kit.topics[0]}:0" for r in dedup)
+    [stopped] = [r for r in caplog.records if r.getMessage() == "consumer_stopped"]
+    assert stopped.duplicates == 100
