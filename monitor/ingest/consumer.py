@@ -29,8 +29,9 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from monitor.ingest.batch import Batch, ParseRules, parse_records
 from monitor.ingest.lag import HighwaterReader
 from monitor.ingest.metrics import IngestMetrics
+from monitor.ingest.outage import Probe, database_probe, wait_for_database
 from monitor.ingest.ownership import Ownership, partition_names
-from monitor.ingest.writer import BatchWriter, StoreJob
+from monitor.ingest.writer import BatchWriter, StoreJob, is_transient
 from monitor.settings import KafkaSettings, Settings
 
 log = logging.getLogger("monitor.ingest.consumer")
@@ -78,6 +79,8 @@ class Ingestor:
         before_commit: Callable[[Batch], None] | None = None,
         beat: Callable[[], None] | None = None,
         highwaters: HighwaterReader | None = None,
+        probe: Probe | None = None,
+        leave_group_after_s: float | None = None,
     ) -> None:
         self._consumer = consumer
         self._rules = rules
@@ -88,6 +91,14 @@ class Ingestor:
         self._before_commit = before_commit  # test hook: runs after the DB commit, before Kafka's
         self._beat = beat
         self._highwaters = highwaters  # watermarks of paused partitions (see update_lag)
+        # Database outage: after `leave_group_after_s` without storing, leave the group (the
+        # other members take the partitions over); rejoin when `probe` passes again.
+        self._probe = probe
+        self._leave_after = leave_group_after_s if probe is not None else None
+        self._backoff_max_s = backoff_max_s
+        self._down_since: float | None = None  # first failed store of this outage (writer sets)
+        self._left = False
+        self._topics = [rules.predictions_topic, rules.labels_topic]
         self._owner = Ownership()
         self._writer = BatchWriter(store, backoff_max_s, pipeline_depth, on_retry=self._count_retry)
         self._depth = pipeline_depth
@@ -95,15 +106,15 @@ class Ingestor:
         self._committed: dict[TopicPartition, tuple[OffsetAndMetadata, int]] = {}
         self._inflight: deque[StoreJob] = deque()  # submitted, not yet committed; oldest first
         self._waiting: Batch | None = None  # parsed, waiting for room in the pipeline
+        self._stalled_since: float | None = None  # waiting on the writer (partitions paused)
         self._polled_at: dict[int, float] = {}  # id(batch) -> monotonic poll time
         self._next: dict[TopicPartition, int] = {}  # position after the records we handed on
         self._last_lag = self._last_progress = time.monotonic()
 
     def run(self, stop: threading.Event) -> IngestMetrics:
         """Consume until `stop` is set, then finish (or abandon) the batches in flight and close."""
-        topics = [self._rules.predictions_topic, self._rules.labels_topic]
-        self._consumer.subscribe(topics, listener=self._owner)
-        log.info("consumer_started", extra={"topics": ",".join(topics)})
+        self._consumer.subscribe(self._topics, listener=self._owner)
+        log.info("consumer_started", extra={"topics": ",".join(self._topics)})
         try:
             while not stop.is_set():
                 self._step(stop)
@@ -123,6 +134,13 @@ class Ingestor:
         return self.metrics
 
     def _step(self, stop: threading.Event) -> None:
+        if self._left:
+            self._rejoin(stop)
+            return
+        if self._outage_too_long():  # also when the pipeline is not full (little traffic)
+            self._abandon()
+            self._leave_group()
+            return
         records = self._consumer.poll(timeout_ms=self._poll_ms, max_records=self._max_records)
         self._tick()
         while self._inflight and self._inflight[0].done.is_set():
@@ -139,6 +157,8 @@ class Ingestor:
             if not self._await(self._inflight[0], stop):
                 self._waiting = None
                 self._abandon(batch)
+                if self._outage_too_long():
+                    self._leave_group()
                 return
             self._complete(self._inflight.popleft())
         self._waiting = None
@@ -148,15 +168,22 @@ class Ingestor:
         self._inflight.append(self._writer.submit(batch))
 
     def _await(self, job: StoreJob, stop: threading.Event) -> bool:
-        """Wait for the writer; keep the membership alive. False: give up (shutdown grace over)."""
+        """Wait for the writer; keep the membership alive. False: give up (shutdown grace
+        over, or the database gone for longer than leave_group_after_s)."""
         deadline: float | None = None
         paused = False
-        while not job.done.wait(IDLE_POLL_EVERY_S):
-            paused = self._idle_poll() or paused
-            if stop.is_set():
-                deadline = deadline or time.monotonic() + self._grace_s
-                if time.monotonic() >= deadline:
+        self._stalled_since = time.monotonic()
+        try:
+            while not job.done.wait(IDLE_POLL_EVERY_S):
+                paused = self._idle_poll() or paused
+                if stop.is_set():
+                    deadline = deadline or time.monotonic() + self._grace_s
+                    if time.monotonic() >= deadline:
+                        return False
+                elif self._outage_too_long():
                     return False
+        finally:
+            self._stalled_since = None
         if paused:
             self._consumer.resume(*self._consumer.paused())
         return True
@@ -187,6 +214,40 @@ class Ingestor:
         self._tick()
         return True
 
+    def _outage_too_long(self) -> bool:
+        since = self._down_since
+        return (
+            self._leave_after is not None
+            and since is not None
+            and time.monotonic() - since >= self._leave_after
+        )
+
+    def _leave_group(self) -> None:
+        """Hand the partitions to members that can store: LeaveGroup, keep nothing in flight
+        (the caller abandoned it). Nothing uncommitted is lost: the next owner re-reads it."""
+        down_s = time.monotonic() - (self._down_since or time.monotonic())
+        self._consumer.unsubscribe()  # sends LeaveGroup: the others rebalance at once
+        self._owner.released()
+        self._next.clear()
+        self._left = True
+        with self.metrics.lock:
+            self.metrics.lag = {}
+        log.warning("group_left_database_unavailable", extra={"seconds": round(down_s, 1)})
+
+    def _rejoin(self, stop: threading.Event) -> None:
+        """Out of the group: probe the database (with the store's backoff), then rejoin."""
+        assert self._probe is not None  # only a member with a probe leaves
+
+        def probe() -> None:
+            self._tick()  # keep the liveness beat going while out of the group
+            self._probe()  # type: ignore[misc]
+
+        if not wait_for_database(probe, stop, self._backoff_max_s):
+            return  # stopping
+        self._down_since, self._left = None, False
+        self._consumer.subscribe(self._topics, listener=self._owner)
+        log.info("group_rejoined", extra={"topics": ",".join(self._topics)})
+
     def _rewind(self, batch: Batch) -> None:
         """Forget a batch that will not be stored: seek its partitions back to its first records."""
         assigned = self._consumer.assignment()
@@ -203,6 +264,7 @@ class Ingestor:
             self._inflight.appendleft(job)
             self._abandon()
             raise job.error
+        self._down_since = None  # stored: the database is back
         if self._before_commit is not None:
             self._before_commit(batch)
         offsets = self._owner.committable(batch)
@@ -265,6 +327,9 @@ class Ingestor:
         )
 
     def _count_retry(self, exc: BaseException, delay: float) -> None:
+        """Writer thread: a store attempt failed and will be retried."""
+        if is_transient(exc) and self._down_since is None:
+            self._down_since = time.monotonic()
         with self.metrics.lock:
             self.metrics.store_retries += 1
 
@@ -293,7 +358,9 @@ class Ingestor:
         highs = {tp: self._consumer.highwater(tp) for tp in unstored}
         stale = self._consumer.paused()
         paused = {tp: pos for tp, pos in unstored.items() if tp in stale}
-        if paused and self._highwaters is not None:
+        since = self._stalled_since  # paused long enough for the watermarks to go stale
+        stalled = since is not None and time.monotonic() - since >= LAG_EVERY_S
+        if paused and stalled and self._highwaters is not None:
             try:
                 highs.update(self._highwaters(paused))
             except KafkaError as exc:  # keep the last known value; the next tick retries
@@ -375,5 +442,7 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
         poll_timeout_ms=settings.kafka.poll_timeout_ms,
         max_records=settings.kafka.max_poll_records,
         highwaters=HighwaterReader(settings.kafka),
+        probe=database_probe(engine),
+        leave_group_after_s=settings.ingest.leave_group_after_s,
         **options,
     )

@@ -61,7 +61,7 @@ def read_highwaters(
 class HighwaterReader:
     """`read_highwaters` on a lazily created probe consumer (closed with `close`)."""
 
-    def __init__(self, kafka: KafkaSettings, timeout_s: float = 2.0) -> None:
+    def __init__(self, kafka: KafkaSettings, timeout_s: float = 1.0) -> None:
         self._kafka = kafka
         self._timeout_s = timeout_s
         self._consumer: KafkaConsumer | None = None

@@ -59,6 +59,12 @@ class Ownership(ConsumerRebalanceListener):
                 self._since.pop(tp, None)
         log.warning("partitions_lost", extra={"partitions": partition_names(lost)})
 
+    def released(self) -> None:
+        """This member left the group on its own (unsubscribe): it owns nothing now."""
+        with self._lock:
+            self._generation += 1
+            self._since = {}
+
     def owned(self) -> frozenset[TopicPartition]:
         with self._lock:
             return frozenset(self._since)

@@ -104,11 +104,12 @@ def test_two_consumers_split_partitions_and_store_every_event_once(kit):
     wait_until(lambda: kit.predictions() >= 100, what="first events stored")
     b = kit.ingestor()
     thread_b, stop_b, errors_b = kit.start(b)
-    wait_until(
+    wait_until(  # disjoint too: between revoke and assign a member still counts its old ones
         lambda: (
             a.owned_partitions()
             and b.owned_partitions()
             and a.owned_partitions() | b.owned_partitions() == all_tps
+            and not a.owned_partitions() & b.owned_partitions()
         ),
         what="split",
     )

@@ -21,6 +21,8 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy, free_port
 
+from monitor.errors import ConfigError
+from monitor.settings import parse_settings
 from monitor.storage import make_engine, upgrade
 
 
@@ -218,3 +220,86 @@ def test_redelivered_events_are_counted_and_logged_as_deduplicated(kit, caplog):
     assert all(r.partitions == f"{kit.topics[0]}:0" for r in dedup)
     [stopped] = [r for r in caplog.records if r.getMessage() == "consumer_stopped"]
     assert stopped.duplicates == 100
+
+
+def _stored_ids(kit: Any) -> list[str]:
+    from sqlalchemy import select
+
+    from monitor.storage.tables import predictions
+
+    p = predictions.c
+    with kit.engine.connect() as conn:
+        return list(conn.execute(select(p.event_id).where(p.model == kit.model)).scalars())
+
+
+@pytest.mark.timeout(240)
+def test_a_member_cut_off_from_the_database_hands_its_partitions_over(kit, proxy):
+    """Three members; C reaches Postgres through a proxy that is severed: after
+    `leave_group_after_s` C leaves, A and B take its partitions, C rejoins once it is back."""
+    leave_after = 5.0
+    kit.create_topics(partitions=6)
+    all_tps = {TopicPartition(t, p) for t in kit.topics for p in range(6)}
+    settings = kit.settings(leave_group_after_s=leave_after)
+    cut_engine = make_engine(_proxied(kit.db_url, proxy))
+    try:
+        a, b = kit.ingestor(settings=settings), kit.ingestor(settings=settings)
+        c = kit.ingestor(settings=settings, engine=cut_engine)
+        for member in (a, b, c):
+            kit.start(member)
+        members = (a, b, c)
+        wait_until(
+            lambda: (
+                all(m.owned_partitions() for m in members)
+                and set().union(*(m.owned_partitions() for m in members)) == all_tps
+            ),
+            what="three members share the partitions",
+        )
+        produced = 0
+
+        def produce(n: int) -> None:
+            nonlocal produced
+            kit.produce(events(kit.model, produced, n))  # keyed: spread over all partitions
+            produced += n
+
+        produce(600)
+        wait_until(lambda: kit.predictions() == 600, what="600 stored by the three")
+        wait_until(lambda: c.metrics.batches > 0, what="C stored its share")
+
+        proxy.sever()
+        cut_at = time.monotonic()
+        produce(600)  # C's share of these waits on its database
+        wait_until(
+            lambda: (
+                not c.owned_partitions() and a.owned_partitions() | b.owned_partitions() == all_tps
+            ),
+            timeout=leave_after + 20,
+            what="A and B own every partition",
+        )
+        handed_over_s = time.monotonic() - cut_at
+        wait_until(lambda: kit.predictions() == 1200, timeout=60, what="1200 stored by A and B")
+        produce(300)
+        wait_until(lambda: kit.predictions() == 1500, timeout=60, what="1500 stored by A and B")
+
+        proxy.restore()
+        wait_until(lambda: bool(c.owned_partitions()), timeout=30, what="C rejoined")
+        produce(600)
+        wait_until(lambda: kit.predictions() == 2100, timeout=60, what="2100 stored")
+        wait_until(
+            lambda: sum(v or 0 for v in kit.committed(partitions=6).values()) == 2100,
+            what="every offset committed",
+        )
+    finally:
+        kit.stop_all()
+        cut_engine.dispose()
+    ids = _stored_ids(kit)
+    assert len(ids) == len(set(ids)) == produced == 2100  # 0 lost, 0 duplicated
+    assert set(ids) == {f"e{i}" for i in range(produced)}
+    # leave_after after its first failed store, plus one rebalance (~3 s with a 6 s session)
+    assert handed_over_s < leave_after + 10, f"handed over after {handed_over_s:.1f} s"
+    assert sum(c.metrics.stored_predictions.values()) > 0
+
+
+@pytest.mark.parametrize(("key", "value"), [("leave_group_after_s", 0), ("retry_backoff_max_s", 0)])
+def test_outage_settings_are_validated_at_load(key, value):
+    with pytest.raises(ConfigError, match=f"ingest.{key}"):
+        parse_settings({"ingest": {key: value}})
