@@ -10,7 +10,9 @@ committed asynchronously as batches complete, and synchronously once on a clean 
 While the writer waits on the database (slow, or down and retrying with backoff), this
 thread pauses its partitions and keeps calling poll(), so the member stays in the group
 (max_poll_interval_ms) and takes part in rebalances, without reading anything new.
-Rebalances: see ownership.py.
+Database down for longer than `leave_group_after_s`: the member abandons what it holds and
+leaves the group, so members that can store take its partitions over; it probes the database
+and rejoins when it answers (outage.py). Lag while paused: lag.py. Rebalances: ownership.py.
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from monitor.ingest.batch import Batch, ParseRules, parse_records
-from monitor.ingest.lag import HighwaterReader
+from monitor.ingest.lag import HighwaterReader, first_unstored, partition_lag
 from monitor.ingest.metrics import IngestMetrics
-from monitor.ingest.outage import Probe, database_probe, wait_for_database
+from monitor.ingest.outage import OutageClock, Probe, database_probe
 from monitor.ingest.ownership import Ownership, partition_names
-from monitor.ingest.writer import BatchWriter, StoreJob, is_transient
+from monitor.ingest.writer import BatchWriter, StoreJob
 from monitor.settings import KafkaSettings, Settings
 
 log = logging.getLogger("monitor.ingest.consumer")
@@ -93,10 +95,7 @@ class Ingestor:
         self._highwaters = highwaters  # watermarks of paused partitions (see update_lag)
         # Database outage: after `leave_group_after_s` without storing, leave the group (the
         # other members take the partitions over); rejoin when `probe` passes again.
-        self._probe = probe
-        self._leave_after = leave_group_after_s if probe is not None else None
-        self._backoff_max_s = backoff_max_s
-        self._down_since: float | None = None  # first failed store of this outage (writer sets)
+        self._outage = OutageClock(probe, leave_group_after_s, backoff_max_s)
         self._left = False
         self._topics = [rules.predictions_topic, rules.labels_topic]
         self._owner = Ownership()
@@ -137,7 +136,7 @@ class Ingestor:
         if self._left:
             self._rejoin(stop)
             return
-        if self._outage_too_long():  # also when the pipeline is not full (little traffic)
+        if self._outage.too_long():  # also when the pipeline is not full (little traffic)
             self._abandon()
             self._leave_group()
             return
@@ -157,7 +156,7 @@ class Ingestor:
             if not self._await(self._inflight[0], stop):
                 self._waiting = None
                 self._abandon(batch)
-                if self._outage_too_long():
+                if self._outage.too_long():
                     self._leave_group()
                 return
             self._complete(self._inflight.popleft())
@@ -180,7 +179,7 @@ class Ingestor:
                     deadline = deadline or time.monotonic() + self._grace_s
                     if time.monotonic() >= deadline:
                         return False
-                elif self._outage_too_long():
+                elif self._outage.too_long():
                     return False
         finally:
             self._stalled_since = None
@@ -214,18 +213,10 @@ class Ingestor:
         self._tick()
         return True
 
-    def _outage_too_long(self) -> bool:
-        since = self._down_since
-        return (
-            self._leave_after is not None
-            and since is not None
-            and time.monotonic() - since >= self._leave_after
-        )
-
     def _leave_group(self) -> None:
         """Hand the partitions to members that can store: LeaveGroup, keep nothing in flight
         (the caller abandoned it). Nothing uncommitted is lost: the next owner re-reads it."""
-        down_s = time.monotonic() - (self._down_since or time.monotonic())
+        down_s = self._outage.down_for()
         self._consumer.unsubscribe()  # sends LeaveGroup: the others rebalance at once
         self._owner.released()
         self._next.clear()
@@ -236,17 +227,10 @@ class Ingestor:
 
     def _rejoin(self, stop: threading.Event) -> None:
         """Out of the group: probe the database (with the store's backoff), then rejoin."""
-        assert self._probe is not None  # only a member with a probe leaves
-
-        def probe() -> None:
-            self._tick()  # keep the liveness beat going while out of the group
-            self._probe()  # type: ignore[misc]
-
-        if not wait_for_database(probe, stop, self._backoff_max_s):
-            return  # stopping
-        self._down_since, self._left = None, False
-        self._consumer.subscribe(self._topics, listener=self._owner)
-        log.info("group_rejoined", extra={"topics": ",".join(self._topics)})
+        if self._outage.wait_back(stop, self._tick):  # False: stopping
+            self._left = False
+            self._consumer.subscribe(self._topics, listener=self._owner)
+            log.info("group_rejoined", extra={"topics": ",".join(self._topics)})
 
     def _rewind(self, batch: Batch) -> None:
         """Forget a batch that will not be stored: seek its partitions back to its first records."""
@@ -264,7 +248,7 @@ class Ingestor:
             self._inflight.appendleft(job)
             self._abandon()
             raise job.error
-        self._down_since = None  # stored: the database is back
+        self._outage.stored()
         if self._before_commit is not None:
             self._before_commit(batch)
         offsets = self._owner.committable(batch)
@@ -328,8 +312,7 @@ class Ingestor:
 
     def _count_retry(self, exc: BaseException, delay: float) -> None:
         """Writer thread: a store attempt failed and will be retried."""
-        if is_transient(exc) and self._down_since is None:
-            self._down_since = time.monotonic()
+        self._outage.failed(exc)
         with self.metrics.lock:
             self.metrics.store_retries += 1
 
@@ -346,61 +329,24 @@ class Ingestor:
             self._log_progress("ingest_progress")
 
     def update_lag(self) -> dict[str, int]:
-        """Lag per partition = high watermark - the first offset not yet stored.
+        """Lag per partition = high watermark - the first offset not yet stored (lag.py).
 
-        Records polled but not yet stored count: while the database is down they are behind.
-        Watermarks come from fetch responses, not end_offsets() (tansu reports the last
-        batch's base offset there); paused partitions are not fetched, so theirs are read
-        by the group-less probe consumer (lag.py) instead of going stale.
+        The watermarks of partitions paused for a while (waiting on the database) come from
+        the probe consumer: this consumer does not fetch them, so its own are stale.
         """
-        assigned = self._consumer.assignment()
-        unstored = self._unstored(assigned)
-        highs = {tp: self._consumer.highwater(tp) for tp in unstored}
-        stale = self._consumer.paused()
-        paused = {tp: pos for tp, pos in unstored.items() if tp in stale}
-        since = self._stalled_since  # paused long enough for the watermarks to go stale
+        batches = [job.batch for job in self._inflight]
+        if self._waiting is not None:
+            batches.append(self._waiting)
+        unstored = first_unstored(self._next, batches, self._consumer.assignment())
+        since = self._stalled_since
         stalled = since is not None and time.monotonic() - since >= LAG_EVERY_S
-        if paused and stalled and self._highwaters is not None:
-            try:
-                highs.update(self._highwaters(paused))
-            except KafkaError as exc:  # keep the last known value; the next tick retries
-                log.warning("lag_read_failed", extra={"error": f"{type(exc).__name__}: {exc}"})
-        lag: dict[str, int] = {}
-        for tp, pos in unstored.items():
-            high = highs.get(tp)
-            if high is not None:
-                lag[f"{tp.topic}:{tp.partition}"] = max(high - pos, 0)
+        lag = partition_lag(self._consumer, unstored, self._highwaters if stalled else None)
         with self.metrics.lock:
             self.metrics.lag = lag
         return lag
 
-    def _unstored(self, assigned: Any) -> dict[TopicPartition, int]:
-        """Per assigned partition with a known position: the first offset not yet stored."""
-        out = {tp: pos for tp, pos in self._next.items() if tp in assigned}
-        batches = [job.batch for job in self._inflight]
-        if self._waiting is not None:
-            batches.append(self._waiting)
-        for batch in batches:
-            for tp, first in batch.first_offsets.items():
-                if tp in out:
-                    out[tp] = min(out[tp], first)
-        return out
-
     def _log_progress(self, event: str) -> None:
-        m = self.metrics.snapshot()
-        log.info(
-            event,
-            extra={
-                "consumed": sum(m.consumed.values()),
-                "stored_predictions": sum(m.stored_predictions.values()),
-                "stored_labels": sum(m.stored_labels.values()),
-                "rejected": sum(m.rejected.values()),
-                "batches": m.batches,
-                "duplicates": m.duplicates,
-                "store_retries": m.store_retries,
-                "lag": sum(m.lag.values()),
-            },
-        )
+        log.info(event, extra=self.metrics.snapshot().totals())
 
 
 def parse_rules(settings: Settings) -> ParseRules:

@@ -11,14 +11,19 @@ off the response. It never joins the group and never commits.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaConsumer
+from kafka.errors import KafkaError
 from kafka.structs import TopicPartition
 
+from monitor.ingest.batch import Batch
 from monitor.settings import KafkaSettings
+
+log = logging.getLogger("monitor.ingest.consumer")
 
 PROBE_FETCH_BYTES = 1024  # the records are thrown away: only the response's watermark counts
 
@@ -75,3 +80,42 @@ class HighwaterReader:
         if self._consumer is not None:
             self._consumer.close(autocommit=False)
             self._consumer = None
+
+
+def first_unstored(
+    next_offsets: Mapping[TopicPartition, int], unstored: Iterable[Batch], assigned: Any
+) -> dict[TopicPartition, int]:
+    """Per assigned partition with a known position, the first offset not yet stored: the
+    oldest first offset among the batches not yet stored, else the position after the
+    records handed on. Polled-but-unstored records count as lag: if the database is down,
+    they are behind."""
+    out = {tp: pos for tp, pos in next_offsets.items() if tp in assigned}
+    for batch in unstored:
+        for tp, first in batch.first_offsets.items():
+            if tp in out:
+                out[tp] = min(out[tp], first)
+    return out
+
+
+def partition_lag(
+    consumer: KafkaConsumer,
+    unstored: Mapping[TopicPartition, int],
+    reader: HighwaterReader | None,
+) -> dict[str, int]:
+    """ "topic:partition" -> high watermark - first unstored offset. Watermarks come from the
+    consumer's fetch responses; those of its paused partitions from `reader`, when given
+    (a failed read keeps the consumer's last known value)."""
+    highs = {tp: consumer.highwater(tp) for tp in unstored}
+    stale = consumer.paused()
+    paused = {tp: pos for tp, pos in unstored.items() if tp in stale}
+    if paused and reader is not None:
+        try:
+            highs.update(reader(paused))
+        except KafkaError as exc:  # the next tick retries
+            log.warning("lag_read_failed", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+    lag: dict[str, int] = {}
+    for tp, pos in unstored.items():
+        high = highs.get(tp)
+        if high is not None:
+            lag[f"{tp.topic}:{tp.partition}"] = max(high - pos, 0)
+    return lag

@@ -43,3 +43,16 @@ class IngestMetrics:
     @property
     def lock(self) -> threading.Lock:
         return self._lock
+
+    def totals(self) -> dict[str, int]:
+        """The fields of the consumer's progress log lines (call on a snapshot)."""
+        return {
+            "consumed": sum(self.consumed.values()),
+            "stored_predictions": sum(self.stored_predictions.values()),
+            "stored_labels": sum(self.stored_labels.values()),
+            "rejected": sum(self.rejected.values()),
+            "batches": self.batches,
+            "duplicates": self.duplicates,
+            "store_retries": self.store_retries,
+            "lag": sum(self.lag.values()),
+        }
