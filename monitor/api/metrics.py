@@ -203,7 +203,8 @@ class IngestCollector(Collector):
             yield CounterMetricFamily(f"monitor_ingest_{name}", doc + " (this process)", value)
         lag = GaugeMetricFamily(
             "monitor_ingest_consumer_lag",
-            "Records behind the high-water mark, summed over this consumer's partitions.",
+            "Records not yet stored (high-water mark minus the first unstored offset), "
+            "summed over this consumer's partitions.",
             labels=["topic"],
         )
         per_topic: dict[str, int] = defaultdict(int)
