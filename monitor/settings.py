@@ -130,7 +130,8 @@ class IngestSettings(_Strict):
     retry_backoff_max_s: float = Field(2.0, gt=0, le=300)
     # A consumer group member that cannot store for this long leaves the group, so members
     # that reach the database take its partitions over; it rejoins once its database answers.
-    leave_group_after_s: float = Field(15.0, ge=1, le=3600)
+    # null: never leave (e.g. a single consumer: rejoining costs a group join).
+    leave_group_after_s: float | None = Field(15.0, ge=1, le=3600)
 
 
 FeatureKind = Literal["numeric", "categorical"]

@@ -309,3 +309,10 @@ def test_a_member_cut_off_from_the_database_hands_its_partitions_over(kit, proxy
 def test_outage_settings_are_validated_at_load(key, value):
     with pytest.raises(ConfigError, match=f"ingest.{key}"):
         parse_settings({"ingest": {key: value}})
+
+
+def test_outage_settings_defaults_and_never_leaving():
+    ingest = parse_settings({}).ingest
+    assert (ingest.leave_group_after_s, ingest.retry_backoff_max_s) == (15.0, 2.0)
+    never = parse_settings({"ingest": {"leave_group_after_s": None}}).ingest
+    assert never.leave_group_after_s is None
