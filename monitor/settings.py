@@ -10,7 +10,7 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.drift.config import DriftSettings, FeatureKind, KeyPathError
 from monitor.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -125,25 +126,6 @@ class IngestSettings(_Strict):
         30, ge=1
     )  # raw events older than this are deleted by the retention job
     retry_backoff_max_s: float = Field(30.0, gt=0)
-
-
-FeatureKind = Literal["numeric", "categorical"]
-
-
-class DriftSettings(_Strict):
-    """Drift engine options for one monitor (see docs/drift.md for methods and defaults)."""
-
-    method: str | None = None  # None: size- and kind-aware default
-    threshold: float | None = None
-    per_feature: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    ignore: list[str] = Field(default_factory=list)
-    drift_share: float = Field(0.5, gt=0, le=1)
-    bins: int = Field(10, ge=2, le=1000)
-    # Domain classifier on raw rows (at most `multivariate_rows` per side): catches drift
-    # spread thinly over many features or in their correlations. Costs a few seconds a run.
-    multivariate: bool = False
-    multivariate_threshold: float = Field(0.55, ge=0.5, lt=1)
-    multivariate_rows: int = Field(5_000, ge=100, le=200_000)
 
 
 class ReferenceSettings(_Strict):
@@ -348,6 +330,11 @@ class MonitorSettings(_Strict):
         if dup:
             raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice")
         return rules
+
+    @model_validator(mode="after")
+    def _drift_methods_fit_kinds(self) -> MonitorSettings:
+        self.drift.check_kinds(self.features)
+        return self
 
 
 class SlackRoute(_Strict):
@@ -595,10 +582,40 @@ def parse_settings(data: Any, env: dict[str, str] | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
+        loc, msg = _describe(exc.errors()[0])
         more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"config error at {_loc(err['loc'])}: {msg}{more}") from None
+        raise ConfigError(f"config error at {_loc(loc)}: {msg}{more}") from None
+
+
+def _describe(err: Any) -> tuple[tuple[Any, ...], str]:
+    """(key path, message) of one pydantic error: an unknown key is named at its parent
+    with the keys expected there; a KeyPathError extends the path."""
+    loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
+    inner = (err.get("ctx") or {}).get("error")
+    if isinstance(inner, KeyPathError):
+        return (*loc, *inner.path), str(inner)
+    if err["type"] == "extra_forbidden" and loc:
+        keys = _keys_at(loc[:-1])
+        expected = f" (expected {', '.join(keys)})" if keys else ""
+        return loc[:-1], f"unknown key {loc[-1]!r}{expected}"
+    return loc, msg
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` accepts (empty when the path is not a plain model)."""
+    ann: Any = Settings
+    for part in loc:
+        args = [a for a in get_args(ann) if a is not type(None)]
+        if get_origin(ann) is list or get_origin(ann) is dict:
+            ann = args[-1]
+        elif isinstance(ann, type) and issubclass(ann, BaseModel) and part in ann.model_fields:
+            ann = ann.model_fields[part].annotation
+        else:
+            return []
+        args = [a for a in get_args(ann) if a is not type(None)]
+        if len(args) == 1 and get_origin(ann) not in (list, dict):  # X | None
+            ann = args[0]
+    return list(ann.model_fields) if isinstance(ann, type) and issubclass(ann, BaseModel) else []
 
 
 def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:
