@@ -10,7 +10,7 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.drift.config import DriftSettings, FeatureKind, KeyPathError
+from monitor.config_errors import one_line
+from monitor.drift.config import DriftSettings, FeatureKind
 from monitor.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -565,13 +566,6 @@ def interpolate_env(value: Any, path: str = "", env: dict[str, str] | None = Non
     return value
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
 def parse_settings(data: Any, env: dict[str, str] | None = None) -> Settings:
     """Validate a config mapping; raise ConfigError naming the first bad key path."""
     if data is None:
@@ -582,40 +576,7 @@ def parse_settings(data: Any, env: dict[str, str] | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        loc, msg = _describe(exc.errors()[0])
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"config error at {_loc(loc)}: {msg}{more}") from None
-
-
-def _describe(err: Any) -> tuple[tuple[Any, ...], str]:
-    """(key path, message) of one pydantic error: an unknown key is named at its parent
-    with the keys expected there; a KeyPathError extends the path."""
-    loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
-    inner = (err.get("ctx") or {}).get("error")
-    if isinstance(inner, KeyPathError):
-        return (*loc, *inner.path), str(inner)
-    if err["type"] == "extra_forbidden" and loc:
-        keys = _keys_at(loc[:-1])
-        expected = f" (expected {', '.join(keys)})" if keys else ""
-        return loc[:-1], f"unknown key {loc[-1]!r}{expected}"
-    return loc, msg
-
-
-def _keys_at(loc: tuple[Any, ...]) -> list[str]:
-    """The keys the model at `loc` accepts (empty when the path is not a plain model)."""
-    ann: Any = Settings
-    for part in loc:
-        args = [a for a in get_args(ann) if a is not type(None)]
-        if get_origin(ann) is list or get_origin(ann) is dict:
-            ann = args[-1]
-        elif isinstance(ann, type) and issubclass(ann, BaseModel) and part in ann.model_fields:
-            ann = ann.model_fields[part].annotation
-        else:
-            return []
-        args = [a for a in get_args(ann) if a is not type(None)]
-        if len(args) == 1 and get_origin(ann) not in (list, dict):  # X | None
-            ann = args[0]
-    return list(ann.model_fields) if isinstance(ann, type) and issubclass(ann, BaseModel) else []
+        raise ConfigError(one_line(exc, Settings)) from None
 
 
 def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:
