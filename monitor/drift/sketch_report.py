@@ -127,6 +127,10 @@ def sketch_feature(
     stats: dict = {}
     if ref.count and cur.count:
         stats = _stats(spec, ref, cur, _wanted(kind, options, fo), method)
+        pooled = stats.pop("approximate", None)  # categorical: "other" pools categories
+        if pooled is not None:
+            quality["approximate_from_sketch"] = pooled["methods"]
+            quality["approximate_reason"] = pooled["reason"]
     else:
         quality["error"] = engine._empty_side(ref.count, cur.count)
     statistic, p_value = engine._pick(stats, method, quality)
