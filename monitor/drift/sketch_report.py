@@ -138,6 +138,9 @@ def sketch_feature(
     if method in APPROXIMATE and stats:
         other = _other_end(stats, method)
         quality["sketch_undecided"] = decide(method, *other, threshold) != drifted
+    upper = (stats.get(method) or {}).get("p_value_upper") if method == "chisquare" else None
+    if upper is not None:  # pooled new categories: could the exact p-value flip the verdict?
+        quality["sketch_undecided"] = decide(method, statistic, upper, threshold) != drifted
     return FeatureResult(
         name=name,
         kind=kind,

@@ -21,7 +21,10 @@ what `_envelope` describes):
 The verdict uses the least alarming end of the interval (the lower KS bound and its
 p-value, the lower Wasserstein bound), so a sketch never reports drift that its own error
 could explain (whylogs' trap); `quality["sketch_undecided"]` says when the other end would
-have flipped the verdict. Mean and std come from the moment sums (float rounding only); quantiles are interpolated
+have flipped the verdict. Categorical: when "other" pools new categories, the chi-square
+p-value is a lower bound (fewer degrees of freedom) and `p_value_upper` (every new value
+distinct) the upper one; the verdict keeps the pooled value (the upper bound would miss
+almost any drift made of new values) and `sketch_undecided` says when it could flip. Mean and std come from the moment sums (float rounding only); quantiles are interpolated
 inside their fine bin, with that bin as the interval.
 """
 
@@ -269,9 +272,12 @@ def categorical_sketch_stats(
     out: dict = {}
     if "chisquare" in wanted:
         s, p = binned.chi2(r, c)
-        if pooled_new and new_category_count is not None and r.size > 1:
-            p = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
         out["chisquare"] = {"statistic": s, "p_value": p}
+        if pooled_new and new_category_count is not None:
+            out["chisquare"]["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
+        elif pooled_new:  # 1..n distinct new values: the exact p-value lies in [p, p_upper]
+            n_other = int(cur.counts[-1])
+            out["chisquare"]["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
     if "z" in wanted and r.size == 2:
         s, p = binned.z_two_proportion(r, c)
         out["z"] = {"statistic": s, "p_value": p}

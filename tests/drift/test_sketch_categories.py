@@ -61,12 +61,18 @@ def test_many_new_categories_sketch_vs_exact_engine(ref, known, new) -> None:
     assert f"{len(new)} new categories" not in approx["reason"]  # the sketch cannot know
     assert "new categories share one 'other' bucket" in approx["reason"]
 
+    # the exact p-value lies between the pooled one and the bound for all-distinct values
+    chi = sk["chisquare"]
+    assert chi["p_value"] <= exact["chisquare"]["p_value"] * (1 + 1e-9) + 1e-300
+    assert exact["chisquare"]["p_value"] <= chi["p_value_upper"] * (1 + 1e-9) + 1e-300
+
     # told how many distinct new categories there are, the p-value is exact
     told, _ = _both(ref_counts, cur_counts, new_category_count=len(new))
     assert told["chisquare"]["p_value"] == pytest.approx(
         exact["chisquare"]["p_value"], rel=1e-6, abs=1e-300
     )
     assert "chisquare" not in told["approximate"]["methods"]
+    assert "p_value_upper" not in told["chisquare"]
 
 
 def test_the_issue_numbers() -> None:
@@ -114,11 +120,23 @@ def test_feature_result_and_report_carry_the_reason() -> None:
     reason = f.quality["approximate_reason"]
     assert "new categories share one 'other' bucket" in reason
     assert f.to_dict()["quality"]["approximate_reason"] == reason  # stored and served as is
+    upper = f.stats["chisquare"]["p_value_upper"]  # if all 55 new values were distinct
+    assert f.drifted and f.quality["sketch_undecided"] is (upper >= 0.05)
 
     from monitor.drift.engine import summarize
 
     html = summary_html(summarize((f,), 1000, 955, 0.5))
     assert "approximate p-value" in html and "share one &#x27;other&#x27; bucket" in html
+
+
+def test_a_verdict_the_pooling_could_flip_is_marked_undecided() -> None:
+    rv = _values({"a": 5000, "b": 5000})
+    cv = _values({"a": 4940, "b": 4940} | {f"n{i}": 2 for i in range(8)})
+    spec = categorical_spec(rv)
+    opts = DriftOptions(per_feature={"plan": FeatureOptions(method="chisquare")})
+    f = sketch_feature("plan", spec, sketch(spec, rv), sketch(spec, cv), opts)
+    assert f.drifted and f.p_value < 0.05 < f.stats["chisquare"]["p_value_upper"]
+    assert f.quality["sketch_undecided"] is True
 
 
 def test_an_approximate_distance_not_chosen_leaves_the_verdict_unmarked() -> None:
