@@ -4,7 +4,9 @@ Labels arrive late, so each tick evaluates the newest closed window plus every w
 `performance.label_horizon`) holding predictions whose labels were stored since the last
 evaluation; `store_window` keeps a new revision only when something changed. Performance
 rules are fed with the newest window that has enough labels, once per new revision of it, so
-an alert's "for N consecutive" counts evaluations with new information, not ticks.
+an alert's "for N consecutive" counts evaluations with new information, not ticks. A new
+revision of an older window (late labels) is judged once too, under its own subject: a drop
+revealed late fires that window's alert at once, a later revision without it resolves it.
 """
 
 from __future__ import annotations
@@ -130,9 +132,9 @@ def _feed_rules(
             continue
         if (start, end) == newest:
             if run_id == judged.id:
-                _judge(engine, settings, monitor, ref, Window(start, end), result, now, None)
+                _judge(engine, settings, monitor, ref, Window(start, end), result, now, late=False)
         elif start < newest[0]:
-            _judge(engine, settings, monitor, ref, Window(start, end), result, now, start)
+            _judge(engine, settings, monitor, ref, Window(start, end), result, now, late=True)
 
 
 def window_subject(window: Window) -> str:
@@ -148,11 +150,14 @@ def _judge(
     window: Window,
     result: PerformanceResult,
     now: datetime,
-    late: datetime | None,
+    *,
+    late: bool,
 ) -> None:
     """Rules on one window's metrics, alerts stepped in one transaction. A late window's
     hits get its own subject and fire at once (there is no run of windows to wait for)."""
-    assert result.overall.metrics is not None
+    metrics = result.overall.metrics
+    if metrics is None:
+        return
     facts = RunFacts(
         monitor=monitor.name,
         model=monitor.model,
@@ -163,13 +168,13 @@ def _judge(
         status="succeeded",
         current_rows=result.predictions,
         reference_rows=ref.row_count if ref else 0,
-        performance=result.overall.metrics.scalars(),
+        performance=metrics.scalars(),
         reference_performance=ref.performance if ref else None,
         labelled_rows=result.overall.evaluated,
         kind="performance",
     )
     hits = evaluate(monitor.rules, facts)
-    if late is not None:
+    if late:
         hits = [_late_hit(h, window) for h in hits]
     with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
         changes = apply_run(
