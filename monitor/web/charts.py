@@ -130,10 +130,13 @@ def sparkline(runs: Sequence[dict[str, Any]], threshold: float, width=160, heigh
         for i, (v, d) in enumerate(points)
         if d and v is not None
     )
-    last = points[-1][0]
-    title = f"drift share of the last {n} runs (latest {last:.2f}); threshold {threshold:g}"
-    if last is None:
-        title = f"drift share of the last {n} runs; threshold {threshold:g}"
+    newest = runs[-1]  # insufficient_data, skipped and failed runs have no share
+    latest = (
+        f"latest {newest['drift_share']:.2f}"
+        if newest["drift_share"] is not None
+        else f"latest run {newest['status'].replace('_', ' ')}, no share"
+    )
+    title = f"drift share of the last {n} runs ({latest}); threshold {threshold:g}"
     return (
         f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{e(title)}"><title>{e(title)}</title>'

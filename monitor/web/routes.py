@@ -22,6 +22,7 @@ from monitor.api import queries
 from monitor.api.auth import Tokens
 from monitor.api.routes_runs import REPORT_HEADERS, report_path
 from monitor.web import data, pages, static
+from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
 
 router = APIRouter(include_in_schema=False)
@@ -216,7 +217,7 @@ def run_page(request: Request, run_id: RunId) -> Response:
     engine, settings = _engine(request), _settings(request)
     run = queries.run_detail(engine, run_id)
     if run is None:
-        return html(pages.message_page("Not found", "No finished run with this id.", s.csrf), 404)
+        return _unfinished_run(engine, run_id, s)
     m = next((x for x in settings.monitors if x.name == run["monitor"]), None)
     body = pages.run_page(
         run,
@@ -227,6 +228,18 @@ def run_page(request: Request, run_id: RunId) -> Response:
         csrf=s.csrf,
     )
     return html(body)
+
+
+def _unfinished_run(engine: Any, run_id: int, s: Session) -> Response:
+    flight = data.run_in_flight(engine, run_id)
+    if flight is None:
+        return html(pages.message_page("Not found", "No run with this id.", s.csrf), 404)
+    text = (
+        f"Run {run_id} of {flight['monitor']} (window {pages.window_text(flight)} UTC) has been "
+        f"running since {fmt_ts(flight['started_at'], seconds=True)} UTC; its results show "
+        "here when it finishes."
+    )
+    return html(pages.message_page(f"Run {run_id} is running", text, s.csrf))
 
 
 @router.get("/runs/{run_id}/report")
