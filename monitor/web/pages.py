@@ -409,15 +409,13 @@ def monitor_page(
         ],
         raw=("status", "compare"),
     )
-    share_fig = figure(
-        "drift-share",
-        charts.drift_share_figure([(m.name, history, charts.REF_COLOUR)], m.drift.drift_share),
+    share_html = charts.drift_share_html(
+        "drift-share", [(m.name, history, charts.REF_COLOUR)], m.drift.drift_share
     )
     body = f"""<h1>{e(m.name)}</h1>
 <section class="card">{meta}</section>
 <section class="card" id="heat"><h2>Drift by feature and window</h2>{heatmap_html(hm)}</section>
-<section class="card" id="share"><h2>Drift share over time</h2>
-<p class="muted small">Red points: dataset drift. Click a point to open its run.</p>{share_fig}</section>
+<section class="card" id="share"><h2>Drift share over time</h2>{share_html}</section>
 <section class="card" id="performance"><h2>Performance over time</h2>
 {performance_html(m, perf, reference_perf, "perf")}</section>
 <section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts)}</section>
@@ -436,8 +434,8 @@ def _features_table(features: Sequence[dict[str, Any]], quality: dict[str, Any])
         rows.append(
             f'<tr class="{"drifted" if drifted else ""}" data-feature="{e(x["feature"])}">'
             + td(charts.label(x["feature"]), "feat")
-            + td(x["kind"])
-            + td(x["method"])
+            + td(x["kind"], "word")
+            + td(x["method"], "word")
             + td(fmt(x["statistic"]), "num", sort=x["statistic"])
             + td(fmt(x["threshold"]), "num", sort=x["threshold"])
             + td(fmt(x["p_value"]), "num", sort=x["p_value"])
@@ -514,7 +512,9 @@ def _distributions_html(run: dict[str, Any], dist: Distributions | None) -> str:
             continue
         fig = charts.distribution_figure(name, spec, ref, dist.current.get(name))
         if fig is not None:
-            figs.append(figure(f"dist-{i}", fig, "dist"))
+            full = charts.label(name)
+            hover = full if charts.short(full) != full else None
+            figs.append(figure(f"dist-{i}", fig, "dist", title=hover))
     if not figs:
         return '<p class="muted">No sketch is stored for this run\'s features.</p>'
     missing = "" if dist.current else " (no window sketch is stored: reference only)"
@@ -653,15 +653,10 @@ def compare_page(
     warn = "" if same_model else '<p class="muted">These monitors watch different models.</p>'
     runs_a = [x for x, _ in common]
     runs_b = [y for _, y in common]
-    share_fig = figure(
+    share_fig = charts.drift_share_html(
         "cmp-share",
-        charts.drift_share_figure(
-            [
-                (f"A {a.name}", runs_a, charts.REF_COLOUR),
-                (f"B {b.name}", runs_b, charts.CUR_COLOUR),
-            ],
-            a.drift.drift_share,
-        ),
+        [(f"A {a.name}", runs_a, charts.REF_COLOUR), (f"B {b.name}", runs_b, charts.CUR_COLOUR)],
+        a.drift.drift_share,
     )
     if not common:
         body = f'{head}<div class="side">{sides}</div>{warn}<section class="card"><p class="muted">The two monitors have no finished run over the same window yet.</p></section>'

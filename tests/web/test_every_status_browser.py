@@ -97,3 +97,110 @@ def test_every_page_renders_for_every_status(tab, status_site):
     assert "failed" in seen["/"]["text"]
     running = seen[f"/runs/{status_site.store.running}"]["text"]
     assert "running" in running and "churn-v2" in running
+
+
+# --- item 7: empty and single-point charts, long names -------------------------------------
+
+OVERFLOW = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+WIDEST = """[...document.querySelectorAll('main *')]
+  .filter(el => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(0, 3).map(el => el.tagName + '.' + el.className + ' ' + el.textContent.slice(0, 30))"""
+SVG_CLIPPED = """((prefix, full) => [...document.querySelectorAll('.js-plotly-plot text')]
+  .filter(t => t.textContent.includes(prefix))
+  .filter(t => t.getBoundingClientRect().right > t.closest('svg').getBoundingClientRect().right
+               || !t.textContent.includes(full))
+  .filter(t => { const h = t.closest('[title]'); return !h || h.title !== full; })
+  .map(t => 'svg: ' + t.textContent.slice(0, 40)))"""
+CLIPPED_NAMES = """((prefix, full) => {
+  const out = [];
+  for (const el of document.querySelectorAll('body *:not(script)')) {
+    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    if (!own.includes(prefix) || own.includes(full)) continue;  // shown whole (maybe wrapped)
+    const holder = el.closest('[title]');
+    out.push({tag: el.tagName, text: own.slice(0, 40), title: holder && holder.title === full});
+  }
+  for (const el of document.querySelectorAll('body *:not(script)')) {
+    const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('');
+    if (own.includes(full) && el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'text') {
+      const holder = el.closest('[title]');
+      out.push({tag: el.tagName, text: 'clipped: ' + own.slice(0, 40),
+                title: holder && holder.title === full});
+    }
+  }
+  return out.filter(x => !x.title);
+})"""
+TICKS = "[...document.querySelectorAll('#{id} .xtick text')].map(t => t.textContent)"
+
+
+def _long_name_pages(site: Any) -> list[str]:
+    ids = sorted(i for i, (m, s) in site.store.runs.items() if m == CATCHUP and s == "succeeded")
+    return [
+        f"/monitors/{CATCHUP}",
+        *(f"/runs/{i}" for i in ids),
+        f"/compare?a={CATCHUP}&b=churn-v1",
+        f"/compare?a={CATCHUP}&b=churn-v1&run={ids[0]}",
+    ]
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_a_long_feature_name_never_makes_a_page_scroll_sideways(tab, status_site, width):
+    from status_support import LONG
+
+    tab.send("Emulation.setDeviceMetricsOverride",
+             {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+    try:
+        wide, hidden = {}, {}
+        for path in _long_name_pages(status_site):
+            got = visit(tab, status_site, path, f"long-{width}-{path.split('?')[0][1:]}")
+            assert got["status"] == 200 and got["problems"] == [], path
+            scroll, client = tab.json(OVERFLOW)
+            if scroll > client:
+                wide[path] = (scroll, client, tab.json(WIDEST))
+            args = f"({json.dumps(LONG[:30])}, {json.dumps(LONG)})"
+            bad = tab.json(CLIPPED_NAMES + args) + tab.json(SVG_CLIPPED + args)
+            if bad:
+                hidden[path] = bad
+        assert wide == {}  # page width vs scrollWidth
+        assert hidden == {}  # a shortened or clipped name carries the full name on hover
+    finally:
+        tab.send("Emulation.setDeviceMetricsOverride",
+                 {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False})  # fmt: skip
+
+
+def test_a_monitor_without_runs_says_so_instead_of_an_empty_chart(tab, status_site):
+    got = visit(tab, status_site, f"/monitors/{IDLE}")
+    section = tab.json(
+        "({text: document.querySelector('#share').innerText,"
+        " charts: document.querySelectorAll('#share script[data-figure]').length})"
+    )
+    assert got["status"] == 200 and section["charts"] == 0
+    assert "No runs yet." in section["text"]
+    assert "2000" not in got["text"]
+    visit(tab, status_site, f"/monitors/{BROKEN}")  # runs, but none with a drift share
+    section = tab.json(
+        "({text: document.querySelector('#share').innerText,"
+        " charts: document.querySelectorAll('#share script[data-figure]').length})"
+    )
+    assert section["charts"] == 0 and "No run has a drift share yet" in section["text"]
+
+
+def test_a_single_point_chart_has_a_readable_time_axis(tab, status_site):
+    visit(tab, status_site, f"/monitors/{SPARSE}", "single-point")
+    ids = tab.json("[...document.querySelectorAll('.js-plotly-plot')].map(d => d.id)")
+    assert "drift-share" in ids and len(ids) > 1  # the share chart and performance charts
+    for chart in ids:
+        ticks = tab.json(TICKS.replace("{id}", chart))
+        assert ticks, chart
+        assert not [t for t in ticks if "." in t.split(":")[-1]], (chart, ticks)  # no sub-second
+    # the one point and its threshold line are drawn (a zero-length line is not)
+    line = tab.json(
+        "document.getElementById('drift-share').data.filter(t => t.name.startsWith('threshold'))"
+        ".map(t => t.x)"
+    )
+    assert len(line) == 1 and line[0][0] != line[0][1]
+    visit(tab, status_site, "/")
+    spark = tab.json(
+        f"document.querySelector('a[href=\"/monitors/{SPARSE}\"]').closest('tr')"
+        ".querySelectorAll('svg.spark circle').length"
+    )
+    assert spark == 1  # the one run with a share is a visible dot, not an empty line
