@@ -123,7 +123,7 @@ def create_app(
         version=__version__,
         description="Drift and performance monitoring: monitors, runs, alerts, deliveries.",
         openapi_url=f"{API_PREFIX}/openapi.json" if api else None,
-        docs_url=f"{API_PREFIX}/docs" if api else None,
+        docs_url=None,  # served by monitor.web.docs from a package (no CDN)
         redoc_url=None,
     )
     app.state.engine = engine
@@ -151,6 +151,8 @@ def create_app(
         ):
             app.include_router(router, prefix=API_PREFIX)
         from monitor.web import router as web_router  # the built-in dashboard at /
+        from monitor.web.docs import docs_router
 
         app.include_router(web_router)
+        app.include_router(docs_router(API_PREFIX, app.title))
     return app
