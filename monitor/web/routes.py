@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from monitor.api import queries
 from monitor.api.auth import Tokens
 from monitor.api.routes_runs import REPORT_HEADERS, report_path
+from monitor.api.throttle import client_address, limiter_of
 from monitor.web import data, pages, static
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
@@ -52,7 +53,7 @@ def _store(request: Request) -> SessionStore:
     with _store_lock:
         store = getattr(state, "web_sessions", None)
         if store is None:
-            store = state.web_sessions = SessionStore()
+            store = state.web_sessions = SessionStore(state.engine)
     return store
 
 
@@ -132,8 +133,17 @@ async def login(request: Request) -> Response:
         return _login_form(request, target, "The form expired; please sign in again.", 403)
     token = form.get("token") or ""
     tokens = _tokens(request)
+    limiter, client = limiter_of(request), client_address(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:  # the token is not even checked (throttle.py)
+        message = f"Too many failed sign-ins from your address; try again in {wait} s."
+        response = _login_form(request, target, message, 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     scope = tokens.scope_of(token) if token and tokens.enabled else None
     if scope is None:
+        if token:
+            limiter.failed(client)
         return _login_form(request, target, "This token is not valid here.", 401)
     store = _store(request)
     store.drop(request.cookies.get(COOKIE))  # a fresh id on every login (no fixation)
