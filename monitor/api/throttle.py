@@ -15,6 +15,7 @@ reverse proxy on 127.0.0.1, X-Forwarded-For: uvicorn's proxy headers).
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,6 +24,7 @@ from collections.abc import Callable
 
 from fastapi import HTTPException, Request
 
+log = logging.getLogger("monitor.api")
 MAX_FAILURES = 10
 WINDOW_S = 60.0
 MAX_CLIENTS = 100_000
@@ -68,6 +70,7 @@ class FailureLimiter:
             return max(1, math.ceil(oldest + self.window_s - now))
 
     def failed(self, client: str) -> None:
+        """Count a wrong token; the failure that reaches the limit is logged (once per burst)."""
         now = self._clock()
         with self._lock:
             times = self._recent(client, now) or deque(maxlen=self.max_failures)
@@ -76,6 +79,13 @@ class FailureLimiter:
             self._failures.move_to_end(client)
             while len(self._failures) > self._max_clients:
                 self._failures.popitem(last=False)
+            reached = len(times) == self.max_failures
+        if reached:
+            log.warning(
+                "auth_throttled",
+                extra={"client": client[:100], "failures": self.max_failures,
+                       "window_s": self.window_s},
+            )  # fmt: skip
 
     def clear(self) -> None:
         with self._lock:

@@ -150,7 +150,7 @@ def test_token_settings_from_env_drop_empty_and_refuse_short_ones_without_echoin
 WRONG = {"Authorization": "Bearer wrong-token-0123456789abcdef"}
 
 
-def test_failed_tokens_are_throttled_per_client_address(engine, facts, read):
+def test_failed_tokens_are_throttled_per_client_address(engine, facts, read, caplog):
     """After `max_failures` wrong tokens within the window, that address gets 429 with
     Retry-After, even with a valid token; other addresses are unaffected."""
     app = create_app(engine, facts.settings)  # the default limit
@@ -170,6 +170,9 @@ def test_failed_tokens_are_throttled_per_client_address(engine, facts, read):
     assert other.get("/api/v1/monitors", headers=read).status_code == 200
     assert other.get("/api/v1/monitors").status_code == 401  # a missing token is not a guess
     assert other.get("/api/v1/monitors", headers=read).status_code == 200
+    throttled = [r for r in caplog.records if r.getMessage() == "auth_throttled"]
+    assert [r.client for r in throttled] == ["198.51.100.7"]  # logged once, no token in it
+    assert "wrong-token" not in caplog.text
 
 
 def test_throttling_ends_when_the_failures_leave_the_window(engine, facts, read):

@@ -84,6 +84,7 @@ def test_every_page_renders_for_every_status(tab, status_site):
     ]
     pages += [("/compare", None), (f"/compare?a={IDLE}", None)]
     pages += [(f"/compare?a={n}&b=churn-v1", f"compare-{n}") for n in names if n != "churn-v1"]
+    pages += [("/api/v1/docs", None)]
     seen = {}
     for path, shot in pages:
         seen[path] = visit(tab, status_site, path, shot)
