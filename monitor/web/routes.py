@@ -22,6 +22,7 @@ from monitor.api import queries
 from monitor.api.auth import Tokens
 from monitor.api.routes_runs import REPORT_HEADERS, report_path
 from monitor.api.throttle import client_address, limiter_of
+from monitor.web import compare as compare_view
 from monitor.web import data, pages, static
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
@@ -303,7 +304,7 @@ def compare(
         note, mb = "Pick two different monitors.", None
     empty: tuple[list[Any], list[Any]] = ([], [])
     if ma is None or mb is None:
-        body = pages.compare_page(
+        body = compare_view.compare_page(
             monitors, ma, mb, common=[], chosen=None, features=empty, perf=empty,
             reference_perf=(None, None), csrf=s.csrf, note=note,
         )  # fmt: skip
@@ -320,7 +321,7 @@ def compare(
         chosen = common[-1]
     rows = data.feature_rows(engine, [chosen[0]["id"], chosen[1]["id"]]) if chosen else {}
     features = (rows.get(chosen[0]["id"], []), rows.get(chosen[1]["id"], [])) if chosen else empty
-    body = pages.compare_page(
+    body = compare_view.compare_page(
         monitors,
         ma,
         mb,

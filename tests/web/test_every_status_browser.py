@@ -96,6 +96,11 @@ def test_every_page_renders_for_every_status(tab, status_site):
     assert bad == {}
     assert "insufficient data" in seen["/"]["text"]
     assert "failed" in seen["/"]["text"]
+    for run_id, (_, status) in status_site.store.runs.items():
+        if status in ("skipped", "failed"):  # never compared anything: say so, no false claims
+            text = seen[f"/runs/{run_id}"]["text"]
+            assert "no longer stored" not in text and "– s" not in text, run_id
+            assert f"This run compared nothing: it was {status}" in text, run_id
     running = seen[f"/runs/{status_site.store.running}"]["text"]
     assert "running" in running and "churn-v2" in running
 
