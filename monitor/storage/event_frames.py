@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
 
+from monitor.display import PREDICTION_FEATURE
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import predictions
 
-PREDICTION_FEATURE = "__prediction__"
 TS_COLUMN = "__ts__"
 
 
