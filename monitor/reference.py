@@ -40,6 +40,11 @@ class ReferenceError(MonitorError):
     """No usable reference (not materialised, empty, unreadable)."""
 
 
+class ReferencePending(ReferenceError):
+    """The reference's source is still being collected (its range, first N events or first
+    D days are not complete): nothing is broken, there is just nothing to compare with yet."""
+
+
 @dataclass(frozen=True)
 class Reference:
     id: int

@@ -29,6 +29,7 @@ from monitor.errors import MonitorError
 from monitor.reference import (
     Reference,
     ReferenceError,
+    ReferencePending,
     drift_options,
     event_filter,
     latest,
@@ -62,7 +63,10 @@ class RunOutcome:
 
 
 def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) -> Reference:
-    """The newest reference version; materialised on first use once its source is complete."""
+    """The newest reference version; materialised on first use once its source is complete.
+
+    Stored traffic gets the monitor's `window.lateness` as windows do, so events of the
+    range stored late are in the reference. ReferencePending while it is incomplete."""
     ref = latest(engine, monitor.name)
     if ref is not None:
         return ref
@@ -70,12 +74,16 @@ def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) ->
     if spec is None:
         raise ReferenceError(f"monitor {monitor.name}: no reference configured")
     flt = event_filter(monitor)
-    if spec.end is not None and spec.end > now:
-        raise ReferenceError(f"monitor {monitor.name}: reference range ends in the future")
+    settled = now - monitor.window.lateness  # events before this are in (as for windows)
+    if spec.end is not None and spec.end > settled:
+        raise ReferencePending(
+            f"monitor {monitor.name}: the reference range ends at {spec.end.isoformat()}"
+            + (f" (+ lateness {monitor.window.lateness})" if monitor.window.lateness else "")
+        )
     if spec.first_events is not None:
         have = count_events(engine, flt, datetime(1970, 1, 1, tzinfo=UTC), now)
         if have < spec.first_events:
-            raise ReferenceError(
+            raise ReferencePending(
                 f"monitor {monitor.name}: {have} of the first {spec.first_events} reference "
                 "events stored so far"
             )
@@ -83,8 +91,8 @@ def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) ->
         from monitor.storage.event_frames import first_event_ts
 
         first = first_event_ts(engine, flt)
-        if first is None or first + timedelta(days=spec.first_days) > now:
-            raise ReferenceError(
+        if first is None or first + timedelta(days=spec.first_days) > settled:
+            raise ReferencePending(
                 f"monitor {monitor.name}: the first {spec.first_days:g} days are not over yet"
             )
     return materialise(engine, monitor, now=now)
@@ -173,6 +181,8 @@ def run_window(
     began = time.monotonic()
     try:
         return _compute(engine, settings, monitor, window, run_id, now, began)
+    except ReferencePending as exc:
+        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
     except MonitorError as exc:
         return _fail(engine, monitor, window, run_id, now, began, str(exc))
     except Exception as exc:  # a bug must not leave a run "running" until its lease ends
@@ -188,12 +198,15 @@ def _fail(
     now: datetime,
     began: float,
     error: str,
+    status: str = "failed",
 ) -> RunOutcome:
+    """Finish a run that compared nothing: failed, or skipped (reference still pending)."""
     duration = time.monotonic() - began
     with engine.begin() as conn:
-        run_store.finish(conn, run_id, status="failed", now=now, duration_s=duration, error=error)
-    log.warning("run_failed", extra={"monitor": monitor.name, "run_id": run_id, "error": error})
-    return RunOutcome(run_id, monitor.name, window, "failed", error=error, duration_s=duration)
+        run_store.finish(conn, run_id, status=status, now=now, duration_s=duration, error=error)
+    say = log.info if status == "skipped" else log.warning
+    say(f"run_{status}", extra={"monitor": monitor.name, "run_id": run_id, "error": error})
+    return RunOutcome(run_id, monitor.name, window, status, error=error, duration_s=duration)
 
 
 def _compute(
@@ -300,6 +313,8 @@ def run_frame(
             engine, settings, monitor, window, run_id, now, began, ref, report, prediction,
             False, base,
         )  # fmt: skip
+    except ReferencePending as exc:
+        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
     except MonitorError as exc:
         return _fail(engine, monitor, window, run_id, now, began, str(exc))
 

@@ -80,15 +80,18 @@ def load_frame(
     newest: bool = False,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Events in [start, end) (or the first/newest `limit`), one column per feature, plus
-    `__prediction__` and `__ts__`. Features absent from an event are missing (None)."""
+    """Events in [start, end) (or the first/newest `limit`, by time then event_id), one column
+    per feature, plus `__prediction__` and `__ts__`. Features absent from an event are
+    missing (None)."""
     p = predictions.c
     stmt = _where(select(p.ts, p.features, p.prediction, p.prediction_proba), flt)
     if start is not None:
         stmt = stmt.where(p.ts >= start)
     if end is not None:
         stmt = stmt.where(p.ts < end)
-    stmt = stmt.order_by(p.ts.desc() if newest else p.ts)
+    # event_id breaks ties, so "the first/newest N" is one set whatever the plan (the order
+    # of the primary key, which serves it: model, ts, event_id)
+    stmt = stmt.order_by(*((p.ts.desc(), p.event_id.desc()) if newest else (p.ts, p.event_id)))
     if limit is not None:
         stmt = stmt.limit(limit)
     with storage_errors(engine, "load window events"), engine.connect() as conn:
