@@ -53,14 +53,12 @@ class SampleRun:
     offset_s: float = 0.0  # shifts the timestamps, so drifted events come after the normal ones
 
 
-# Four consecutive 5-minute windows of the churn model (the third after a pricing change,
-# rolled back in the fourth), and the challenger model scoring a share of the same inputs.
+# Four consecutive 5-minute windows of the churn model in production (version 3; the third
+# window after a pricing change, rolled back in the fourth), and its challenger (version 4)
+# scoring a share of the same inputs.
 SAMPLE = tuple(
-    SampleRun(model, version, n, drift=1.0 if i == 2 else 0.0, seed=seed + i, offset_s=300 * i)
-    for model, version, n, seed in (
-        ("churn", "3", PER_WINDOW, 1),
-        ("churn-challenger", "1", CHALLENGER_PER_WINDOW, 11),
-    )
+    SampleRun("churn", version, n, drift=1.0 if i == 2 else 0.0, seed=seed + i, offset_s=300 * i)
+    for version, n, seed in (("3", PER_WINDOW, 1), ("4", CHALLENGER_PER_WINDOW, 11))
     for i in range(4)
 )
 

@@ -38,10 +38,11 @@ class DemoError(MonitorError):
     """The demo could not complete (e.g. the consumer did not catch up in time)."""
 
 
-def _monitor(name: str, model: str, reference: str) -> dict[str, Any]:
+def _monitor(name: str, version: str, reference: str) -> dict[str, Any]:
     return {
         "name": name,
-        "model": model,
+        "model": "churn",
+        "model_version": version,
         "reference": reference,
         "window": {"size": "5m", "bucket": "1m", "min_events": 200},
         "schedule": {"interval": "10s"},
@@ -52,10 +53,11 @@ def _monitor(name: str, model: str, reference: str) -> dict[str, Any]:
 
 def demo_config(bootstrap: str, workdir: Path, receivers_base: str, secret: str) -> dict:
     """Local broker, SQLite under workdir, short sessions for a fast join; the production
-    model with rules routed to the local Slack stand-in and retraining hook, and its
-    challenger (same training set, no rules) so the dashboard's compare page has a pair."""
+    version of the churn model with rules routed to the local Slack stand-in and retraining
+    hook, and a challenger version (same training set, no rules) so the dashboard's compare
+    page has a pair: two versions of one model."""
     reference = str((workdir / "churn_training.parquet").resolve())
-    prod = _monitor(MONITORS[0], "churn", reference)
+    prod = _monitor(MONITORS[0], "3", reference)
     prod["rules"] = [
         {"name": "dataset-drift", "condition": "dataset_drift", "severity": "critical"},
         {
@@ -74,7 +76,7 @@ def demo_config(bootstrap: str, workdir: Path, receivers_base: str, secret: str)
             "poll_timeout_ms": 200,
         },
         "database": {"url": f"sqlite:///{(workdir / 'monitor.db').resolve()}"},
-        "monitors": [prod, _monitor(MONITORS[1], "churn-challenger", reference)],
+        "monitors": [prod, _monitor(MONITORS[1], "4", reference)],
         "alerting": {
             "routes": {
                 "slack": {"type": "slack", "webhook_url": f"{receivers_base}/slack"},

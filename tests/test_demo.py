@@ -72,7 +72,10 @@ def test_demo_streams_the_sample_through_the_consumer_and_prints_what_it_stored(
     per_model = dict(demo.query("SELECT model, count(*) FROM predictions GROUP BY model"))
     per_reason = dict(demo.query("SELECT reason, count(*) FROM dead_letters GROUP BY reason"))
     [(labels,)] = demo.query("SELECT count(*) FROM labels")
-    assert set(per_model) == {"churn", "churn-challenger"}
+    per_version = dict(
+        demo.query("SELECT model || ' v' || model_version, count(*) FROM predictions GROUP BY 1")
+    )
+    assert set(per_version) == {"churn v3", "churn v4"}  # production and its challenger
     for model, n in per_model.items():  # the printout says what the store holds
         assert re.search(rf"^\s+{re.escape(model)}\s+{n} events", out, re.M), out
     for reason, n in per_reason.items():
@@ -141,6 +144,8 @@ def test_printed_counts_agree_with_the_store_and_use_one_name_for_the_prediction
 
 
 def test_the_challenger_runs_on_the_same_windows_so_there_is_something_to_compare(demo) -> None:
+    """churn-challenger watches version 4 of the churn model (churn-prod version 3): the
+    dashboard's compare page pairs them by default, as two versions of one model."""
     prod = demo.query("SELECT window_end FROM drift_runs WHERE monitor = 'churn-prod'")
     challenger = demo.query(
         "SELECT window_end, status, current_rows FROM drift_runs "
@@ -213,6 +218,11 @@ def test_the_printed_serve_command_serves_the_demo_store(demo, tmp_path) -> None
                 time.sleep(0.3)
         assert body is not None, proc.stderr.read() if proc.poll() is not None else "timeout"
         assert '"churn-prod"' in body and '"churn-challenger"' in body
+        # the compare page pairs the two versions by default, over the four shared windows
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/compare", timeout=10) as r:
+            page = r.read().decode()
+        assert "One window side by side" in page and "watch different models" not in page
+        assert page.count('<option value="') >= 4 + 2 * 2  # windows, and the two pickers
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
