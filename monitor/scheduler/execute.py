@@ -28,12 +28,10 @@ from monitor.drift.sketch_report import compare_sketches, sketch_feature, sketch
 from monitor.errors import MonitorError
 from monitor.reference import (
     Reference,
-    ReferenceError,
     ReferencePending,
     drift_options,
+    ensure_reference,
     event_filter,
-    latest,
-    materialise,
 )
 from monitor.rules import RunFacts, evaluate
 from monitor.settings import MonitorSettings, Settings
@@ -60,42 +58,6 @@ class RunOutcome:
     alerts: tuple[Any, ...] = field(default_factory=tuple)
     error: str | None = None
     duration_s: float = 0.0
-
-
-def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) -> Reference:
-    """The newest reference version; materialised on first use once its source is complete.
-
-    Stored traffic gets the monitor's `window.lateness` as windows do, so events of the
-    range stored late are in the reference. ReferencePending while it is incomplete."""
-    ref = latest(engine, monitor.name)
-    if ref is not None:
-        return ref
-    spec = monitor.reference
-    if spec is None:
-        raise ReferenceError(f"monitor {monitor.name}: no reference configured")
-    flt = event_filter(monitor)
-    settled = now - monitor.window.lateness  # events before this are in (as for windows)
-    if spec.end is not None and spec.end > settled:
-        raise ReferencePending(
-            f"monitor {monitor.name}: the reference range ends at {spec.end.isoformat()}"
-            + (f" (+ lateness {monitor.window.lateness})" if monitor.window.lateness else "")
-        )
-    if spec.first_events is not None:
-        have = count_events(engine, flt, datetime(1970, 1, 1, tzinfo=UTC), now)
-        if have < spec.first_events:
-            raise ReferencePending(
-                f"monitor {monitor.name}: {have} of the first {spec.first_events} reference "
-                "events stored so far"
-            )
-    if spec.first_days is not None:
-        from monitor.storage.event_frames import first_event_ts
-
-        first = first_event_ts(engine, flt)
-        if first is None or first + timedelta(days=spec.first_days) > settled:
-            raise ReferencePending(
-                f"monitor {monitor.name}: the first {spec.first_days:g} days are not over yet"
-            )
-    return materialise(engine, monitor, now=now)
 
 
 def current_sketches(

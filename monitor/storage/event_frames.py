@@ -87,6 +87,15 @@ def first_event_ts(engine: Engine, flt: EventFilter) -> datetime | None:
         return conn.execute(stmt).scalar_one()
 
 
+def nth_event_ts(engine: Engine, flt: EventFilter, n: int) -> datetime | None:
+    """Timestamp of the n-th event (1-based, by time then event_id), or None when fewer."""
+    p = predictions.c
+    stmt = _where(select(p.ts), flt, engine.dialect.name)
+    stmt = stmt.order_by(p.ts, p.event_id).offset(n - 1).limit(1)
+    with storage_errors(engine, "find the n-th event"), engine.connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
+
+
 def load_frame(
     engine: Engine,
     flt: EventFilter,

@@ -302,3 +302,46 @@ def test_a_time_range_reference_waits_for_late_events_like_a_window(pg_engine, s
     [outcome] = [o for o in runs if o.window.start == T0]
     assert outcome.status == "succeeded" and outcome.current_rows == 200
     assert_reference_is(pg_engine, "patient", on_time + late)
+
+
+@pytest.mark.parametrize(
+    ("source", "n_ref"), [({"first_days": 1}, 240), ({"first_events": 180}, 180)]
+)
+def test_labelled_traffic_gives_the_reference_its_performance(
+    pg_engine, sched_pg_url, source, n_ref
+):
+    """A reference of stored traffic carries the model's metrics on it (what performance
+    rules with max_drop compare against), like a labelled range or training file does:
+    accuracy over exactly the reference's labelled events, as scikit-learn computes it."""
+    from sklearn.metrics import accuracy_score
+
+    from monitor.events import Label
+
+    s = settings(
+        sched_pg_url, {"name": "perf", "reference": source, "performance": {"enabled": True}}
+    )
+    rng = np.random.default_rng(10)
+    first = T0 - timedelta(days=2)
+    step = timedelta(days=1) / 240  # 240 events in the first day, 120 after it
+    raws = []
+    for i in range(360):
+        doc = orjson.loads(event(i, first + step * i, rng=rng))
+        doc["prediction"] = int(doc["prediction_proba"] >= 0.5)
+        raws.append(orjson.dumps(doc))
+    stored = ingest(pg_engine, s, raws)
+    truth = rng.integers(0, 2, len(stored))
+    labelled = [
+        (p, int(y)) for p, y, keep in zip(stored, truth, rng.random(360) < 0.7, strict=True) if keep
+    ]
+    store_batch(pg_engine, [], [Label(p.event_id, "m", y, p.ts) for p, y in labelled], [])
+    ingest(pg_engine, s, current(200, 3000))
+    outcome = run_at_window_end(pg_engine, s, "perf")
+    assert outcome.status == "succeeded"
+    intended = {p.event_id for p in sorted(stored, key=lambda p: (p.ts, p.event_id))[:n_ref]}
+    assert_reference_is(pg_engine, "perf", [p for p in stored if p.event_id in intended])
+    mine = [(p.prediction, y) for p, y in labelled if p.event_id in intended]
+    ref = latest(pg_engine, "perf")
+    assert ref.performance is not None
+    assert ref.performance["accuracy"] == pytest.approx(
+        accuracy_score([y for _, y in mine], [yp for yp, _ in mine]), abs=1e-12
+    )
