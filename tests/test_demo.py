@@ -176,6 +176,8 @@ def _printed_commands(out: str) -> list[list[str]]:
 def test_the_printed_commands_work_on_the_written_config(demo) -> None:
     config = demo.data / "monitor.yaml"
     assert config.read_text().startswith("# Written by `monitor demo`")
+    retrain = yaml.safe_load(config.read_text())["alerting"]["routes"]["retrain"]
+    assert retrain["secret"].startswith("${MONITOR_DEMO_WEBHOOK_SECRET:-")  # not the run's
     commands = _printed_commands(demo.out)
     by_name = {cmd[cmd.index("monitor") + 1] if "monitor" in cmd else "": cmd for cmd in commands}
     assert set(by_name) >= {"status", "runs", "report", "serve"}, commands
