@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor.display import PREDICTION_FEATURE, feature_label
 from monitor.drift.registry import METHODS
 from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
 from monitor.web.html import e, figure, plot_text
@@ -27,15 +28,12 @@ B_COLOUR = "#54a24b"
 RED = "#c62828"
 DISPLAY_BINS = 40
 MAX_CATEGORIES = 20
-PREDICTION = "__prediction__"
+PREDICTION = PREDICTION_FEATURE
+label = feature_label  # one display name for the prediction (monitor/display.py)
 
 
 TITLE_CHARS = 48  # a chart title longer than this is shortened (the full name is on hover)
 SINGLE_POINT_PAD = timedelta(hours=1)
-
-
-def label(feature: str) -> str:
-    return "prediction" if feature == PREDICTION else feature
 
 
 def short(text: str, limit: int = TITLE_CHARS) -> str:
