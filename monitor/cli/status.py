@@ -187,9 +187,9 @@ def status(config_path: str | None, lag: bool, lag_timeout: float, as_json: bool
     except StorageUnavailable as exc:
         if not lag:
             raise
-        from monitor.settings import load_settings
+        from monitor.cli._common import service_settings
 
-        settings, outage = load_settings(config_path), exc
+        settings, outage = service_settings(config_path), exc
         doc = {"now": now, "database": {"reachable": False, "error": str(exc)}, "lag": None}
         doc.update(monitors=None, outbox=None, dead_letters=None)
     if lag:

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from monitor.display import feature_label
 from monitor.notify.channels import (
     USER_AGENT,
     Outgoing,
@@ -108,7 +109,7 @@ def describe(p: Mapping[str, Any]) -> str:
     features = list(p.get("drifted_features") or [])
     if features:
         shown = [
-            f"{_line(f.get('name', ''))} ({_line(f.get('method', ''), 40)}"
+            f"{_line(feature_label(str(f.get('name', ''))))} ({_line(f.get('method', ''), 40)}"
             f" {_num(f.get('statistic'))}, threshold {_num(f.get('threshold'))})"
             for f in sorted(features, key=_how_far, reverse=True)[:MAX_FEATURES]
         ]

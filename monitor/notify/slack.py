@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from monitor.display import feature_label
 from monitor.notify.channels import Outgoing, SendResult, classify_http
 from monitor.settings import SlackRoute, WebhookRoute
 
@@ -157,7 +158,7 @@ def _features_block(features: list[Mapping[str, Any]]) -> dict[str, Any] | None:
         return None
     lines = ["*Top drifted features*"]
     for f in top_features(features):
-        line = f"• {code(f.get('name', ''))} — {esc(f.get('method', ''), 40)} {_num(f.get('statistic'))}"
+        line = f"• {code(feature_label(str(f.get('name', ''))))} — {esc(f.get('method', ''), 40)} {_num(f.get('statistic'))}"
         if f.get("threshold") is not None:
             line += f" (threshold {_num(f['threshold'])})"
         lines.append(line)
