@@ -16,9 +16,15 @@ import pytest
 from engine_golden_cases import GOLDEN, cases, run_case
 
 # statistic key -> (relative tolerance, why its last bits may differ from the pinned engine)
-RTOL: dict[str, tuple[float, str]] = {}
-ADDED: frozenset[str] = frozenset()
-ON_REQUEST: frozenset[str] = frozenset()
+RTOL: dict[str, tuple[float, str]] = {
+    "wasserstein_normed": (
+        1e-12,
+        "summed in quantile form (Σ|a_i − b_j|·overlap) instead of the CDF form over the "
+        "merged sample: mathematically equal, rounded differently (measured < 3e-13)",
+    ),
+}
+ADDED = frozenset({"p_value_method"})  # how each reported p-value was computed
+ON_REQUEST = frozenset({"ks"})  # above small_sample rows the verdict does not use KS
 
 GOLDEN_DATA = json.loads(GOLDEN.read_text())
 CASES = {name: (ref, cur, options) for name, ref, cur, options in cases()}
