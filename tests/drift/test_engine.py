@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial import distance
 
+from monitor.drift import engine
 from monitor.drift.engine import compare
 from monitor.drift.numeric import KS_ASYMPTOTIC, KS_EXACT
 from monitor.drift.options import DriftOptions, FeatureOptions
@@ -217,12 +218,31 @@ def test_expensive_tests_only_when_asked():
     assert f.p_value == sps.cramervonmises_2samp(ref.x, cur.x).pvalue
 
 
-def test_threads_do_not_change_the_report():
+def test_threads_do_not_change_the_report(monkeypatch):
     ref = pd.DataFrame({f"x{i}": rng.normal(size=500) for i in range(4)})
     cur = pd.DataFrame({f"x{i}": rng.normal(0.1 * i, 1, size=500) for i in range(4)})
     one = compare(ref, cur, DriftOptions(workers=1)).to_dict()
+    monkeypatch.setattr(engine, "POOL_MIN_VALUES", 0)  # threads even for this small input
     two = compare(ref, cur, DriftOptions(workers=2)).to_dict()
     assert one == two
+
+
+def test_small_inputs_run_on_the_calling_thread_only(monkeypatch):
+    """Below POOL_MIN_VALUES no thread pool is started (threads cost more than the work)."""
+    started = []
+
+    class Recording(engine.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Recording)
+    ref = pd.DataFrame({f"x{i}": rng.normal(size=10_000) for i in range(25)})
+    compare(ref, ref, DriftOptions(workers=2))
+    assert started == []
+    big = pd.DataFrame({f"x{i}": rng.normal(size=40_000) for i in range(25)})
+    compare(big, big, DriftOptions(workers=2))
+    assert started == [2]
 
 
 @pytest.mark.parametrize(
