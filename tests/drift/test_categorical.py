@@ -131,9 +131,13 @@ def _by_value(values):
         np.array(["".join(["x", str(i % 3)]) for i in range(20_000)], dtype=object),
         # mostly distinct objects: the general path
         np.array([f"id{i}" for i in range(20_000)], dtype=object),
+        # a strided view (not contiguous): read through a contiguous copy
+        np.array(["u", "v", None, "w"] * 10_000, dtype=object)[::3],
     ],
 )
 def test_object_columns_counted_by_identity_equal_pandas_factorize(values):
     assert len(values) >= categorical.OBJECT_SHORTCUT_MIN
+    counts, cats, missing = factorize(values)
+    assert (counts.tolist(), list(cats), missing) == _by_value(values)
     counts, cats, missing = factorize(pd.Series(values, dtype=object))
     assert (counts.tolist(), list(cats), missing) == _by_value(values)
