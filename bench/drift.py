@@ -83,6 +83,7 @@ LABELS = {
     "frouros_ks": "Frouros `KSTest` + `ChiSquareTest`",
     "frouros_psi": "Frouros `PSI` + `ChiSquareTest`",
     "engine": "**ours: `compare`**",
+    "floor": "sort floor: 40 columns of n float64, one thread (`np.sort`)",
     "cli": "**ours: `monitor drift --json`** (Parquet, end to end)",
     "sketch": "ours: sketch path (fit + sketch + compare)",
     "multivariate": "ours: domain classifier (5k rows/side cap)",
@@ -161,9 +162,9 @@ def child_evidently(ref, cur) -> dict:
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     snapshot = Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)
-    seconds = time.perf_counter() - start
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     flagged = []
     for metric in snapshot.dict()["metrics"]:
         config = metric["config"]
@@ -172,16 +173,30 @@ def child_evidently(ref, cur) -> dict:
             is_p = "p_value" in config["method"].lower()
             if (value < threshold) if is_p else (value >= threshold):
                 flagged.append(config["column"])
-    return {"seconds": seconds, "flagged": flagged}
+    return {"seconds": seconds, "cpu_s": cpu_s, "flagged": flagged}
 
 
 def child_engine(ref, cur) -> dict:
     from monitor.drift.engine import compare
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = compare(ref, cur)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "flagged": [f.name for f in report.features if f.drifted]}
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    flagged = [f.name for f in report.features if f.drifted]
+    return {"seconds": seconds, "cpu_s": cpu_s, "flagged": flagged}
+
+
+def child_floor(ref, cur) -> dict:
+    """The single-thread sort floor: one sorted copy of each numeric column of both sides.
+
+    Exact KS or Wasserstein needs at least this (40 sorts of n float64 for 20 columns).
+    """
+    columns = [frame[name].to_numpy() for frame in (ref, cur) for name in NUMERIC]
+    start, cpu = time.perf_counter(), time.process_time()
+    for values in columns:
+        np.sort(values)
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_s": cpu_s, "flagged": None, "sorted_columns": len(columns)}
 
 
 def child_multivariate(ref, cur) -> dict:
@@ -199,7 +214,7 @@ def child_naive(ref, cur) -> dict:
     import pandas as pd
     from scipy import stats
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     flagged = []
     for name in ref.columns:
         if name in NUMERIC:
@@ -209,7 +224,8 @@ def child_naive(ref, cur) -> dict:
             p = stats.chi2_contingency(table.fillna(0).to_numpy().T, correction=False).pvalue
         if p < 0.05:
             flagged.append(name)
-    return {"seconds": time.perf_counter() - start, "flagged": flagged}
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_s": cpu_s, "flagged": flagged}
 
 
 def child_sketch(ref, cur) -> dict:
@@ -259,6 +275,7 @@ def child_sketch(ref, cur) -> dict:
 CHILDREN = {
     "evidently": child_evidently,
     "engine": child_engine,
+    "floor": child_floor,
     "sketch": child_sketch,
     "naive": child_naive,
     "multivariate": child_multivariate,
@@ -345,9 +362,9 @@ def render(results: dict, args, load: str) -> str:
         "Time = the measured call inside its process (for `cli`: the whole process, "
         "Python start-up and Parquet reading included); RSS = the process's peak.",
         "",
-        "| rows/side | tool | time s | process s | peak RSS MB | RSS after load MB "
+        "| rows/side | tool | time s | CPU s | process s | peak RSS MB | RSS after load MB "
         "| precision | recall | flagged, not shifted | shifted, missed |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, by_kind in results.items():
         for kind, m in by_kind.items():
@@ -355,7 +372,13 @@ def render(results: dict, args, load: str) -> str:
             label = LABELS.get(kind, kind)
             if not m.ok:
                 why = m.stderr_tail.strip().splitlines()[-1:] or ["no output"]
-                lines.append(f"| {n:,} | {label} | failed: {why[0][:140]} |||||||| ")
+                lines.append(f"| {n:,} | {label} | failed: {why[0][:140]} ||||||||| ")
+                continue
+            if kind == "floor":
+                lines.append(
+                    f"| {n:,} | {label} | {rep['seconds']:.3f} | {rep['cpu_s']:.3f} "
+                    f"| {m.wall_s:.2f} | {m.peak_rss_mb:.0f} | - | n/a | n/a | - | - |"
+                )
                 continue
             flagged = rep.get("flagged")
             p, r = precision_recall(flagged)
@@ -364,11 +387,16 @@ def render(results: dict, args, load: str) -> str:
             mv = kind == "multivariate"
             quality = "n/a (multivariate) | n/a" if mv else f"{p:.2f} | {r:.2f}"
             lines.append(
-                f"| {n:,} | {label} | {rep.get('seconds', m.wall_s):.3f} | {m.wall_s:.2f} "
+                f"| {n:,} | {label} | {rep.get('seconds', m.wall_s):.3f} "
+                f"| {_cpu(rep)} | {m.wall_s:.2f} "
                 f"| {m.peak_rss_mb:.0f} | {rep.get('rss_after_load_mb', float('nan')):.0f} "
                 f"| {quality} | {', '.join(fp) or '-'} | {'-' if mv else ', '.join(fn) or '-'} |"
             )
     return "\n".join(lines + _ratios(results) + _details(results)) + "\n"
+
+
+def _cpu(report: dict) -> str:
+    return f"{report['cpu_s']:.3f}" if "cpu_s" in report else "-"
 
 
 def _loadavg() -> str:
@@ -380,6 +408,10 @@ def _ratio(theirs: _measure.Measurement, ours: _measure.Measurement | None, key:
         return "-"
     if key == "time":
         return f"x{theirs.report['seconds'] / ours.report['seconds']:.1f}"
+    if key == "cpu":
+        if "cpu_s" not in theirs.report or "cpu_s" not in ours.report:
+            return "-"
+        return f"x{theirs.report['cpu_s'] / ours.report['cpu_s']:.1f}"
     return f"x{theirs.peak_rss_mb / ours.peak_rss_mb:.2f}"
 
 
@@ -388,21 +420,36 @@ def _ratios(results: dict) -> list[str]:
         "",
         "Ratios, peer / ours (same run; > 1 means we are faster or leaner):",
         "",
-        "| rows/side | peer | time / `compare` | peak RSS / `compare` "
+        "| rows/side | peer | time / `compare` | CPU s / `compare` | peak RSS / `compare` "
         "| time / `monitor drift` (end to end) |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     for n, by_kind in results.items():
         engine, cli = by_kind.get("engine"), by_kind.get("cli")
         for kind, m in by_kind.items():
-            if kind in {"engine", "cli", "sketch", "multivariate"} or not m.ok:
+            if kind in {"engine", "cli", "sketch", "multivariate", "floor"} or not m.ok:
                 continue
             lines.append(
                 f"| {n:,} | {SHORT.get(kind, kind)} | "
-                f"{_ratio(m, engine, 'time')} | {_ratio(m, engine, 'rss')} | "
-                f"{_ratio(m, cli, 'time')} |"
+                f"{_ratio(m, engine, 'time')} | {_ratio(m, engine, 'cpu')} | "
+                f"{_ratio(m, engine, 'rss')} | {_ratio(m, cli, 'time')} |"
             )
-    return lines
+    return lines + _floor_ratios(results)
+
+
+def _floor_ratios(results: dict) -> list[str]:
+    """`compare`'s CPU-seconds over the single-thread sort floor's, per size (same run)."""
+    lines = []
+    for n, by_kind in results.items():
+        engine, floor = by_kind.get("engine"), by_kind.get("floor")
+        if engine and floor and engine.ok and floor.ok and "cpu_s" in engine.report:
+            ratio = engine.report["cpu_s"] / floor.report["cpu_s"]
+            lines.append(
+                f"- {n:,} rows: `compare` CPU {engine.report['cpu_s']:.3f} s = x{ratio:.2f} the "
+                f"sort floor ({floor.report['cpu_s']:.3f} s CPU for "
+                f"{floor.report['sorted_columns']} sorts)"
+            )
+    return ["", *lines] if lines else []
 
 
 def _details(results: dict) -> list[str]:
@@ -448,7 +495,7 @@ def main() -> None:
     if args.child:
         run_child(args.child, Path(args.data))
         return
-    kinds = ["evidently", *PEER_KINDS, "naive", "engine", "cli", "sketch", "multivariate"]
+    kinds = ["evidently", *PEER_KINDS, "naive", "floor", "engine", "cli", "sketch", "multivariate"]
     if args.skip_evidently:
         kinds.remove("evidently")
     if args.skip_peers:

@@ -8,6 +8,8 @@ reference's ECDF at that quantile, and a heavily tied value (many zeros) stays i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from monitor.errors import DriftError
@@ -34,25 +36,25 @@ def sorted_quantiles(sorted_values: np.ndarray, qs: np.ndarray) -> np.ndarray:
     """`np.quantile(sorted_values, qs)` (linear method), bit for bit, on already sorted values.
 
     numpy's quantile copies and partitions its input; on a sorted array the answer is two
-    lookups and numpy's own interpolation (`_lerp`), which this repeats exactly.
+    lookups and numpy's own interpolation (`_lerp`), which this repeats exactly, in Python
+    floats (the same IEEE operations: a dozen numpy calls cost more for a few quantiles).
     """
     n = sorted_values.size
     if n == 0:
         raise DriftError("cannot take quantiles of an empty sample")
-    virtual = (n - 1) * np.asarray(qs, dtype=np.float64)
-    prev = np.floor(virtual)
-    nxt = prev + 1
-    above = virtual >= n - 1
-    prev[above] = -1
-    nxt[above] = -1
-    prev[virtual < 0] = 0
-    nxt[virtual < 0] = 0
-    lo, hi = sorted_values[prev.astype(np.intp)], sorted_values[nxt.astype(np.intp)]
-    gamma = virtual - prev
-    diff = hi - lo
-    out = lo + diff * gamma
-    np.subtract(hi, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    out = []
+    for q in np.asarray(qs, dtype=np.float64).tolist():
+        virtual = (n - 1) * q
+        if virtual >= n - 1:  # numpy: both neighbours are the last value, prev counts as -1
+            lo = hi = float(sorted_values[n - 1])
+            gamma = virtual + 1
+        else:
+            prev = math.floor(virtual) if virtual > 0 else 0
+            lo, hi = float(sorted_values[prev]), float(sorted_values[prev + 1])
+            gamma = virtual - prev
+        diff = hi - lo
+        out.append(hi - diff * (1 - gamma) if gamma >= 0.5 else lo + diff * gamma)
+    return np.array(out, dtype=np.float64)
 
 
 def sorted_quantile_edges(sorted_values: np.ndarray, bins: int = 10) -> np.ndarray:

@@ -156,12 +156,17 @@ def sketch_feature(
     )
 
 
+# KS bounds come cheap from sketches, so the sketch path keeps them for every numeric
+# feature (the exact engine computes KS only when it decides the verdict or is asked for).
+SKETCH_ALSO: dict[str, frozenset[str]] = {"numeric": frozenset({"ks"})}
+
+
 def _wanted(kind: str, options: DriftOptions, fo: FeatureOptions) -> frozenset[str]:
     chosen = {m for m in (fo.method, options.method) if m and kind in get_method(m).kinds}
     unsupported = {"anderson", "cramer_von_mises"} & chosen
     if unsupported:
         raise DriftError(f"{', '.join(sorted(unsupported))} cannot be computed from sketches")
-    return engine.ALWAYS[kind] | chosen
+    return engine.ALWAYS[kind] | SKETCH_ALSO.get(kind, frozenset()) | chosen
 
 
 def _stats(spec: Spec, ref: Sketch, cur: Sketch, wanted: frozenset[str], method: str) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial import distance
 
-from monitor.drift import binned
+from monitor.drift import binned, categorical
 from monitor.drift.categorical import MAX_LISTED, CategoricalReference, categorical_stats, factorize
 
 ALL = frozenset({"chisquare", "z", "psi", "jensenshannon", "hellinger", "kl", "tvd"})
@@ -112,3 +112,32 @@ def test_integer_categories_keep_their_names_when_a_nan_makes_them_floats():
     assert stats["new_categories"] == {"5": pytest.approx(1 / 3)}
     assert stats["vanished_categories"] == {"2": 0.25}
     assert missing == 1
+
+
+def _by_value(values):
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
+    return counts[1:].tolist(), list(uniques), int(counts[0])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        # shared objects (as readers produce them), missing of every kind, equal numbers
+        np.array(["a", "b", None, np.nan, "c", 1, 1.0, True, pd.NA, "aaa"], dtype=object)[
+            np.random.default_rng(3).integers(0, 10, 20_000)
+        ],
+        # equal strings held by distinct objects are one category
+        np.array(["".join(["x", str(i % 3)]) for i in range(20_000)], dtype=object),
+        # mostly distinct objects: the general path
+        np.array([f"id{i}" for i in range(20_000)], dtype=object),
+        # a strided view (not contiguous): read through a contiguous copy
+        np.array(["u", "v", None, "w"] * 10_000, dtype=object)[::3],
+    ],
+)
+def test_object_columns_counted_by_identity_equal_pandas_factorize(values):
+    assert len(values) >= categorical.OBJECT_SHORTCUT_MIN
+    counts, cats, missing = factorize(values)
+    assert (counts.tolist(), list(cats), missing) == _by_value(values)
+    counts, cats, missing = factorize(pd.Series(values, dtype=object))
+    assert (counts.tolist(), list(cats), missing) == _by_value(values)

@@ -11,11 +11,15 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial import distance
 
+from monitor.drift import engine
 from monitor.drift.engine import compare
+from monitor.drift.numeric import KS_ASYMPTOTIC, KS_EXACT
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.errors import DriftError, InputError
 
 rng = np.random.default_rng(11)
+EXACT = {"p_value_method": KS_EXACT}
+ASYMPTOTIC = {"p_value_method": KS_ASYMPTOTIC}
 
 
 def clean(values):
@@ -30,7 +34,7 @@ def test_numeric_statistics_equal_scipy_on_values_left_after_missing_are_dropped
     f = rep.feature("x")
     a, b = clean(ref), clean(cur)
     ks = sps.ks_2samp(a, b)
-    assert f.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue}
+    assert f.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue, **EXACT}
     assert f.stats["wasserstein_normed"] == pytest.approx(
         sps.wasserstein_distance(a, b) / np.std(a), rel=1e-9
     )
@@ -86,9 +90,25 @@ def test_large_samples_do_not_flag_a_trivial_shift_that_ks_would():
     n = 200_000
     ref = pd.DataFrame({"x": rng.normal(size=n)})
     cur = pd.DataFrame({"x": rng.normal(0.02, 1, size=n)})
-    f = compare(ref, cur).feature("x")
+    f = compare(ref, cur, DriftOptions(extra=("ks",))).feature("x")
     assert f.stats["ks"]["p_value"] < 0.05  # a p-value test calls this drift ...
     assert f.method == "wasserstein_normed" and not f.drifted  # ... the default does not
+    ks = sps.ks_2samp(ref.x, cur.x)
+    assert f.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue, **ASYMPTOTIC}
+
+
+def test_ks_is_computed_when_it_decides_the_verdict_or_is_asked_for():
+    ref = pd.DataFrame({"x": rng.normal(size=1001)})
+    cur = pd.DataFrame({"x": rng.normal(size=1001)})
+    assert "ks" not in compare(ref, cur).feature("x").stats  # the verdict uses Wasserstein
+    asked = compare(ref, cur, DriftOptions(extra=("ks",))).feature("x")
+    ks = sps.ks_2samp(ref.x, cur.x)
+    assert asked.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue, **EXACT}
+    assert asked.method == "wasserstein_normed"
+    chosen = compare(ref, cur, DriftOptions(method="ks")).feature("x")
+    assert (chosen.statistic, chosen.p_value) == (ks.statistic, ks.pvalue)
+    small = compare(ref.iloc[:1000], cur).feature("x")  # 1,000 rows: KS decides
+    assert small.method == "ks" and small.p_value == sps.ks_2samp(ref.x[:1000], cur.x).pvalue
 
 
 def test_global_method_applies_to_kinds_it_accepts_only():
@@ -169,7 +189,11 @@ def test_single_row_windows():
     cur = pd.DataFrame({"x": [2.5], "c": ["b"]})
     rep = compare(ref, cur)
     ks = sps.ks_2samp([1.5], [2.5])
-    assert rep.feature("x").stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue}
+    assert rep.feature("x").stats["ks"] == {
+        "statistic": ks.statistic,
+        "p_value": ks.pvalue,
+        **EXACT,
+    }
     res = sps.chi2_contingency([[1, 0], [0, 1]], correction=False)
     assert rep.feature("c").method == "z"
     assert rep.feature("c").p_value == pytest.approx(res.pvalue, rel=1e-9)
@@ -194,12 +218,31 @@ def test_expensive_tests_only_when_asked():
     assert f.p_value == sps.cramervonmises_2samp(ref.x, cur.x).pvalue
 
 
-def test_threads_do_not_change_the_report():
+def test_threads_do_not_change_the_report(monkeypatch):
     ref = pd.DataFrame({f"x{i}": rng.normal(size=500) for i in range(4)})
     cur = pd.DataFrame({f"x{i}": rng.normal(0.1 * i, 1, size=500) for i in range(4)})
     one = compare(ref, cur, DriftOptions(workers=1)).to_dict()
+    monkeypatch.setattr(engine, "POOL_MIN_VALUES", 0)  # threads even for this small input
     two = compare(ref, cur, DriftOptions(workers=2)).to_dict()
     assert one == two
+
+
+def test_small_inputs_run_on_the_calling_thread_only(monkeypatch):
+    """Below POOL_MIN_VALUES no thread pool is started (threads cost more than the work)."""
+    started = []
+
+    class Recording(engine.ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("max_workers"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "ThreadPoolExecutor", Recording)
+    ref = pd.DataFrame({f"x{i}": rng.normal(size=10_000) for i in range(25)})
+    compare(ref, ref, DriftOptions(workers=2))
+    assert started == []
+    big = pd.DataFrame({f"x{i}": rng.normal(size=40_000) for i in range(25)})
+    compare(big, big, DriftOptions(workers=2))
+    assert started == [2]
 
 
 @pytest.mark.parametrize(
@@ -246,7 +289,7 @@ def test_numeric_feature_matches_scipy_on_any_mix_of_missing_values(ref, cur):
         assert math.isnan(f.statistic) and not f.drifted and f.stats == {}
         return
     ks = sps.ks_2samp(a, b)
-    assert f.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue}
+    assert f.stats["ks"] == {"statistic": ks.statistic, "p_value": ks.pvalue, **EXACT}
     w = sps.wasserstein_distance(a, b)
     std = np.std(a)
     if std > 0:

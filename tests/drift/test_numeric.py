@@ -106,8 +106,16 @@ def test_anderson_and_cramer_von_mises_are_scipys():
     out = numeric.numeric_stats(ref, b, frozenset({"anderson", "cramer_von_mises"}))
     ad = sps.anderson_ksamp([a, b], variant="midrank")
     cvm = sps.cramervonmises_2samp(a, b)
-    assert out["anderson"] == {"statistic": ad.statistic, "p_value": ad.pvalue}
-    assert out["cramer_von_mises"] == {"statistic": cvm.statistic, "p_value": cvm.pvalue}
+    assert out["anderson"] == {
+        "statistic": ad.statistic,
+        "p_value": ad.pvalue,
+        "p_value_method": numeric.P_VALUE_METHODS["anderson"],
+    }
+    assert out["cramer_von_mises"] == {
+        "statistic": cvm.statistic,
+        "p_value": cvm.pvalue,
+        "p_value_method": numeric.P_VALUE_METHODS["cramer_von_mises"],
+    }
 
 
 def test_anderson_refusal_is_recorded_not_raised():
@@ -144,3 +152,31 @@ def test_share_outside_counts_values_equal_to_min_and_max_as_inside():
     a = np.array([1.0, 2.0, 3.0])
     out = numeric.describe(NumericReference.fit(a, 10), np.array([0.0, 1.0, 3.0, 3.5]))
     assert out["share_outside_reference_range"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [(1, 1), (1, 7), (7, 1), (5, 3), (300, 300), (1000, 999), (999, 1000), (64, 48)]
+)
+def test_wasserstein_quantile_form_equals_scipys_cdf_form(n, m):
+    for a, b in (
+        (rng.normal(size=n), rng.normal(0.3, 2, size=m)),
+        (rng.integers(-3, 3, n).astype(float), rng.integers(-2, 4, m).astype(float)),  # ties
+        (np.round(rng.lognormal(size=n), 1), np.round(rng.lognormal(0.2, 1, size=m), 1)),
+    ):
+        a, b = np.sort(a), np.sort(b)
+        want = sps.wasserstein_distance(a, b)
+        assert numeric.wasserstein(a, b) == pytest.approx(want, rel=1e-12, abs=1e-300)
+        assert numeric.wasserstein(b, a) == pytest.approx(want, rel=1e-12, abs=1e-300)
+
+
+def test_wasserstein_integer_index_branch_gives_the_same_number(monkeypatch):
+    a, b = np.sort(rng.normal(size=1000)), np.sort(rng.normal(0.1, 1, size=777))
+    fast = numeric.wasserstein(a, b)
+    monkeypatch.setattr(numeric, "EXACT_FLOAT_PRODUCT", 0)  # as if n*m were beyond 2**52
+    assert numeric.wasserstein(a, b) == fast
+
+
+@pytest.mark.parametrize("values", [rng.normal(10, 3, 1001), np.full(5, 2.5), np.array([1e300])])
+def test_mean_std_is_numpys_bit_for_bit(values):
+    values = np.sort(values)
+    assert numeric.mean_std(values) == (values.mean(), values.std())

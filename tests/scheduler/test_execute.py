@@ -3,6 +3,7 @@ catch-up after downtime, stale claims, count windows."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pandas as pd
@@ -44,9 +45,8 @@ def test_run_from_bucket_sketches_matches_exact_engine(store, tmp_path) -> None:
 
     assert outcome is not None and outcome.status == "succeeded"
     assert not outcome.rebuilt_sketches  # the deltas covered every event
-    exact = compare(
-        pd.read_parquet(ref_path)[["x", "y", "c"]], _frame(batch), drift_options(monitor)
-    )
+    options = dataclasses.replace(drift_options(monitor), extra=("ks",))  # KS on request
+    exact = compare(pd.read_parquet(ref_path)[["x", "y", "c"]], _frame(batch), options)
     with store.connect() as conn:
         rows = {
             r.feature: r
