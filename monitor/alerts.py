@@ -243,8 +243,23 @@ def build_payload(
         "resolved_at": _iso(resolved_at),
         "summary": str(hit.details.get("summary") or f"{hit.rule.name}: {event}"),
         "performance": hit.details.get("performance"),
+        "new_categories": _new_categories(hit.details),
     }
     return json_safe(payload)
+
+
+def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:
+    """A new_category hit's count, total share and largest categories, largest first (at most
+    `listed_max`; a list, since JSONB does not keep an object's key order)."""
+    if "new_category_count" not in details:
+        return None
+    listed = details.get("new_categories") or {}
+    return {
+        "count": details["new_category_count"],
+        "share": details.get("new_category_share"),
+        "categories": [{"name": k, "share": v} for k, v in listed.items()],
+        "listed_max": details.get("new_categories_listed_max"),
+    }
 
 
 # --- reads for the CLI and the API --------------------------------------------------------

@@ -285,22 +285,20 @@ def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
 
 
 def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
-    """New categories: exact runs list them (`new_categories`, share of current values);
-    sketch runs only know the share landing in the "other" bucket (`new_category_share`).
-    Without a threshold any new category fires; with one, their total share must reach it."""
+    """New categories: every run states their count and lists the largest by name
+    (`new_categories`, share of current values; scheduled runs count them from the stored
+    events, `monitor.scheduler.categories`). No count, no verdict. Without a threshold any
+    new category fires; with one, their total share must reach it."""
     hits = []
     for f in _selected(rule, facts):
         if f.kind != "categorical" or not f.stats:
             continue
         listed: dict[str, float] = f.stats.get("new_categories") or {}
-        if "new_category_count" in f.stats:
-            count = int(f.stats["new_category_count"])
-            share = float(sum(listed.values()))
-        elif "new_category_share" in f.stats:
-            share = float(f.stats["new_category_share"])
-            count = 1 if share > 0 else 0  # unnamed: several may share the "other" bucket
-        else:
-            continue
+        if "new_category_count" not in f.stats:
+            continue  # unknown count (the reference has more categories than a sketch keeps)
+        count = int(f.stats["new_category_count"])
+        known_share = _finite(f.stats.get("new_category_share"))
+        share = known_share if known_share is not None else float(sum(listed.values()))
         holds = count > 0 if rule.threshold is None else (count > 0 and share >= rule.threshold)
         names = list(listed)[:MAX_LISTED_CATEGORIES]
         shown = ", ".join(_short(n) for n in names[:_SHOWN]) + (", ..." if count > _SHOWN else "")
@@ -318,6 +316,7 @@ def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
                 new_category_count=count,
                 new_category_share=share,
                 new_categories={n: listed[n] for n in names},
+                new_categories_listed_max=MAX_LISTED_CATEGORIES,
                 threshold=rule.threshold,
             )
         )

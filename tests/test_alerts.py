@@ -237,6 +237,7 @@ def test_payload_shape(engine) -> None:
         "resolved_at": None,
         "summary": "feature 'age' drifted (psi 0.3, threshold 0.2)",
         "performance": None,
+        "new_categories": None,
     }
     types = {k: type(v).__name__ for k, v in p.items()}
     assert types["alert_id"] == "int" and types["run_id"] == "int"

@@ -35,6 +35,7 @@ from monitor.reference import (
     materialise,
 )
 from monitor.rules import RunFacts, evaluate
+from monitor.scheduler import categories as new_categories
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
 from monitor.storage import sketch_store
@@ -141,6 +142,8 @@ def data_quality(report: DriftReport) -> dict[str, Any]:
             entry["out_of_range_share"] = f.stats.get("share_outside_reference_range")
         else:
             entry["new_category_share"] = f.stats.get("new_category_share")
+            entry["new_category_count"] = f.stats.get("new_category_count")
+            entry["new_categories"] = f.stats.get("new_categories")
             entry["vanished_categories"] = f.stats.get("vanished_categories")
         if f.quality.get("error"):
             entry["error"] = f.quality["error"]
@@ -250,6 +253,11 @@ def _compute(
         )
     current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
     report, prediction = compare_window(ref, current, drift_options(monitor))
+    flt, (start, end) = event_filter(monitor), (window.start, window.end)
+    features = new_categories.from_events(
+        engine, flt, start, end, report.features, ref.specs, current
+    )
+    report = replace(report, features=features)
     return _store(
         engine,
         settings,
@@ -288,6 +296,9 @@ def run_frame(
         ref = ensure_reference(engine, monitor, now)
         current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
         report, prediction = compare_window(ref, current, drift_options(monitor))
+        report = replace(
+            report, features=new_categories.from_frame(frame, report.features, ref.specs)
+        )
         base = {
             "monitor": monitor.name,
             "model": monitor.model,
