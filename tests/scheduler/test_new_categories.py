@@ -11,7 +11,8 @@ import re
 from datetime import timedelta
 
 import numpy as np
-from scheduler_support import T0, put, traffic, training
+import pytest
+from scheduler_support import T0, put, settings_for, traffic, training
 from sqlalchemy import select
 
 from monitor.api.queries import alert_detail
@@ -122,3 +123,41 @@ def test_scheduled_run_counts_and_names_every_new_category(pg_engine, tmp_path) 
     slack = next(r for r in receivers.got if r.path == "/slack").json()
     assert "4 new categories" in slack["text"]
     assert "1 new category" not in slack["text"]
+
+
+def _stored_stats(engine, run_id: int) -> dict:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(drift_feature_results.c.stats).where(
+                drift_feature_results.c.run_id == run_id, drift_feature_results.c.feature == "c"
+            )
+        ).scalar_one()["stats"]
+
+
+def test_new_categories_on_both_stores_and_in_count_windows(store, tmp_path) -> None:
+    """Time window from sketches (the stored events are asked) and a count window (its rows):
+    the same count, names and shares, on SQLite as on Postgres."""
+    url = store.url.render_as_string(hide_password=False)
+    ref = training(tmp_path / "ref.parquet")
+    rules = [{"name": "new-cats", "condition": "new_category", "feature": "c"}]
+    settings = settings_for(url, ref, rules=rules)
+    monitor = settings.monitors[0]
+    materialise(store, monitor)
+    batch = _with_new_categories(1500, seed=9)
+    put(store, batch, BucketSketcher(store, settings))
+    want = {k: sum(e.features["c"] == k for e in batch) / len(batch) for k in NEW}
+
+    out = run_window(store, settings, monitor, Window(T0, T0 + HOUR), now=T0 + HOUR)
+    stats = _stored_stats(store, out.run_id)
+    assert stats["new_category_count"] == 4
+    assert stats["new_categories"] == pytest.approx(want, abs=1e-12)
+
+    from monitor.scheduler.execute import run_frame
+    from monitor.storage.event_frames import EventFilter, load_frame
+
+    frame = load_frame(store, EventFilter("m"), limit=1000, newest=True, columns=["x", "y", "c"])
+    counted = run_frame(store, settings, monitor, frame, now=T0 + 2 * HOUR)
+    stats = _stored_stats(store, counted.run_id)
+    cur = frame["c"].value_counts()
+    assert stats["new_category_count"] == 4
+    assert stats["new_categories"] == pytest.approx({k: cur[k] / 1000 for k in NEW}, abs=1e-12)
