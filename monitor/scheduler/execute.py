@@ -348,7 +348,11 @@ def _store(
     if settings.reports.enabled and (
         settings.reports.write_on == "every_run" or any(h.condition for h in hits)
     ):
-        report_path = _write_report(engine, settings, monitor, window, report, run_id)
+        from monitor.scheduler.report import try_window_report
+
+        report_path = try_window_report(
+            engine, settings, monitor, window, report, prediction, run_id
+        )
     url = None
     if report_path is not None:
         from monitor.reports import report_url
@@ -431,21 +435,3 @@ def _multivariate(engine: Engine, monitor: MonitorSettings, window: Window) -> d
         return domain_classifier_drift(reference, current, columns, kinds, options)
     except MonitorError as exc:
         return {"method": "domain_classifier", "error": str(exc)[:300]}
-
-
-def _write_report(
-    engine: Engine,
-    settings: Settings,
-    monitor: MonitorSettings,
-    window: Window,
-    report: DriftReport,
-    run_id: int,
-) -> Any:
-    """Render and store the run's HTML report; a failure is logged, never fails the run."""
-    try:
-        from monitor.scheduler.report import window_report
-
-        return window_report(engine, settings, monitor, window, report, run_id)
-    except MonitorError as exc:
-        log.warning("report_failed", extra={"monitor": monitor.name, "error": str(exc)[:300]})
-        return None
