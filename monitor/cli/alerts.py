@@ -141,7 +141,7 @@ def _print_alert(a: dict[str, Any]) -> None:
         return
     click.echo(
         f"  {'created (UTC)':<19}  {'channel':<8} {'route':<16} {'event':<24} {'status':<9} "
-        f"{'attempts':>8}  last error"
+        f"{'attempts':>8}  last error / reason suppressed"
     )
     for n in a["deliveries"]:
         click.echo(

@@ -221,7 +221,7 @@ def _queue_resends(conn: Connection, route: str, cutoff: datetime, now: datetime
         .where(
             A.c.state == "firing",
             A.c.resolved_at.is_(None),
-            N.c.status != "pending",
+            N.c.status.not_in(("pending", "suppressed")),
             ~N.c.event.like("%.resolved"),
             N.c.created_at <= cutoff,
         )
