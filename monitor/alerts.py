@@ -237,6 +237,7 @@ def build_payload(
         "run_id": facts.run_id,
         "dataset_drift": None if facts.dataset_drift is None else bool(facts.dataset_drift),
         "drift_share": facts.drift_share,
+        "drift_share_threshold": _share_threshold(facts, hit),
         "drifted_features": facts.drifted_features(),
         "report_url": facts.report_url,
         "fired_at": _iso(fired_at),
@@ -246,6 +247,14 @@ def build_payload(
         "new_categories": _new_categories(hit.details),
     }
     return json_safe(payload)
+
+
+def _share_threshold(facts: RunFacts, hit: RuleHit) -> float | None:
+    """The drift-share threshold the rule compared with (dataset_drift: the engine's
+    `drift_share`; drift_share: the rule's own), else the run's dataset threshold."""
+    if hit.rule.condition in ("dataset_drift", "drift_share"):
+        return hit.details.get("threshold")
+    return facts.drift_share_threshold
 
 
 def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from monitor.drift.result import FeatureResult
 from monitor.settings import RuleSettings
+from monitor.verdict import comparison, feature_entry, threshold_on
 
 Family = Literal["drift", "data_quality", "insufficient_data", "performance"]
 
@@ -95,14 +96,10 @@ class RunFacts:
         return tuple(f for f in self.features if f.name != self.prediction_feature)
 
     def drifted_features(self) -> list[dict[str, Any]]:
-        """Every drifted feature (prediction included), as the notification payload lists them."""
+        """Every drifted feature (prediction included), as the notification payload lists
+        them: what decided each (`monitor.verdict.feature_entry`)."""
         return [
-            {
-                "name": f.name,
-                "method": f.method,
-                "statistic": _finite(f.statistic),
-                "threshold": _finite(f.threshold),
-            }
+            feature_entry(f.name, f.method, f.statistic, f.p_value, f.threshold)
             for f in self.features
             if f.drifted
         ]
@@ -226,7 +223,7 @@ def _feature_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
         if _finite(f.statistic) is None:
             continue  # the method could not be computed: no verdict
         state = "drifted" if f.drifted else "did not drift"
-        summary = f"feature {_short(f.name)} {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+        summary = f"feature {_short(f.name)} {state} ({_decided(f)})"
         hits.append(_hit(rule, f.name, f.drifted, summary, **_feature_details(f)))
     return hits
 
@@ -238,7 +235,7 @@ def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     if f is None or _finite(f.statistic) is None:
         return []
     state = "drifted" if f.drifted else "did not drift"
-    summary = f"prediction {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+    summary = f"prediction {state} ({_decided(f)})"
     return [_hit(rule, "", f.drifted, summary, **_feature_details(f))]
 
 
@@ -401,8 +398,15 @@ def _feature_details(f: FeatureResult) -> dict[str, Any]:
         "statistic": _finite(f.statistic),
         "p_value": _finite(f.p_value),
         "threshold": _finite(f.threshold),
+        "threshold_on": threshold_on(f.method),
         "drifted": bool(f.drifted),
     }
+
+
+def _decided(f: FeatureResult) -> str:
+    """ "ks p = 0.0003 < 0.05" (a test) or "psi 0.21 ≥ 0.1" (a distance)."""
+    entry = {"method": f.method, "statistic": f.statistic, "p_value": f.p_value}
+    return f"{f.method} {comparison({**entry, 'threshold': f.threshold})}"
 
 
 def _finite(value: Any) -> float | None:
