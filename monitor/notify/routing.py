@@ -107,8 +107,8 @@ def _suppression(
     if is_resolved(event):
         if alert_id is not None and not _announced(conn, name, int(alert_id)):
             return (
-                f"not sent: route {name!r} was not sent this alert's detected notification "
-                "(held back by its cooldown, or the route is newer than the alert), so it gets no resolution either"
+                f"not sent: route {name!r} never got this alert's detected notification "
+                "(cooldown, or a newer route), so no resolution either"
             )
         return None
     cooldown = getattr(route, "cooldown", None)

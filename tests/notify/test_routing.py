@@ -177,7 +177,7 @@ def test_webhook_cooldown_one_trigger_per_episode(engine) -> None:
     reasons = [why for _, _, why in suppressed(engine)]
     assert reasons[0].startswith("cooldown: route 'retrain' was sent drift.detected")
     assert T0.isoformat() in reasons[0] and "cooldown 6:00:00" in reasons[0]
-    assert reasons[2].startswith("not sent: route 'retrain' was not sent this alert's detected")
+    assert reasons[2].startswith("not sent: route 'retrain' never got this alert's detected")
     # exactly one cooldown after the last trigger: no longer within it (suppressed rows
     # do not extend it)
     at = T0 + timedelta(hours=6)
