@@ -25,6 +25,7 @@ from monitor.storage.tables import notifications
 
 HOUR = timedelta(hours=1)
 SECRET = "cooldown-test-secret"
+READ = "read-token-for-cooldown-test"
 
 
 def test_second_episode_within_cooldown_is_suppressed_and_not_resolved(
@@ -43,6 +44,7 @@ def test_second_episode_within_cooldown_is_suppressed_and_not_resolved(
                 "rules": [{"name": "dataset", "condition": "dataset_drift"}],
             }
         ],
+        "api": {"read_tokens": [READ]},
         "alerting": {
             "routes": {
                 "slack": {"type": "slack", "webhook_url": f"{receivers.base}/slack"},
@@ -92,6 +94,23 @@ def test_second_episode_within_cooldown_is_suppressed_and_not_resolved(
     assert "cooldown" in reasons["drift.detected"] and "6:00:00" in reasons["drift.detected"]
     assert "not sent" in reasons["drift.resolved"]
     assert {d["status"] for d in detail["deliveries"] if d["route"] == "slack"} == {"delivered"}
+
+    from fastapi.testclient import TestClient
+
+    from monitor.api import create_app
+
+    with TestClient(create_app(pg_engine, settings)) as client:
+        got = client.get(f"/api/v1/alerts/{second}", headers={"Authorization": f"Bearer {READ}"})
+    assert got.status_code == 200
+    over_http = [
+        (d["event"], d["status"], d["last_error"])
+        for d in got.json()["deliveries"]
+        if d["route"] == "retrain"
+    ]
+    assert over_http == [
+        ("drift.detected", "suppressed", reasons["drift.detected"]),
+        ("drift.resolved", "suppressed", reasons["drift.resolved"]),
+    ]
 
     cfg = tmp_path / "monitor.yaml"
     cfg.write_text(yaml.safe_dump(doc))
