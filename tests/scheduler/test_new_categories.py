@@ -26,6 +26,7 @@ from monitor.storage.tables import drift_feature_results, drift_runs
 from monitor.window import Window
 
 HOUR = timedelta(hours=1)
+READ = "read-token-for-new-categories"
 NEW = {"zeta": 0.4, "eta": 0.2, "theta": 0.1, "iota": 0.05}  # share of the window each
 
 
@@ -61,6 +62,7 @@ def test_scheduled_run_counts_and_names_every_new_category(pg_engine, tmp_path) 
                     "rules": [{"name": "new-cats", "condition": "new_category", "feature": "c"}],
                 }
             ],
+            "api": {"read_tokens": [READ]},
             "alerting": {
                 "routes": {
                     "slack": {"type": "slack", "webhook_url": f"{receivers.base}/slack"},
@@ -102,6 +104,20 @@ def test_scheduled_run_counts_and_names_every_new_category(pg_engine, tmp_path) 
         assert abs(stats["new_categories"][k] - share) < 1e-12
     assert stats["new_categories_listed_max"] >= 4
     assert summary["data_quality"]["c"]["new_category_count"] == 4
+
+    # the HTTP API: the run and the alert
+    from fastapi.testclient import TestClient
+
+    from monitor.api import create_app
+
+    auth = {"Authorization": f"Bearer {READ}"}
+    with TestClient(create_app(pg_engine, settings)) as client:
+        run = client.get(f"/api/v1/runs/{out.run_id}", headers=auth).json()
+        alert = client.get(f"/api/v1/alerts/{out.alerts[0].alert_id}", headers=auth).json()
+    (c,) = [f for f in run["features"] if f["feature"] == "c"]
+    assert c["stats"]["stats"]["new_category_count"] == 4
+    assert run["data_quality"]["c"]["new_category_count"] == 4
+    assert alert["details"]["new_category_count"] == 4
 
     # report
     html = (tmp_path / "reports").glob("*.html")
