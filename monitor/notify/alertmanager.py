@@ -104,6 +104,16 @@ def describe(p: Mapping[str, Any]) -> str:
         ]
         more = f" and {len(features) - MAX_FEATURES} more" if len(features) > MAX_FEATURES else ""
         lines.append(f"Drifted features ({len(features)}): {', '.join(shown)}{more}.")
+    news = p.get("new_categories")
+    if isinstance(news, Mapping):
+        names = [_line(c.get("name", ""), 60) for c in (news.get("categories") or [])[:10]]
+        more = ", …" if isinstance(news.get("count"), int) and news["count"] > len(names) else ""
+        lines.append(
+            f"New categories: {_num(news.get('count'))}"
+            + (f" ({news['share']:.1%} of values)" if _num(news.get("share")) != "n/a" else "")
+            + (f": {', '.join(names)}{more}" if names else "")
+            + "."
+        )
     perf = p.get("performance")
     if isinstance(perf, Mapping):
         lines.append(

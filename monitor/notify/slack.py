@@ -124,6 +124,9 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
         if share is not None:
             text += f" (drift share {comparison({'statistic': share, 'threshold': limit})})"
         fields.append(_mrkdwn(f"*Dataset drift*\n{text}"))
+    news = p.get("new_categories")
+    if not resolved and isinstance(news, Mapping):
+        fields.append(_mrkdwn(f"*New categories*\n{_new_categories(news)}"))
     perf = p.get("performance")
     if not resolved and isinstance(perf, Mapping):
         text = f"{_num(perf.get('value'))}"
@@ -136,6 +139,21 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
             text += f" ({', '.join(extra)})"
         fields.append(_mrkdwn(f"*{esc(perf.get('metric', 'metric'), 60)}*\n{text}"))
     return fields
+
+
+def _new_categories(news: Mapping[str, Any], shown: int = 5) -> str:
+    """ "4 (75% of values): `zeta`, `eta`, …" from a payload's `new_categories`."""
+    share = news.get("share")
+    text = esc(news.get("count", "?"), 20)
+    if isinstance(share, int | float) and not isinstance(share, bool) and math.isfinite(share):
+        text += f" ({share:.1%} of values)"
+    cats = [c for c in news.get("categories") or [] if isinstance(c, Mapping)]
+    if cats:
+        text += ": " + ", ".join(code(c.get("name", ""), 60) for c in cats[:shown])
+        count = news.get("count")
+        if isinstance(count, int) and count > min(len(cats), shown):
+            text += ", …"
+    return text
 
 
 def _features_block(features: list[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -187,3 +187,69 @@ def test_feature_rule_summaries_name_the_p_value() -> None:
     assert got["city"].details["summary"] == "feature 'city' did not drift (psi 0.02 < 0.1)"
     assert got["age"].details["threshold_on"] == "p_value"
     assert got["plan"].details["threshold_on"] == "statistic"
+
+
+def test_new_category_alert_bodies_agree(engine, receiver) -> None:
+    """Issue 11 item 2: the count, share and names reach every receiver alike."""
+    hook, slack, am = receiver(), receiver(), receiver()
+    alerting = AlertingSettings.model_validate(
+        {
+            "routes": {
+                "retrain": {"type": "webhook", "url": f"{hook.url}/h", "secret": SECRET},
+                "chat": {"type": "slack", "webhook_url": f"{slack.url}/services/T/B/x"},
+                "am": {"type": "alertmanager", "url": am.url},
+            }
+        }
+    )
+    plan = FeatureResult(
+        name="plan",
+        kind="categorical",
+        method="chisquare",
+        statistic=812.0,
+        p_value=1e-40,
+        threshold=0.05,
+        drifted=True,
+        missing_share_reference=0.0,
+        missing_share_current=0.0,
+        stats={
+            "new_category_count": 7,
+            "new_category_share": 0.3,
+            "new_categories": {"<b>x": 0.2, "gold": 0.05},  # the run listed two of seven
+            "new_categories_listed_max": 100,
+        },
+    )
+    rule = RuleSettings(name="new-plans", condition="new_category", feature="plan")
+    with engine.begin() as conn:
+        facts = RunFacts(
+            monitor="churn-daily",
+            model="churn",
+            model_version="3",
+            run_id=None,
+            window_start=T0,
+            window_end=T0 + HOUR,
+            status="succeeded",
+            dataset_drift=False,
+            drift_share=0.0,
+            drift_share_threshold=0.4,
+            features=(plan,),
+        )
+        apply_run(conn, facts, evaluate([rule], facts), [rule], alerting, T0 + HOUR)
+    assert deliver_due(engine, alerting, now=T0 + HOUR).delivered == 3
+
+    body = hook.requests[0].json()
+    assert body["new_categories"] == {
+        "count": 7,
+        "share": 0.3,
+        "categories": [{"name": "<b>x", "share": 0.2}, {"name": "gold", "share": 0.05}],
+        "listed_max": 20,
+    }
+    assert (
+        body["summary"] == "feature 'plan': 7 new categories ('<b>x', 'gold', ...), 30.0% of values"
+    )
+    fields = [f["text"] for f in slack.requests[0].json()["blocks"][2]["fields"]]
+    assert "*New categories*\n7 (30.0% of values): `&lt;b&gt;x`, `gold`, …" in fields
+    [alert] = am.requests[0].json()
+    assert (
+        "New categories: 7 (30.0% of values): <b>x, gold, …."
+        in alert["annotations"]["description"].splitlines()
+    )
