@@ -64,8 +64,13 @@ def apply_run(
     rules: Sequence[RuleSettings],
     alerting: AlertingSettings,
     now: datetime,
+    *,
+    keep_unreported: bool = False,
 ) -> list[AlertChange]:
-    """Step every alert this run has a verdict for; store states, history and notifications."""
+    """Step every alert this run has a verdict for; store states, history and notifications.
+
+    `keep_unreported`: open subjects without a hit keep their state even when their rule
+    reported other subjects (performance rules judge one window per subject)."""
     open_rows = {
         r["fingerprint"]: r
         for r in conn.execute(
@@ -77,7 +82,7 @@ def apply_run(
     for hit in hits:
         verdicts[fingerprint(facts.monitor, hit.rule.name, hit.subject)] = hit
     reported = {h.rule.name for h in hits}
-    for fp, row in open_rows.items():
+    for fp, row in () if keep_unreported else open_rows.items():
         rule = by_name.get(row["rule"])
         if fp not in verdicts and rule is not None and rule.name in reported:
             summary = f"{row['subject'] or 'subject'} is no longer evaluated"

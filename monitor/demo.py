@@ -21,28 +21,24 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor.errors import MonitorError
-from monitor.settings import Settings, parse_settings
-
-DEMO_DIR = Path("demo-data")
-DB_FILES = (
-    "monitor.db",
-    "monitor.db-wal",
-    "monitor.db-shm",
-    "monitor.db-journal",
-    "tansu.log",
-    "churn_training.parquet",
+from monitor.demo_config import (
+    DEMO_DIR,
+    DemoError,
+    demo_config,
+    demo_settings,
+    fresh_workdir,
+    write_config,
 )
+from monitor.settings import Settings
+
 WINDOW = timedelta(minutes=5)
 PER_WINDOW = 1500  # events per 5-minute window (above 1,000 the defaults are distances)
+CHALLENGER_PER_WINDOW = 1200  # shadow traffic: a share of the inputs (> 1,000: distances)
 PARTITIONS = 4
 INGEST_TIMEOUT_S = 60.0
 
 Echo = Callable[[str], None]
-
-
-class DemoError(MonitorError):
-    """The demo could not complete (e.g. the consumer did not catch up in time)."""
+__all__ = ["DEMO_DIR", "DemoError", "DemoResult", "run_demo", "summary_lines"]
 
 
 @dataclass(frozen=True)
@@ -57,13 +53,13 @@ class SampleRun:
     offset_s: float = 0.0  # shifts the timestamps, so drifted events come after the normal ones
 
 
-# Four consecutive 5-minute windows of the churn model, then a challenger model's traffic.
-SAMPLE = (
-    SampleRun("churn", "3", PER_WINDOW, seed=1, offset_s=0),
-    SampleRun("churn", "3", PER_WINDOW, seed=2, offset_s=300),
-    SampleRun("churn", "3", PER_WINDOW, drift=1.0, seed=3, offset_s=600),  # a pricing change
-    SampleRun("churn", "3", PER_WINDOW, seed=4, offset_s=900),  # rolled back
-    SampleRun("churn-challenger", "1", 400, seed=5, offset_s=600),
+# Four consecutive 5-minute windows of the churn model in production (version 3; the third
+# window after a pricing change, rolled back in the fourth), and its challenger (version 4)
+# scoring a share of the same inputs.
+SAMPLE = tuple(
+    SampleRun("churn", version, n, drift=1.0 if i == 2 else 0.0, seed=seed + i, offset_s=300 * i)
+    for version, n, seed in (("3", PER_WINDOW, 1), ("4", CHALLENGER_PER_WINDOW, 11))
+    for i in range(4)
 )
 
 
@@ -75,68 +71,7 @@ class DemoResult:
     metrics: Any  # IngestMetrics
     runs: list[Any]  # RunOutcome per replayed tick
     received: list[Any]  # what the Slack stand-in and the retraining endpoint got
-
-
-def demo_settings(bootstrap: str, workdir: Path, receivers_base: str, secret: str) -> Settings:
-    """Embedded defaults: local broker, SQLite under workdir, short sessions for a fast join,
-    one drift monitor with rules routed to the local Slack stand-in and retraining hook."""
-    return parse_settings(
-        {
-            "kafka": {
-                "bootstrap_servers": [bootstrap],
-                "group_id": "monitor-demo",
-                "session_timeout_ms": 6000,
-                "heartbeat_interval_ms": 1000,
-                "poll_timeout_ms": 200,
-            },
-            "database": {"url": f"sqlite:///{(workdir / 'monitor.db').resolve()}"},
-            "monitors": [
-                {
-                    "name": "churn-prod",
-                    "model": "churn",
-                    "reference": str((workdir / "churn_training.parquet").resolve()),
-                    "window": {"size": "5m", "bucket": "1m", "min_events": 200},
-                    "schedule": {"interval": "10s"},
-                    "drift": {"drift_share": 0.2},
-                    "performance": {"enabled": True},  # labels arrive: metrics per window
-                    "rules": [
-                        {
-                            "name": "dataset-drift",
-                            "condition": "dataset_drift",
-                            "severity": "critical",
-                        },
-                        {
-                            "name": "prediction-drift",
-                            "condition": "prediction_drift",
-                            "severity": "warning",
-                            "routes": ["slack"],
-                        },
-                    ],
-                },
-                {"name": "churn-challenger", "model": "churn-challenger"},
-            ],
-            "alerting": {
-                "routes": {
-                    "slack": {"type": "slack", "webhook_url": f"{receivers_base}/slack"},
-                    "retrain": {
-                        "type": "webhook",
-                        "url": f"{receivers_base}/retrain",
-                        "secret": secret,
-                        "min_severity": "critical",
-                        "cooldown": "1h",
-                    },
-                }
-            },
-            "reports": {"directory": str((workdir / "reports").resolve())},
-        }
-    )
-
-
-def fresh_workdir(workdir: Path) -> None:
-    """Remove what a previous demo left (only our files), so every run starts empty."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in DB_FILES:
-        (workdir / name).unlink(missing_ok=True)
+    config_path: Path  # the config it ran with (the webhook secret left out)
 
 
 def run_demo(workdir: Path = DEMO_DIR, echo: Echo = print) -> DemoResult:
@@ -156,20 +91,21 @@ def run_demo(workdir: Path = DEMO_DIR, echo: Echo = print) -> DemoResult:
     try:
         with start_broker(workdir / "tansu.log") as broker:
             echo(f"broker     tansu on {broker.bootstrap} (memory storage, stopped at the end)")
-            settings = demo_settings(broker.bootstrap, workdir, receivers.base, secret)
+            config = demo_config(broker.bootstrap, workdir, receivers.base, secret)
+            settings = demo_settings(config)
             url = settings.database.url.get_secret_value()
             engine = make_engine(url)
             try:
                 echo(f"database   {url} at revision {upgrade(engine)}")
                 echo(f"receivers  Slack stand-in {receivers.base}/slack, retraining hook "
                      f"{receivers.base}/retrain")  # fmt: skip
-                monitor = settings.monitors[0]
                 training_frame(5000, seed=0).to_parquet(workdir / "churn_training.parquet")
-                ref = materialise(engine, monitor)
-                echo(
-                    f"reference  {monitor.name}: version {ref.version}, {ref.row_count} training "
-                    f"rows, {len(ref.features)} features + prediction, sketched once"
-                )
+                for monitor in settings.monitors:  # the challenger shares the training set
+                    ref = materialise(engine, monitor)
+                    echo(
+                        f"reference  {monitor.name}: version {ref.version}, {ref.row_count} "
+                        f"training rows, {len(ref.features)} features + prediction, sketched once"
+                    )
                 kafka = settings.kafka
                 create_topics(kafka, [kafka.predictions_topic, kafka.labels_topic], PARTITIONS)
                 start = _first_window_start()
@@ -181,7 +117,8 @@ def run_demo(workdir: Path = DEMO_DIR, echo: Echo = print) -> DemoResult:
     finally:
         receivers.stop()
     _print_received(receivers.got, echo)
-    return DemoResult(settings, url, produced, metrics, runs, receivers.got)
+    config_path = write_config(config, workdir)
+    return DemoResult(settings, url, produced, metrics, runs, receivers.got, config_path)
 
 
 def _first_window_start() -> Any:
@@ -198,30 +135,54 @@ def _replay_scheduler(engine: Any, settings: Settings, start: Any, echo: Echo) -
     from monitor.notify.delivery import deliver_due
     from monitor.scheduler.ticks import tick
 
-    monitor = settings.monitors[0]
     echo("")
-    echo(f"scheduler  {monitor.name}: 5-minute tumbling windows, ticks replayed at each window end")
+    echo(
+        f"scheduler  {', '.join(m.name for m in settings.monitors)}: 5-minute tumbling "
+        "windows, ticks replayed at each window end"
+    )
     out = []
     for i in range(1, 5):
         at = start + i * WINDOW + timedelta(seconds=5)
-        for o in tick(engine, settings, monitor, at):
-            out.append(o)
-            drifted = ", ".join(o.drifted[:6]) or "-"
-            echo(
-                f"  run {o.run_id}  window {o.window.start:%H:%M}-{o.window.end:%H:%M}  "
-                f"{o.current_rows} events  {o.status}  dataset drift "
-                f"{'YES' if o.dataset_drift else 'no'} (share {o.drift_share or 0:.2f})  "
-                f"drifted: {drifted}  {o.duration_s * 1000:.0f} ms"
-            )
-            for a in o.alerts:
-                if a.notify:
-                    echo(f"      alert {a.rule}: {a.before} -> {a.after}, notify {a.event}")
-            if o.report_path:
-                echo(f"      report {o.report_path}")
+        for monitor in settings.monitors:
+            for o in tick(engine, settings, monitor, at):
+                out.append(o)
+                echo(_run_line(engine, o))
+                for a in o.alerts:
+                    if a.notify:
+                        echo(f"      alert {a.rule}: {a.before} -> {a.after}, notify {a.event}")
+                if o.report_path:
+                    echo(f"      report {o.report_path}")
         stats = deliver_due(engine, settings.alerting)
         if stats.claimed:
             echo(f"      outbox delivered {stats.delivered}, failed {stats.failed}")
     return out
+
+
+def _run_line(engine: Any, o: Any) -> str:
+    """One run as stored: the share counts input features only; the prediction (the model's
+    output, not an input) gets its own verdict."""
+    from monitor.display import PREDICTION_LABEL
+    from monitor.storage.runs import get_run
+
+    run = get_run(engine, o.run_id) or {}
+    head = (
+        f"  run {o.run_id:<2} {o.monitor:<16} window {o.window.start:%H:%M}-{o.window.end:%H:%M}"
+        f"  {o.current_rows} events  {o.status}"
+    )
+    if run.get("n_features") is None:
+        return f"{head}  {o.duration_s * 1000:.0f} ms"
+    feats = run.get("features") or []
+    drifted = [f["feature"] for f in feats if f["drifted"] and f["kind"] != "prediction"]
+    pred = next((f for f in feats if f["kind"] == "prediction"), None)
+    text = f"{run['n_drifted']} of {run['n_features']} features drifted"
+    if drifted:
+        text += ": " + ", ".join(drifted)
+    if pred is not None:
+        text += f"; {PREDICTION_LABEL} {'drifted' if pred['drifted'] else 'did not drift'}"
+    return (
+        f"{head}  dataset drift {'YES' if o.dataset_drift else 'no'} (share "
+        f"{o.drift_share or 0:.2f}): {text}  {o.duration_s * 1000:.0f} ms"
+    )
 
 
 def _print_received(got: list[Any], echo: Echo) -> None:
@@ -261,7 +222,7 @@ def _produce(settings: Settings, start: Any, echo: Echo) -> int:
                 bad_share=0.02,
                 label_share=0.3,
                 start=start + timedelta(seconds=run.offset_s),
-                step_s=WINDOW.total_seconds() / max(run.count, 1) if run.model == "churn" else 0.5,
+                step_s=WINDOW.total_seconds() / max(run.count, 1),
             )
             sent += send_all(producer, generate(spec), topics)
     finally:

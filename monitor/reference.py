@@ -27,8 +27,10 @@ from monitor.storage.event_frames import (
     PREDICTION_FEATURE,
     TS_COLUMN,
     EventFilter,
+    count_events,
     first_event_ts,
     load_frame,
+    nth_event_ts,
 )
 from monitor.storage.tables import reference_datasets
 
@@ -38,6 +40,11 @@ LABEL_COLUMN = "__label__"
 
 class ReferenceError(MonitorError):
     """No usable reference (not materialised, empty, unreadable)."""
+
+
+class ReferencePending(ReferenceError):
+    """The reference's source is still being collected (its range, first N events or first
+    D days are not complete): nothing is broken, there is just nothing to compare with yet."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,7 @@ def materialise(
     if LABEL_COLUMN in frame.columns:
         performance = reference_metrics(monitor, frame)
         frame = frame.drop(columns=[LABEL_COLUMN])
-    elif monitor.performance_enabled and monitor.reference and monitor.reference.start:
+    elif monitor.performance_enabled and monitor.reference and not monitor.reference.path:
         performance = _stored_reference_metrics(engine, monitor)
     options = drift_options(monitor)
     if not monitor.prediction_drift and PREDICTION_FEATURE in frame:
@@ -186,6 +193,40 @@ def materialise(
     )  # fmt: skip
 
 
+def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) -> Reference:
+    """The newest reference version; materialised on first use once its source is complete.
+
+    Stored traffic gets the monitor's `window.lateness` as windows do, so events of the
+    range stored late are in the reference. ReferencePending while it is incomplete."""
+    ref = latest(engine, monitor.name)
+    if ref is not None:
+        return ref
+    spec = monitor.reference
+    if spec is None:
+        raise ReferenceError(f"monitor {monitor.name}: no reference configured")
+    flt = event_filter(monitor)
+    settled = now - monitor.window.lateness  # events before this are in (as for windows)
+    if spec.end is not None and spec.end > settled:
+        raise ReferencePending(
+            f"monitor {monitor.name}: the reference range ends at {spec.end.isoformat()}"
+            + (f" (+ lateness {monitor.window.lateness})" if monitor.window.lateness else "")
+        )
+    if spec.first_events is not None:
+        have = count_events(engine, flt, datetime(1970, 1, 1, tzinfo=UTC), now)
+        if have < spec.first_events:
+            raise ReferencePending(
+                f"monitor {monitor.name}: {have} of the first {spec.first_events} reference "
+                "events stored so far"
+            )
+    if spec.first_days is not None:
+        first = first_event_ts(engine, flt)
+        if first is None or first + timedelta(days=spec.first_days) > settled:
+            raise ReferencePending(
+                f"monitor {monitor.name}: the first {spec.first_days:g} days are not over yet"
+            )
+    return materialise(engine, monitor, now=now)
+
+
 def _is_probability(values: pd.Series) -> bool:
     """A float column in [0, 1] with non-integral values: scores, not classes."""
     v = pd.to_numeric(values, errors="coerce").dropna()
@@ -220,13 +261,31 @@ def reference_metrics(monitor: MonitorSettings, frame: pd.DataFrame) -> dict[str
     return {k: v for k, v in metrics.scalars().items() if v is not None}
 
 
+def _stored_range(engine: Engine, monitor: MonitorSettings) -> tuple[datetime, datetime] | None:
+    """[start, end) of a reference taken from stored traffic. First N events: through the
+    N-th event's timestamp (events sharing that instant beyond the N-th count too)."""
+    ref, flt = monitor.reference, event_filter(monitor)
+    assert ref is not None
+    if ref.start is not None and ref.end is not None:
+        return ref.start, ref.end
+    first = first_event_ts(engine, flt)
+    if first is None:
+        return None
+    if ref.first_days is not None:
+        return first, first + timedelta(days=float(ref.first_days))
+    last = nth_event_ts(engine, flt, ref.first_events or 1)
+    return (first, last + timedelta(microseconds=1)) if last is not None else None
+
+
 def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[str, float] | None:
+    """The model's metrics on a reference of stored traffic, from its labelled events."""
     from monitor.performance import load_window, reference_performance
 
-    ref = monitor.reference
-    assert ref is not None and ref.start is not None and ref.end is not None
+    span = _stored_range(engine, monitor)
+    if span is None:
+        return None
     window = load_window(
-        engine, monitor.model, ref.start, ref.end,
+        engine, monitor.model, *span,
         model_version=monitor.model_version, segment=dict(monitor.segment) or None,
     )  # fmt: skip
     if not window.labelled.any():

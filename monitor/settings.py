@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.config_errors import one_line
+from monitor.drift.config import DriftSettings, FeatureKind
 from monitor.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -125,25 +127,6 @@ class IngestSettings(_Strict):
         30, ge=1
     )  # raw events older than this are deleted by the retention job
     retry_backoff_max_s: float = Field(30.0, gt=0)
-
-
-FeatureKind = Literal["numeric", "categorical"]
-
-
-class DriftSettings(_Strict):
-    """Drift engine options for one monitor (see docs/drift.md for methods and defaults)."""
-
-    method: str | None = None  # None: size- and kind-aware default
-    threshold: float | None = None
-    per_feature: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    ignore: list[str] = Field(default_factory=list)
-    drift_share: float = Field(0.5, gt=0, le=1)
-    bins: int = Field(10, ge=2, le=1000)
-    # Domain classifier on raw rows (at most `multivariate_rows` per side): catches drift
-    # spread thinly over many features or in their correlations. Costs a few seconds a run.
-    multivariate: bool = False
-    multivariate_threshold: float = Field(0.55, ge=0.5, lt=1)
-    multivariate_rows: int = Field(5_000, ge=100, le=200_000)
 
 
 class ReferenceSettings(_Strict):
@@ -348,6 +331,11 @@ class MonitorSettings(_Strict):
         if dup:
             raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice")
         return rules
+
+    @model_validator(mode="after")
+    def _drift_methods_fit_kinds(self) -> MonitorSettings:
+        self.drift.check_kinds(self.features)
+        return self
 
 
 class SlackRoute(_Strict):
@@ -578,13 +566,6 @@ def interpolate_env(value: Any, path: str = "", env: dict[str, str] | None = Non
     return value
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
 def parse_settings(data: Any, env: dict[str, str] | None = None) -> Settings:
     """Validate a config mapping; raise ConfigError naming the first bad key path."""
     if data is None:
@@ -595,10 +576,7 @@ def parse_settings(data: Any, env: dict[str, str] | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"config error at {_loc(err['loc'])}: {msg}{more}") from None
+        raise ConfigError(one_line(exc, Settings)) from None
 
 
 def load_settings(path: str | Path | None, env: dict[str, str] | None = None) -> Settings:

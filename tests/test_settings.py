@@ -21,7 +21,7 @@ def test_example_config_is_valid() -> None:
     assert s.alerting.routes["retrain"].secret.get_secret_value() == "s3cret"
     assert s.monitors[0].rules[0].name == "dataset-drift"
     assert s.database.url.get_secret_value() == "sqlite:///monitor.db"
-    assert s.monitors[0].drift.per_feature["monthly_charges"]["method"] == "psi"
+    assert s.monitors[0].drift.per_feature["monthly_charges"].method == "psi"
     assert s.known_models() == frozenset({"churn"})
 
 
@@ -43,7 +43,7 @@ def test_defaults_without_a_file() -> None:
         ({"kafka": {"max_poll_records": "many"}}, "kafka.max_poll_records", "integer"),
         ({"kafka": {"bootstrap_servers": []}}, "kafka.bootstrap_servers", "at least 1"),
         ({"kafka": {"security_protocol": "TLS"}}, "kafka.security_protocol", "PLAINTEXT"),
-        ({"kafka": {"colour": "red"}}, "kafka.colour", "Extra inputs"),
+        ({"kafka": {"colour": "red"}}, "kafka", "unknown key 'colour'"),
         ({"database": {"url": "mysql://x"}}, "database.url", "sqlite://"),
         (
             {"monitors": [{"name": "a", "model": "m", "drift": {"drift_share": 2}}]},
@@ -111,3 +111,87 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
     top.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_settings(top)
+
+
+def _monitor(drift: dict, **extra) -> dict:
+    return {"monitors": [{"name": "a", "model": "m", "drift": drift, **extra}]}
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "expected"),
+    [
+        (
+            _monitor({"method": "no_such_method"}),
+            "monitors[0].drift.method",
+            "unknown drift method 'no_such_method'; valid methods: anderson,",
+        ),
+        (
+            _monitor({"per_feature": {"x": {"treshold": 0.1}}}),
+            "monitors[0].drift.per_feature.x",
+            "unknown key 'treshold' (expected kind, method, threshold)",
+        ),
+        (
+            _monitor({"per_feature": {"x": {"method": "nope"}}}),
+            "monitors[0].drift.per_feature.x.method",
+            "unknown drift method 'nope'",
+        ),
+        (
+            _monitor({"per_feature": {"x": {"kind": "text"}}}),
+            "monitors[0].drift.per_feature.x.kind",
+            "'numeric' or 'categorical'",
+        ),
+        (
+            _monitor({"per_feature": {"x": {"threshold": "high"}}}),
+            "monitors[0].drift.per_feature.x.threshold",
+            "valid number",
+        ),
+        (
+            _monitor({"per_feature": {"x": {"threshold": -0.1}}}),
+            "monitors[0].drift.per_feature.x.threshold",
+            "greater than or equal to 0",
+        ),
+        (_monitor({"threshold": float("nan")}), "monitors[0].drift.threshold", "finite"),
+        (
+            _monitor({"per_feature": {"x": {"kind": "numeric", "method": "chisquare"}}}),
+            "monitors[0].drift.per_feature.x.method",
+            "drift method 'chisquare' does not apply to numeric features",
+        ),
+        (  # the kind comes from the monitor's `features`
+            _monitor({"per_feature": {"x": {"method": "ks"}}}, features={"x": "categorical"}),
+            "monitors[0].drift.per_feature.x.method",
+            "drift method 'ks' does not apply to categorical features",
+        ),
+        (
+            _monitor({"per_feature": {"x": "psi"}}),
+            "monitors[0].drift.per_feature.x",
+            "valid dictionary",
+        ),
+        ({"kafka": {"colour": "red"}}, "kafka", "unknown key 'colour' (expected "),
+    ],
+)
+def test_bad_drift_section_fails_at_load_naming_the_key(data, path, expected) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, env={})
+    message = str(info.value)
+    assert message.startswith(f"config error at {path}: "), message
+    assert expected in message, message
+
+
+def test_the_issue_example_fails_at_load() -> None:
+    data = _monitor({"method": "no_such_method", "per_feature": {"x": {"treshold": 0.1}}})
+    with pytest.raises(ConfigError) as info:
+        parse_settings(data, env={})
+    assert str(info.value).startswith("config error at monitors[0].drift.method: unknown drift")
+    assert str(info.value).endswith("(and 1 more)")
+
+
+def test_valid_drift_section_loads() -> None:
+    s = parse_settings(
+        _monitor(
+            {"method": "psi", "threshold": 0.2, "per_feature": {"x": {"method": "ks"}}},
+            features={"x": "numeric"},
+        ),
+        env={},
+    )
+    fs = s.monitors[0].drift.per_feature["x"]
+    assert (fs.method, fs.threshold, fs.kind) == ("ks", None, None)

@@ -23,6 +23,7 @@ from monitor.api.auth import Tokens, require_read
 from monitor.api.deps import ERRORS
 from monitor.api.metrics import IngestObserver, build_registry
 from monitor.api.schemas import Health
+from monitor.api.throttle import FailureLimiter
 from monitor.errors import InputError, MonitorError, StorageError
 from monitor.settings import Settings
 
@@ -97,7 +98,7 @@ def _metrics_router(registry: CollectorRegistry) -> APIRouter:
         dependencies=[Depends(require_read)],
         response_class=Response,
         responses={
-            **{k: v for k, v in ERRORS.items() if k == 401},
+            **{k: v for k, v in ERRORS.items() if k in (401, 429)},
             200: {"content": {CONTENT_TYPE_PLAIN_0_0_4.split(";")[0]: {}}},
         },
     )
@@ -115,20 +116,23 @@ def create_app(
     readiness: ReadinessChecks | None = None,
     ingest: IngestObserver | None = None,
     api: bool = True,
+    auth_failures: FailureLimiter | None = None,
 ) -> FastAPI:
     """The app for `serve` (and tests). `api=False`: only health and metrics (the metrics
-    port of consumer- and scheduler-only roles). `readiness`: named checks of the process."""
+    port of consumer- and scheduler-only roles). `readiness`: named checks of the process.
+    `auth_failures`: the throttle of failed tokens and logins (default limits if None)."""
     app = FastAPI(
         title="monitor",
         version=__version__,
         description="Drift and performance monitoring: monitors, runs, alerts, deliveries.",
         openapi_url=f"{API_PREFIX}/openapi.json" if api else None,
-        docs_url=f"{API_PREFIX}/docs" if api else None,
+        docs_url=None,  # served by monitor.web.docs from a package (no CDN)
         redoc_url=None,
     )
     app.state.engine = engine
     app.state.settings = settings
     app.state.tokens = Tokens.from_settings(settings.api)
+    app.state.auth_failures = FailureLimiter() if auth_failures is None else auth_failures
     app.state.registry = build_registry(engine, settings, ingest)
     _install_error_handlers(app)
 
@@ -151,6 +155,8 @@ def create_app(
         ):
             app.include_router(router, prefix=API_PREFIX)
         from monitor.web import router as web_router  # the built-in dashboard at /
+        from monitor.web.docs import docs_router
 
         app.include_router(web_router)
+        app.include_router(docs_router(API_PREFIX, app.title))
     return app

@@ -3,7 +3,7 @@
 Every presented token is hashed and compared (hmac.compare_digest) against the digest of
 *every* configured token, with no early exit, so neither timing nor length tells which token
 came close. Missing or unknown token: 401 with `WWW-Authenticate: Bearer`; a read token on an
-admin route: 403. With no token configured at all the API is open, which is only allowed on
+admin route: 403; too many unknown tokens from one address: 429 (throttle.py). With no token configured at all the API is open, which is only allowed on
 loopback (`check_bind`). Tokens are never logged or put into messages.
 """
 
@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from monitor.api.throttle import client_address, limiter_of, too_many
 from monitor.errors import ConfigError
 from monitor.settings import ApiSettings
 
@@ -66,13 +67,20 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def authorize(request: Request, creds: HTTPAuthorizationCredentials | None, need: Scope) -> None:
+    """Missing token: 401. Too many wrong tokens from this address lately: 429 (throttle.py),
+    before the token is looked at. Wrong token: 401, counted."""
     tokens: Tokens = request.app.state.tokens
     if not tokens.enabled:
         return
     if creds is None or not creds.credentials:
         raise _unauthorized("missing bearer token")
+    limiter, client = limiter_of(request), client_address(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise too_many(wait)
     scope = tokens.scope_of(creds.credentials)
     if scope is None:
+        limiter.failed(client)
         raise _unauthorized("invalid bearer token")
     if need == "admin" and scope != "admin":
         raise HTTPException(status_code=403, detail="this action needs an admin token")

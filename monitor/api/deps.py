@@ -18,6 +18,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"model": Problem, "description": "Missing or invalid bearer token."},
     403: {"model": Problem, "description": "The token lacks the admin scope."},
+    429: {
+        "model": Problem,
+        "description": "Too many failed authentication attempts from this address.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+        },
+    },
     503: {"model": Problem, "description": "The database is unavailable."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Problem, "description": "Not found."}}

@@ -1,31 +1,58 @@
-"""Shared CLI plumbing: the --config option and opening a migrated store from settings."""
+"""Shared CLI plumbing: the one --config option and opening a migrated store from settings.
+
+Every command that reads the service config takes it the same way: `--config FILE` or the
+MONITOR_CONFIG environment variable. A store command without either refuses to run rather
+than create an empty `./monitor.db` and report on it.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from monitor.errors import ConfigError
+
+if TYPE_CHECKING:
+    from monitor.settings import Settings
+
+ENV_VAR = "MONITOR_CONFIG"
+NO_CONFIG = (
+    f"no config: pass --config FILE or set {ENV_VAR} "
+    "(the demo's is demo-data/monitor.yaml after `make demo`)"
+)
 
 CONFIG = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    envvar="MONITOR_CONFIG",
+    envvar=ENV_VAR,
     show_envvar=True,
-    help="Service config (YAML). Default: built-in defaults (sqlite:///monitor.db).",
+    help="Service config (YAML).",
 )
 
 
-def open_store(config_path: str | None) -> tuple[Any, Any]:
-    """(settings, engine) with migrations applied when database.auto_upgrade is set."""
+def service_settings(config_path: str | None) -> Settings:
+    """The service config from --config or MONITOR_CONFIG; ConfigError without either."""
     from monitor.settings import load_settings
+
+    path = config_path or os.environ.get(ENV_VAR) or None
+    if path is None:
+        raise ConfigError(NO_CONFIG)
+    return load_settings(path)
+
+
+def open_store(config_path: str | None, *, auto_upgrade: bool = True) -> tuple[Settings, Any]:
+    """(settings, engine), migrations applied when database.auto_upgrade is set (and
+    `auto_upgrade` is left on)."""
     from monitor.storage import make_engine, upgrade
 
-    settings = load_settings(config_path)
+    settings = service_settings(config_path)
     engine = make_engine(settings.database.url.get_secret_value())
-    if settings.database.auto_upgrade:
+    if auto_upgrade and settings.database.auto_upgrade:
         upgrade(engine)
     return settings, engine
 

@@ -70,14 +70,14 @@ def list_cmd(
         return
     click.echo(
         f"{'id':>6}  {'monitor':<20} {'rule':<16} {'subject':<20} {'state':<8} "
-        f"{'severity':<8}  {'since (UTC)':<19}  last seen (UTC)"
+        f"{'severity':<8}  {'since (UTC)':<19}  {'last seen':<19}  resolved (UTC)"
     )
     for a in rows:
         since = a.fired_at or a.created_at
         click.echo(
             f"{a.id:>6}  {escape_text(a.monitor, 20):<20} {escape_text(a.rule, 16):<16} "
             f"{escape_text(a.subject or '-', 20):<20} {a.state:<8} {a.severity:<8}  "
-            f"{fmt_ts(since):<19}  {fmt_ts(a.last_seen_at)}"
+            f"{fmt_ts(since):<19}  {fmt_ts(a.last_seen_at):<19}  {fmt_ts(a.resolved_at)}"
         )
 
 

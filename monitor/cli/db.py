@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-_CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Service config (YAML). Default: built-in defaults (sqlite:///monitor.db).",
-)
-
-
-def _engine(config_path: str | None) -> tuple[Any, Any]:
-    from monitor.settings import load_settings
-    from monitor.storage import make_engine
-
-    settings = load_settings(config_path)
-    return settings, make_engine(settings.database.url.get_secret_value())
+from monitor.cli._common import CONFIG, open_store
 
 
 @click.group()
@@ -29,36 +13,36 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@_CONFIG
+@CONFIG
 def upgrade_cmd(config_path: str | None) -> None:
     """Apply the Alembic migrations up to the newest revision (idempotent)."""
     from monitor.storage import safe_url, upgrade
 
-    _, engine = _engine(config_path)
+    _, engine = open_store(config_path, auto_upgrade=False)
     revision = upgrade(engine)
     click.echo(f"database {safe_url(engine.url)} at revision {revision}")
 
 
 @db.command("current")
-@_CONFIG
+@CONFIG
 def current_cmd(config_path: str | None) -> None:
     """Print the database's revision and the newest one this version ships."""
     from monitor.storage import current_revision, head_revision, safe_url
 
-    _, engine = _engine(config_path)
+    _, engine = open_store(config_path, auto_upgrade=False)
     current, head = current_revision(engine), head_revision()
     state = "up to date" if current == head else "needs `monitor db upgrade`"
     click.echo(f"database {safe_url(engine.url)} at revision {current} (head {head}): {state}")
 
 
 @db.command("retention")
-@_CONFIG
+@CONFIG
 def retention_cmd(config_path: str | None) -> None:
     """Delete raw events older than ingest.retention_days (and, on Postgres, create the
     upcoming daily partitions). Run it daily, e.g. from cron."""
     from monitor.storage import maintain
 
-    settings, engine = _engine(config_path)
+    settings, engine = open_store(config_path, auto_upgrade=False)
     removed = maintain(engine, settings.ingest.retention_days)
     click.echo(f"removed {removed} raw events older than {settings.ingest.retention_days} days")
 

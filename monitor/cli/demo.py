@@ -3,9 +3,11 @@ built-in dashboard over the demo's data until interrupted."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -113,8 +115,6 @@ def demo(
     broker is always stopped. Then it serves the built-in dashboard on 127.0.0.1 and prints
     its address and a one-off read token, until interrupted.
     """
-    from pathlib import Path
-
     from monitor import logs
     from monitor.demo import run_demo, summary_lines
 
@@ -127,8 +127,53 @@ def demo(
         serve = False
     if serve is None:
         serve = _interactive()
+    config = str(result.config_path)
+    for line in next_steps(config, result.runs, result.settings.api.port):
+        click.echo(line)
     if serve:
         serve_dashboard(result.settings, result.database_url, port=port)
+    else:
+        click.echo("")
+        click.echo(
+            "dashboard  not serving the dashboard (--no-serve, or not run in a terminal); "
+            f"serve it with `{_monitor_cmd()} demo --serve`, or over this store with "
+            f"`{_monitor_cmd()} serve --config {shlex.quote(config)} --role api`"
+        )
+
+
+def _monitor_cmd() -> str:
+    """How this process was started (`.venv/bin/monitor`, `python -m monitor`), so the
+    printed commands run as printed even when the venv is not activated."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if argv0.endswith("__main__.py"):
+        return f"{shlex.quote(sys.executable)} -m monitor"
+    if argv0 and Path(argv0).name == "monitor":
+        return shlex.quote(argv0)
+    return "monitor"
+
+
+def next_steps(config: str, runs: Sequence[Any], port: int) -> list[str]:
+    """What to run next against the store the demo left, with the config it wrote."""
+    monitor, cfg = _monitor_cmd(), f"--config {shlex.quote(config)}"
+    drifted = next((o for o in runs if o.dataset_drift), runs[-1] if runs else None)
+    lines = [
+        "",
+        f"config     {config}  (the config this demo ran with; its broker and receivers "
+        "are stopped)",
+        f"next       {monitor} status {cfg}",
+        f"           {monitor} runs list {cfg}",
+    ]
+    if drifted is not None:
+        end = drifted.window.end.strftime("%Y-%m-%dT%H:%M:%SZ")
+        lines += [
+            f"           {monitor} runs show {drifted.run_id} {cfg}",
+            f"           {monitor} report {cfg} --monitor {drifted.monitor} --window {end}",
+        ]
+    lines.append(
+        f"           {monitor} serve {cfg} --role api  # dashboard and API on "
+        f"http://127.0.0.1:{port}/"
+    )
+    return lines
 
 
 COMMANDS = [demo]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from monitor.cli._common import CONFIG
+
 
 @click.command("produce-sample")
 @click.option(
@@ -12,13 +14,7 @@ import click
     default=None,
     help="Kafka bootstrap server(s), comma-separated (default: from --config).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Service config: topics and security/SASL/TLS options come from it.",
-)
+@CONFIG  # topics and security/SASL/TLS options; without one: built-in defaults
 @click.option(
     "--model",
     default="churn",

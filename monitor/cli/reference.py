@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store
+from monitor.display import PREDICTION_FEATURE
 
 
 @click.group()
@@ -16,7 +17,7 @@ def _report(ref) -> None:  # type: ignore[no-untyped-def]
     click.echo(
         f"monitor {ref.monitor}: reference version {ref.version} ({ref.row_count} rows, "
         f"{len(ref.features)} features"
-        + (", prediction" if "__prediction__" in ref.specs else "")
+        + (", prediction" if PREDICTION_FEATURE in ref.specs else "")
         + f") from {ref.source}"
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store, parse_when
+from monitor.display import feature_label
 
 
 @click.group()
@@ -88,7 +89,7 @@ def show_cmd(config_path: str | None, run_id: int, as_json: bool) -> None:
         )
     for f in run["features"]:
         click.echo(
-            f"{_safe(f['feature'], 28):<28} {f['kind']:<11} {f['method']:<18} "
+            f"{_safe(feature_label(f['feature']), 28):<28} {f['kind']:<11} {f['method']:<18} "
             f"{_num(f['statistic'], 4):>10} {_num(f['threshold'], 4):>9}  "
             f"{'YES' if f['drifted'] else 'no'}"
         )

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 import click
 
+from monitor.cli._common import CONFIG, service_settings
+
 ROLES = ("consumer", "scheduler", "api", "all")
 
 
 @click.command("serve")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    envvar="MONITOR_CONFIG",
-    show_envvar=True,
-    help="Service config (YAML). Without it: built-in defaults.",
-)
+@CONFIG
 @click.option(
     "--role",
     type=click.Choice(ROLES),
@@ -49,10 +43,9 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     from monitor.heartbeat import Heartbeat
     from monitor.ingest.consumer import build_ingestor
     from monitor.ingest.errors import kafka_errors
-    from monitor.settings import load_settings
     from monitor.storage.db import make_engine, safe_url, upgrade
 
-    settings = load_settings(config_path)
+    settings = service_settings(config_path)
     if role in ("api", "all") or settings.api.metrics_port is not None:
         from monitor.api.auth import check_bind
 

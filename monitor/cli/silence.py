@@ -7,26 +7,8 @@ from typing import Any
 
 import click
 
+from monitor.cli._common import CONFIG, open_store
 from monitor.errors import ConfigError, InputError
-
-_CONFIG = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Service config (YAML). Default: built-in defaults (sqlite:///monitor.db).",
-)
-
-
-def _open(config_path: str | None) -> tuple[Any, Any]:
-    from monitor.settings import load_settings
-    from monitor.storage import make_engine, upgrade
-
-    settings = load_settings(config_path)
-    engine = make_engine(settings.database.url.get_secret_value())
-    if settings.database.auto_upgrade:
-        upgrade(engine)
-    return settings, engine
 
 
 def _check_target(settings: Any, monitor: str, rule: str | None) -> None:
@@ -67,7 +49,7 @@ def silence() -> None:
 @click.option("--for", "for_", default=None, help="How long, e.g. 30m, 2h, 1d.")
 @click.option("--until", default=None, help="End time, ISO 8601 with zone.")
 @click.option("--reason", default=None, help="Why (shown by `silence list`).")
-@_CONFIG
+@CONFIG
 def add_cmd(
     monitor: str,
     rule: str | None,
@@ -81,7 +63,7 @@ def add_cmd(
 
     now = datetime.now(UTC)
     end = _until(for_, until, now)
-    settings, engine = _open(config_path)
+    settings, engine = open_store(config_path)
     _check_target(settings, monitor, rule)
     s = add_silence(engine, monitor, rule, end, reason, now=now)
     what = f"rule {rule!r} of monitor {monitor!r}" if rule else f"monitor {monitor!r}"
@@ -90,12 +72,12 @@ def add_cmd(
 
 @silence.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include silences that have ended.")
-@_CONFIG
+@CONFIG
 def list_cmd(show_all: bool, config_path: str | None) -> None:
     """Silences still running (ending soonest first)."""
     from monitor.silences import list_silences
 
-    _, engine = _open(config_path)
+    _, engine = open_store(config_path)
     rows = list_silences(engine, active_at=None if show_all else datetime.now(UTC))
     if not rows:
         click.echo("no silences")
@@ -110,12 +92,12 @@ def list_cmd(show_all: bool, config_path: str | None) -> None:
 
 @silence.command("remove")
 @click.argument("silence_id", type=int)
-@_CONFIG
+@CONFIG
 def remove_cmd(silence_id: int, config_path: str | None) -> None:
     """End a silence now (by its id from `silence list`)."""
     from monitor.silences import remove_silence
 
-    _, engine = _open(config_path)
+    _, engine = open_store(config_path)
     remove_silence(engine, silence_id)
     click.echo(f"removed silence {silence_id}")
 

@@ -77,7 +77,10 @@ class DriftOptions:
     def from_settings(cls, settings: Any, prefix: str = "drift", **kw: Any) -> DriftOptions:
         """Options from a `monitor.settings.DriftSettings`; ConfigError names the bad key."""
         per_feature = {
-            name: _feature_options(raw, _path(prefix, f"per_feature.{name}"))
+            name: _feature_options(
+                raw.model_dump() if hasattr(raw, "model_dump") else raw,
+                _path(prefix, f"per_feature.{name}"),
+            )
             for name, raw in settings.per_feature.items()
         }
         try:

@@ -127,6 +127,10 @@ def sketch_feature(
     stats: dict = {}
     if ref.count and cur.count:
         stats = _stats(spec, ref, cur, _wanted(kind, options, fo), method)
+        pooled = stats.pop("approximate", None)  # categorical: "other" pools categories
+        if pooled is not None:
+            quality["approximate_from_sketch"] = pooled["methods"]
+            quality["approximate_reason"] = pooled["reason"]
     else:
         quality["error"] = engine._empty_side(ref.count, cur.count)
     statistic, p_value = engine._pick(stats, method, quality)
@@ -134,6 +138,9 @@ def sketch_feature(
     if method in APPROXIMATE and stats:
         other = _other_end(stats, method)
         quality["sketch_undecided"] = decide(method, *other, threshold) != drifted
+    upper = (stats.get(method) or {}).get("p_value_upper") if method == "chisquare" else None
+    if upper is not None:  # pooled new categories: could the exact p-value flip the verdict?
+        quality["sketch_undecided"] = decide(method, statistic, upper, threshold) != drifted
     return FeatureResult(
         name=name,
         kind=kind,

@@ -21,7 +21,10 @@ what `_envelope` describes):
 The verdict uses the least alarming end of the interval (the lower KS bound and its
 p-value, the lower Wasserstein bound), so a sketch never reports drift that its own error
 could explain (whylogs' trap); `quality["sketch_undecided"]` says when the other end would
-have flipped the verdict. Mean and std come from the moment sums (float rounding only); quantiles are interpolated
+have flipped the verdict. Categorical: when "other" pools new categories, the chi-square
+p-value is a lower bound (fewer degrees of freedom) and `p_value_upper` (every new value
+distinct) the upper one; the verdict keeps the pooled value (the upper bound would miss
+almost any drift made of new values) and `sketch_undecided` says when it could flip. Mean and std come from the moment sums (float rounding only); quantiles are interpolated
 inside their fine bin, with that bin as the interval.
 """
 
@@ -248,20 +251,33 @@ def numeric_sketch_stats(
 
 
 def categorical_sketch_stats(
-    spec: CategoricalSpec, ref: CategoricalSketch, cur: CategoricalSketch, wanted: frozenset[str]
+    spec: CategoricalSpec,
+    ref: CategoricalSketch,
+    cur: CategoricalSketch,
+    wanted: frozenset[str],
+    new_category_count: int | None = None,
 ) -> dict:
     """Statistics over spec categories + "other" (bins empty on both sides dropped).
 
-    Equal to the exact engine's when the reference has at most K categories and at most one
-    new category appears; several new categories share the "other" bucket.
+    Equal to the exact engine's when the reference has at most K categories and no new
+    category appears, or exactly one does and the caller says so. Otherwise "other" pools several categories: `approximate` names
+    the statistics that then differ and why (see `_pooling`). `new_category_count`, the
+    number of distinct new categories when a caller knows it, makes the chi-square p-value
+    exact again (its statistic does not change with the pooling, its degrees of freedom do).
     """
     _check(spec, ref, cur)
     keep = (ref.counts + cur.counts) > 0
     r, c = ref.counts[keep], cur.counts[keep]
+    pooled_new = _pooled_new(ref, cur, new_category_count)
     out: dict = {}
     if "chisquare" in wanted:
         s, p = binned.chi2(r, c)
         out["chisquare"] = {"statistic": s, "p_value": p}
+        if pooled_new and new_category_count is not None:
+            out["chisquare"]["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
+        elif pooled_new:  # 1..n distinct new values: the exact p-value lies in [p, p_upper]
+            n_other = int(cur.counts[-1])
+            out["chisquare"]["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
     if "z" in wanted and r.size == 2:
         s, p = binned.z_two_proportion(r, c)
         out["z"] = {"statistic": s, "p_value": p}
@@ -278,7 +294,53 @@ def categorical_sketch_stats(
         "reference": float(ref.counts[-1] / ref.count),
         "current": float(cur.counts[-1] / cur.count),
     }
+    approximate = _pooling(spec, ref, cur, new_category_count)
+    if approximate is not None:
+        out["approximate"] = approximate
     return out
+
+
+# Statistics that change when categories absent from the reference are pooled: the floored
+# PSI/KL/JS, and the chi-square p-value (its statistic, TVD and Hellinger add one term
+# linear in each such category's count, so pooling leaves them unchanged).
+_CHANGED_BY_POOLED_NEW = ("chisquare", "jensenshannon", "kl", "psi")
+
+
+def _pooled_new(ref: CategoricalSketch, cur: CategoricalSketch, count: int | None) -> bool:
+    """ "other" holds only new categories, possibly several (unknown, or known > 1)."""
+    return ref.counts[-1] == 0 and cur.counts[-1] > 0 and (count is None or count > 1)
+
+
+def _pooling(
+    spec: CategoricalSpec, ref: CategoricalSketch, cur: CategoricalSketch, count: int | None
+) -> dict | None:
+    """{"methods", "reason"} when "other" may pool categories the exact engine keeps apart."""
+    k = len(spec.categories)
+    if ref.counts[-1] > 0:
+        return {
+            "methods": sorted(("chisquare", *CATEGORICAL_BINNED)),
+            "reason": (
+                f"the reference has more than {k} categories: the rest share one 'other' "
+                "bucket (with any new ones), so statistics and p-values are over fewer "
+                "categories than the exact engine's"
+            ),
+        }
+    if not _pooled_new(ref, cur, count):
+        return None
+    methods = [m for m in _CHANGED_BY_POOLED_NEW if m != "chisquare" or count is None]
+    how_many = "sketches do not say how many distinct" if count is None else f"{count} distinct"
+    return {
+        "methods": sorted(methods),
+        "reason": (
+            f"new categories share one 'other' bucket ({how_many}): the "
+            "chi-square statistic, TVD and Hellinger are exact, "
+            + (
+                "the chi-square p-value counts fewer degrees of freedom (smaller than exact)"
+                if count is None
+                else "the floored PSI/KL/JS are not"
+            )
+        ),
+    }
 
 
 def _check(spec, ref, cur) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from monitor.display import feature_label
 from monitor.notify.channels import (
     USER_AGENT,
     Outgoing,
@@ -99,7 +100,8 @@ def describe(p: Mapping[str, Any]) -> str:
     features = list(p.get("drifted_features") or [])
     if features:
         shown = [
-            f"{_line(f.get('name', ''))} ({_line(f.get('method', ''), 40)} {comparison(f)})"
+            f"{_line(feature_label(str(f.get('name', ''))))} ({_line(f.get('method', ''), 40)}"
+            f" {comparison(f)})"
             for f in _top(features)
         ]
         more = f" and {len(features) - MAX_FEATURES} more" if len(features) > MAX_FEATURES else ""

@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from monitor.display import feature_label
 from monitor.notify.channels import Outgoing, SendResult, classify_http
 from monitor.settings import SlackRoute, WebhookRoute
 from monitor.verdict import comparison, how_far
@@ -161,8 +162,9 @@ def _features_block(features: list[Mapping[str, Any]]) -> dict[str, Any] | None:
         return None
     lines = ["*Top drifted features*"]
     for f in top_features(features):
+        name = code(feature_label(str(f.get("name", ""))))
         method = esc(f.get("method", ""), 40)
-        lines.append(f"• {code(f.get('name', ''))} — {method} {esc(comparison(f), 80)}")
+        lines.append(f"• {name} — {method} {esc(comparison(f), 80)}")
     if len(features) > MAX_FEATURES:
         lines.append(f"_…and {len(features) - MAX_FEATURES} more_")
     return {"type": "section", "text": _mrkdwn("\n".join(lines))}

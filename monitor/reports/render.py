@@ -16,6 +16,7 @@ from functools import cache
 
 import pandas as pd
 
+from monitor.display import feature_label
 from monitor.drift.result import DriftReport
 from monitor.reports.escape import script_json, text
 from monitor.reports.evidently_section import EvidentlyResult, evidently_report
@@ -129,7 +130,7 @@ def _history_html(history: Mapping[str, Sequence[HistoryPoint]]) -> tuple[str, s
         return "", ""
     divs, blocks = [], []
     for i, (name, fig) in enumerate(figures):
-        divs.append(f'<div class="chart" id="ts-{i}" title="{text(name)}"></div>')
+        divs.append(f'<div class="chart" id="ts-{i}" title="{text(feature_label(name))}"></div>')
         blocks.append(
             f'<script type="application/json" data-figure="ts-{i}">{script_json(fig)}</script>'
         )

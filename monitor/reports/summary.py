@@ -38,8 +38,17 @@ def _new_categories(f: FeatureResult) -> str:
     return f"{count}: {items}{more}"
 
 
+def _approximate(f: FeatureResult) -> str | None:
+    """Why the verdict's number is approximate (sketch with pooled categories), if it is."""
+    reason = f.quality.get("approximate_reason")
+    if not reason or f.method not in f.quality.get("approximate_from_sketch", ()):
+        return None
+    what = "p-value" if f.p_value is not None else "statistic"
+    return f"approximate {what}: {reason}"
+
+
 def _row(f: FeatureResult) -> str:
-    note = f.quality.get("error")
+    note = f.quality.get("error") or _approximate(f)
     verdict = '<td class="drift">drift</td>' if f.drifted else '<td class="ok">ok</td>'
     cells = [
         f"<td>{text(f.name)}</td>",

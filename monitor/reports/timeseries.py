@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.display import feature_label
 from monitor.drift.registry import METHODS
 from monitor.reports.escape import text
 
@@ -110,7 +111,7 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
         },
     ]
     layout = {
-        "title": {"text": text(name), "font": {"size": 13}, "x": 0.02},
+        "title": {"text": text(feature_label(name)), "font": {"size": 13}, "x": 0.02},
         "height": 240,
         "margin": {"l": 50, "r": 10, "t": 36, "b": 30},
         "showlegend": False,

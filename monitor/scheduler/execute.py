@@ -28,11 +28,10 @@ from monitor.drift.sketch_report import compare_sketches, sketch_feature, sketch
 from monitor.errors import MonitorError
 from monitor.reference import (
     Reference,
-    ReferenceError,
+    ReferencePending,
     drift_options,
+    ensure_reference,
     event_filter,
-    latest,
-    materialise,
 )
 from monitor.rules import RunFacts, evaluate
 from monitor.scheduler import categories as new_categories
@@ -60,35 +59,6 @@ class RunOutcome:
     alerts: tuple[Any, ...] = field(default_factory=tuple)
     error: str | None = None
     duration_s: float = 0.0
-
-
-def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) -> Reference:
-    """The newest reference version; materialised on first use once its source is complete."""
-    ref = latest(engine, monitor.name)
-    if ref is not None:
-        return ref
-    spec = monitor.reference
-    if spec is None:
-        raise ReferenceError(f"monitor {monitor.name}: no reference configured")
-    flt = event_filter(monitor)
-    if spec.end is not None and spec.end > now:
-        raise ReferenceError(f"monitor {monitor.name}: reference range ends in the future")
-    if spec.first_events is not None:
-        have = count_events(engine, flt, datetime(1970, 1, 1, tzinfo=UTC), now)
-        if have < spec.first_events:
-            raise ReferenceError(
-                f"monitor {monitor.name}: {have} of the first {spec.first_events} reference "
-                "events stored so far"
-            )
-    if spec.first_days is not None:
-        from monitor.storage.event_frames import first_event_ts
-
-        first = first_event_ts(engine, flt)
-        if first is None or first + timedelta(days=spec.first_days) > now:
-            raise ReferenceError(
-                f"monitor {monitor.name}: the first {spec.first_days:g} days are not over yet"
-            )
-    return materialise(engine, monitor, now=now)
 
 
 def current_sketches(
@@ -176,6 +146,8 @@ def run_window(
     began = time.monotonic()
     try:
         return _compute(engine, settings, monitor, window, run_id, now, began)
+    except ReferencePending as exc:
+        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
     except MonitorError as exc:
         return _fail(engine, monitor, window, run_id, now, began, str(exc))
     except Exception as exc:  # a bug must not leave a run "running" until its lease ends
@@ -191,12 +163,15 @@ def _fail(
     now: datetime,
     began: float,
     error: str,
+    status: str = "failed",
 ) -> RunOutcome:
+    """Finish a run that compared nothing: failed, or skipped (reference still pending)."""
     duration = time.monotonic() - began
     with engine.begin() as conn:
-        run_store.finish(conn, run_id, status="failed", now=now, duration_s=duration, error=error)
-    log.warning("run_failed", extra={"monitor": monitor.name, "run_id": run_id, "error": error})
-    return RunOutcome(run_id, monitor.name, window, "failed", error=error, duration_s=duration)
+        run_store.finish(conn, run_id, status=status, now=now, duration_s=duration, error=error)
+    say = log.info if status == "skipped" else log.warning
+    say(f"run_{status}", extra={"monitor": monitor.name, "run_id": run_id, "error": error})
+    return RunOutcome(run_id, monitor.name, window, status, error=error, duration_s=duration)
 
 
 def _compute(
@@ -311,6 +286,8 @@ def run_frame(
             engine, settings, monitor, window, run_id, now, began, ref, report, prediction,
             False, base,
         )  # fmt: skip
+    except ReferencePending as exc:
+        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
     except MonitorError as exc:
         return _fail(engine, monitor, window, run_id, now, began, str(exc))
 

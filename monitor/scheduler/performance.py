@@ -4,20 +4,23 @@ Labels arrive late, so each tick evaluates the newest closed window plus every w
 `performance.label_horizon`) holding predictions whose labels were stored since the last
 evaluation; `store_window` keeps a new revision only when something changed. Performance
 rules are fed with the newest window that has enough labels, once per new revision of it, so
-an alert's "for N consecutive" counts evaluations with new information, not ticks.
+an alert's "for N consecutive" counts evaluations with new information, not ticks. A new
+revision of an older window (late labels) is judged once too, under its own subject: a drop
+revealed late fires that window's alert at once, a later revision without it resolves it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
 from monitor.alerts import apply_run
 from monitor.performance import PerformanceResult, compute_window, latest_runs, store_window
 from monitor.reference import latest
-from monitor.rules import RunFacts, evaluate
+from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import labels, performance_runs, predictions
@@ -115,38 +118,79 @@ def _feed_rules(
     fresh: dict[tuple[datetime, datetime], tuple[int, PerformanceResult]],
     now: datetime,
 ) -> None:
+    """Judge each new revision once: the newest judged window feeds the rule's own alert;
+    an older window revised by late labels raises (or resolves) that window's alert."""
     if not fresh or not any(r.condition == "performance" for r in monitor.rules):
         return
     judged = next((r for r in latest_runs(engine, monitor.name) if r.status == "succeeded"), None)
-    if judged is None or (judged.window_start, judged.window_end) not in fresh:
+    if judged is None:
         return
-    run_id, result = fresh[(judged.window_start, judged.window_end)]
-    if run_id != judged.id or result.overall.metrics is None:
-        return
+    newest = (judged.window_start, judged.window_end)
     ref = latest(engine, monitor.name)
+    for (start, end), (run_id, result) in sorted(fresh.items()):
+        if result.status != "succeeded" or result.overall.metrics is None:
+            continue
+        if (start, end) == newest:
+            if run_id == judged.id:
+                _judge(engine, settings, monitor, ref, Window(start, end), result, now, late=False)
+        elif start < newest[0]:
+            _judge(engine, settings, monitor, ref, Window(start, end), result, now, late=True)
+
+
+def window_subject(window: Window) -> str:
+    """The alert subject of one late-revised window (its own alert, apart from the rule's)."""
+    return f"window {window.start.isoformat()}/{window.end.isoformat()}"
+
+
+def _judge(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    ref: Any,
+    window: Window,
+    result: PerformanceResult,
+    now: datetime,
+    *,
+    late: bool,
+) -> None:
+    """Rules on one window's metrics, alerts stepped in one transaction. A late window's
+    hits get its own subject and fire at once (there is no run of windows to wait for)."""
+    metrics = result.overall.metrics
+    if metrics is None:
+        return
     facts = RunFacts(
         monitor=monitor.name,
         model=monitor.model,
         model_version=monitor.model_version,
         run_id=None,
-        window_start=judged.window_start,
-        window_end=judged.window_end,
+        window_start=window.start,
+        window_end=window.end,
         status="succeeded",
         current_rows=result.predictions,
         reference_rows=ref.row_count if ref else 0,
-        performance=result.overall.metrics.scalars(),
+        performance=metrics.scalars(),
         reference_performance=ref.performance if ref else None,
         labelled_rows=result.overall.evaluated,
         kind="performance",
     )
     hits = evaluate(monitor.rules, facts)
+    if late:
+        hits = [_late_hit(h, window) for h in hits]
     with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
-        changes = apply_run(conn, facts, hits, monitor.rules, settings.alerting, now)
+        changes = apply_run(
+            conn, facts, hits, monitor.rules, settings.alerting, now, keep_unreported=True
+        )
     for c in changes:
         log.info(
             "performance_alert",
-            extra={"monitor": monitor.name, "rule": c.rule, "state": c.after},
+            extra={"monitor": monitor.name, "rule": c.rule, "subject": c.subject, "state": c.after},
         )
 
 
-__all__ = ["performance_tick", "windows_to_evaluate"]
+def _late_hit(hit: RuleHit, window: Window) -> RuleHit:
+    rule = hit.rule.model_copy(update={"for_runs": 1})
+    summary = f"late labels for {window.start.isoformat()}: {hit.details.get('summary', '')}"
+    return RuleHit(rule, window_subject(window), hit.condition, {**hit.details, "summary": summary})
+
+
+__all__ = ["performance_tick", "window_subject", "windows_to_evaluate"]

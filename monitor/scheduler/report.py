@@ -19,7 +19,7 @@ from monitor.errors import MonitorError
 from monitor.reference import LABEL_COLUMN, event_filter, reference_frame
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
-from monitor.storage.event_frames import TS_COLUMN, load_frame
+from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, load_frame
 from monitor.window import Window
 
 log = logging.getLogger("monitor.scheduler")
@@ -113,7 +113,7 @@ def window_report(
         end=window.end,
         limit=cap,
         newest=True,
-        columns=list(reference.columns.drop("__prediction__", errors="ignore")),
+        columns=list(reference.columns.drop(PREDICTION_FEATURE, errors="ignore")),
     ).drop(columns=[TS_COLUMN])
     shared = [c for c in reference.columns if c in current.columns]
     meta = {

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from monitor.storage.db import storage_errors
-from monitor.storage.event_frames import EventFilter, _where
+from monitor.storage.event_frames import EventFilter, _where, load_frame
 from monitor.storage.tables import predictions
 
 
@@ -59,6 +59,8 @@ def unseen_categories(
 ) -> tuple[int, dict[str, int]]:
     """(distinct values of `feature` in [start, end) not in `known`, the `limit` most
     frequent of them with their counts, largest first)."""
+    if engine.dialect.name != "postgresql" and any(ch in feature for ch in '"\\'):
+        return _from_rows(engine, flt, start, end, feature, known, limit)
     p = predictions.c
     value = p.features[feature].as_string()
     if engine.dialect.name == "postgresql":
@@ -67,7 +69,7 @@ def unseen_categories(
         kind = func.json_type(p.features, "$." + json.dumps(feature))
 
     def flt_stmt(stmt: Any) -> Any:
-        return _where(stmt, flt).where(
+        return _where(stmt, flt, engine.dialect.name).where(
             p.ts >= start, p.ts < end, value.is_not(None), value.not_in(_variants(known))
         )
 
@@ -97,3 +99,23 @@ def unseen_categories(
         listed[name] = listed.get(name, 0) + int(count)
     ordered = sorted(listed.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     return max(total - dropped, len(listed)), dict(ordered)
+
+
+def _from_rows(
+    engine: Engine,
+    flt: EventFilter,
+    start: datetime,
+    end: datetime,
+    feature: str,
+    known: Collection[str],
+    limit: int,
+) -> tuple[int, dict[str, int]]:
+    """`unseen_categories` in Python, for names a SQLite JSON path cannot quote."""
+    from monitor.drift.sketch import _category_counts
+
+    frame = load_frame(engine, flt, start=start, end=end, columns=[feature])
+    names, counts = _category_counts(frame[feature])
+    seen = set(known)
+    new = {n: c for n, c in zip(names, counts, strict=True) if n not in seen}
+    top = sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return len(new), dict(top)

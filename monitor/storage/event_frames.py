@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
 
+from monitor.display import PREDICTION_FEATURE
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import predictions
 
-PREDICTION_FEATURE = "__prediction__"
 TS_COLUMN = "__ts__"
 
 
@@ -46,28 +46,54 @@ def prediction_value(prediction: Any, proba: Any) -> Any:
     return prediction
 
 
-def _where(stmt: Select, flt: EventFilter) -> Select:
+def _where(stmt: Select, flt: EventFilter, dialect: str) -> Select:
     p = predictions.c
     stmt = stmt.where(p.model == flt.model)
     if flt.model_version is not None:
         stmt = stmt.where(p.model_version == flt.model_version)
     for key, value in (flt.segment or {}).items():
-        stmt = stmt.where(p.segment[key].as_string() == value)
+        stmt = stmt.where(_segment_is(key, value, dialect))
     return stmt
+
+
+def _segment_is(key: str, value: str, dialect: str) -> Any:
+    """segment[key] == value for any key (keys come from events: quotes, dots, `$`...).
+
+    Postgres binds the key (`->>`). SQLite's JSON path cannot quote a key holding `"`, so
+    there the key is compared as a value of json_each, also bound."""
+    p = predictions.c
+    if dialect != "sqlite":
+        return p.segment[key].as_string() == value
+    each = func.json_each(p.segment).table_valued("key", "value", "type")
+    return (
+        select(1)
+        .select_from(each)
+        .where(each.c.key == key, each.c.type == "text", each.c.value == value)
+        .exists()
+    )
 
 
 def count_events(engine: Engine, flt: EventFilter, start: datetime, end: datetime) -> int:
     p = predictions.c
-    stmt = _where(select(func.count()).select_from(predictions), flt)
+    stmt = _where(select(func.count()).select_from(predictions), flt, engine.dialect.name)
     stmt = stmt.where(p.ts >= start, p.ts < end)
     with storage_errors(engine, "count window events"), engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 
 
 def first_event_ts(engine: Engine, flt: EventFilter) -> datetime | None:
-    stmt = _where(select(func.min(predictions.c.ts)), flt)
+    stmt = _where(select(func.min(predictions.c.ts)), flt, engine.dialect.name)
     with storage_errors(engine, "find first event"), engine.connect() as conn:
         return conn.execute(stmt).scalar_one()
+
+
+def nth_event_ts(engine: Engine, flt: EventFilter, n: int) -> datetime | None:
+    """Timestamp of the n-th event (1-based, by time then event_id), or None when fewer."""
+    p = predictions.c
+    stmt = _where(select(p.ts), flt, engine.dialect.name)
+    stmt = stmt.order_by(p.ts, p.event_id).offset(n - 1).limit(1)
+    with storage_errors(engine, "find the n-th event"), engine.connect() as conn:
+        return conn.execute(stmt).scalar_one_or_none()
 
 
 def load_frame(
@@ -80,15 +106,20 @@ def load_frame(
     newest: bool = False,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Events in [start, end) (or the first/newest `limit`), one column per feature, plus
-    `__prediction__` and `__ts__`. Features absent from an event are missing (None)."""
+    """Events in [start, end) (or the first/newest `limit`, by time then event_id), one column
+    per feature, plus `__prediction__` and `__ts__`. Features absent from an event are
+    missing (None)."""
     p = predictions.c
-    stmt = _where(select(p.ts, p.features, p.prediction, p.prediction_proba), flt)
+    stmt = _where(
+        select(p.ts, p.features, p.prediction, p.prediction_proba), flt, engine.dialect.name
+    )
     if start is not None:
         stmt = stmt.where(p.ts >= start)
     if end is not None:
         stmt = stmt.where(p.ts < end)
-    stmt = stmt.order_by(p.ts.desc() if newest else p.ts)
+    # event_id breaks ties, so "the first/newest N" is one set whatever the plan (the order
+    # of the primary key, which serves it: model, ts, event_id)
+    stmt = stmt.order_by(*((p.ts.desc(), p.event_id.desc()) if newest else (p.ts, p.event_id)))
     if limit is not None:
         stmt = stmt.limit(limit)
     with storage_errors(engine, "load window events"), engine.connect() as conn:

@@ -307,3 +307,15 @@ performance_runs = Table(
 )
 
 RAW_EVENT_TABLES = ("predictions", "labels", "dead_letters")
+
+web_sessions = Table(  # dashboard sign-ins (monitor.web.sessions), shared by API replicas
+    "web_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),  # SHA-256 hex of the cookie's session id
+    Column("scope", Text, nullable=False),  # read | admin
+    Column("csrf", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+    Index("ix_web_sessions_created_at", "created_at"),
+)

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from monitor.display import PREDICTION_FEATURE, feature_label
 from monitor.drift.registry import METHODS
 from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
-from monitor.web.html import e, plot_text
+from monitor.web.html import e, figure, plot_text
 
 REF_COLOUR = "#4c78a8"
 CUR_COLOUR = "#f58518"
@@ -27,11 +28,27 @@ B_COLOUR = "#54a24b"
 RED = "#c62828"
 DISPLAY_BINS = 40
 MAX_CATEGORIES = 20
-PREDICTION = "__prediction__"
+PREDICTION = PREDICTION_FEATURE
+label = feature_label  # one display name for the prediction (monitor/display.py)
 
 
-def label(feature: str) -> str:
-    return "prediction" if feature == PREDICTION else feature
+TITLE_CHARS = 48  # a chart title longer than this is shortened (the full name is on hover)
+SINGLE_POINT_PAD = timedelta(hours=1)
+
+
+def short(text: str, limit: int = TITLE_CHARS) -> str:
+    """`text` cut to `limit` characters with an ellipsis: SVG text does not wrap, and a
+    241-character feature name would run past its chart and widen the page."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def time_range(xs: Sequence[str]) -> list[str] | None:
+    """An x-axis range for a chart whose points all share one time: plotly would zoom into
+    that instant (sub-millisecond ticks); an hour either side reads as a time axis."""
+    if not xs or len(set(xs)) > 1:
+        return None
+    at = datetime.strptime(xs[0], "%Y-%m-%d %H:%M:%S")
+    return [ts(at - SINGLE_POINT_PAD), ts(at + SINGLE_POINT_PAD)]
 
 
 def ts(value: datetime) -> str:
@@ -130,10 +147,15 @@ def sparkline(runs: Sequence[dict[str, Any]], threshold: float, width=160, heigh
         for i, (v, d) in enumerate(points)
         if d and v is not None
     )
-    last = points[-1][0]
-    title = f"drift share of the last {n} runs (latest {last:.2f}); threshold {threshold:g}"
-    if last is None:
-        title = f"drift share of the last {n} runs; threshold {threshold:g}"
+    if len(coords) == 1 and not dots:  # one point makes no line: draw it as a dot
+        dots = f'<circle cx="{coords[0][0]}" cy="{coords[0][1]}" r="2.6" fill="{REF_COLOUR}"/>'
+    newest = runs[-1]  # insufficient_data, skipped and failed runs have no share
+    latest = (
+        f"latest {newest['drift_share']:.2f}"
+        if newest["drift_share"] is not None
+        else f"latest run {newest['status'].replace('_', ' ')}, no share"
+    )
+    title = f"drift share of the last {n} runs ({latest}); threshold {threshold:g}"
     return (
         f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="{e(title)}"><title>{e(title)}</title>'
@@ -173,23 +195,44 @@ def drift_share_figure(
                 "<extra></extra>",
             }
         )
+    padded = time_range(xs)
     if xs:
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
                 "name": f"threshold {threshold:g}",
-                "x": [min(xs), max(xs)],
+                "x": padded or [min(xs), max(xs)],
                 "y": [threshold, threshold],
                 "line": {"color": "#888", "dash": "dash"},
                 "hoverinfo": "skip",
             }
         )
-    layout = _layout(
-        xaxis={"title": {"text": "window end (UTC)"}, "type": "date"},
-        yaxis={"title": {"text": "drift share"}, "range": [0, 1.05]},
-    )
+    xaxis: dict[str, Any] = {"title": {"text": "window end (UTC)"}, "type": "date"}
+    if padded:
+        xaxis["range"] = padded
+    layout = _layout(xaxis=xaxis, yaxis={"title": {"text": "drift share"}, "range": [0, 1.05]})
     return {"data": data, "layout": layout, "open_runs": True}
+
+
+def drift_share_html(
+    element_id: str, series: Sequence[tuple[str, Sequence[dict[str, Any]], str]], threshold: float
+) -> str:
+    """The drift-share chart, or a sentence when there is nothing to draw (plotly draws an
+    empty date axis as January to November 2000)."""
+    runs = [x for _, rs, _ in series for x in rs]
+    if not runs:
+        return '<p class="muted">No runs yet.</p>'
+    if all(x["drift_share"] is None for x in runs):
+        kinds = sorted({x["status"].replace("_", " ") for x in runs})
+        return (
+            f'<p class="muted">No run has a drift share yet (the last {len(runs)} runs: '
+            f"{e(', '.join(kinds))}).</p>"
+        )
+    return (
+        '<p class="muted small">Red points: dataset drift. Click a point to open its run.</p>'
+        + figure(element_id, drift_share_figure(series, threshold))
+    )
 
 
 def metric_value(doc: dict[str, Any] | None, metric: str) -> float | None:
@@ -210,6 +253,14 @@ def metric_figure(
 ) -> dict[str, Any]:
     """One metric over windows per monitor, with that monitor's reference value dashed."""
     data: list[dict[str, Any]] = []
+    padded = time_range(
+        [
+            ts(x.window_end)
+            for _, runs, _, _ in series
+            for x in runs
+            if metric_value(x.metrics, metric) is not None
+        ]
+    )
     for name, runs, reference, colour in series:
         pts = [(ts(x.window_end), metric_value(x.metrics, metric)) for x in runs]
         pts = [(x, y) for x, y in pts if y is not None]
@@ -230,7 +281,7 @@ def metric_figure(
                     "type": "scatter",
                     "mode": "lines",
                     "name": plot_text(f"{name} reference {reference:.3f}"),
-                    "x": [pts[0][0], pts[-1][0]],
+                    "x": padded or [pts[0][0], pts[-1][0]],
                     "y": [reference, reference],
                     "line": {"color": colour, "dash": "dash", "width": 1.5},
                     "hoverinfo": "skip",
@@ -239,7 +290,7 @@ def metric_figure(
     layout = _layout(
         metric,
         height=240,
-        xaxis={"type": "date"},
+        xaxis={"type": "date", **({"range": padded} if padded else {})},
         yaxis={"title": {"text": plot_text(metric)}},
     )
     return {"data": data, "layout": layout}
@@ -272,7 +323,7 @@ def numeric_figure(
         sides.append(("current", cur, CUR_COLOUR))
     prepared = [(side, *_cdf(spec, sk), colour) for side, sk, colour in sides if sk.count]
     if not prepared:
-        return {"data": [], "layout": _layout(label(name), height=230)}
+        return {"data": [], "layout": _layout(short(label(name)), height=230)}
     lo = min(_quantile(x, c, 0.002) for _, x, c, _ in prepared)
     hi = max(_quantile(x, c, 0.998) for _, x, c, _ in prepared)
     if not hi > lo:
@@ -297,7 +348,7 @@ def numeric_figure(
             }
         )
     layout = _layout(
-        label(name),
+        short(label(name)),
         height=230,
         barmode="overlay",
         bargap=0,
@@ -328,7 +379,7 @@ def categorical_figure(
         for side, share, colour in sides
     ]
     layout = _layout(
-        label(name),
+        short(label(name)),
         height=230,
         barmode="group",
         xaxis={"type": "category"},

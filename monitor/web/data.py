@@ -151,3 +151,13 @@ def feature_rows(engine: Engine, run_ids: list[int]) -> dict[int, list[dict[str,
         for row in conn.execute(stmt).mappings():
             out[row["run_id"]].append(dict(row))
     return out
+
+
+def run_in_flight(engine: Engine, run_id: int) -> dict[str, Any] | None:
+    """A claimed, not yet finished run (readers hide these; its page says it is running)."""
+    stmt = select(r.id, r.monitor, r.window_start, r.window_end, r.started_at).where(
+        r.id == run_id, r.status == "running"
+    )
+    with storage_errors(engine, "load run in flight"), engine.connect() as conn:
+        row = conn.execute(stmt).mappings().first()
+    return None if row is None else dict(row)

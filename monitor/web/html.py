@@ -86,10 +86,14 @@ def plot_text(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def figure(element_id: str, fig: dict[str, Any], css: str = "chart") -> str:
-    """A chart placeholder plus its figure JSON (drawn by web.js from the JSON block)."""
+def figure(
+    element_id: str, fig: dict[str, Any], css: str = "chart", title: str | None = None
+) -> str:
+    """A chart placeholder plus its figure JSON (drawn by web.js from the JSON block).
+    `title`: the full name on hover when the chart's own title is shortened."""
+    hover = f' title="{e(title)}"' if title else ""
     return (
-        f'<div class="{e(css)}" id="{e(element_id)}"></div>'
+        f'<div class="{e(css)}" id="{e(element_id)}"{hover}></div>'
         f'<script type="application/json" data-figure="{e(element_id)}">'
         f"{script_json(fig)}</script>"
     )

@@ -7,7 +7,6 @@ through `html.e` or a figure's JSON; links carry only ids and config monitor nam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from monitor.performance.classification import SCALARS as CLASSIFICATION_SCALARS
@@ -409,15 +408,13 @@ def monitor_page(
         ],
         raw=("status", "compare"),
     )
-    share_fig = figure(
-        "drift-share",
-        charts.drift_share_figure([(m.name, history, charts.REF_COLOUR)], m.drift.drift_share),
+    share_html = charts.drift_share_html(
+        "drift-share", [(m.name, history, charts.REF_COLOUR)], m.drift.drift_share
     )
     body = f"""<h1>{e(m.name)}</h1>
 <section class="card">{meta}</section>
 <section class="card" id="heat"><h2>Drift by feature and window</h2>{heatmap_html(hm)}</section>
-<section class="card" id="share"><h2>Drift share over time</h2>
-<p class="muted small">Red points: dataset drift. Click a point to open its run.</p>{share_fig}</section>
+<section class="card" id="share"><h2>Drift share over time</h2>{share_html}</section>
 <section class="card" id="performance"><h2>Performance over time</h2>
 {performance_html(m, perf, reference_perf, "perf")}</section>
 <section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts)}</section>
@@ -436,8 +433,8 @@ def _features_table(features: Sequence[dict[str, Any]], quality: dict[str, Any])
         rows.append(
             f'<tr class="{"drifted" if drifted else ""}" data-feature="{e(x["feature"])}">'
             + td(charts.label(x["feature"]), "feat")
-            + td(x["kind"])
-            + td(x["method"])
+            + td(x["kind"], "word")
+            + td(x["method"], "word")
             + td(fmt(x["statistic"]), "num", sort=x["statistic"])
             + td(fmt(x["threshold"]), "num", sort=x["threshold"])
             + td(fmt(x["p_value"]), "num", sort=x["p_value"])
@@ -503,6 +500,8 @@ def _quality_table(quality: dict[str, Any]) -> str:
 
 
 def _distributions_html(run: dict[str, Any], dist: Distributions | None) -> str:
+    if run.get("reference_id") is None:  # skipped, or failed before loading its reference
+        return f'<p class="muted">This run compared nothing: it was {e(run["status"])}.</p>'
     if dist is None:
         return '<p class="muted">The reference of this run is no longer stored.</p>'
     order = [x["feature"] for x in run["features"]] or list(dist.specs)
@@ -514,7 +513,9 @@ def _distributions_html(run: dict[str, Any], dist: Distributions | None) -> str:
             continue
         fig = charts.distribution_figure(name, spec, ref, dist.current.get(name))
         if fig is not None:
-            figs.append(figure(f"dist-{i}", fig, "dist"))
+            full = charts.label(name)
+            hover = full if charts.short(full) != full else None
+            figs.append(figure(f"dist-{i}", fig, "dist", title=hover))
     if not figs:
         return '<p class="muted">No sketch is stored for this run\'s features.</p>'
     missing = "" if dist.current else " (no window sketch is stored: reference only)"
@@ -574,10 +575,15 @@ def run_page(
             (
                 "drift share",
                 f"{fmt_share(run['drift_share'])} (threshold {fmt(threshold)}), "
-                f"{fmt(run['n_drifted'])} of {fmt(run['n_features'])} features drifted",
+                f"{fmt(run['n_drifted'])} of {fmt(run['n_features'])} features drifted"
+                if run["drift_share"] is not None
+                else f"none: this run was {label} (threshold {fmt(threshold)})",
             ),
             ("finished (UTC)", fmt_ts(run["finished_at"], seconds=True)),
-            ("duration", f"{fmt(run['duration_seconds'], 3)} s"),
+            (
+                "duration",
+                "–" if run["duration_seconds"] is None else f"{fmt(run['duration_seconds'], 3)} s",
+            ),
             ("report", report),
             ("error", run["error"] or "none"),
         ],
@@ -593,214 +599,3 @@ def run_page(
 <section class="card" id="run-performance"><h2>Performance</h2>
 {_performance_table(run.get("performance"), dist.reference_performance if dist else None)}</section>"""
     return page(f"Run {run['id']}", body, csrf=csrf, charts=True)
-
-
-# --- compare -------------------------------------------------------------------------------
-
-
-def _select(name: str, monitors: Sequence[MonitorSettings], chosen: str | None) -> str:
-    options = "".join(
-        f'<option value="{e(m.name)}"{" selected" if m.name == chosen else ""}>'
-        f"{e(m.name)} ({e(monitor_label(m))})</option>"
-        for m in monitors
-    )
-    return f'<select name="{e(name)}" id="pick-{e(name)}">{options}</select>'
-
-
-def compare_form(monitors: Sequence[MonitorSettings], a: str | None, b: str | None) -> str:
-    return (
-        '<form method="get" action="/compare" class="pick">'
-        f"<label>Monitor A {_select('a', monitors, a)}</label>"
-        f"<label>Monitor B {_select('b', monitors, b)}</label>"
-        '<button type="submit" class="primary">Compare</button></form>'
-    )
-
-
-def compare_page(
-    monitors: Sequence[MonitorSettings],
-    a: MonitorSettings | None,
-    b: MonitorSettings | None,
-    *,
-    common: Sequence[tuple[dict[str, Any], dict[str, Any]]],
-    chosen: tuple[dict[str, Any], dict[str, Any]] | None,
-    features: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-    perf: tuple[Sequence[Any], Sequence[Any]],
-    reference_perf: tuple[dict[str, float] | None, dict[str, float] | None],
-    csrf: str | None,
-    note: str | None = None,
-) -> str:
-    form = compare_form(monitors, a.name if a else None, b.name if b else None)
-    head = f'<h1>Compare</h1><section class="card">{form}'
-    if note:
-        head += f'<p class="muted">{e(note)}</p>'
-    head += "</section>"
-    if a is None or b is None:
-        return page("Compare", head, csrf=csrf, active="compare")
-    same_model = a.model == b.model
-    sides = "".join(
-        f'<section class="card"><h2>{badge(side, "none")} {monitor_link(m.name)}</h2>'
-        + _meta(
-            [
-                ("model", m.model),
-                ("model version", m.model_version or "any"),
-                ("segment", ", ".join(f"{k}={v}" for k, v in m.segment.items()) or "all traffic"),
-                ("drift share threshold", fmt(m.drift.drift_share)),
-            ]
-        )
-        + "</section>"
-        for side, m in (("A", a), ("B", b))
-    )
-    warn = "" if same_model else '<p class="muted">These monitors watch different models.</p>'
-    runs_a = [x for x, _ in common]
-    runs_b = [y for _, y in common]
-    share_fig = figure(
-        "cmp-share",
-        charts.drift_share_figure(
-            [
-                (f"A {a.name}", runs_a, charts.REF_COLOUR),
-                (f"B {b.name}", runs_b, charts.CUR_COLOUR),
-            ],
-            a.drift.drift_share,
-        ),
-    )
-    if not common:
-        body = f'{head}<div class="side">{sides}</div>{warn}<section class="card"><p class="muted">The two monitors have no finished run over the same window yet.</p></section>'
-        return page("Compare", body, csrf=csrf, active="compare")
-    options = "".join(
-        f'<option value="{int(x["id"])}"{" selected" if chosen and x["id"] == chosen[0]["id"] else ""}>'
-        f"{e(window_text(x))}</option>"
-        for x, _ in reversed(common)
-    )
-    window_form = (
-        '<form method="get" action="/compare" class="pick">'
-        f'<input type="hidden" name="a" value="{e(a.name)}">'
-        f'<input type="hidden" name="b" value="{e(b.name)}">'
-        f'<label>Window (UTC) <select name="run" id="pick-run">{options}</select></label>'
-        '<button type="submit" class="primary">Show</button></form>'
-    )
-    body = (
-        f'{head}<div class="side">{sides}</div>{warn}'
-        f'<section class="card" id="cmp-drift"><h2>Drift share over the same windows</h2>{share_fig}</section>'
-        f'<section class="card" id="cmp-window"><h2>One window side by side</h2>{window_form}'
-        f"{_side_by_side(chosen, features)}</section>"
-        f'<section class="card" id="cmp-performance"><h2>Performance side by side</h2>'
-        f"{_perf_side_by_side(a, b, common, chosen, perf, reference_perf)}</section>"
-    )
-    return page("Compare", body, csrf=csrf, charts=True, active="compare")
-
-
-def _side_by_side(
-    chosen: tuple[dict[str, Any], dict[str, Any]] | None,
-    features: tuple[list[dict[str, Any]], list[dict[str, Any]]],
-) -> str:
-    if chosen is None:
-        return ""
-    ra, rb = chosen
-    la, ka = run_status(ra)
-    lb, kb = run_status(rb)
-    summary = (
-        f"<p>A: {run_link(ra['id'])} {badge(la, ka)} share {e(fmt_share(ra['drift_share']))} · "
-        f"B: {run_link(rb['id'])} {badge(lb, kb)} share {e(fmt_share(rb['drift_share']))}</p>"
-    )
-    by_b = {x["feature"]: x for x in features[1]}
-    names = [x["feature"] for x in features[0]] + [
-        n for n in by_b if n not in {x["feature"] for x in features[0]}
-    ]
-    by_a = {x["feature"]: x for x in features[0]}
-    rows = []
-    for name in names:
-        fa, fb = by_a.get(name), by_b.get(name)
-        cells = td(charts.label(name), "feat")
-        for x in (fa, fb):
-            if x is None:
-                cells += td("–") + td("–", "num") + td("–", "num") + td("–")
-                continue
-            drifted = bool(x["drifted"])
-            cells += (
-                td(x["method"])
-                + td(fmt(x["statistic"]), "num", sort=x["statistic"])
-                + td(charts.score_text(charts.score(x)), "num", sort=charts.score(x))
-                + td(
-                    badge("drift", "drift") if drifted else badge("ok", "ok"),
-                    raw=True,
-                    sort=int(drifted),
-                )
-            )
-        rows.append(f"<tr>{cells}</tr>")
-    tbl = table(
-        [
-            ("Feature", "text"),
-            ("A method", "text"),
-            ("A statistic", "num"),
-            ("A score", "num"),
-            ("A drifted", "num"),
-            ("B method", "text"),
-            ("B statistic", "num"),
-            ("B score", "num"),
-            ("B drifted", "num"),
-        ],
-        rows,
-        sortable=True,
-    )
-    return summary + tbl
-
-
-def _perf_side_by_side(
-    a: MonitorSettings,
-    b: MonitorSettings,
-    common: Sequence[tuple[dict[str, Any], dict[str, Any]]],
-    chosen: tuple[dict[str, Any], dict[str, Any]] | None,
-    perf: tuple[Sequence[Any], Sequence[Any]],
-    reference_perf: tuple[dict[str, float] | None, dict[str, float] | None],
-) -> str:
-    windows = {(x["window_start"], x["window_end"]) for x, _ in common}
-    pa = [x for x in perf[0] if (x.window_start, x.window_end) in windows]
-    pb = [x for x in perf[1] if (x.window_start, x.window_end) in windows]
-    if not pa and not pb:
-        return '<p class="muted">Neither monitor has performance results for these windows.</p>'
-    names = preferred_metrics(a, [x.metrics for x in [*pa, *pb]])
-    figs = [
-        figure(
-            f"cmp-perf-{i}",
-            charts.metric_figure(
-                name,
-                [
-                    (f"A {a.name}", pa, (reference_perf[0] or {}).get(name), charts.REF_COLOUR),
-                    (f"B {b.name}", pb, (reference_perf[1] or {}).get(name), charts.CUR_COLOUR),
-                ],
-            ),
-            "chart small",
-        )
-        for i, name in enumerate(names)
-    ]
-    key = (chosen[0]["window_start"], chosen[0]["window_end"]) if chosen else None
-
-    def at_window(runs: Sequence[Any]) -> Any:
-        found = [x for x in runs if (x.window_start, x.window_end) == key]
-        return found[-1] if found else None
-
-    last_a, last_b = at_window(pa), at_window(pb)
-    rows = [
-        "<tr>"
-        + td(name)
-        + td(fmt(charts.metric_value(last_a.metrics if last_a else None, name), 4), "num")
-        + td(fmt(charts.metric_value(last_b.metrics if last_b else None, name), 4), "num")
-        + td(fmt((reference_perf[0] or {}).get(name), 4), "num")
-        + td(fmt((reference_perf[1] or {}).get(name), 4), "num")
-        + "</tr>"
-        for name in names
-    ]
-    when = _latest_label(last_a or last_b)
-    tbl = table(["Metric", "A", "B", "A reference", "B reference"], rows, empty="No metric yet.")
-    return (
-        f'<div class="charts">{"".join(figs)}</div><h3 class="small">The window above'
-        f" ({e(when)})</h3>{tbl}"
-    )
-
-
-def _latest_label(run: Any) -> str:
-    if run is None:
-        return "–"
-    start: datetime = run.window_start
-    end: datetime = run.window_end
-    return f"{fmt_ts(start)} → {fmt_ts(end)} UTC"

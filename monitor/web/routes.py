@@ -21,7 +21,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from monitor.api import queries
 from monitor.api.auth import Tokens
 from monitor.api.routes_runs import REPORT_HEADERS, report_path
+from monitor.api.throttle import client_address, limiter_of
+from monitor.web import compare as compare_view
 from monitor.web import data, pages, static
+from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +54,7 @@ def _store(request: Request) -> SessionStore:
     with _store_lock:
         store = getattr(state, "web_sessions", None)
         if store is None:
-            store = state.web_sessions = SessionStore()
+            store = state.web_sessions = SessionStore(state.engine)
     return store
 
 
@@ -131,8 +134,17 @@ async def login(request: Request) -> Response:
         return _login_form(request, target, "The form expired; please sign in again.", 403)
     token = form.get("token") or ""
     tokens = _tokens(request)
+    limiter, client = limiter_of(request), client_address(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:  # the token is not even checked (throttle.py)
+        message = f"Too many failed sign-ins from your address; try again in {wait} s."
+        response = _login_form(request, target, message, 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     scope = tokens.scope_of(token) if token and tokens.enabled else None
     if scope is None:
+        if token:
+            limiter.failed(client)
         return _login_form(request, target, "This token is not valid here.", 401)
     store = _store(request)
     store.drop(request.cookies.get(COOKIE))  # a fresh id on every login (no fixation)
@@ -216,7 +228,7 @@ def run_page(request: Request, run_id: RunId) -> Response:
     engine, settings = _engine(request), _settings(request)
     run = queries.run_detail(engine, run_id)
     if run is None:
-        return html(pages.message_page("Not found", "No finished run with this id.", s.csrf), 404)
+        return _unfinished_run(engine, run_id, s)
     m = next((x for x in settings.monitors if x.name == run["monitor"]), None)
     body = pages.run_page(
         run,
@@ -227,6 +239,18 @@ def run_page(request: Request, run_id: RunId) -> Response:
         csrf=s.csrf,
     )
     return html(body)
+
+
+def _unfinished_run(engine: Any, run_id: int, s: Session) -> Response:
+    flight = data.run_in_flight(engine, run_id)
+    if flight is None:
+        return html(pages.message_page("Not found", "No run with this id.", s.csrf), 404)
+    text = (
+        f"Run {run_id} of {flight['monitor']} (window {pages.window_text(flight)} UTC) has been "
+        f"running since {fmt_ts(flight['started_at'], seconds=True)} UTC; its results show "
+        "here when it finishes."
+    )
+    return html(pages.message_page(f"Run {run_id} is running", text, s.csrf))
 
 
 @router.get("/runs/{run_id}/report")
@@ -280,7 +304,7 @@ def compare(
         note, mb = "Pick two different monitors.", None
     empty: tuple[list[Any], list[Any]] = ([], [])
     if ma is None or mb is None:
-        body = pages.compare_page(
+        body = compare_view.compare_page(
             monitors, ma, mb, common=[], chosen=None, features=empty, perf=empty,
             reference_perf=(None, None), csrf=s.csrf, note=note,
         )  # fmt: skip
@@ -297,7 +321,7 @@ def compare(
         chosen = common[-1]
     rows = data.feature_rows(engine, [chosen[0]["id"], chosen[1]["id"]]) if chosen else {}
     features = (rows.get(chosen[0]["id"], []), rows.get(chosen[1]["id"], [])) if chosen else empty
-    body = pages.compare_page(
+    body = compare_view.compare_page(
         monitors,
         ma,
         mb,

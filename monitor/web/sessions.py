@@ -1,21 +1,25 @@
 """Browser sessions of the dashboard: a random id in an HttpOnly cookie, the scope server-side.
 
 The token typed into the login form is checked once (`Tokens.scope_of`, constant time) and
-never stored or put in a cookie: the cookie holds a random 256-bit session id that maps, in
-this process's memory, to the token's scope, a per-session CSRF token and an expiry. So a
-restart logs everyone out (by design: nothing to leak from disk), and several API processes
-behind one address would each need their own login (sticky sessions).
+never stored or put in a cookie: the cookie holds a random 256-bit session id; the database
+(table `web_sessions`, monitor/storage/sessions.py) holds only that id's SHA-256 with the
+token's scope, a per-session CSRF token and an expiry. So every API replica on the database
+sees a sign-in, a sign-out on any replica ends the session everywhere, a restart keeps
+everyone signed in, and a copy of the table holds no usable cookie.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
 
 from monitor.api.auth import Scope
+from monitor.storage import sessions as stored
 
 COOKIE = "monitor_session"
 LOGIN_COOKIE = "monitor_login"  # login-form CSRF (double submit), before any session exists
@@ -28,58 +32,54 @@ class Session:
     id: str
     scope: Scope | None  # None: the API has no tokens (open on loopback)
     csrf: str
-    expires: float  # time.monotonic() deadline
+    expires: datetime | None  # UTC; None: never (the open dashboard)
 
 
-OPEN = Session(id="", scope=None, csrf="", expires=float("inf"))
+OPEN = Session(id="", scope=None, csrf="", expires=None)
+
+
+def _hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 class SessionStore:
-    """Session id -> Session, bounded and expiring; safe across uvicorn's worker threads."""
+    """Session id -> Session in the database, expiring and bounded."""
 
-    def __init__(self, ttl_s: float = TTL_S, max_sessions: int = MAX_SESSIONS) -> None:
-        self._ttl = ttl_s
+    def __init__(
+        self, engine: Engine, ttl_s: float = TTL_S, max_sessions: int = MAX_SESSIONS
+    ) -> None:
+        self._engine = engine
+        self._ttl = timedelta(seconds=ttl_s)
         self._max = max_sessions
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
 
     def create(self, scope: Scope) -> Session:
-        now = time.monotonic()
+        now = datetime.now(UTC)
         session = Session(
             secrets.token_urlsafe(32), scope, secrets.token_urlsafe(32), now + self._ttl
         )
-        with self._lock:
-            self._sweep(now)
-            if len(self._sessions) >= self._max:  # the oldest make room (dicts keep order)
-                for old in list(self._sessions)[: len(self._sessions) - self._max + 1]:
-                    del self._sessions[old]
-            self._sessions[session.id] = session
+        stored.add_session(
+            self._engine, id_hash=_hash(session.id), scope=scope, csrf=session.csrf, now=now,
+            expires_at=now + self._ttl, max_sessions=self._max,
+        )  # fmt: skip
         return session
 
     def get(self, session_id: str | None) -> Session | None:
-        if not session_id:
+        if not session_id or len(session_id) > 200:
             return None
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                return None
-            if session.expires <= time.monotonic():
-                del self._sessions[session_id]
-                return None
-            return session
+        row = stored.find_session(self._engine, _hash(session_id), datetime.now(UTC))
+        if row is None or row["scope"] not in ("read", "admin"):
+            return None
+        return Session(session_id, row["scope"], row["csrf"], row["expires_at"])
 
     def drop(self, session_id: str | None) -> None:
-        if session_id:
-            with self._lock:
-                self._sessions.pop(session_id, None)
+        if session_id and len(session_id) <= 200:
+            stored.drop_session(self._engine, _hash(session_id))
 
-    def _sweep(self, now: float) -> None:
-        for sid in [k for k, s in self._sessions.items() if s.expires <= now]:
-            del self._sessions[sid]
+    def clear(self) -> None:
+        stored.drop_all_sessions(self._engine)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        return stored.count_sessions(self._engine, datetime.now(UTC))
 
 
 def same(a: str | None, b: str | None) -> bool:

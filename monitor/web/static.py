@@ -33,11 +33,12 @@ dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0
 dl.meta dt{color:var(--muted)}dl.meta dd{margin:0;word-break:break-word}
 table.grid{border-collapse:collapse;width:100%}
 table.grid th,table.grid td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-table.grid th{color:var(--muted);font-weight:600;white-space:nowrap;background:#fafbfc}
+table.grid th{color:var(--muted);font-weight:600;background:#fafbfc}
 table.grid td{word-break:break-word}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th.asc::after{content:" \\25B2";font-size:10px}table.sortable th.desc::after{content:" \\25BC";font-size:10px}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.grid td.word{word-break:normal;overflow-wrap:normal;white-space:nowrap}
 tr.drifted td{background:#fff6f6}
 .badge{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;font-weight:600;white-space:nowrap}
 .badge.drift,.badge.firing,.badge.critical,.badge.failed{background:var(--redbg);color:var(--red)}

@@ -1,8 +1,10 @@
-"""Bearer auth on every route: 401 with a challenge, 403 for a read token on admin routes."""
+"""Bearer auth on every route: 401 with a challenge, 403 for a read token on admin routes;
+failed tokens throttled per client address (429 with Retry-After)."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from api_support import ADMIN_TOKEN, READ_TOKEN
@@ -10,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from monitor.api import create_app
 from monitor.api.auth import Tokens, check_bind
+from monitor.api.throttle import FailureLimiter
 from monitor.errors import ConfigError
 from monitor.settings import ApiSettings, parse_settings
 
@@ -31,7 +34,16 @@ def _routes(client: TestClient) -> list[tuple[str, str, bool]]:
     return sorted(out)
 
 
-def test_every_route_but_health_and_docs_needs_a_token(client):
+@pytest.fixture
+def unthrottled(engine, facts):
+    """The app with a failure limit it never reaches (these tests send many wrong tokens)."""
+    app = create_app(engine, facts.settings, auth_failures=FailureLimiter(max_failures=10**6))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_every_route_but_health_and_docs_needs_a_token(unthrottled):
+    client = unthrottled
     routes = _routes(client)
     assert len(routes) >= 16 and any(admin for *_, admin in routes)
     for method, path, _ in routes:
@@ -133,3 +145,51 @@ def test_token_settings_from_env_drop_empty_and_refuse_short_ones_without_echoin
     with pytest.raises(ConfigError) as err:
         parse_settings(doc, env={"ADM": "short-secret"})
     assert "api.admin_tokens" in str(err.value) and "short-secret" not in str(err.value)
+
+
+WRONG = {"Authorization": "Bearer wrong-token-0123456789abcdef"}
+
+
+def test_failed_tokens_are_throttled_per_client_address(engine, facts, read, caplog):
+    """After `max_failures` wrong tokens within the window, that address gets 429 with
+    Retry-After, even with a valid token; other addresses are unaffected."""
+    app = create_app(engine, facts.settings)  # the default limit
+    limit = app.state.auth_failures.max_failures
+    attacker = TestClient(app, client=("198.51.100.7", 40000))
+    other = TestClient(app, client=("198.51.100.8", 40000))
+    got = [attacker.get("/api/v1/monitors", headers=WRONG).status_code for _ in range(limit)]
+    assert got == [401] * limit
+    r = attacker.get("/api/v1/monitors", headers=WRONG)
+    assert r.status_code == 429
+    wait = int(r.headers["retry-after"])
+    assert 0 < wait <= app.state.auth_failures.window_s
+    assert r.json() == {"detail": "too many failed authentication attempts; retry later"}
+    assert attacker.get("/api/v1/monitors", headers=read).status_code == 429  # no more guesses
+    assert attacker.get("/metrics", headers=read).status_code == 429
+    assert attacker.get("/healthz").status_code == 200  # probes need no token
+    assert other.get("/api/v1/monitors", headers=read).status_code == 200
+    assert other.get("/api/v1/monitors").status_code == 401  # a missing token is not a guess
+    assert other.get("/api/v1/monitors", headers=read).status_code == 200
+    throttled = [r for r in caplog.records if r.getMessage() == "auth_throttled"]
+    assert [r.client for r in throttled] == ["198.51.100.7"]  # logged once, no token in it
+    assert "wrong-token" not in caplog.text
+
+
+def test_throttling_ends_when_the_failures_leave_the_window(engine, facts, read):
+    app = create_app(engine, facts.settings, auth_failures=FailureLimiter(3, window_s=1.0))
+    c = TestClient(app, client=("203.0.113.9", 1))
+    assert [c.get("/api/v1/monitors", headers=WRONG).status_code for _ in range(4)] == [
+        401, 401, 401, 429,
+    ]  # fmt: skip
+    assert c.get("/api/v1/monitors", headers=read).status_code == 429
+    time.sleep(1.1)
+    assert c.get("/api/v1/monitors", headers=read).status_code == 200
+
+
+def test_the_limiter_stays_bounded_in_memory():
+    limiter = FailureLimiter(2, window_s=60, max_clients=3)
+    for i in range(10):
+        limiter.failed(f"10.0.0.{i}")
+    assert len(limiter) == 3
+    limiter.failed("10.0.0.9")
+    assert limiter.retry_after("10.0.0.9") is not None and limiter.retry_after("10.0.0.1") is None

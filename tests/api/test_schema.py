@@ -18,6 +18,7 @@ from schemathesis.checks import (
 )
 
 from monitor.api import create_app
+from monitor.api.throttle import FailureLimiter
 
 CHECKS = [
     not_a_server_error,
@@ -32,7 +33,8 @@ CHECKS = [
 @pytest.fixture(scope="module")
 def api_schema(scratch):
     engine, facts = scratch
-    app = create_app(engine, facts.settings)
+    # ignored_auth sends wrong tokens on every operation: a limit it never reaches
+    app = create_app(engine, facts.settings, auth_failures=FailureLimiter(max_failures=10**6))
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
 
 

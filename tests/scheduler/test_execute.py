@@ -214,3 +214,44 @@ def test_multivariate_score_is_stored_and_judged_by_its_rule(pg_engine, tmp_path
     assert mv[0]["score"] < 0.55 <= mv[1]["score"]
     assert mv[1]["rows_used"] == {"reference": 400, "current": 400}
     assert [a.after for a in shifted.alerts] == ["firing"] and not calm.alerts
+
+
+def test_pooled_new_categories_are_marked_approximate_in_the_stored_run_and_api(
+    pg_engine, tmp_path
+) -> None:
+    """Several new categories share the sketch's "other" bucket: the stored run and the API
+    say the chi-square p-value is approximate and why; its statistic equals the exact one."""
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from monitor.api import create_app
+
+    ref_path = training(tmp_path / "ref.parquet")
+    settings = settings_for(
+        _url(pg_engine), ref_path, drift={"per_feature": {"c": {"method": "chisquare"}}}
+    )
+    monitor = settings.monitors[0]
+    batch = traffic(1200, T0, HOUR, seed=7)
+    batch = [  # every 10th event carries one of 6 values the reference never had
+        replace(p, features={**p.features, "c": f"new{i % 6}"}) if i % 10 == 0 else p
+        for i, p in enumerate(batch)
+    ]
+    put(pg_engine, batch)
+    [outcome] = tick(pg_engine, settings, monitor, T0 + HOUR + timedelta(seconds=1))
+    assert outcome.status == "succeeded"
+    exact = compare(
+        pd.read_parquet(ref_path)[["x", "y", "c"]], _frame(batch), drift_options(monitor)
+    ).feature("c")
+
+    with TestClient(create_app(pg_engine, settings)) as client:
+        body = client.get(f"/api/v1/runs/{outcome.run_id}").json()
+    [c] = [f for f in body["features"] if f["feature"] == "c"]
+    assert c["method"] == "chisquare"
+    assert c["stats"]["stats"]["chisquare"]["statistic"] == pytest.approx(
+        exact.stats["chisquare"]["statistic"], rel=1e-9
+    )
+    assert c["p_value"] < exact.p_value  # pooled: 2 fewer degrees of freedom than exact
+    quality = c["stats"]["quality"]
+    assert "chisquare" in quality["approximate_from_sketch"]
+    assert "new categories share one 'other' bucket" in quality["approximate_reason"]

@@ -177,3 +177,38 @@ def test_new_categories_on_both_stores_and_in_count_windows(store, tmp_path) -> 
     cur = frame["c"].value_counts()
     assert stats["new_category_count"] == 4
     assert stats["new_categories"] == pytest.approx({k: cur[k] / 1000 for k in NEW}, abs=1e-12)
+
+
+def test_unseen_categories_for_hostile_feature_names(store) -> None:
+    """Feature names come from events: quotes, backslashes and dots, on both stores; JSON
+    true and numbers are named like the sketches name them."""
+    from monitor.events import Prediction
+    from monitor.storage.categories import unseen_categories
+    from monitor.storage.event_frames import EventFilter
+    from monitor.storage.writes import store_batch
+
+    values = ["a", "zz", "zz", True, 1.5, "a", None, "yy'); drop table predictions; --"]
+    for name in ('we"ird', "back\\slash", "dot.ted", "plain"):
+        batch = [
+            Prediction(
+                event_id=f"{name}-{i}",
+                model=f"m-{name}",
+                model_version=None,
+                prediction_proba=None,
+                ts=T0 + timedelta(seconds=i),
+                features={name: v},
+                prediction=0,
+            )
+            for i, v in enumerate(values)
+        ]
+        store_batch(store, batch, [], [])
+        total, listed = unseen_categories(
+            store, EventFilter(f"m-{name}"), T0, T0 + HOUR, name, ["a"], 10
+        )
+        assert total == 4, name
+        assert listed == {
+            "zz": 2,
+            "True": 1,
+            "1.5": 1,
+            "yy'); drop table predictions; --": 1,
+        }, name

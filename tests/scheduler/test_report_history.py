@@ -84,7 +84,7 @@ def test_scheduled_report_ends_with_the_reported_run_highlighted(pg_engine, tmp_
     page = Path(outcomes[2].report_path).read_text()
     figs = figures(page)
     ends = [(T0 + i * HOUR).isoformat() for i in (1, 2, 3)]
-    for name in ("x", "c", "__prediction__"):
+    for name in ("x", "c", "prediction"):  # the prediction by its display name
         fig = figs[name]
         assert fig["data"][0]["x"] == ends, name  # the reported run is the last point
         assert _highlighted(fig) == [2], name

@@ -144,14 +144,31 @@ def test_without_tokens_the_dashboard_is_open_like_the_api(site):
         assert c.get("/login").status_code == 303
 
 
-def test_sessions_expire_and_stay_bounded():
-    store = SessionStore(ttl_s=0.05, max_sessions=3)
+def test_sessions_expire_and_stay_bounded(site):
+    store = SessionStore(site.engine, ttl_s=0.5, max_sessions=3)
+    store.clear()
     first = store.create("read")
     assert store.get(first.id) == first and store.get("other") is None
-    time.sleep(0.06)
+    time.sleep(0.6)
     assert store.get(first.id) is None
     ids = [store.create("read").id for _ in range(5)]
     assert len(store) == 3 and store.get(ids[0]) is None and store.get(ids[-1]) is not None
+    store.clear()
+
+
+def test_failed_logins_are_throttled_per_client_address(site):
+    from fastapi.testclient import TestClient
+
+    limiter = site.app.state.auth_failures
+    guesser = TestClient(site.app, client=("198.51.100.20", 1), follow_redirects=False)
+    codes = [login(guesser, f"guess-{i:02d}-0123456789abcdef").status_code for i in range(12)]
+    assert codes == [401] * limiter.max_failures + [429] * (12 - limiter.max_failures)
+    r = login(guesser, site.read_token)  # the right token is not even checked now
+    assert r.status_code == 429 and COOKIE not in guesser.cookies
+    assert 0 < int(r.headers["retry-after"]) <= limiter.window_s
+    assert "Too many failed sign-ins" in r.text
+    other = TestClient(site.app, client=("198.51.100.21", 1), follow_redirects=False)
+    assert login(other, site.read_token).status_code == 303
 
 
 @pytest.mark.parametrize(

@@ -39,11 +39,12 @@ REPORT_HTML = "<!doctype html><title>report</title><h1>stored report</h1>"
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"  # git-ignored
 
 
-def training(path: Path, n: int = 3000, seed: int = 0) -> Path:
-    """The reference file, labelled (its metrics are the performance charts' reference line)."""
+def training(path: Path, n: int = 3000, seed: int = 0, extra: str | None = None) -> Path:
+    """The reference file, labelled (its metrics are the performance charts' reference line).
+    `extra`: one more numeric feature of that name (a copy of y's distribution)."""
     rng = np.random.default_rng(seed)
     proba = rng.uniform(0, 1, n)
-    pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "x": rng.normal(0, 1, n),
             XSS: rng.normal(5, 1, n),
@@ -52,12 +53,21 @@ def training(path: Path, n: int = 3000, seed: int = 0) -> Path:
             "prediction": proba,
             "label": ((proba >= 0.5) ^ (rng.uniform(0, 1, n) < 0.1)).astype(int),
         }
-    ).to_parquet(path)
+    )
+    if extra is not None:
+        frame[extra] = rng.lognormal(0, 0.5, n)
+    frame.to_parquet(path)
     return path
 
 
 def traffic(
-    n: int, start: datetime, version: str, *, shift: float = 0.0, seed: int = 1
+    n: int,
+    start: datetime,
+    version: str,
+    *,
+    shift: float = 0.0,
+    seed: int = 1,
+    extra: str | None = None,
 ) -> tuple[list[Prediction], list[Label]]:
     """n predictions over one hour and a label for each (worse agreement when shifted)."""
     rng = np.random.default_rng(seed)
@@ -73,13 +83,17 @@ def traffic(
     for i in range(n):
         event_id = f"v{version}-{seed}-{i}"
         ts = start + step * i
+        features: dict[str, Any] = {"x": float(x[i]), XSS: float(z[i]), "y": float(y[i])}
+        features["c"] = str(c[i])
+        if extra is not None:
+            features[extra] = float(y[i])
         preds.append(
             Prediction(
                 event_id=event_id,
                 model=MODEL,
                 model_version=version,
                 ts=ts,
-                features={"x": float(x[i]), XSS: float(z[i]), "y": float(y[i]), "c": str(c[i])},
+                features=features,
                 prediction=int(proba[i] >= 0.5),
                 prediction_proba=float(proba[i]),
             )
@@ -88,26 +102,39 @@ def traffic(
     return preds, labels
 
 
-def make_settings(
-    url: str, ref: Path, reports: Path, *, slack_url: str, read_token: str, admin_token: str
-) -> Settings:
-    def monitor(name: str, version: str) -> dict[str, Any]:
-        return {
-            "name": name,
-            "model": MODEL,
-            "model_version": version,
-            "reference": str(ref),
-            "window": {"size": "1h", "bucket": "5m", "min_events": 100},
-            "drift": {"drift_share": 0.3},
-            "performance": {"enabled": True, "task": "classification", "min_rows": 50},
-            "rules": [{"name": "dataset", "condition": "dataset_drift", "severity": "critical"}],
-        }
+def monitor_config(name: str, version: str, ref: Path | str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": MODEL,
+        "model_version": version,
+        "reference": str(ref),
+        "window": {"size": "1h", "bucket": "5m", "min_events": 100},
+        "drift": {"drift_share": 0.3},
+        "performance": {"enabled": True, "task": "classification", "min_rows": 50},
+        "rules": [{"name": "dataset", "condition": "dataset_drift", "severity": "critical"}],
+        **extra,
+    }
 
+
+def make_settings(
+    url: str,
+    ref: Path,
+    reports: Path,
+    *,
+    slack_url: str,
+    read_token: str,
+    admin_token: str,
+    more: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> Settings:
     return parse_settings(
         {
             "database": {"url": url},
             "reports": {"enabled": False, "directory": str(reports)},
-            "monitors": [monitor("churn-v1", "1"), monitor("churn-v2", "2")],
+            "monitors": [
+                monitor_config("churn-v1", "1", ref),
+                monitor_config("churn-v2", "2", ref),
+                *more,
+            ],
             "alerting": {"routes": {"slack": {"type": "slack", "webhook_url": slack_url}}},
             "api": {"read_tokens": [read_token], "admin_tokens": [admin_token]},
         }
@@ -121,16 +148,18 @@ class Seeded:
 
 
 def seed(engine: Any, settings: Settings) -> Seeded:
+    """churn-v1 and churn-v2 (any further monitors of `settings` are left alone)."""
     shifts = {"churn-v1": [0.0, 1.5, 1.5, 0.0], "churn-v2": [0.0, 0.0, 0.0, 0.0]}
-    for m in settings.monitors:
+    monitors = [m for m in settings.monitors if m.name in shifts]
+    for m in monitors:
         for w, shift in enumerate(shifts[m.name]):
             seed_n = 10 * (1 + settings.monitors.index(m)) + w
             preds, labels = traffic(500, T0 + w * HOUR, m.model_version, shift=shift, seed=seed_n)
             store_batch(engine, preds, labels, [])
-    runs: dict[str, list[int]] = {m.name: [] for m in settings.monitors}
+    runs: dict[str, list[int]] = {m.name: [] for m in monitors}
     for i in range(1, 5):
         at = T0 + i * HOUR + timedelta(seconds=1)
-        for m in settings.monitors:
+        for m in monitors:
             (outcome,) = tick(engine, settings, m, now=at)
             runs[m.name].append(outcome.run_id)
         deliver_due(engine, settings.alerting, now=at + timedelta(seconds=1))
