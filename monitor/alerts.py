@@ -242,14 +242,38 @@ def build_payload(
         "run_id": facts.run_id,
         "dataset_drift": None if facts.dataset_drift is None else bool(facts.dataset_drift),
         "drift_share": facts.drift_share,
+        "drift_share_threshold": _share_threshold(facts, hit),
         "drifted_features": facts.drifted_features(),
         "report_url": facts.report_url,
         "fired_at": _iso(fired_at),
         "resolved_at": _iso(resolved_at),
         "summary": str(hit.details.get("summary") or f"{hit.rule.name}: {event}"),
         "performance": hit.details.get("performance"),
+        "new_categories": _new_categories(hit.details),
     }
     return json_safe(payload)
+
+
+def _share_threshold(facts: RunFacts, hit: RuleHit) -> float | None:
+    """The drift-share threshold the rule compared with (dataset_drift: the engine's
+    `drift_share`; drift_share: the rule's own), else the run's dataset threshold."""
+    if hit.rule.condition in ("dataset_drift", "drift_share"):
+        return hit.details.get("threshold")
+    return facts.drift_share_threshold
+
+
+def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:
+    """A new_category hit's count, total share and largest categories, largest first (at most
+    `listed_max`; a list, since JSONB does not keep an object's key order)."""
+    if "new_category_count" not in details:
+        return None
+    listed = details.get("new_categories") or {}
+    return {
+        "count": details["new_category_count"],
+        "share": details.get("new_category_share"),
+        "categories": [{"name": k, "share": v} for k, v in listed.items()],
+        "listed_max": details.get("new_categories_listed_max"),
+    }
 
 
 # --- reads for the CLI and the API --------------------------------------------------------

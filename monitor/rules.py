@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from monitor.drift.result import FeatureResult
 from monitor.settings import RuleSettings
+from monitor.verdict import comparison, feature_entry, threshold_on
 
 Family = Literal["drift", "data_quality", "insufficient_data", "performance"]
 
@@ -95,14 +96,10 @@ class RunFacts:
         return tuple(f for f in self.features if f.name != self.prediction_feature)
 
     def drifted_features(self) -> list[dict[str, Any]]:
-        """Every drifted feature (prediction included), as the notification payload lists them."""
+        """Every drifted feature (prediction included), as the notification payload lists
+        them: what decided each (`monitor.verdict.feature_entry`)."""
         return [
-            {
-                "name": f.name,
-                "method": f.method,
-                "statistic": _finite(f.statistic),
-                "threshold": _finite(f.threshold),
-            }
+            feature_entry(f.name, f.method, f.statistic, f.p_value, f.threshold)
             for f in self.features
             if f.drifted
         ]
@@ -226,7 +223,7 @@ def _feature_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
         if _finite(f.statistic) is None:
             continue  # the method could not be computed: no verdict
         state = "drifted" if f.drifted else "did not drift"
-        summary = f"feature {_short(f.name)} {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+        summary = f"feature {_short(f.name)} {state} ({_decided(f)})"
         hits.append(_hit(rule, f.name, f.drifted, summary, **_feature_details(f)))
     return hits
 
@@ -238,7 +235,7 @@ def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     if f is None or _finite(f.statistic) is None:
         return []
     state = "drifted" if f.drifted else "did not drift"
-    summary = f"prediction {state} ({f.method} {f.statistic:.4g}, threshold {f.threshold:.4g})"
+    summary = f"prediction {state} ({_decided(f)})"
     return [_hit(rule, "", f.drifted, summary, **_feature_details(f))]
 
 
@@ -285,22 +282,20 @@ def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
 
 
 def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
-    """New categories: exact runs list them (`new_categories`, share of current values);
-    sketch runs only know the share landing in the "other" bucket (`new_category_share`).
-    Without a threshold any new category fires; with one, their total share must reach it."""
+    """New categories: every run states their count and lists the largest by name
+    (`new_categories`, share of current values; scheduled runs count them from the stored
+    events, `monitor.scheduler.categories`). No count, no verdict. Without a threshold any
+    new category fires; with one, their total share must reach it."""
     hits = []
     for f in _selected(rule, facts):
         if f.kind != "categorical" or not f.stats:
             continue
         listed: dict[str, float] = f.stats.get("new_categories") or {}
-        if "new_category_count" in f.stats:
-            count = int(f.stats["new_category_count"])
-            share = float(sum(listed.values()))
-        elif "new_category_share" in f.stats:
-            share = float(f.stats["new_category_share"])
-            count = 1 if share > 0 else 0  # unnamed: several may share the "other" bucket
-        else:
-            continue
+        if "new_category_count" not in f.stats:
+            continue  # unknown count (the reference has more categories than a sketch keeps)
+        count = int(f.stats["new_category_count"])
+        known_share = _finite(f.stats.get("new_category_share"))
+        share = known_share if known_share is not None else float(sum(listed.values()))
         holds = count > 0 if rule.threshold is None else (count > 0 and share >= rule.threshold)
         names = list(listed)[:MAX_LISTED_CATEGORIES]
         shown = ", ".join(_short(n) for n in names[:_SHOWN]) + (", ..." if count > _SHOWN else "")
@@ -318,6 +313,7 @@ def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
                 new_category_count=count,
                 new_category_share=share,
                 new_categories={n: listed[n] for n in names},
+                new_categories_listed_max=MAX_LISTED_CATEGORIES,
                 threshold=rule.threshold,
             )
         )
@@ -402,8 +398,15 @@ def _feature_details(f: FeatureResult) -> dict[str, Any]:
         "statistic": _finite(f.statistic),
         "p_value": _finite(f.p_value),
         "threshold": _finite(f.threshold),
+        "threshold_on": threshold_on(f.method),
         "drifted": bool(f.drifted),
     }
+
+
+def _decided(f: FeatureResult) -> str:
+    """ "ks p = 0.0003 < 0.05" (a test) or "psi 0.21 ≥ 0.1" (a distance)."""
+    entry = {"method": f.method, "statistic": f.statistic, "p_value": f.p_value}
+    return f"{f.method} {comparison({**entry, 'threshold': f.threshold})}"
 
 
 def _finite(value: Any) -> float | None:

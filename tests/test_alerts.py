@@ -228,15 +228,24 @@ def test_payload_shape(engine) -> None:
         "run_id": run_id,
         "dataset_drift": True,
         "drift_share": pytest.approx(2 / 3),
+        "drift_share_threshold": 0.5,  # the run's dataset threshold (a feature rule here)
         "drifted_features": [
-            {"name": "age", "method": "psi", "statistic": 0.3, "threshold": 0.2},
-            {"name": PRED, "method": "psi", "statistic": 0.3, "threshold": 0.2},
+            {
+                "name": name,
+                "method": "psi",
+                "statistic": 0.3,
+                "p_value": None,
+                "threshold": 0.2,
+                "threshold_on": "statistic",
+            }
+            for name in ("age", PRED)
         ],
         "report_url": f"http://127.0.0.1/reports/{run_id}.html",
         "fired_at": T0.isoformat(),
         "resolved_at": None,
-        "summary": "feature 'age' drifted (psi 0.3, threshold 0.2)",
+        "summary": "feature 'age' drifted (psi 0.3 ≥ 0.2)",
         "performance": None,
+        "new_categories": None,
     }
     types = {k: type(v).__name__ for k, v in p.items()}
     assert types["alert_id"] == "int" and types["run_id"] == "int"

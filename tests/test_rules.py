@@ -151,8 +151,15 @@ def test_new_category_exact_and_sketch_stats() -> None:
             new_categories={"Oslo": 0.1, "Rome": 0.05},
         ),
         feat("plan", kind="categorical", new_category_count=0, new_categories={}),
-        feat("sk_new", kind="categorical", new_category_share=0.02),
-        feat("sk_old", kind="categorical", new_category_share=0.0),
+        feat(  # a scheduled run: the exact share, the count, the largest names
+            "sk_new",
+            kind="categorical",
+            new_category_share=0.5,
+            new_category_count=3,
+            new_categories={"x": 0.3, "y": 0.15, "z": 0.05},
+        ),
+        feat("sk_old", kind="categorical", new_category_share=0.0, new_category_count=0),
+        feat("sk_unknown", kind="categorical", new_category_share=0.0),  # no count: no verdict
         feat("age", share_outside_reference_range=0.5),
     )
     hits = {h.subject: h for h in evaluate([r], f)}
@@ -162,6 +169,11 @@ def test_new_category_exact_and_sketch_stats() -> None:
         "sk_new": True,
         "sk_old": False,
     }
+    assert hits["sk_new"].details["summary"] == (
+        "feature 'sk_new': 3 new categories ('x', 'y', 'z'), 50.0% of values"
+    )
+    assert hits["sk_new"].details["new_category_count"] == 3
+    assert hits["sk_new"].details["new_categories_listed_max"] == 20
     assert hits["city"].details["new_categories"] == {"Oslo": 0.1, "Rome": 0.05}
     assert hits["city"].details["summary"] == (
         "feature 'city': 2 new categories ('Oslo', 'Rome'), 15.0% of values"

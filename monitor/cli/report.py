@@ -184,8 +184,8 @@ def _monitor_report(
             f"{window.end.isoformat()}"
         )
     current, _ = current_sketches(engine, monitor, ref, window, n)
-    drift, _ = compare_window(ref, current, drift_options(monitor))
-    path = window_report(engine, settings, monitor, window, drift, None)
+    drift, prediction = compare_window(ref, current, drift_options(monitor))
+    path = window_report(engine, settings, monitor, window, drift, None, prediction)
     if output is not None:
         shutil.move(str(path), output)
         path = output

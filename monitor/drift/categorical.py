@@ -172,5 +172,6 @@ def counted_stats(
     out["new_categories"] = _listed(union[new], c[new], n_cur)
     out["vanished_categories"] = _listed(union[gone], r[gone], n_ref)
     out["new_category_count"] = int(new.sum())
+    out["new_categories_listed_max"] = MAX_LISTED
     out["vanished_category_count"] = int(gone.sum())
     return out, missing, n_cur, len(union)

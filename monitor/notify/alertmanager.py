@@ -36,6 +36,7 @@ from monitor.settings import AlertingSettings, AlertmanagerRoute, SlackRoute, We
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import alerts as A
 from monitor.storage.tables import notifications as N
+from monitor.verdict import comparison, how_far
 
 log = logging.getLogger("monitor.notify.alertmanager")
 
@@ -75,20 +76,9 @@ def _num(value: Any) -> str:
     return f"{value:.4g}"
 
 
-def _how_far(f: Mapping[str, Any]) -> float:
-    """statistic / threshold (the statistic without a usable threshold; unknown last), the
-    same order as the Slack message's top features."""
-    stat, thr = f.get("statistic"), f.get("threshold")
-    if isinstance(stat, bool) or not isinstance(stat, int | float) or not math.isfinite(stat):
-        return -math.inf
-    if (
-        isinstance(thr, int | float)
-        and not isinstance(thr, bool)
-        and math.isfinite(thr)
-        and thr > 0
-    ):
-        return stat / thr
-    return float(stat)
+def _top(features: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The MAX_FEATURES most drifted, in the Slack message's order (`verdict.how_far`)."""
+    return sorted(features, key=how_far, reverse=True)[:MAX_FEATURES]
 
 
 def describe(p: Mapping[str, Any]) -> str:
@@ -105,16 +95,27 @@ def describe(p: Mapping[str, Any]) -> str:
         + ".",
     ]
     if p.get("drift_share") is not None:
-        lines.append(f"Drift share {_num(p['drift_share'])}.")
+        share = {"statistic": p["drift_share"], "threshold": p.get("drift_share_threshold")}
+        lines.append(f"Drift share {comparison(share)}.")
     features = list(p.get("drifted_features") or [])
     if features:
         shown = [
             f"{_line(feature_label(str(f.get('name', ''))))} ({_line(f.get('method', ''), 40)}"
-            f" {_num(f.get('statistic'))}, threshold {_num(f.get('threshold'))})"
-            for f in sorted(features, key=_how_far, reverse=True)[:MAX_FEATURES]
+            f" {comparison(f)})"
+            for f in _top(features)
         ]
         more = f" and {len(features) - MAX_FEATURES} more" if len(features) > MAX_FEATURES else ""
         lines.append(f"Drifted features ({len(features)}): {', '.join(shown)}{more}.")
+    news = p.get("new_categories")
+    if isinstance(news, Mapping):
+        names = [_line(c.get("name", ""), 60) for c in (news.get("categories") or [])[:10]]
+        more = ", …" if isinstance(news.get("count"), int) and news["count"] > len(names) else ""
+        lines.append(
+            f"New categories: {_num(news.get('count'))}"
+            + (f" ({news['share']:.1%} of values)" if _num(news.get("share")) != "n/a" else "")
+            + (f": {', '.join(names)}{more}" if names else "")
+            + "."
+        )
     perf = p.get("performance")
     if isinstance(perf, Mapping):
         lines.append(
@@ -137,6 +138,11 @@ def to_alert(p: Mapping[str, Any], route: AlertmanagerRoute, now: datetime) -> d
     if p.get("subject"):
         labels["subject"] = str(p["subject"])
     annotations = {"summary": str(p.get("summary") or ""), "description": describe(p)}
+    features = list(p.get("drifted_features") or [])
+    if features:  # machine-readable: what decided each feature (annotations are strings)
+        annotations["drifted_features"] = orjson.dumps(
+            _top(features), option=orjson.OPT_SORT_KEYS
+        ).decode()
     report_url = p.get("report_url")
     if report_url:
         annotations["report_url"] = str(report_url)
@@ -222,7 +228,7 @@ def _queue_resends(conn: Connection, route: str, cutoff: datetime, now: datetime
         .where(
             A.c.state == "firing",
             A.c.resolved_at.is_(None),
-            N.c.status != "pending",
+            N.c.status.not_in(("pending", "suppressed")),
             ~N.c.event.like("%.resolved"),
             N.c.created_at <= cutoff,
         )

@@ -3,15 +3,23 @@
 The alert state change and its outbox rows commit together (or not at all); delivery reads
 the outbox later and retries, so a receiver that is down never loses or blocks an alert.
 
-Filters per route: `min_severity`, `rules` (names), and for webhooks `conditions`, `events`
-and `cooldown`. The cooldown makes "one drift episode triggers one retraining": a
-detected/repeated notification is skipped when the same route already queued a
-detected/repeated one for the same alert fingerprint within the cooldown. Resolved
-notifications always pass it.
+Filters per route: `min_severity`, `rules` (names), and for webhooks `conditions` and
+`events`: a notification they filter out is not for that route (no row). Two more checks
+decide per (route, alert fingerprint), and what they hold back is recorded as an outbox row
+with status `suppressed` and the reason (in `last_error`), never sent:
+
+- cooldown (webhooks): a detected/repeated notification is suppressed when the same route
+  was sent (queued, not suppressed) a detected/repeated one for the same fingerprint (the
+  monitor, rule and subject: any episode) within the cooldown. "One drift episode triggers
+  one retraining"; suppressed rows do not extend the cooldown.
+- no orphan resolves (every route): a resolved notification goes only to a route that was
+  sent this alert's (this episode's) detected or repeated notification; otherwise the
+  receiver would get a resolution for an alert it never saw fire.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -21,6 +29,9 @@ from sqlalchemy import Connection, exists, insert, select
 from monitor.errors import ConfigError
 from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, WebhookRoute
 from monitor.storage.tables import notifications
+
+log = logging.getLogger("monitor.notify.routing")
+SENT = ("pending", "delivered", "failed")  # rows that went (or go) to the receiver
 
 
 def is_resolved(event: str) -> bool:
@@ -35,7 +46,8 @@ def enqueue(
     alerting: AlertingSettings,
     now: datetime,
 ) -> list[str]:
-    """Insert one pending outbox row per route that wants this notification; their delivery ids."""
+    """One outbox row per route that wants this notification: pending, or suppressed with
+    the reason; returns the delivery ids of the pending ones."""
     names = rule.routes or list(alerting.routes)
     event, fingerprint, severity = payload["event"], payload["fingerprint"], payload["severity"]
     ids: list[str] = []
@@ -52,9 +64,7 @@ def enqueue(
                 continue
             if route.events and event not in route.events:
                 continue
-            cooling = route.cooldown and not is_resolved(event)
-            if cooling and _sent_within(conn, name, fingerprint, now - route.cooldown):
-                continue
+        reason = _suppression(conn, name, route, payload, now)
         delivery_id = uuid.uuid4().hex
         conn.execute(
             insert(notifications).values(
@@ -64,27 +74,86 @@ def enqueue(
                 route=name,
                 event=event,
                 payload=payload,
-                status="pending",
+                status="suppressed" if reason else "pending",
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
                 fingerprint=fingerprint,
                 severity=severity,
+                last_error=reason,
             )
         )
+        if reason:
+            log.info(
+                "notification_suppressed",
+                extra={
+                    "delivery_id": delivery_id,
+                    "route": name,
+                    "notify_event": event,
+                    "alert_id": payload.get("alert_id"),
+                    "reason": reason,
+                },
+            )
+            continue
         ids.append(delivery_id)
     return ids
 
 
-def _sent_within(conn: Connection, route: str, fingerprint: str, since: datetime) -> bool:
-    """Did `route` queue a detected/repeated notification for `fingerprint` after `since`?"""
+def _suppression(
+    conn: Connection, name: str, route: Any, payload: dict[str, Any], now: datetime
+) -> str | None:
+    """Why this route must not be sent this notification (None: send it)."""
+    event, alert_id = payload["event"], payload.get("alert_id")
+    if is_resolved(event):
+        if alert_id is not None and not _announced(conn, name, int(alert_id)):
+            return (
+                f"not sent: route {name!r} never got this alert's detected notification "
+                "(cooldown, or a newer route), so no resolution either"
+            )
+        return None
+    cooldown = getattr(route, "cooldown", None)
+    if not cooldown:
+        return None
+    last = _last_sent(conn, name, payload["fingerprint"], now - cooldown)
+    if last is None:
+        return None
+    return (
+        f"cooldown: route {name!r} was sent {last[0]} for this alert subject at "
+        f"{last[1].isoformat()} (alert {last[2]}); cooldown {cooldown}"
+    )
+
+
+def _announced(conn: Connection, route: str, alert_id: int) -> bool:
+    """Was `route` sent a detected/repeated notification of this alert (episode)?"""
     n = notifications.c
     stmt = select(
         exists().where(
             n.route == route,
-            n.fingerprint == fingerprint,
-            n.created_at > since,
+            n.alert_id == alert_id,
+            n.status.in_(SENT),
             n.event.not_like("%.resolved"),
         )
     )
     return bool(conn.execute(stmt).scalar())
+
+
+def _last_sent(
+    conn: Connection, route: str, fingerprint: str, since: datetime
+) -> tuple[str, datetime, int | None] | None:
+    """(event, created_at, alert_id) of the newest detected/repeated notification `route`
+    was sent for `fingerprint` after `since`, if any."""
+    n = notifications.c
+    stmt = (
+        select(n.event, n.created_at, n.alert_id)
+        .where(
+            n.route == route,
+            n.fingerprint == fingerprint,
+            n.created_at > since,
+            n.status.in_(SENT),
+            n.event.not_like("%.resolved"),
+        )
+        .order_by(n.created_at.desc(), n.id.desc())
+        .limit(1)
+    )
+    row = conn.execute(stmt).first()
+    return (row[0], row[1], row[2]) if row is not None else None

@@ -24,6 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from monitor.display import feature_label
 from monitor.notify.channels import Outgoing, SendResult, classify_http
 from monitor.settings import SlackRoute, WebhookRoute
+from monitor.verdict import comparison, how_far
 
 SLACK_TIMEOUT_S = 10
 MAX_FEATURES = 10  # top drifted features listed in a message
@@ -94,27 +95,12 @@ def title(event: str) -> str:
     return f"{head} {KIND_TITLE.get(kind, kind)}".strip()
 
 
-def _severity_of(ratio: tuple[float | None, float | None]) -> float:
-    statistic, threshold = ratio
-    if statistic is None or not math.isfinite(statistic):
-        return -math.inf
-    if threshold is None or not math.isfinite(threshold) or threshold <= 0:
-        return statistic
-    return statistic / threshold
-
-
 def top_features(
     features: list[Mapping[str, Any]], n: int = MAX_FEATURES
 ) -> list[Mapping[str, Any]]:
-    """The n most drifted features, by statistic / threshold (unknown ratios last)."""
-
-    def key(f: Mapping[str, Any]) -> float:
-        stat, thr = f.get("statistic"), f.get("threshold")
-        stat = float(stat) if isinstance(stat, int | float) and not isinstance(stat, bool) else None
-        thr = float(thr) if isinstance(thr, int | float) and not isinstance(thr, bool) else None
-        return _severity_of((stat, thr))
-
-    return sorted(features, key=key, reverse=True)[:n]
+    """The n most drifted features, by how far past their threshold (`verdict.how_far`:
+    statistic / threshold for distances, threshold / p-value for tests; unknown last)."""
+    return sorted(features, key=how_far, reverse=True)[:n]
 
 
 def _mrkdwn(text: str) -> dict[str, Any]:
@@ -134,11 +120,14 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
     if p.get("subject"):
         fields.append(_mrkdwn(f"*Subject*\n{code(p['subject'])}"))
     if not resolved and p.get("dataset_drift") is not None:
-        share = p.get("drift_share")
+        share, limit = p.get("drift_share"), p.get("drift_share_threshold")
         text = "yes" if p["dataset_drift"] else "no"
         if share is not None:
-            text += f" (drift share {_num(share)})"
+            text += f" (drift share {comparison({'statistic': share, 'threshold': limit})})"
         fields.append(_mrkdwn(f"*Dataset drift*\n{text}"))
+    news = p.get("new_categories")
+    if not resolved and isinstance(news, Mapping):
+        fields.append(_mrkdwn(f"*New categories*\n{_new_categories(news)}"))
     perf = p.get("performance")
     if not resolved and isinstance(perf, Mapping):
         text = f"{_num(perf.get('value'))}"
@@ -153,15 +142,29 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
     return fields
 
 
+def _new_categories(news: Mapping[str, Any], shown: int = 5) -> str:
+    """ "4 (75% of values): `zeta`, `eta`, …" from a payload's `new_categories`."""
+    share = news.get("share")
+    text = esc(news.get("count", "?"), 20)
+    if isinstance(share, int | float) and not isinstance(share, bool) and math.isfinite(share):
+        text += f" ({share:.1%} of values)"
+    cats = [c for c in news.get("categories") or [] if isinstance(c, Mapping)]
+    if cats:
+        text += ": " + ", ".join(code(c.get("name", ""), 60) for c in cats[:shown])
+        count = news.get("count")
+        if isinstance(count, int) and count > min(len(cats), shown):
+            text += ", …"
+    return text
+
+
 def _features_block(features: list[Mapping[str, Any]]) -> dict[str, Any] | None:
     if not features:
         return None
     lines = ["*Top drifted features*"]
     for f in top_features(features):
-        line = f"• {code(feature_label(str(f.get('name', ''))))} — {esc(f.get('method', ''), 40)} {_num(f.get('statistic'))}"
-        if f.get("threshold") is not None:
-            line += f" (threshold {_num(f['threshold'])})"
-        lines.append(line)
+        name = code(feature_label(str(f.get("name", ""))))
+        method = esc(f.get("method", ""), 40)
+        lines.append(f"• {name} — {method} {esc(comparison(f), 80)}")
     if len(features) > MAX_FEATURES:
         lines.append(f"_…and {len(features) - MAX_FEATURES} more_")
     return {"type": "section", "text": _mrkdwn("\n".join(lines))}

@@ -32,6 +32,9 @@ def _new_categories(f: FeatureResult) -> str:
     shown = list(listed.items())[:MAX_CATEGORIES_SHOWN]
     items = ", ".join(f"<code>{text(name)}</code> ({_share(share)})" for name, share in shown)
     more = f", … {count - len(shown)} more" if count > len(shown) else ""
+    cap = f.stats.get("new_categories_listed_max")
+    if cap and count > len(listed):
+        more += f" (names kept for the {cap} largest)"
     return f"{count}: {items}{more}"
 
 

@@ -21,6 +21,7 @@ from monitor.reports.escape import text
 DRIFT_COLOR = "#d62728"
 OK_COLOR = "#1f77b4"
 THRESHOLD_COLOR = "#7f7f7f"
+MARKER_SIZE, CURRENT_SIZE = 7, 13
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class HistoryPoint:
     drifted: bool | None
     method: str
     p_value: float | None = None
+    current: bool = False  # the run this report is about: drawn larger, outlined
 
 
 def _finite(value: float | None) -> float | None:
@@ -69,13 +71,15 @@ _PAD = timedelta(hours=12)
 
 
 def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
-    """One small chart: the statistic per run (drifted runs in red) and the threshold line."""
+    """One small chart: the statistic per run (drifted runs in red) and the threshold line;
+    the reported run (`current`) is a larger outlined diamond."""
     pts = sorted(points, key=lambda p: p.window_end)
     x = [p.window_end.isoformat() for p in pts]
     y = [_plotted(p) for p in pts]
     colors = [DRIFT_COLOR if p.drifted else OK_COLOR for p in pts]
     hover = [
         f"{text(p.method)}<br>{'drift' if p.drifted else 'no drift' if p.drifted is False else 'n/a'}"
+        + ("<br>this report's run" if p.current else "")
         for p in pts
     ]
     data: list[dict[str, Any]] = [
@@ -87,7 +91,12 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
             "y": y,
             "text": hover,
             "hovertemplate": "%{x}<br>%{y:.4g}<br>%{text}<extra></extra>",
-            "marker": {"color": colors, "size": 7},
+            "marker": {
+                "color": colors,
+                "size": [CURRENT_SIZE if p.current else MARKER_SIZE for p in pts],
+                "symbol": ["diamond" if p.current else "circle" for p in pts],
+                "line": {"color": "#000000", "width": [2 if p.current else 0 for p in pts]},
+            },
             "line": {"color": OK_COLOR, "width": 1.5},
             "connectgaps": False,
         },

@@ -34,6 +34,7 @@ from monitor.reference import (
     event_filter,
 )
 from monitor.rules import RunFacts, evaluate
+from monitor.scheduler import categories as new_categories
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
 from monitor.storage import sketch_store
@@ -111,6 +112,8 @@ def data_quality(report: DriftReport) -> dict[str, Any]:
             entry["out_of_range_share"] = f.stats.get("share_outside_reference_range")
         else:
             entry["new_category_share"] = f.stats.get("new_category_share")
+            entry["new_category_count"] = f.stats.get("new_category_count")
+            entry["new_categories"] = f.stats.get("new_categories")
             entry["vanished_categories"] = f.stats.get("vanished_categories")
         if f.quality.get("error"):
             entry["error"] = f.quality["error"]
@@ -225,6 +228,11 @@ def _compute(
         )
     current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
     report, prediction = compare_window(ref, current, drift_options(monitor))
+    flt, (start, end) = event_filter(monitor), (window.start, window.end)
+    features = new_categories.from_events(
+        engine, flt, start, end, report.features, ref.specs, current
+    )
+    report = replace(report, features=features)
     return _store(
         engine,
         settings,
@@ -263,6 +271,9 @@ def run_frame(
         ref = ensure_reference(engine, monitor, now)
         current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
         report, prediction = compare_window(ref, current, drift_options(monitor))
+        report = replace(
+            report, features=new_categories.from_frame(frame, report.features, ref.specs)
+        )
         base = {
             "monitor": monitor.name,
             "model": monitor.model,
@@ -314,7 +325,11 @@ def _store(
     if settings.reports.enabled and (
         settings.reports.write_on == "every_run" or any(h.condition for h in hits)
     ):
-        report_path = _write_report(engine, settings, monitor, window, report, run_id)
+        from monitor.scheduler.report import try_window_report
+
+        report_path = try_window_report(
+            engine, settings, monitor, window, report, prediction, run_id
+        )
     url = None
     if report_path is not None:
         from monitor.reports import report_url
@@ -397,21 +412,3 @@ def _multivariate(engine: Engine, monitor: MonitorSettings, window: Window) -> d
         return domain_classifier_drift(reference, current, columns, kinds, options)
     except MonitorError as exc:
         return {"method": "domain_classifier", "error": str(exc)[:300]}
-
-
-def _write_report(
-    engine: Engine,
-    settings: Settings,
-    monitor: MonitorSettings,
-    window: Window,
-    report: DriftReport,
-    run_id: int,
-) -> Any:
-    """Render and store the run's HTML report; a failure is logged, never fails the run."""
-    try:
-        from monitor.scheduler.report import window_report
-
-        return window_report(engine, settings, monitor, window, report, run_id)
-    except MonitorError as exc:
-        log.warning("report_failed", extra={"monitor": monitor.name, "error": str(exc)[:300]})
-        return None

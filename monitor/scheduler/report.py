@@ -7,23 +7,39 @@ a 10M-event window costs what one of 20k does.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.drift.result import DriftReport
+from monitor.drift.result import DriftReport, FeatureResult
+from monitor.errors import MonitorError
 from monitor.reference import LABEL_COLUMN, event_filter, reference_frame
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
 from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, load_frame
 from monitor.window import Window
 
+log = logging.getLogger("monitor.scheduler")
 
-def history_points(engine: Engine, monitor: str, limit: int) -> dict[str, list[Any]]:
+
+def history_points(
+    engine: Engine,
+    monitor: str,
+    limit: int,
+    window: Window,
+    reported: Sequence[FeatureResult] = (),
+) -> dict[str, list[Any]]:
+    """The stored runs of windows ending before `window.end`, then the reported run itself
+    (`reported`, flagged `current`): the chart ends with the run being reported, whether it
+    is stored yet (scheduled runs write the report first) or recomputed (on demand)."""
     from monitor.reports import HistoryPoint
 
-    return {
+    keep = limit - 1 if reported else limit  # the reported run takes the last of `limit`
+    stored = run_store.feature_history(engine, monitor, keep, before=window.end) if keep else {}
+    out = {
         feature: [
             HistoryPoint(
                 window_end=p["window_end"],
@@ -35,8 +51,21 @@ def history_points(engine: Engine, monitor: str, limit: int) -> dict[str, list[A
             )
             for p in points
         ]
-        for feature, points in run_store.feature_history(engine, monitor, limit).items()
+        for feature, points in stored.items()
     }
+    for f in reported:
+        out.setdefault(f.name, []).append(
+            HistoryPoint(
+                window_end=window.end,
+                statistic=f.statistic,
+                threshold=f.threshold,
+                drifted=f.drifted,
+                method=f.method,
+                p_value=f.p_value,
+                current=True,
+            )
+        )
+    return out
 
 
 def performance_html(
@@ -68,6 +97,7 @@ def window_report(
     window: Window,
     drift: DriftReport | None,
     run_id: int | None,
+    prediction: FeatureResult | None = None,
 ) -> Path:
     """Render and write the report; returns its path under `reports.directory`."""
     from monitor.reports import render_report, write_report
@@ -104,7 +134,13 @@ def window_report(
         title=f"Drift report: {monitor.name}",
         meta=meta,
         drift=drift,
-        history=history_points(engine, monitor.name, settings.reports.history_runs),
+        history=history_points(
+            engine,
+            monitor.name,
+            settings.reports.history_runs,
+            window,
+            (*(drift.features if drift is not None else ()), *([prediction] if prediction else [])),
+        ),
         max_rows=cap,
         column_kinds=dict(monitor.features) or None,
         performance_html=performance_html(engine, settings, monitor, window),
@@ -112,3 +148,20 @@ def window_report(
     stamp = window.end.strftime("%Y%m%dT%H%M%SZ")
     name = f"{monitor.name}-{stamp}" + (f"-run{run_id}" if run_id is not None else "")
     return write_report(html, settings.reports.directory, name)
+
+
+def try_window_report(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    window: Window,
+    drift: DriftReport,
+    prediction: FeatureResult | None,
+    run_id: int,
+) -> Path | None:
+    """`window_report` for a scheduled run: a failure is logged, never fails the run."""
+    try:
+        return window_report(engine, settings, monitor, window, drift, run_id, prediction)
+    except MonitorError as exc:
+        log.warning("report_failed", extra={"monitor": monitor.name, "error": str(exc)[:300]})
+        return None

@@ -272,10 +272,10 @@ notifications = Table(
     Column("route", Text, nullable=False),
     Column("event", Text, nullable=False),  # drift.detected | drift.resolved | ...
     Column("payload", json_doc(), nullable=False),
-    Column("status", Text, nullable=False),  # pending | delivered | failed
+    Column("status", Text, nullable=False),  # pending | delivered | failed | suppressed
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", UTCDateTime, nullable=False),
-    Column("last_error", Text),
+    Column("last_error", Text),  # or, for status suppressed, why it was not sent
     Column("created_at", UTCDateTime, nullable=False),
     Column("delivered_at", UTCDateTime),
     Column("fingerprint", Text),  # the alert's; route cooldowns look back by it

@@ -135,6 +135,25 @@ def row(engine: Engine, delivery_id: str) -> dict[str, Any]:
     return dict(r._mapping)
 
 
+def feature(
+    name: str, method: str, statistic: float | None, threshold: float, p_value: float | None = None
+) -> dict[str, Any]:
+    """A drifted-feature entry as `monitor.verdict.feature_entry` writes it."""
+    on = (
+        "p_value"
+        if method in ("ks", "chisquare", "z", "anderson", "cramer_von_mises")
+        else "statistic"
+    )
+    return {
+        "name": name,
+        "method": method,
+        "statistic": statistic,
+        "p_value": p_value,
+        "threshold": threshold,
+        "threshold_on": on,
+    }
+
+
 def firing_payload(**over: Any) -> dict[str, Any]:
     p: dict[str, Any] = {
         "event": "drift.detected",
@@ -151,16 +170,18 @@ def firing_payload(**over: Any) -> dict[str, Any]:
         "run_id": 42,
         "dataset_drift": True,
         "drift_share": 0.5,
+        "drift_share_threshold": 0.4,
         "drifted_features": [
-            {"name": "age", "method": "ks", "statistic": 0.21, "threshold": 0.1},
-            {"name": "income", "method": "wasserstein", "statistic": 0.9, "threshold": 0.1},
-            {"name": "plan", "method": "psi", "statistic": 0.15, "threshold": 0.2},
+            feature("age", "ks", 0.21, 0.05, p_value=0.0003),
+            feature("income", "wasserstein", 0.9, 0.1),
+            feature("plan", "psi", 0.25, 0.2),
         ],
         "report_url": "https://reports.example/runs/42.html",
         "fired_at": "2026-03-01T11:00:05+00:00",
         "resolved_at": None,
         "summary": "3 of 6 features drifted (share 0.50 >= 0.40)",
         "performance": None,
+        "new_categories": None,
     }
     p.update(over)
     return p

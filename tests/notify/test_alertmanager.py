@@ -16,7 +16,16 @@ from typing import Any
 
 import orjson
 import pytest
-from notify_support import T0, Receiver, Reply, enqueue, firing_payload, resolved_payload, row
+from notify_support import (
+    T0,
+    Receiver,
+    Reply,
+    enqueue,
+    feature,
+    firing_payload,
+    resolved_payload,
+    row,
+)
 from sqlalchemy import Engine, func, insert, select, update
 
 from monitor.errors import ConfigError
@@ -91,9 +100,17 @@ def test_firing_body_exact(engine, receiver) -> None:
                     "Monitor churn-daily (model churn v3), window 2026-03-01T10:00:00+00:00"
                     " to 2026-03-01T11:00:00+00:00.\n"
                     "Rule share (drift_share) on dataset.\n"
-                    "Drift share 0.5.\n"
-                    "Drifted features (3): income (wasserstein 0.9, threshold 0.1),"
-                    " age (ks 0.21, threshold 0.1), plan (psi 0.15, threshold 0.2)."
+                    "Drift share 0.5 ≥ 0.4.\n"
+                    "Drifted features (3): age (ks p = 0.0003 < 0.05),"
+                    " income (wasserstein 0.9 ≥ 0.1), plan (psi 0.25 ≥ 0.2)."
+                ),
+                "drifted_features": (
+                    '[{"method":"ks","name":"age","p_value":0.0003,"statistic":0.21,'
+                    '"threshold":0.05,"threshold_on":"p_value"},'
+                    '{"method":"wasserstein","name":"income","p_value":null,"statistic":0.9,'
+                    '"threshold":0.1,"threshold_on":"statistic"},'
+                    '{"method":"psi","name":"plan","p_value":null,"statistic":0.25,'
+                    '"threshold":0.2,"threshold_on":"statistic"}]'
                 ),
                 "report_url": "https://reports.example/runs/42.html",
             },
@@ -126,7 +143,7 @@ def test_resolved_body_ends_at_resolution(sqlite_engine, receiver) -> None:
 def test_generator_url_and_untrusted_names(sqlite_engine, receiver) -> None:
     recv = receiver()
     evil = "age\nInjected: line\t<b>"
-    feats = [{"name": evil, "method": "ks", "statistic": 0.3, "threshold": 0.1}]
+    feats = [feature(evil, "ks", 0.3, 0.05, p_value=0.001)]
     common = {"subject": evil, "drifted_features": feats}
     enqueue(
         sqlite_engine,
@@ -149,7 +166,7 @@ def test_generator_url_and_untrusted_names(sqlite_engine, receiver) -> None:
     assert first["generatorURL"] == "https://monitor.example/api/v1/alerts/7"
     assert first["annotations"]["report_url"] == "file:///srv/reports/42.html"
     assert first["labels"]["subject"] == evil  # label values are data, JSON-encoded as is
-    assert "age Injected: line <b> (ks 0.3, threshold 0.1)" in first["annotations"]["description"]
+    assert "age Injected: line <b> (ks p = 0.001 < 0.05)" in first["annotations"]["description"]
     assert first["annotations"]["description"].count("\n") == 3
     assert "generatorURL" not in second and "report_url" not in second["annotations"]
 

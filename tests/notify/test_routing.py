@@ -50,24 +50,45 @@ def hook(**kw):
     return {"type": "webhook", "url": "http://127.0.0.1:9/h", "secret": "s", **kw}
 
 
-def send(engine, al, *, rule=None, event="drift.detected", severity="warning", fp="fp1", at=T0):
+def send(
+    engine, al, *, rule=None, event="drift.detected", severity="warning", fp="fp1", at=T0,
+    alert_id=None,
+):  # fmt: skip
+    """Route one notification; a new alert row (episode) unless `alert_id` names one."""
     rule = rule or RuleSettings(name="r1", condition="dataset_drift", severity=severity)
     with engine.begin() as conn:
-        alert_id = conn.execute(
-            insert(alerts).values(
-                fingerprint=fp,
-                monitor="m",
-                rule=rule.name,
-                subject="",
-                state="resolved",  # closed rows: any number per fingerprint
-                severity=severity,
-                created_at=at,
-                resolved_at=at,
-            )
-        ).inserted_primary_key[0]
+        if alert_id is None:
+            alert_id = conn.execute(
+                insert(alerts).values(
+                    fingerprint=fp,
+                    monitor="m",
+                    rule=rule.name,
+                    subject="",
+                    state="resolved",  # closed rows: any number per fingerprint
+                    severity=severity,
+                    created_at=at,
+                    resolved_at=at,
+                )
+            ).inserted_primary_key[0]
         payload = {"event": event, "alert_id": alert_id, "fingerprint": fp, "severity": severity}
         ids = enqueue(conn, payload=payload, rule=rule, alerting=al, now=at)
     return ids
+
+
+def alert_of(engine, ids) -> int:
+    n = notifications.c
+    with engine.connect() as conn:
+        return conn.execute(select(n.alert_id).where(n.delivery_id == ids[0])).scalar_one()
+
+
+def suppressed(engine) -> list[tuple[str, str, str]]:
+    """(route, event, reason) of every suppressed row, oldest first."""
+    n = notifications.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(n.route, n.event, n.last_error).where(n.status == "suppressed").order_by(n.id)
+        )
+        return [tuple(r) for r in rows]
 
 
 def routes_of(engine, ids) -> list[str]:
@@ -123,29 +144,67 @@ def test_route_rule_names_conditions_and_events(engine) -> None:
     assert routes_of(engine, send(engine, al, rule=r2, event="data_quality.detected")) == [
         "only_r2"
     ]
-    assert routes_of(engine, send(engine, al, rule=r1, event="drift.resolved")) == ["drift_only"]
+    fired = send(engine, al, rule=r1)
+    resolved = send(engine, al, rule=r1, event="drift.resolved", alert_id=alert_of(engine, fired))
+    assert routes_of(engine, resolved) == ["drift_only"]
 
 
 def test_webhook_cooldown_one_trigger_per_episode(engine) -> None:
-    """Second episode within the cooldown: skipped; after it: sent; resolved: always sent."""
+    """Per route and fingerprint: a second episode within the cooldown is suppressed (a
+    recorded row with the reason), and so is its resolution; after the cooldown: sent."""
     al = alerting(retrain=hook(cooldown="6h"), chat=slack())
-    assert routes_of(engine, send(engine, al, at=T0)) == ["chat", "retrain"]
-    assert routes_of(
-        engine, send(engine, al, event="drift.resolved", at=T0 + timedelta(hours=1))
-    ) == [
-        "chat",
-        "retrain",
-    ]
+    first = send(engine, al, at=T0)
+    assert routes_of(engine, first) == ["chat", "retrain"]
+    a1 = alert_of(engine, first)
+    resolved = send(engine, al, event="drift.resolved", at=T0 + timedelta(hours=1), alert_id=a1)
+    assert routes_of(engine, resolved) == ["chat", "retrain"]
     at = T0 + timedelta(hours=2)
-    assert routes_of(engine, send(engine, al, at=at)) == ["chat"]  # new episode, cooling down
-    assert routes_of(engine, send(engine, al, event="drift.repeated", at=at)) == ["chat"]
+    second = send(engine, al, at=at)  # new episode, cooling down
+    assert routes_of(engine, second) == ["chat"]
+    a2 = alert_of(engine, second)
+    assert routes_of(engine, send(engine, al, event="drift.repeated", at=at, alert_id=a2)) == [
+        "chat"
+    ]
     assert routes_of(engine, send(engine, al, fp="other", at=at)) == ["chat", "retrain"]
     at = T0 + timedelta(hours=5)
-    assert routes_of(engine, send(engine, al, event="drift.resolved", at=at)) == ["chat", "retrain"]
-    # exactly one cooldown after the last trigger: no longer within it
+    resolved = send(engine, al, event="drift.resolved", at=at, alert_id=a2)
+    assert routes_of(engine, resolved) == ["chat"]  # retrain never saw episode 2 fire
+    assert [(r, e) for r, e, _ in suppressed(engine)] == [
+        ("retrain", "drift.detected"),
+        ("retrain", "drift.repeated"),
+        ("retrain", "drift.resolved"),
+    ]
+    reasons = [why for _, _, why in suppressed(engine)]
+    assert reasons[0].startswith("cooldown: route 'retrain' was sent drift.detected")
+    assert T0.isoformat() in reasons[0] and "cooldown 6:00:00" in reasons[0]
+    assert reasons[2].startswith("not sent: route 'retrain' never got this alert's detected")
+    # exactly one cooldown after the last trigger: no longer within it (suppressed rows
+    # do not extend it)
     at = T0 + timedelta(hours=6)
-    assert routes_of(engine, send(engine, al, at=at)) == ["chat", "retrain"]
+    third = send(engine, al, at=at)
+    assert routes_of(engine, third) == ["chat", "retrain"]
     assert routes_of(engine, send(engine, al, at=at + timedelta(minutes=1))) == ["chat"]
+    a3 = alert_of(engine, third)
+    resolved = send(engine, al, event="drift.resolved", at=at + timedelta(hours=1), alert_id=a3)
+    assert routes_of(engine, resolved) == ["chat", "retrain"]
+
+
+def test_a_repeat_after_the_cooldown_opens_the_route_for_the_resolution(engine) -> None:
+    """An episode held back by the cooldown reaches the route with a later repeat; then its
+    resolution is sent too."""
+    al = alerting(retrain=hook(cooldown="6h"))
+    a1 = alert_of(engine, send(engine, al, at=T0))
+    send(engine, al, event="drift.resolved", at=T0 + timedelta(hours=1), alert_id=a1)
+    held = send(engine, al, at=T0 + timedelta(hours=2))
+    assert held == []
+    with engine.connect() as conn:
+        a2 = conn.execute(select(alerts.c.id).order_by(alerts.c.id.desc())).scalars().first()
+    later = T0 + timedelta(hours=7)
+    assert routes_of(engine, send(engine, al, event="drift.repeated", at=later, alert_id=a2)) == [
+        "retrain"
+    ]
+    resolved = send(engine, al, event="drift.resolved", at=later, alert_id=a2)
+    assert routes_of(engine, resolved) == ["retrain"]
 
 
 def test_unknown_route_is_a_config_error(engine) -> None:

@@ -7,7 +7,16 @@ from typing import Any
 
 import orjson
 import pytest
-from notify_support import T0, Recorded, Reply, enqueue, firing_payload, resolved_payload, row
+from notify_support import (
+    T0,
+    Recorded,
+    Reply,
+    enqueue,
+    feature,
+    firing_payload,
+    resolved_payload,
+    row,
+)
 
 from monitor.notify.delivery import deliver_due
 from monitor.notify.slack import render
@@ -73,7 +82,7 @@ FIRING_BODY = {
                 {"type": "mrkdwn", "text": "*Window*\n2026-03-01 10:00 UTC → 2026-03-01 11:00 UTC"},
                 {"type": "mrkdwn", "text": "*Rule*\nshare (drift_share)"},
                 {"type": "mrkdwn", "text": "*Subject*\n`dataset`"},
-                {"type": "mrkdwn", "text": "*Dataset drift*\nyes (drift share 0.5)"},
+                {"type": "mrkdwn", "text": "*Dataset drift*\nyes (drift share 0.5 ≥ 0.4)"},
             ],
         },
         {
@@ -81,9 +90,9 @@ FIRING_BODY = {
             "text": {
                 "type": "mrkdwn",
                 "text": "*Top drifted features*\n"
-                "• `income` — wasserstein 0.9 (threshold 0.1)\n"
-                "• `age` — ks 0.21 (threshold 0.1)\n"
-                "• `plan` — psi 0.15 (threshold 0.2)",
+                "• `age` — ks p = 0.0003 &lt; 0.05\n"  # Slack shows "<"
+                "• `income` — wasserstein 0.9 ≥ 0.1\n"
+                "• `plan` — psi 0.25 ≥ 0.2",
             },
         },
         {
@@ -253,17 +262,17 @@ def test_untrusted_names_cannot_ping_or_link(sqlite_engine, receiver) -> None:
 
 
 def test_top_features_are_the_ten_most_drifted_by_ratio() -> None:
-    feats = [
-        {"name": f"f{i:02d}", "method": "psi", "statistic": 0.1 * i, "threshold": 0.1}
-        for i in range(1, 12)
-    ]
-    feats.append({"name": "tiny_threshold", "method": "ks", "statistic": 0.3, "threshold": 0.01})
-    feats.append({"name": "no_stat", "method": "ks", "statistic": None, "threshold": 0.1})
+    """Distances by statistic / threshold, tests by threshold / p-value (their statistic
+    says nothing against a p-value threshold); unknown last."""
+    feats = [feature(f"f{i:02d}", "psi", 0.1 * i, 0.1) for i in range(1, 12)]
+    feats.append(feature("tiny_p", "ks", 0.01, 0.05, p_value=0.001))  # 50x past
+    feats.append(feature("big_stat_weak_p", "ks", 0.9, 0.05, p_value=0.04))  # 1.25x
+    feats.append(feature("no_p", "ks", 0.3, 0.05))
     _, blocks = render(firing_payload(drifted_features=feats))
     lines = blocks[3]["text"]["text"].split("\n")
     names = [line.split("`")[1] for line in lines[1:11]]
     assert names == [
-        "tiny_threshold",
+        "tiny_p",
         "f11",
         "f10",
         "f09",
@@ -274,7 +283,7 @@ def test_top_features_are_the_ten_most_drifted_by_ratio() -> None:
         "f04",
         "f03",
     ]
-    assert lines[11] == "_…and 3 more_"
+    assert lines[11] == "_…and 4 more_"
     assert len(lines) == 12
 
 

@@ -145,3 +145,29 @@ def test_harden_evidently_json_lines():
 
 def test_feature_name_is_shown_escaped(hostile):
     assert f"<td>{htmllib.escape(EVIL_FEATURE)}</td>" in hostile.html
+
+
+def test_new_categories_beyond_the_listed_cap_are_counted_and_the_cap_stated():
+    from monitor.drift.result import DriftReport, FeatureResult
+    from monitor.reports.summary import summary_html
+
+    listed = {f"v{i:03d}": 0.005 for i in range(100)}
+    f = FeatureResult(
+        name="city",
+        kind="categorical",
+        method="chisquare",
+        statistic=900.0,
+        p_value=1e-30,
+        threshold=0.05,
+        drifted=True,
+        missing_share_reference=0.0,
+        missing_share_current=0.0,
+        stats={
+            "new_category_count": 150,
+            "new_categories": listed,
+            "new_categories_listed_max": 100,
+        },
+    )
+    page = summary_html(DriftReport(100, 100, True, 1.0, 0.5, (f,)))
+    assert "<td>150: <code>v000</code> (0.5%)" in page
+    assert "… 145 more (names kept for the 100 largest)" in page
