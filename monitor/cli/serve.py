@@ -45,6 +45,10 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     import logging
     import threading
 
+    from monitor.threads import configure
+
+    budget = configure()  # before numpy/scikit-learn load their thread pools
+
     from monitor import logs
     from monitor.heartbeat import Heartbeat
     from monitor.ingest.consumer import build_ingestor
@@ -71,7 +75,15 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
             log.info("database_ready", extra={"database": safe_url(url), "revision": revision})
         stop = threading.Event()
         _on_signals(stop, log)
-        log.info("serve_started", extra={"role": role})
+        log.info(
+            "serve_started",
+            extra={
+                "role": role,
+                "cores": budget.cores,
+                "workers": budget.workers,
+                "native_threads": budget.native,
+            },
+        )
         beat = Heartbeat().beat
         scheduler = outbox = ingestor = http = observer = None
         readiness: dict = {}
