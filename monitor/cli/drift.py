@@ -122,10 +122,14 @@ def drift(
 
     import orjson
 
+    from monitor.threads import configure
+
+    configure()  # before numpy loads OpenBLAS: one thread per column worker
+
     from monitor.cli.drift_config import load_drift_config as load
     from monitor.cli.drift_gate import gate_lines, judge, with_multivariate
-    from monitor.cli.inputs import quiet_scipy_notes, read_inputs
-    from monitor.drift.engine import compare
+    from monitor.cli.inputs import parse_columns, quiet_scipy_notes, read_inputs
+    from monitor.drift.columnar import compare_files
     from monitor.drift.options import DriftOptions
 
     quiet_scipy_notes()
@@ -137,9 +141,14 @@ def drift(
     )
     if method is not None:
         options = dataclasses.replace(options, method=method)
-    ref, cur, names = read_inputs(reference, current, columns)
-    report = compare(ref, cur, options, names)
-    report = with_multivariate(report, config, ref, cur)
+    # arrays, column pair by column pair; pandas frames only when a column needs them
+    report = compare_files(reference, current, options, parse_columns(columns))
+    if report is None or config.multivariate:
+        from monitor.drift.engine import compare
+
+        ref, cur, names = read_inputs(reference, current, columns)
+        report = report or compare(ref, cur, options, names)
+        report = with_multivariate(report, config, ref, cur)
     gate = judge(report, config)
     if as_json:
         out = report.to_dict()

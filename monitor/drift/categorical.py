@@ -7,11 +7,14 @@ vanished categories are shares of the non-missing values of the window they occu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from monitor.drift import binned
+
+if TYPE_CHECKING:  # imported where a function needs it: the array path runs without pandas
+    import pandas as pd
 
 BINNED = ("psi", "jensenshannon", "hellinger", "kl", "tvd")
 MAX_LISTED = 100  # new/vanished categories listed by name (largest shares first)
@@ -22,6 +25,8 @@ def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int
 
     Categories are in order of first appearance (pandas categoricals: their declared order).
     """
+    import pandas as pd
+
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:
@@ -42,6 +47,8 @@ def string_counts(values: pd.Series) -> tuple[np.ndarray, pd.Index, int] | None:
     The kind check runs on the few distinct values, not on every row: a 1M-row string
     column is hashed once and never scanned again to infer its kind.
     """
+    import pandas as pd
+
     if values.dtype != object:
         return None
     counted = factorize(values)
