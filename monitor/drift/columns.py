@@ -13,6 +13,7 @@ decimals, nested, a column whose Arrow type differs between the two files) make
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ class Source:
 
                 schema = parquet.read_schema(path)
                 strings = [f.name for f in schema if _group(f.type) == "string"]
-                self._file = parquet.ParquetFile(path, read_dictionary=strings)
+                # no pre-buffering: its read cache completes Arrow futures on Arrow's IO
+                # pool, and concurrent reads of one file through it hung (seen at 10k rows)
+                self._file = parquet.ParquetFile(path, read_dictionary=strings, pre_buffer=False)
                 self.rows = self._file.metadata.num_rows
                 self.has_index = _stored_index(schema)
             else:
@@ -88,6 +91,7 @@ class Source:
                 schema = self._table.schema
                 self.rows = self._table.num_rows
                 self.has_index = False
+        self._lock = threading.Lock()
         self.names: list[str] = list(schema.names)
         self.groups = {f.name: _group(f.type) for f in schema}
 
@@ -95,7 +99,10 @@ class Source:
         """One column as arrays (a Parquet column is read from disk now)."""
         with _errors(self.path):
             if self._file is not None:
-                chunked = self._file.read(columns=[name]).column(0)
+                # one reader at a time per file (a ParquetFile is not safe to share), decoded
+                # on this worker's thread: our workers are the parallelism, not Arrow's pool
+                with self._lock:
+                    chunked = self._file.read(columns=[name], use_threads=False).column(0)
             else:
                 chunked = self._table.column(name)  # type: ignore[union-attr]
             return to_column(chunked, self.groups[name])
