@@ -1,7 +1,9 @@
 """`monitor drift REFERENCE CURRENT`: batch drift check, also a CI/CD gate.
 
-Exit codes: 0 no dataset drift (or drift without --fail-on-drift); 1 dataset drift with
---fail-on-drift; 2 unreadable input, bad config, mismatched columns or unknown method.
+Exit codes: 0 nothing the gate looks at holds (or no --fail-on-drift); 1 with
+--fail-on-drift when the gate fails: the rules the config names, else dataset drift or
+(when `multivariate: true`) the domain classifier's verdict; 2 unreadable input, bad
+config, mismatched columns or unknown method.
 """
 
 from __future__ import annotations
@@ -11,34 +13,17 @@ from typing import Any
 
 import click
 
-from monitor.errors import ConfigError
-
 
 def load_drift_config(path: str | Path) -> Any:
-    """A YAML file of `DriftSettings` keys, validated; ConfigError names the bad key path."""
-    import yaml
-    from pydantic import ValidationError
+    """The `DriftSettings` of a drift-options file (`monitor report` reads the same files)."""
+    from monitor.cli.drift_config import load_drift_config as load
 
-    from monitor.settings import DriftSettings
+    config = load(path)
+    if config.settings is None:
+        from monitor.settings import DriftSettings
 
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"config error: cannot read {p}: {exc.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError):
-        raise ConfigError(f"config error: {p} is not valid YAML") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config error at <root>: {p} must hold a mapping of drift options")
-    try:
-        return DriftSettings.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(part) for part in err["loc"]) or "<root>"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"config error at {where}: {msg}") from None
+        return DriftSettings()
+    return config.settings
 
 
 def _printable(text: str) -> str:
@@ -104,16 +89,29 @@ def render_table(report: Any) -> str:
     "config_path",
     type=click.Path(path_type=Path),
     default=None,
-    help="YAML with drift options: method, threshold, per_feature, ignore, drift_share, bins.",
+    help="YAML with drift options (method, threshold, per_feature, ignore, drift_share, bins, "
+    "multivariate, rules), or a service config with --monitor.",
+)
+@click.option(
+    "--monitor",
+    "monitor_name",
+    default=None,
+    help="With a service config: take this monitor's drift options and rules.",
 )
 @click.option("--columns", default=None, help="Comma-separated columns to compare (default: all).")
 @click.option("--method", default=None, help="Method for every feature it applies to.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--fail-on-drift", is_flag=True, help="Exit 1 when the dataset drifts.")
+@click.option(
+    "--fail-on-drift",
+    is_flag=True,
+    help="Exit 1 when a rule of the config fires (without rules: dataset drift, or the "
+    "domain classifier's verdict with multivariate: true).",
+)
 def drift(
     reference: Path,
     current: Path,
     config_path: Path | None,
+    monitor_name: str | None,
     columns: str | None,
     method: str | None,
     as_json: bool,
@@ -124,23 +122,42 @@ def drift(
 
     import orjson
 
-    from monitor.cli.inputs import quiet_scipy_notes, read_inputs
-    from monitor.drift.engine import compare
+    from monitor.threads import configure
+
+    configure()  # before numpy loads OpenBLAS: one thread per column worker
+
+    from monitor.cli.drift_config import load_drift_config as load
+    from monitor.cli.drift_gate import gate_lines, judge, with_multivariate
+    from monitor.cli.inputs import parse_columns, quiet_scipy_notes, read_inputs
+    from monitor.drift.columnar import compare_files
     from monitor.drift.options import DriftOptions
-    from monitor.settings import DriftSettings
 
     quiet_scipy_notes()
-    settings = load_drift_config(config_path) if config_path else DriftSettings()
-    options = DriftOptions.from_settings(settings, prefix="")
+    config = load(config_path, monitor_name)
+    options = (
+        DriftOptions.from_settings(config.settings, prefix="")
+        if config.settings is not None
+        else DriftOptions()
+    )
     if method is not None:
         options = dataclasses.replace(options, method=method)
-    ref, cur, names = read_inputs(reference, current, columns)
-    report = compare(ref, cur, options, names)
+    # arrays, column pair by column pair; pandas frames only when a column needs them
+    report = compare_files(reference, current, options, parse_columns(columns))
+    if report is None or config.multivariate:
+        from monitor.drift.engine import compare
+
+        ref, cur, names = read_inputs(reference, current, columns)
+        report = report or compare(ref, cur, options, names)
+        report = with_multivariate(report, config, ref, cur)
+    gate = judge(report, config)
     if as_json:
-        click.echo(orjson.dumps(report.to_dict()).decode())
+        out = report.to_dict()
+        if config.rules:
+            out["rules"] = gate.to_list()
+        click.echo(orjson.dumps(out).decode())
     else:
-        click.echo(render_table(report))
-    return 1 if fail_on_drift and report.dataset_drift else 0
+        click.echo("\n".join([render_table(report), *gate_lines(report, gate)]))
+    return 1 if fail_on_drift and gate.failed else 0
 
 
 COMMANDS = [drift]

@@ -40,6 +40,10 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     import logging
     import threading
 
+    from monitor.threads import configure
+
+    budget = configure()  # before numpy/scikit-learn load their thread pools
+
     from monitor import logs
     from monitor.ingest.outage import database_probe, wait_for_database
     from monitor.storage.db import make_engine, safe_url, upgrade
@@ -70,6 +74,15 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
         # Health and metrics answer at once; /readyz says 503 until the database answers
         # and the role has started (a starting service waits for its database, logging
         # each attempt, instead of exiting).
+        log.info(
+            "serve_started",
+            extra={
+                "role": role,
+                "cores": budget.cores,
+                "workers": budget.workers,
+                "native_threads": budget.native,
+            },
+        )
         http = _start_http(engine, settings, role, _readiness(role, started, settings), observer)
         if wait_for_database(database_probe(engine), stop, settings.ingest.retry_backoff_max_s):
             if settings.database.auto_upgrade:

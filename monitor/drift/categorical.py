@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from monitor.drift import binned
+
+if TYPE_CHECKING:  # imported where a function needs it: the array path runs without pandas
+    import pandas as pd
 
 BINNED = ("psi", "jensenshannon", "hellinger", "kl", "tvd")
 OBJECT_SHORTCUT_MIN = 10_000  # rows: below this, hashing every string is as cheap
@@ -27,6 +30,8 @@ def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int
 
     Categories are in order of first appearance (pandas categoricals: their declared order).
     """
+    import pandas as pd
+
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     elif values.dtype == object and len(values) >= OBJECT_SHORTCUT_MIN:
@@ -56,6 +61,8 @@ def _object_counts(values: np.ndarray) -> tuple[np.ndarray, pd.Index, int] | Non
     every row's string. Codes come in order of first appearance at both levels, so the
     categories keep pandas' order. None when the objects are mostly distinct (no gain).
     """
+    import pandas as pd
+
     values = np.ascontiguousarray(values)
     # the array's data is its PyObject* pointers; the array keeps every object alive
     buffer = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
@@ -79,6 +86,8 @@ def string_counts(values: pd.Series) -> tuple[np.ndarray, pd.Index, int] | None:
     The kind check runs on the few distinct values, not on every row: a 1M-row string
     column is hashed once and never scanned again to infer its kind.
     """
+    import pandas as pd
+
     if values.dtype != object:
         return None
     counted = factorize(values)

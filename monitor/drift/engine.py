@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from monitor.drift.categorical import CategoricalReference, counted_stats, factorize, string_counts
 from monitor.drift.defaults import default_method
@@ -23,6 +22,9 @@ from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import Kind, decide, get_method
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import InputError
+
+if TYPE_CHECKING:  # pandas is imported by the callers that hold frames, not here
+    import pandas as pd
 
 # Computed for every feature of a kind (cheap once the column is sorted or counted), besides
 # the feature's own method. KS (a merge of both samples and a p-value) is computed when it

@@ -6,12 +6,15 @@ Every failure is an InputError naming the file or column, so the CLI prints one 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from monitor.drift.registry import Kind
 from monitor.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LOW_CARDINALITY = 20  # integer columns with at most this many distinct reference values
 PARQUET_MAGIC = b"PAR1"
@@ -99,13 +102,15 @@ def _check_columns(path: Path, is_parquet: bool, columns: list[str]) -> None:
 
 def _series_kind(s: pd.Series) -> Kind | None:
     """Kind of one window's column, or None when it holds no value to judge by."""
+    import pandas as pd
+
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
         return "categorical"
     if pd.api.types.is_integer_dtype(dtype):
         return "categorical" if s.nunique() <= LOW_CARDINALITY else "numeric"
     if pd.api.types.is_float_dtype(dtype):
-        return _float_kind(s.to_numpy(dtype=np.float64, na_value=np.nan))
+        return float_kind(s.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         inferred = pd.api.types.infer_dtype(s, skipna=True)
         if inferred in {"string", "boolean", "categorical"}:
@@ -113,11 +118,11 @@ def _series_kind(s: pd.Series) -> Kind | None:
         if inferred == "empty":
             return None
         if inferred in {"integer", "floating", "mixed-integer-float", "decimal"}:
-            return _float_kind(s.to_numpy(dtype=np.float64, na_value=np.nan))
+            return float_kind(s.to_numpy(dtype=np.float64, na_value=np.nan))
     raise _cannot_infer(str(s.name), f"values of type {pd.api.types.infer_dtype(s, skipna=True)}")
 
 
-def _float_kind(values: np.ndarray) -> Kind | None:
+def float_kind(values: np.ndarray) -> Kind | None:
     """Floats are numeric, except integral values with few distinct ones (ints with gaps)."""
     head = values[:1000]
     head = head[np.isfinite(head)]
@@ -126,7 +131,7 @@ def _float_kind(values: np.ndarray) -> Kind | None:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return None
-    if np.array_equal(finite, np.round(finite)) and pd.Series(finite).nunique() <= LOW_CARDINALITY:
+    if np.array_equal(finite, np.round(finite)) and np.unique(finite).size <= LOW_CARDINALITY:
         return "categorical"
     return "numeric"
 
@@ -146,6 +151,8 @@ def infer_kind(name: str, reference: pd.Series, current: pd.Series) -> Kind:
     Dates, mixed types and anything else raise InputError. A column with no value on
     either side is categorical (nothing to compare; its result only reports missing share).
     """
+    import pandas as pd
+
     ref_kind = _series_kind(reference)
     if ref_kind is not None:
         if reference.dtype == current.dtype and reference.dtype.kind in "biuf":
@@ -162,6 +169,8 @@ def infer_kind(name: str, reference: pd.Series, current: pd.Series) -> Kind:
 
 def _compatible(current: pd.Series, kind: Kind) -> bool:
     """Whether the current window's values can be read as `kind`."""
+    import pandas as pd
+
     inferred = pd.api.types.infer_dtype(current, skipna=True)
     if inferred == "empty":
         return True

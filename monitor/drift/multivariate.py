@@ -149,6 +149,17 @@ def _cross_validate(
     features: np.ndarray, labels: np.ndarray, is_categorical: np.ndarray, options: ClassifierOptions
 ) -> tuple[list[float], np.ndarray]:
     """Out-of-fold AUC per fold; permutation importances on the last fold (one repeat: cheap)."""
+    import sklearn.ensemble  # noqa: F401 - loads its OpenMP runtime before the limit is set
+
+    from monitor.threads import native_limits
+
+    with native_limits():  # OpenMP sized by the thread budget, not to the whole machine
+        return _folds(features, labels, is_categorical, options)
+
+
+def _folds(
+    features: np.ndarray, labels: np.ndarray, is_categorical: np.ndarray, options: ClassifierOptions
+) -> tuple[list[float], np.ndarray]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold

@@ -7,7 +7,6 @@ turns the YAML `DriftSettings` into options and names the bad key path on error.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,13 @@ FEATURE_KEYS = ("kind", "method", "threshold")
 def _check_threshold(value: float | None, where: str) -> None:
     if value is not None and (isinstance(value, bool) or not math.isfinite(value) or value < 0):
         raise DriftError(f"{where}: threshold must be a finite number >= 0, got {value!r}")
+
+
+def _default_workers() -> int:
+    """Column threads: the process's thread budget (`monitor.threads`, one place)."""
+    from monitor.threads import budget
+
+    return budget().workers
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class DriftOptions:
     `method`/`threshold` apply to every feature whose kind the method accepts (others keep
     their default); `per_feature` overrides them by name. `extra` names methods computed in
     addition to the defaults (e.g. "anderson", "cramer_von_mises"); their numbers appear
-    in `stats` but do not decide the verdict. `workers` threads share the columns (default: CPU count, at most 4).
+    in `stats` but do not decide the verdict. `workers` threads share the columns (default: `monitor.threads.budget().workers`).
     """
 
     method: str | None = None
@@ -52,7 +58,7 @@ class DriftOptions:
     bins: int = 10
     extra: tuple[str, ...] = ()
     small_sample: int = SMALL_SAMPLE
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
+    workers: int = field(default_factory=_default_workers)
 
     def __post_init__(self) -> None:
         if self.method is not None:

@@ -39,7 +39,14 @@ class SchedulerService:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self._engine = engine
         self._settings = settings
-        self._sched = BackgroundScheduler(timezone=UTC)
+        from apscheduler.executors.pool import ThreadPoolExecutor
+
+        from monitor.threads import budget
+
+        # monitors run side by side on at most one job thread per core (APScheduler's
+        # default is 10 threads, each free to start its own column and native threads)
+        pool = ThreadPoolExecutor(max_workers=budget().workers)
+        self._sched = BackgroundScheduler(timezone=UTC, executors={"default": pool})
         self.last_tick_at: datetime | None = None
 
     def start(self) -> None:

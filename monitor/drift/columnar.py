@@ -1,0 +1,240 @@
+"""`compare` for two files, column pair by column pair, on arrays (the batch CLI's path).
+
+Same statistics, verdicts and JSON as `engine.compare` on the frames `read_frame` builds
+(a test pins the two to each other), built from the engine's own pieces (`numeric_stats`,
+`counted_stats`, the method/threshold choice) but without pandas: each worker reads one
+column from each file, computes the feature and drops the arrays, so the process holds at
+most `workers` column pairs instead of two whole frames, and never imports pandas.
+`compare_files` returns None when a column needs pandas' reading (`columns.Source`
+explains which); the caller then takes the frame path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monitor.drift import engine
+from monitor.drift.categorical import CategoricalReference, counted_stats
+from monitor.drift.columns import Column, Source
+from monitor.drift.defaults import default_method
+from monitor.drift.frames import LOW_CARDINALITY, float_kind
+from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
+from monitor.drift.options import DriftOptions, FeatureOptions
+from monitor.drift.registry import Kind, decide, get_method
+from monitor.drift.result import DriftReport, FeatureResult
+from monitor.errors import InputError
+
+NUMBERS = frozenset({"int", "float"})
+
+
+def compare_files(
+    reference: Path, current: Path, options: DriftOptions, columns: list[str] | None = None
+) -> DriftReport | None:
+    """Drift of `current` against `reference` read column by column; None: use the frames."""
+    ref, cur = Source(reference), Source(current)
+    for source in (ref, cur):
+        if columns is not None:
+            missing = [c for c in columns if c not in source.names]
+            if missing:
+                raise InputError(f"{source.path} has no column(s) {', '.join(map(repr, missing))}")
+    if ref.has_index or cur.has_index:
+        return None
+    for side, source in (("reference", ref), ("current", cur)):
+        if source.rows == 0:
+            raise InputError(f"the {side} data has no rows")
+    names = engine.select_columns(_Frame(ref), _Frame(cur), columns, options.ignore)
+    unknown = [n for n in options.per_feature if n not in set(ref.names)]
+    if unknown:
+        raise InputError(f"per_feature names unknown column(s): {', '.join(map(repr, unknown))}")
+    if not all(_supported(ref, cur, n, options.per_feature.get(n)) for n in names):
+        return None
+
+    def one(name: str) -> FeatureResult:
+        return _feature(name, ref.read(name), cur.read(name), options)
+
+    if options.workers > 1 and len(names) > 1:
+        with ThreadPoolExecutor(max_workers=min(options.workers, len(names))) as pool:
+            features = tuple(pool.map(one, names))
+    else:
+        features = tuple(map(one, names))
+    return engine.summarize(features, ref.rows, cur.rows, options.drift_share)
+
+
+class _Frame:
+    """The `.columns` that `engine.select_columns` looks at."""
+
+    def __init__(self, source: Source) -> None:
+        self.columns = source.names
+
+
+def _supported(ref: Source, cur: Source, name: str, fo: FeatureOptions | None) -> bool:
+    """Both sides of a type read here, and the same type family (else: the frame path)."""
+    rg, cg = ref.groups[name], cur.groups[name]
+    if rg is None or cg is None:
+        return False
+    if not (rg == cg or {rg, cg} <= NUMBERS):
+        return False
+    return not (fo is not None and fo.kind == "numeric" and rg not in NUMBERS)
+
+
+def _kind(ref: Column, cur: Column) -> Kind:
+    """`frames.infer_kind`'s rule on arrays: reference first, the current when it is empty."""
+    for column in (ref, cur):
+        if column.values is None:
+            return "categorical"  # strings, bools
+        values = column.values
+        if values.dtype.kind == "i":
+            return "categorical" if np.unique(values).size <= LOW_CARDINALITY else "numeric"
+        kind = float_kind(values)
+        if kind is not None:
+            return kind
+    return "categorical"
+
+
+def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> FeatureResult:
+    """One feature, as `engine.compare_feature` computes it from the frames' columns."""
+    fo = options.per_feature.get(name, FeatureOptions())
+    kind = fo.kind or _kind(ref, cur)
+    if kind == "numeric":
+        counts, stats, quality = _numeric(ref, cur, options, fo)
+        n_categories = 0
+    else:
+        counts, stats, quality = _categorical(_counted(ref), _counted(cur), options, fo)
+        n_categories = quality["n_categories"]
+    (n_ref, miss_ref), (n_cur, miss_cur) = counts
+    method = _method_for(kind, fo, options, n_ref, n_cur, n_categories)
+    threshold = _threshold_for(method, fo, options)
+    statistic, p_value = _pick(stats, method, quality)
+    return FeatureResult(
+        name=name,
+        kind=kind,
+        method=method,
+        statistic=statistic,
+        p_value=p_value,
+        threshold=threshold,
+        drifted=decide(method, statistic, p_value, threshold),
+        missing_share_reference=miss_ref / len(ref),
+        missing_share_current=miss_cur / len(cur),
+        stats=stats,
+        quality=quality,
+    )
+
+
+# The method/threshold choice below is `engine.compare_feature`'s (its helpers are private
+# and take frames); tests/drift/test_columnar.py pins the two paths to the same output.
+
+
+def _method_for(
+    kind: Kind, fo: FeatureOptions, options: DriftOptions, n_ref: int, n_cur: int, n_categories: int
+) -> str:
+    if fo.method is not None:
+        get_method(fo.method, kind)  # a per-feature method must fit the feature
+        return fo.method
+    if options.method is not None and kind in get_method(options.method).kinds:
+        return options.method
+    return default_method(kind, n_ref, n_cur, n_categories, options.small_sample)
+
+
+def _threshold_for(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
+    if fo.threshold is not None:
+        return float(fo.threshold)
+    if options.threshold is not None and fo.method is None and method == options.method:
+        return float(options.threshold)
+    return get_method(method).default_threshold
+
+
+def _pick(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
+    value = stats.get(method)
+    if isinstance(value, dict):
+        p = value["p_value"]
+        return float(value["statistic"]), None if p is None else float(p)
+    if value is not None:
+        return float(value), None
+    if "error" not in quality:
+        quality["error"] = f"{method} is not defined for this feature"
+    return math.nan, None
+
+
+def _wanted(kind: Kind, options: DriftOptions, fo: FeatureOptions, method: str | None = None):
+    """What the engine computes: its `ALWAYS` set, `extra`, and the methods named or chosen."""
+    extra = {m for m in options.extra if kind in get_method(m).kinds}
+    chosen = {m for m in (fo.method, options.method, method) if m and kind in get_method(m).kinds}
+    return engine.ALWAYS[kind] | extra | chosen
+
+
+def _empty_side(n_ref: int, n_cur: int) -> str:
+    sides = [s for s, n in (("reference", n_ref), ("current", n_cur)) if n == 0]
+    return f"no non-missing values in the {' and '.join(sides)}"
+
+
+def _numeric(ref: Column, cur: Column, options: DriftOptions, fo: FeatureOptions):
+    r, r_nan, r_inf = finite_sorted(ref.values)  # type: ignore[arg-type]
+    c, c_nan, c_inf = finite_sorted(cur.values)  # type: ignore[arg-type]
+    quality: dict[str, Any] = {"inf_count_reference": r_inf, "inf_count_current": c_inf}
+    stats: dict[str, Any] = {}
+    method = _method_for("numeric", fo, options, r.size, c.size, 0)
+    if r.size and c.size:
+        fitted = NumericReference.fit(r, options.bins)
+        if fitted.std == 0:
+            quality["constant_reference"] = True
+        stats = numeric_stats(fitted, c, _wanted("numeric", options, fo, method), quality)
+    else:
+        quality["error"] = _empty_side(r.size, c.size)
+    return ((r.size, r_nan + r_inf), (c.size, c_nan + c_inf)), stats, quality
+
+
+def _categorical(ref: tuple, cur: tuple, options: DriftOptions, fo: FeatureOptions):
+    fitted, ref_missing = CategoricalReference.from_counts(*ref[:2]), ref[2]
+    n_ref = int(fitted.counts.sum())
+    wanted = _wanted("categorical", options, fo)
+    stats, cur_missing, n_cur, n_categories = counted_stats(fitted, cur, wanted)
+    quality: dict[str, Any] = {"n_categories": n_categories}
+    if not (n_ref and n_cur):
+        quality["error"] = _empty_side(n_ref, n_cur)
+    return ((n_ref, ref_missing), (n_cur, cur_missing)), stats, quality
+
+
+def _counted(column: Column) -> tuple[np.ndarray, Categories, int]:
+    """(counts per category, categories in order of first appearance, missing count):
+    `categorical.factorize`'s output, from codes or from low-cardinality numbers."""
+    if column.codes is not None:
+        k = len(column.categories or [])
+        counts = np.bincount(column.codes + 1, minlength=k + 1)
+        return counts[1:].astype(np.int64), Categories(column.categories or []), int(counts[0])
+    values = column.values
+    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), bool)  # type: ignore[union-attr]
+    uniq, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)  # type: ignore[index]
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    counts = np.bincount(rank[inverse], minlength=uniq.size).astype(np.int64)
+    return counts, Categories(uniq[order].tolist()), int(len(values) - present.sum())  # type: ignore[arg-type]
+
+
+class Categories:
+    """The few `pandas.Index` operations `categorical.align` uses, on a list (no pandas)."""
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        self.values = np.empty(len(values), dtype=object)
+        self.values[:] = list(values)
+
+    def __len__(self) -> int:
+        return self.values.size
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int | np.integer):
+            return self.values[key]
+        return Categories(self.values[key])
+
+    def get_indexer(self, other: Categories) -> np.ndarray:
+        position = {v: i for i, v in enumerate(self.values.tolist())}
+        return np.array([position.get(v, -1) for v in other.values.tolist()], dtype=np.intp)
+
+    def append(self, other: Categories) -> Categories:
+        return Categories(np.concatenate((self.values, other.values)))
