@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -110,13 +112,13 @@ def column_delta_rows(
     n = len(starts)
     sizes = np.bincount(groups, minlength=n).tolist()
     when = [_EPOCH + bucket * k for k in starts.tolist()]
-    feats = cols.features
+    columns = feature_columns(cols.features, reference.features)
     out: list[DeltaRow] = []
     for name, spec in reference.specs.items():
         if name == PREDICTION_FEATURE:
             values = list(map(prediction_value, cols.prediction, cols.prediction_proba))
         else:
-            values = [f.get(name) for f in feats]
+            values = columns[name]
         try:
             blobs = group_blobs(spec, values, groups, n, object_column=name == PREDICTION_FEATURE)
         except DriftError as exc:
@@ -128,6 +130,29 @@ def column_delta_rows(
             DeltaRow(monitor, reference.id, name, when[i], sizes[i], blob)
             for i, blob in enumerate(blobs)
         )
+    return out
+
+
+def feature_columns(
+    feats: Sequence[dict[str, Any]], names: Sequence[str]
+) -> dict[str, Sequence[Any]]:
+    """Each named feature's values over the events (None where absent), in C-level passes
+    when every event carries the features the first one does."""
+    if not feats:
+        return {name: [] for name in names}
+    present = [n for n in names if n in feats[0]]
+    out: dict[str, Sequence[Any]] = {}
+    try:
+        table = list(map(itemgetter(*present), feats)) if present else []
+    except KeyError:  # some event lacks one: look each up
+        present = []
+    if len(present) == 1:
+        out[present[0]] = table
+    elif present:
+        out.update(zip(present, zip(*table, strict=True), strict=True))
+    for name in names:
+        if name not in out:
+            out[name] = [f.get(name) for f in feats]
     return out
 
 

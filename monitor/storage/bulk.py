@@ -62,13 +62,43 @@ def _copy_errors(statement: str) -> Iterator[None]:
         raise sa_exc.DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def _copy(conn: Connection, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+def _copy(
+    conn: Connection, table: str, columns: str, rows: Iterable[Sequence[Any]], text: str = ""
+) -> None:
+    """COPY `text` (already in COPY text format) if given, else `rows` (escaped by psycopg)."""
     statement = f"COPY {table} ({columns}) FROM STDIN"
     raw = conn.connection.driver_connection
     with _copy_errors(statement), raw.cursor() as cur, cur.copy(statement) as copy:  # type: ignore[union-attr]
+        if text:
+            copy.write(text)
+            return
         write = copy.write_row
         for row in rows:
             write(row)
+
+
+def _copy_text(columns: list[list[Any]], n_rows: int) -> str:
+    """The rows in COPY text format when no value needs escaping, else "" (use write_row).
+
+    Built column-wise in C (`map`/`zip`/`join`); checked, not trusted: the text must hold
+    exactly the field and row separators we put there and no backslash but our NULL
+    markers, else some value held a tab, newline, CR or backslash."""
+    nulls = 0
+    texts: list[Any] = []
+    for col in columns:
+        if None in col:
+            nulls += col.count(None)
+            col = ["\\N" if v is None else v for v in col]
+        texts.append(col)
+    text = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+    if (
+        text.count("\\") == nulls
+        and text.count("\t") == n_rows * (len(columns) - 1)
+        and text.count("\n") == n_rows
+        and "\r" not in text
+    ):
+        return text
+    return ""
 
 
 def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -> int:
@@ -77,6 +107,9 @@ def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -
     if not batch:
         return 0
     f, p, pp, s = json_columns(batch)
+    ts = list(map(str, batch.ts))  # "2024-05-01 12:00:00.123000+00:00"
+    columns = [batch.model, batch.event_id, ts, batch.model_version, [str(at)] * len(batch)]
+    text = _copy_text([*columns, f, p, pp, s], len(batch))
     rows = zip(
         batch.model,
         batch.event_id,
@@ -89,7 +122,7 @@ def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -
         s,
         strict=False,
     )
-    _copy(conn, "predictions", _PREDICTION_COLUMNS, rows)
+    _copy(conn, "predictions", _PREDICTION_COLUMNS, rows, text)
     return len(batch)
 
 

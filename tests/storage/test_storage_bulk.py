@@ -11,12 +11,13 @@ from sqlalchemy import Engine, select, text
 from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
 from monitor.storage import store_batch
-from monitor.storage.bulk import CopyConflict
+from monitor.storage.bulk import CopyConflict, _copy_text, json_columns
 from monitor.storage.tables import predictions
 from monitor.storage.writes import write_batch
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-AWKWARD = ["tab\there", "new\nline", "back\\slash", "quote\"'", "ünï", "\\N", "a,b;c|d"]
+AWKWARD = ["tab\there", "new\nline", "back\\slash", "quote\"'", "ünï", "\\N", "a,b;c|d", "cr\r"]
+PLAIN = ["plain", "quote'", "ünï", "a,b;c|d", "N", "sp ace"]
 
 
 @pytest.fixture
@@ -26,10 +27,10 @@ def pg(storage_pg_engine: Engine) -> Iterator[Engine]:
     yield storage_pg_engine
 
 
-def events(model: str, n: int = 20) -> list[Prediction]:
+def events(model: str, n: int = 20, words: list[str] = AWKWARD) -> list[Prediction]:
     out = []
     for i in range(n):
-        word = AWKWARD[i % len(AWKWARD)]
+        word = words[i % len(words)]
         out.append(
             Prediction(
                 f"{word}-{i}",
@@ -60,6 +61,29 @@ def test_copy_stores_what_insert_stores(pg: Engine) -> None:
     assert by_copy == by_insert and by_copy.predictions_inserted == 20
     assert stored(pg, "copy") == stored(pg, "insert")
     assert stored(pg, "copy") == sorted(stored_rows(events("copy")))  # escapes intact
+
+
+def test_plain_batches_are_copied_as_one_text_and_store_the_same(pg: Engine) -> None:
+    plain, awkward = events("plain", words=PLAIN), events("awkward")
+    assert _copy_text(text_columns(plain), 20).count("\n") == 20
+    assert _copy_text(text_columns(awkward), 20) == ""  # escaping needed: psycopg's write_row
+    assert _copy_text([["a\\N", "b"], [None, "c"]], 2) == ""  # a backslash is never trusted
+    store_batch(pg, plain, [], [], received_at=T0)
+    store_batch(pg, events("by-insert", words=PLAIN), [], [], received_at=T0, copy=False)
+    assert stored(pg, "plain") == stored(pg, "by-insert") == sorted(stored_rows(plain))
+
+
+def text_columns(batch: list[Prediction]) -> list[list]:
+    cols = PredictionColumns.of(batch)
+    at = [str(T0)] * len(cols)
+    return [
+        cols.model,
+        cols.event_id,
+        list(map(str, cols.ts)),
+        cols.model_version,
+        at,
+        *list(json_columns(cols)),
+    ]
 
 
 def test_copy_conflicts_on_a_stored_row_and_rolls_back(pg: Engine) -> None:
