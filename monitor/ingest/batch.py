@@ -6,14 +6,18 @@ and only then are its offsets (last offset + 1 per partition) committed to Kafka
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from monitor.event_columns import PredictionColumns, parse_prediction_batch
 from monitor.events import DeadLetter, EventRejected, Label, parse_label
+
+_VALUE = attrgetter("value")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ def parse_records(
     labels one by one (they are few)."""
     batch = Batch(generation=generation)
     received_at = datetime.now(UTC)
-    pending: list[tuple[Any, Any, bytes]] = []  # prediction records: (tp, record, raw)
+    raws: list[bytes] = []  # prediction values of every partition, in poll order
+    spans: list[tuple[int, Any, Sequence[Any]]] = []  # (index of the first in raws, tp, records)
     dead: list[tuple[tuple[int, int], DeadLetter]] = []  # in poll order: (tp index, offset)
     order = {tp: i for i, tp in enumerate(records)}
 
@@ -80,7 +85,8 @@ def parse_records(
         batch.offsets[tp] = recs[-1].offset + 1
         batch.consumed[tp.topic] += len(recs)
         if tp.topic != rules.labels_topic:
-            pending.extend((tp, rec, rec.value if rec.value is not None else b"") for rec in recs)
+            spans.append((len(raws), tp, recs))
+            raws.extend(map(_VALUE, recs))
             continue
         for rec in recs:
             raw = rec.value if rec.value is not None else b""
@@ -90,14 +96,15 @@ def parse_records(
                 )
             except EventRejected as exc:
                 reject(exc, tp, rec.offset, raw)
-    if pending:
+    if raws:
+        if None in raws:  # tombstones: parsed as empty messages (invalid_json)
+            raws = [b"" if raw is None else raw for raw in raws]
         batch.predictions, rejected = parse_prediction_batch(
-            [raw for _, _, raw in pending],
-            max_bytes=rules.max_bytes,
-            known_models=rules.known_models,
+            raws, max_bytes=rules.max_bytes, known_models=rules.known_models
         )
+        starts = [start for start, _, _ in spans]
         for i, exc in rejected:
-            tp, rec, raw = pending[i]
-            reject(exc, tp, rec.offset, raw)
+            start, tp, recs = spans[bisect_right(starts, i) - 1]
+            reject(exc, tp, recs[i - start].offset, raws[i])
     batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch
