@@ -47,6 +47,12 @@ def test_group_blobs_are_the_grouped_sketches_bytes(data: st.DataObject) -> None
     assert got == frame_blobs(CAT, objects, groups, n)
 
 
+def test_group_blobs_of_a_column_the_events_lack() -> None:
+    groups = np.array([0, 1, 1, 2])
+    for spec in (NUM, CAT):
+        assert group_blobs(spec, [None] * 4, groups, 3) == frame_blobs(spec, [None] * 4, groups, 3)
+
+
 def test_group_blobs_refuse_values_whose_sketch_depends_on_pandas() -> None:
     groups = np.zeros(3, dtype=int)
     assert group_blobs(CAT, ["a", 1, None], groups, 1) is None  # a frame column makes 1 "1.0"
@@ -55,7 +61,7 @@ def test_group_blobs_refuse_values_whose_sketch_depends_on_pandas() -> None:
 
 
 def reference() -> Reference:
-    specs = {"x": NUM, "n": NUM, "c": CAT, PREDICTION_FEATURE: NUM}
+    specs = {"x": NUM, "n": NUM, "c": CAT, "absent": NUM, PREDICTION_FEATURE: NUM}
     return Reference(7, "mon", 1, T0, "test", 3000, specs, {})
 
 
@@ -83,7 +89,7 @@ def test_column_deltas_equal_frame_deltas() -> None:
     for bucket in (timedelta(minutes=5), timedelta(hours=1)):
         got = column_delta_rows("mon", reference(), PredictionColumns.of(events), bucket)
         assert [tuple(r) for r in got] == old_rows(events, bucket)
-        assert len(got) == 4 * len({r.bucket_start for r in got})
+        assert len(got) == 5 * len({r.bucket_start for r in got})
 
 
 def test_column_deltas_fall_back_to_the_frame_path_for_mixed_types() -> None:

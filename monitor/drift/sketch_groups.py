@@ -105,6 +105,7 @@ def _missing(v, float_column: bool) -> bool:  # type: ignore[no-untyped-def]
 _PLAIN_NUMBERS = frozenset({int, float, type(None)})
 _PLAIN_STRINGS = frozenset({str, type(None)})
 _PLAIN_OBJECTS = frozenset({str, int, float, type(None)})
+_NONE_ONLY = {type(None)}
 
 
 def group_blobs(
@@ -120,7 +121,10 @@ def group_blobs(
     if isinstance(spec, NumericSpec):
         if not _PLAIN_NUMBERS.issuperset(types):
             return None
-        x = np.array(values, dtype=np.float64)  # None -> NaN
+        if types == _NONE_ONLY:  # a reference feature the events lack: no per-value work
+            x = np.full(len(values), np.nan)
+        else:
+            x = np.array(values, dtype=np.float64)  # None -> NaN
         return _numeric_blobs(spec, x, g, n_groups)
     if not (_PLAIN_OBJECTS if object_column else _PLAIN_STRINGS).issuperset(types):
         return None
