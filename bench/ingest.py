@@ -127,6 +127,23 @@ def _thread_cpu() -> dict[str, float]:
     return out
 
 
+class _GcClock:
+    """Seconds spent in the cyclic garbage collector (gc.callbacks), per generation."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.seconds = [0.0, 0.0, 0.0]
+        self._began = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._began
+
+
 def _service_ingestor(
     bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bool, group: str
 ) -> Any:
@@ -171,6 +188,7 @@ def service(
 
     group = f"bench-svc-{uuid.uuid4().hex[:8]}"
     engine, ingestor = _service_ingestor(bootstrap, topic, db_url, max_records, sketch, group)
+    gc_clock = _GcClock()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
@@ -199,6 +217,7 @@ def service(
         "faults": faults,
         "deltas": deltas,
         "threads": threads,
+        "gc_s": gc_clock.seconds,
     }
 
 
@@ -423,6 +442,8 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     if "threads" in b:
         per = ", ".join(f"{k} {v / b['events'] * 1e6:.1f}" for k, v in b["threads"].items())
         print(f"(b) CPU us/event by thread (whole process life, incl. start-up): {per}")
+        gc_us = ", ".join(f"gen{i} {v / b['events'] * 1e6:.1f}" for i, v in enumerate(b["gc_s"]))
+        print(f"(b) wall us/event in the garbage collector: {gc_us}")
     print(
         f"sketch delta rows {b['deltas']} ({b['deltas'] / max(b['batches'], 1):.0f} per batch)"
         + (f"; events per member {b['per_member']}" if "per_member" in b else "")

@@ -9,6 +9,7 @@ cannot be built or stored is logged and skipped; the events themselves are store
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,14 @@ from monitor.storage.writes import StoreResult, store_batch
 
 
 def batch_store(engine: Engine, sketcher: Any = None) -> Callable[[Batch], StoreResult]:
-    """The store callable of the ingestion loop; `sketcher` is a BucketSketcher or None."""
+    """The store callable of the ingestion loop; `sketcher` is a BucketSketcher or None.
+
+    Also moves every object alive now (the imported modules of numpy, pandas, SQLAlchemy,
+    kafka-python: ~150k objects) out of the cyclic collector's reach (`gc.freeze`). Each
+    batch makes tens of thousands of short-lived containers, which trigger full collections
+    every few batches; without the freeze each of them re-scans the whole start-up heap
+    (measured: 17 us of wall time per event in generation-2 collections with deltas on)."""
+    gc.freeze()
 
     def store(batch: Batch) -> StoreResult:
         predictions = batch.predictions

@@ -3,6 +3,7 @@ stored in full, and a delta that cannot be written never costs the events."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,12 @@ def test_deltas_only_for_batches_stored_in_full(kit: Kit) -> None:
     overlap = polled(kit, values)  # partly stored already: no delta
     assert 0 < store(overlap).predictions_inserted < len(overlap.predictions)
     assert counts(kit, ref_id) == (len(overlap.predictions), n_delta, len(first.predictions))
+
+
+def test_the_start_up_heap_is_frozen_out_of_the_collector(kit: Kit) -> None:
+    gc.unfreeze()
+    batch_store(kit.engine)
+    assert gc.get_freeze_count() > 10_000  # the imported modules' objects, at least
 
 
 def test_a_refused_delta_write_keeps_the_events(kit: Kit, caplog) -> None:
