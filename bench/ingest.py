@@ -21,7 +21,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,23 +30,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import _ingest_probe as probe
+
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_s() -> float:
-    """CPU seconds of this process (all threads): a figure other load on the box barely moves."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def _faults() -> int:
-    """Minor page faults so far (each costs microseconds on this VM)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def produce_slice(bootstrap: str, topic: str, count: int, seed: int) -> int:
@@ -96,52 +82,19 @@ def bare(bootstrap: str, topic: str, count: int) -> dict:
     while seen < count:
         for recs in consumer.poll(timeout_ms=1000).values():
             if t0 is None:
-                t0, cpu0, flt0 = time.perf_counter(), _cpu_s(), _faults()
+                t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
             for rec in recs:
                 orjson.loads(rec.value)
             seen += len(recs)
-    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
     consumer.close()
     return {
         "events": seen,
         "seconds": seconds,
         "cpu_s": cpu,
-        "rss_mb": _peak_rss_mb(),
-        "faults": _faults() - flt0,
+        "rss_mb": probe.peak_rss_mb(),
+        "faults": probe.faults() - flt0,
     }
-
-
-def _thread_cpu() -> dict[str, float]:
-    """CPU seconds per live thread of this process, by thread name (Linux /proc)."""
-    names = {t.native_id: t.name for t in threading.enumerate()}
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        name = names.get(int(tid), f"native-{tid}")
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-class _GcClock:
-    """Seconds spent in the cyclic garbage collector (gc.callbacks), per generation."""
-
-    def __init__(self) -> None:
-        import gc
-
-        self.seconds = [0.0, 0.0, 0.0]
-        self._began = 0.0
-        gc.callbacks.append(self)
-
-    def __call__(self, phase: str, info: dict) -> None:
-        if phase == "start":
-            self._began = time.perf_counter()
-        else:
-            self.seconds[info["generation"]] += time.perf_counter() - self._began
 
 
 def _service_ingestor(
@@ -188,7 +141,7 @@ def service(
 
     group = f"bench-svc-{uuid.uuid4().hex[:8]}"
     engine, ingestor = _service_ingestor(bootstrap, topic, db_url, max_records, sketch, group)
-    gc_clock = _GcClock()
+    gc_clock = probe.GcClock()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
@@ -196,13 +149,13 @@ def service(
     while True:
         m = ingestor.metrics  # read without the lock: a monotone counter, polled
         if t0 is None and m.polled:
-            t0, cpu0, flt0 = time.perf_counter(), _cpu_s(), _faults()
+            t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
         if sum(m.stored_predictions.values()) >= count:
             break
         time.sleep(0.02)  # rarely: each wake-up takes the GIL from the threads at work
-    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
-    faults = _faults() - flt0
-    threads = _thread_cpu()
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    faults = probe.faults() - flt0
+    threads = probe.thread_cpu()
     stop.set()
     thread.join(30)
     stored = count_predictions(engine)
@@ -212,7 +165,7 @@ def service(
         "events": stored,
         "seconds": seconds,
         "cpu_s": cpu,
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": probe.peak_rss_mb(),
         "batches": ingestor.metrics.batches,
         "faults": faults,
         "deltas": deltas,
@@ -239,7 +192,7 @@ def member(bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bo
     sys.stdin.readline()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
-    cpu0, flt0 = _cpu_s(), _faults()
+    cpu0, flt0 = probe.cpu_s(), probe.faults()
     thread.start()
     first: list[float] = []
 
@@ -250,7 +203,7 @@ def member(bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bo
 
     threading.Thread(target=watch, daemon=True).start()
     sys.stdin.readline()  # "stop"
-    cpu, faults = _cpu_s() - cpu0, _faults() - flt0
+    cpu, faults = probe.cpu_s() - cpu0, probe.faults() - flt0
     stop.set()
     thread.join(30)
     engine.dispose()
@@ -259,7 +212,7 @@ def member(bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bo
         "events": sum(m.stored_predictions.values()),
         "first_polled_at": first[0] if first else None,
         "cpu_s": cpu,
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": probe.peak_rss_mb(),
         "batches": m.batches,
         "faults": faults,
     }
