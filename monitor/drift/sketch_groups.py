@@ -11,11 +11,17 @@ min/max equal `sketch()` on each group exactly; the moment sums agree up to floa
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pandas as pd
 
 from monitor.drift.sketch import (
+    _HEADER,
+    _MAGIC,
+    _MOMENTS,
+    _VERSION,
+    _ZLIB,
     CategoricalSketch,
     CategoricalSpec,
     NumericSketch,
@@ -25,7 +31,7 @@ from monitor.drift.sketch import (
     _as_float,
 )
 
-__all__ = ["sketch_groups"]
+__all__ = ["group_blobs", "sketch_groups"]
 
 
 def sketch_groups(spec: Spec, values, groups: np.ndarray, n_groups: int) -> list[Sketch]:
@@ -94,3 +100,95 @@ def _missing(v, float_column: bool) -> bool:  # type: ignore[no-untyped-def]
     if isinstance(v, float):
         return math.isnan(v) or (float_column and math.isinf(v))
     return False
+
+
+_PLAIN_NUMBERS = frozenset({int, float, type(None)})
+_PLAIN_STRINGS = frozenset({str, type(None)})
+_PLAIN_OBJECTS = frozenset({str, int, float, type(None)})
+_NONE_ONLY = {type(None)}
+
+
+def group_blobs(
+    spec: Spec, values: list, groups: np.ndarray, n_groups: int, *, object_column: bool = False
+) -> list[bytes] | None:
+    """`to_bytes(sketch)` of each group's sketch, byte for byte, straight from a list of JSON
+    scalars (ingestion's columns: no pandas, no Sketch objects). None when the values are of
+    types whose meaning depends on pandas' dtype inference (ints beside None or floats in a
+    categorical feature column become "1.0"): the caller then sketches a frame as before.
+    `object_column`: the values form an object column (the prediction), no inference."""
+    types = set(map(type, values))
+    g = np.asarray(groups, dtype=np.intp)
+    if isinstance(spec, NumericSpec):
+        if not _PLAIN_NUMBERS.issuperset(types):
+            return None
+        if types == _NONE_ONLY:  # a reference feature the events lack: no per-value work
+            x = np.full(len(values), np.nan)
+        else:
+            x = np.array(values, dtype=np.float64)  # None -> NaN
+        return _numeric_blobs(spec, x, g, n_groups)
+    if not (_PLAIN_OBJECTS if object_column else _PLAIN_STRINGS).issuperset(types):
+        return None
+    position = {c: i for i, c in enumerate(spec.categories)}
+    get, other = position.get, spec.n_bins - 1
+    idx = np.fromiter(
+        (-1 if v is None else get(v if type(v) is str else str(v), other) for v in values),
+        dtype=np.intp,
+        count=len(values),
+    )
+    present = idx >= 0
+    counts = np.bincount(g[present] * spec.n_bins + idx[present], minlength=n_groups * spec.n_bins)
+    missing = np.bincount(g[~present], minlength=n_groups)
+    return _blobs(spec.spec_id, 1, counts.reshape(n_groups, -1), missing, None)
+
+
+def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> list[bytes]:
+    """As `_numeric` (same sums in the same order), serialised without Sketch objects."""
+    finite = np.isfinite(x)
+    nan = np.isnan(x)
+    gf, xf = g[finite], x[finite]
+    bins = np.searchsorted(spec.edges, xf, "left")
+    counts = np.bincount(gf * spec.n_bins + bins, minlength=n * spec.n_bins).reshape(n, -1)
+    missing = np.bincount(g[nan], minlength=n)
+    infinite = np.bincount(g[~finite & ~nan], minlength=n)
+    centered = xf - spec.center
+    sums = np.bincount(gf, weights=centered, minlength=n)
+    sumsq = np.bincount(gf, weights=centered * centered, minlength=n)
+    lo = np.full(n, np.inf)
+    hi = np.full(n, -np.inf)
+    np.minimum.at(lo, gf, xf)
+    np.maximum.at(hi, gf, xf)
+    moments = [
+        _MOMENTS.pack(*m)
+        for m in zip(
+            infinite.tolist(), sums.tolist(), sumsq.tolist(), lo.tolist(), hi.tolist(), strict=True
+        )
+    ]
+    return _blobs(spec.spec_id, 0, counts, missing, moments)
+
+
+def _blobs(
+    spec_id: bytes, kind: int, counts: np.ndarray, missing: np.ndarray, moments: list | None
+) -> list[bytes]:
+    """`to_bytes` of every row of a counts matrix: narrowest width per row, zlib when smaller."""
+    n, bins = counts.shape
+    top = counts.max(axis=1) if bins else np.zeros(n, dtype=np.int64)
+    width = np.select([top < 1 << 8, top < 1 << 16, top < 1 << 32], [1, 2, 4], 8)
+    payloads: list[bytes] = [b""] * n
+    for w in np.unique(width).tolist():
+        rows = np.flatnonzero(width == w)
+        buf = counts[rows].astype(f"<u{w}").tobytes()
+        size = bins * w
+        for j, r in enumerate(rows.tolist()):
+            payloads[r] = buf[j * size : (j + 1) * size]
+    out: list[bytes] = []
+    compress = zlib.compress
+    for i, (payload, w, miss) in enumerate(
+        zip(payloads, width.tolist(), missing.tolist(), strict=True)
+    ):
+        flags = 0
+        packed = compress(payload, 6)
+        if len(packed) < len(payload):
+            payload, flags = packed, _ZLIB
+        head = _HEADER.pack(_MAGIC, _VERSION, kind, w, flags, spec_id, miss, bins)
+        out.append(head + moments[i] + payload if moments is not None else head + payload)
+    return out

@@ -6,20 +6,18 @@ and only then are its offsets (last offset + 1 per partition) committed to Kafka
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
-from monitor.events import (
-    DeadLetter,
-    EventRejected,
-    Label,
-    Prediction,
-    parse_label,
-    parse_prediction,
-)
+from monitor.event_columns import PredictionColumns, parse_prediction_batch
+from monitor.events import DeadLetter, EventRejected, Label, parse_label
+
+_VALUE = attrgetter("value")
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class ParseRules:
 
 @dataclass
 class Batch:
-    predictions: list[Prediction] = field(default_factory=list)
+    predictions: PredictionColumns = field(default_factory=PredictionColumns)
     labels: list[Label] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     offsets: dict[Any, int] = field(default_factory=dict)  # TopicPartition -> next offset
@@ -52,35 +50,61 @@ class Batch:
 def parse_records(
     records: Mapping[Any, Sequence[Any]], rules: ParseRules, generation: int
 ) -> Batch:
-    """Parse every record of a poll; a bad one becomes a dead letter, never an exception."""
+    """Parse every record of a poll; a bad one becomes a dead letter, never an exception.
+
+    Predictions of all partitions are validated together (`parse_prediction_batch`);
+    labels one by one (they are few)."""
     batch = Batch(generation=generation)
     received_at = datetime.now(UTC)
+    raws: list[bytes] = []  # prediction values of every partition, in poll order
+    spans: list[tuple[int, Any, Sequence[Any]]] = []  # (index of the first in raws, tp, records)
+    dead: list[tuple[tuple[int, int], DeadLetter]] = []  # in poll order: (tp index, offset)
+    order = {tp: i for i, tp in enumerate(records)}
+
+    def reject(exc: EventRejected, tp: Any, offset: int, raw: bytes) -> None:
+        batch.rejected[exc.reason] += 1
+        dead.append(
+            (
+                (order[tp], offset),
+                DeadLetter.from_rejection(
+                    exc,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                    offset=offset,
+                    raw=raw,
+                    raw_limit=rules.dead_letter_raw_bytes,
+                    received_at=received_at,
+                ),
+            )
+        )
+
     for tp, recs in records.items():
         if not recs:
             continue
         batch.first_offsets[tp] = recs[0].offset
         batch.offsets[tp] = recs[-1].offset + 1
         batch.consumed[tp.topic] += len(recs)
-        if tp.topic == rules.labels_topic:
-            parse, out = parse_label, batch.labels
-        else:
-            parse, out = parse_prediction, batch.predictions
-        max_bytes, known = rules.max_bytes, rules.known_models
+        if tp.topic != rules.labels_topic:
+            spans.append((len(raws), tp, recs))
+            raws.extend(map(_VALUE, recs))
+            continue
         for rec in recs:
             raw = rec.value if rec.value is not None else b""
             try:
-                out.append(parse(raw, max_bytes=max_bytes, known_models=known))
-            except EventRejected as exc:
-                batch.rejected[exc.reason] += 1
-                batch.dead_letters.append(
-                    DeadLetter.from_rejection(
-                        exc,
-                        topic=tp.topic,
-                        partition=tp.partition,
-                        offset=rec.offset,
-                        raw=raw,
-                        raw_limit=rules.dead_letter_raw_bytes,
-                        received_at=received_at,
-                    )
+                batch.labels.append(
+                    parse_label(raw, max_bytes=rules.max_bytes, known_models=rules.known_models)
                 )
+            except EventRejected as exc:
+                reject(exc, tp, rec.offset, raw)
+    if raws:
+        if None in raws:  # tombstones: parsed as empty messages (invalid_json)
+            raws = [b"" if raw is None else raw for raw in raws]
+        batch.predictions, rejected = parse_prediction_batch(
+            raws, max_bytes=rules.max_bytes, known_models=rules.known_models
+        )
+        starts = [start for start, _, _ in spans]
+        for i, exc in rejected:
+            start, tp, recs = spans[bisect_right(starts, i) - 1]
+            reject(exc, tp, recs[i - start].offset, raws[i])
+    batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch

@@ -296,7 +296,7 @@ class Ingestor:
             m.duplicates += duplicates
             m.consumed.update(batch.consumed)
             m.rejected.update(batch.rejected)
-            m.stored_predictions.update(Counter(p.model for p in batch.predictions))
+            m.stored_predictions.update(Counter(batch.predictions.model))
             m.stored_labels.update(Counter(lb.model for lb in batch.labels))
             m.batches += 1
             m.last_batch_seconds = seconds
@@ -367,19 +367,10 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
     `consumer_overrides`, which go to make_consumer, and `sketcher` (a BucketSketcher),
     called with each batch's predictions once they are stored.
     """
-    from monitor.storage.writes import store_batch
+    from monitor.ingest.store import batch_store
 
     consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
-    sketcher = options.pop("sketcher", None)
-
-    def store(batch: Batch) -> Any:
-        result = store_batch(engine, batch.predictions, batch.labels, batch.dead_letters)
-        # Sketch deltas only for a batch stored in full: a redelivered (or partly duplicate)
-        # batch adds nothing, and the run's coverage check rebuilds what is missing.
-        if sketcher is not None and 0 < len(batch.predictions) == result.predictions_inserted:
-            sketcher(batch.predictions)
-        return result
-
+    store = batch_store(engine, options.pop("sketcher", None))  # deltas: see ingest/store.py
     return Ingestor(
         consumer,
         store,

@@ -13,14 +13,27 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from monitor.drift.sketch import Sketch, from_bytes, merge_all, to_bytes
+from monitor.storage.bulk import copy_sketch_rows
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import feature_sketches
 
 fs = feature_sketches.c
+
+
+class DeltaRow(NamedTuple):
+    """A delta as stored: the sketch already serialised (ingestion builds these in bulk)."""
+
+    monitor: str
+    reference_id: int
+    feature: str
+    bucket_start: datetime
+    row_count: int
+    sketch: bytes
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,31 @@ class Delta:
     bucket_start: datetime
     row_count: int
     sketch: Sketch
+
+    def row(self) -> DeltaRow:
+        return DeltaRow(
+            self.monitor,
+            self.reference_id,
+            self.feature,
+            self.bucket_start,
+            self.row_count,
+            to_bytes(self.sketch),
+        )
+
+
+def write_delta_rows(conn: Connection, rows: list[DeltaRow], now: datetime | None = None) -> int:
+    """Insert serialised deltas in the caller's transaction: COPY on Postgres."""
+    now = now or datetime.now(UTC)
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        copy_sketch_rows(conn, ((*r, False, now) for r in rows))
+    else:
+        conn.execute(
+            insert(feature_sketches),
+            [r._asdict() | {"compacted": False, "created_at": now} for r in rows],
+        )
+    return len(rows)
 
 
 def append(conn: Connection, deltas: Iterable[Delta], now: datetime | None = None) -> int:

@@ -17,16 +17,17 @@ timestamp is newer; a redelivered or older label changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from monitor.event_columns import PredictionColumns
 from monitor.events import DeadLetter, Label, Prediction
+from monitor.storage.bulk import CopyConflict, copy_predictions, json_columns
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import dead_letters, labels, predictions
 
@@ -37,10 +38,6 @@ class StoreResult:
     labels_inserted: int  # inserted, or replaced by a newer label
     dead_letters_inserted: int
     duplicates: int  # input rows not written because already stored (or an older label)
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 def newest_labels(batch: Sequence[Label]) -> list[Label]:
@@ -55,33 +52,65 @@ def newest_labels(batch: Sequence[Label]) -> list[Label]:
     return list(chosen.values())
 
 
+Predictions = Sequence[Prediction] | PredictionColumns
+
+
 def store_batch(
     engine: Engine,
-    predictions_batch: Sequence[Prediction],
+    predictions_batch: Predictions,
     labels_batch: Sequence[Label],
     dead_letters_batch: Sequence[DeadLetter],
     *,
     received_at: datetime | None = None,
+    copy: bool = True,
+    also: Callable[[Connection, StoreResult], None] | None = None,
 ) -> StoreResult:
     """Store one consumed batch in one transaction. Raises StorageUnavailable (retry later)
-    or StorageError; on any error nothing of the batch is stored."""
+    or StorageError; on any error nothing of the batch is stored.
+
+    On Postgres the predictions go in by COPY first (`copy=False`: never); a batch that
+    already has a stored row (redelivery) makes COPY fail, and the transaction is redone
+    with the idempotent INSERT ... ON CONFLICT DO NOTHING. `also(conn, result)` runs last
+    in the same transaction (ingestion writes its sketch deltas there)."""
     received_at = received_at or datetime.now(UTC)
+    cols = PredictionColumns.of(predictions_batch)
+    if copy and cols and engine.dialect.name == "postgresql":
+        try:
+            with storage_errors(engine, "store batch"), engine.begin() as conn:
+                result = write_batch(
+                    conn, cols, labels_batch, dead_letters_batch, received_at, copy=True
+                )
+                if also is not None:
+                    also(conn, result)
+                return result
+        except CopyConflict:
+            pass  # rolled back: store it again row by row, skipping what is there
     with storage_errors(engine, "store batch"), engine.begin() as conn:
-        return write_batch(conn, predictions_batch, labels_batch, dead_letters_batch, received_at)
+        result = write_batch(conn, cols, labels_batch, dead_letters_batch, received_at)
+        if also is not None:
+            also(conn, result)
+        return result
 
 
 def write_batch(
     conn: Connection,
-    predictions_batch: Sequence[Prediction],
+    predictions_batch: Predictions,
     labels_batch: Sequence[Label],
     dead_letters_batch: Sequence[DeadLetter],
     received_at: datetime,
+    *,
+    copy: bool = False,
 ) -> StoreResult:
     """`store_batch` inside the caller's transaction (dead-letter replay deletes the replayed
-    rows in the same one)."""
+    rows in the same one). `copy`: predictions by COPY, raising CopyConflict (the caller
+    must roll back) when one is already stored."""
     unique_labels = newest_labels(labels_batch)
+    predictions_batch = PredictionColumns.of(predictions_batch)
     if conn.dialect.name == "postgresql":
-        n_pred = _pg_predictions(conn, predictions_batch, received_at)
+        if copy:
+            n_pred = copy_predictions(conn, predictions_batch, received_at)
+        else:
+            n_pred = _pg_predictions(conn, predictions_batch, received_at)
         n_lab = _pg_labels(conn, unique_labels, received_at)
         n_dead = _pg_dead_letters(conn, dead_letters_batch)
     else:
@@ -119,19 +148,20 @@ ON CONFLICT DO NOTHING
 """
 
 
-def _pg_predictions(conn: Connection, batch: Sequence[Prediction], at: datetime) -> int:
+def _pg_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -> int:
     if not batch:
         return 0
+    f, p, pp, s = json_columns(batch)
     params = {
         "received_at": at,
-        "m": [p.model for p in batch],
-        "e": [p.event_id for p in batch],
-        "t": [p.ts for p in batch],
-        "v": [p.model_version for p in batch],
-        "f": [orjson.dumps(p.features).decode() for p in batch],
-        "p": [_dumps(p.prediction) for p in batch],
-        "pp": [_dumps(p.prediction_proba) for p in batch],
-        "s": [_dumps(p.segment) for p in batch],
+        "m": batch.model,
+        "e": batch.event_id,
+        "t": batch.ts,
+        "v": batch.model_version,
+        "f": f,
+        "p": p,
+        "pp": pp,
+        "s": s,
     }
     return conn.exec_driver_sql(_PG_PREDICTIONS, params).rowcount
 
@@ -168,7 +198,7 @@ def _changes(conn: Connection) -> int:
     return conn.exec_driver_sql("SELECT total_changes()").scalar_one()
 
 
-def _sqlite_predictions(conn: Connection, batch: Sequence[Prediction], at: datetime) -> int:
+def _sqlite_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -> int:
     if not batch:
         return 0
     rows = [

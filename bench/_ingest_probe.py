@@ -1,0 +1,60 @@
+"""Process probes for bench/ingest.py: CPU, page faults, peak RSS, per-thread CPU, GC time.
+
+CPU seconds and page faults are what other load on the shared box moves least; the GC clock
+and per-thread CPU say where a consumer process spends them.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+import time
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process (all threads): a figure other load on the box barely moves."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def faults() -> int:
+    """Minor page faults so far (each costs microseconds on this VM)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per live thread of this process, by thread name (Linux /proc)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(tid), f"native-{tid}")
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+class GcClock:
+    """Seconds spent in the cyclic garbage collector (gc.callbacks), per generation."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.seconds = [0.0, 0.0, 0.0]
+        self._began = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._began

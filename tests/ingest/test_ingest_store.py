@@ -1,0 +1,111 @@
+"""The writer's store step: rows and sketch deltas in one transaction, deltas only for a batch
+stored in full, and a delta that cannot be written never costs the events."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections import namedtuple
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ingest_support import Kit
+from sqlalchemy import delete, func, select
+
+from monitor.bucketing import BucketSketcher
+from monitor.ingest.batch import parse_records
+from monitor.ingest.consumer import parse_rules
+from monitor.ingest.producer import SampleSpec, generate, training_frame
+from monitor.ingest.store import batch_store
+from monitor.reference import materialise
+from monitor.storage.tables import feature_sketches, predictions, reference_datasets
+
+TP = namedtuple("TP", "topic partition")
+Rec = namedtuple("Rec", "offset value")
+T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
+def messages(kit: Kit, count: int, seed: int = 0, bad_share: float = 0.0) -> list[bytes]:
+    spec = SampleSpec(model=kit.model, count=count, seed=seed, start=T0, bad_share=bad_share)
+    return [m.value for m in generate(spec)]
+
+
+def polled(kit: Kit, values: list[bytes]) -> Any:
+    records = {TP(kit.topics[0], 0): [Rec(i, v) for i, v in enumerate(values)]}
+    return parse_records(records, parse_rules(kit.settings()), generation=0)
+
+
+def counts(kit: Kit, ref_id: int) -> tuple[int, int, int]:
+    """(stored predictions, delta rows, events the deltas cover per feature)."""
+    fs = feature_sketches.c
+    with kit.engine.connect() as conn:
+        n_pred = conn.execute(
+            select(func.count()).where(predictions.c.model == kit.model)
+        ).scalar_one()
+        n_delta = conn.execute(select(func.count()).where(fs.reference_id == ref_id)).scalar_one()
+        covered = conn.execute(
+            select(func.coalesce(func.sum(fs.row_count), 0)).where(
+                fs.reference_id == ref_id, fs.feature == "tenure_months"
+            )
+        ).scalar_one()
+    return n_pred, n_delta, covered
+
+
+def setup(kit: Kit) -> tuple[Any, int]:
+    settings = kit.settings()
+    ref = materialise(kit.engine, settings.monitors[0], frame=training_frame(2000), source="t")
+    return BucketSketcher(kit.engine, settings), ref.id
+
+
+def test_deltas_only_for_batches_stored_in_full(kit: Kit) -> None:
+    sketcher, ref_id = setup(kit)
+    store = batch_store(kit.engine, sketcher)
+    values = messages(kit, 900, bad_share=0.05)
+    first = polled(kit, values[:600])  # 600 s: two or three 5-minute buckets
+    assert first.dead_letters and len(first.predictions) < 600
+    result = store(first)
+    assert result.predictions_inserted == len(first.predictions)
+    n_pred, n_delta, covered = counts(kit, ref_id)
+    features = len(sketcher.references()[kit.model].specs)
+    assert (n_pred, covered) == (len(first.predictions), len(first.predictions))
+    assert n_delta == features * len(
+        {
+            ts.replace(minute=ts.minute // 5 * 5, second=0, microsecond=0)
+            for ts in first.predictions.ts
+        }
+    )
+
+    store(polled(kit, values[:600]))  # redelivered: nothing new, no delta
+    overlap = polled(kit, values)  # partly stored already: no delta
+    assert 0 < store(overlap).predictions_inserted < len(overlap.predictions)
+    assert counts(kit, ref_id) == (len(overlap.predictions), n_delta, len(first.predictions))
+
+
+def test_the_start_up_heap_is_frozen_out_of_the_collector(kit: Kit) -> None:
+    gc.unfreeze()
+    batch_store(kit.engine)
+    assert gc.get_freeze_count() > 10_000  # the imported modules' objects, at least
+
+
+def test_a_refused_delta_write_keeps_the_events(kit: Kit, caplog) -> None:
+    sketcher, ref_id = setup(kit)
+    sketcher.references()  # cached: the sketcher still believes in the reference below
+    with kit.engine.begin() as conn:
+        conn.execute(delete(reference_datasets).where(reference_datasets.c.id == ref_id))
+    with caplog.at_level(logging.WARNING, logger="monitor.bucketing"):
+        result = batch_store(kit.engine, sketcher)(polled(kit, messages(kit, 300, seed=3)))
+    assert result.predictions_inserted == 300
+    assert counts(kit, ref_id) == (300, 0, 0)
+    assert "sketch_deltas_skipped" in caplog.text
+
+
+def test_a_batch_spanning_a_day_of_buckets(kit: Kit) -> None:
+    sketcher, ref_id = setup(kit)
+    spec = SampleSpec(model=kit.model, count=2000, seed=4, start=T0, step_s=45.0)
+    records = {TP(kit.topics[0], 0): [Rec(i, m.value) for i, m in enumerate(generate(spec))]}
+    batch = parse_records(records, parse_rules(kit.settings()), generation=0)
+    batch_store(kit.engine, sketcher)(batch)
+    n_pred, n_delta, covered = counts(kit, ref_id)
+    assert (n_pred, covered) == (2000, 2000)
+    assert n_delta == len(sketcher.references()[kit.model].specs) * (2000 * 45 // 300)
+    assert timedelta(seconds=45 * 1999) > timedelta(hours=24)

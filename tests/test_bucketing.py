@@ -1,0 +1,98 @@
+"""Sketch deltas from a batch's columns equal the frame path's, byte for byte."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.bucketing import column_delta_rows, frame_deltas, predictions_frame
+from monitor.drift.sketch import categorical_spec, fit_numeric, to_bytes
+from monitor.drift.sketch_groups import group_blobs, sketch_groups
+from monitor.event_columns import PredictionColumns
+from monitor.events import Prediction
+from monitor.reference import Reference
+from monitor.storage.event_frames import PREDICTION_FEATURE
+
+RNG = np.random.default_rng(5)
+NUM = fit_numeric(RNG.normal(0, 1, 3000))[0]
+CAT = categorical_spec(pd.Series(RNG.choice(["a", "b", "c", "1", "1.0", "true"], 3000)), top_k=4)
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+numbers = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(-1e100, 1e100))
+words = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "1", "1.0", "zz", ""]))
+
+
+def frame_blobs(spec: Any, values: list, groups: np.ndarray, n: int) -> list[bytes]:
+    series = pd.Series(values, dtype=object)
+    return [to_bytes(s) for s in sketch_groups(spec, series, groups, n)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_group_blobs_are_the_grouped_sketches_bytes(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 5))
+    size = data.draw(st.integers(1, 40))
+    groups = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=size, max_size=size)))
+    numeric = data.draw(st.lists(numbers, min_size=size, max_size=size))
+    assert group_blobs(NUM, numeric, groups, n) == frame_blobs(NUM, numeric, groups, n)
+    cats = data.draw(st.lists(words, min_size=size, max_size=size))
+    assert group_blobs(CAT, cats, groups, n) == frame_blobs(CAT, cats, groups, n)
+    objects = data.draw(st.lists(st.one_of(words, numbers), min_size=size, max_size=size))
+    got = group_blobs(CAT, objects, groups, n, object_column=True)
+    assert got == frame_blobs(CAT, objects, groups, n)
+
+
+def test_group_blobs_of_a_column_the_events_lack() -> None:
+    groups = np.array([0, 1, 1, 2])
+    for spec in (NUM, CAT):
+        assert group_blobs(spec, [None] * 4, groups, 3) == frame_blobs(spec, [None] * 4, groups, 3)
+
+
+def test_group_blobs_refuse_values_whose_sketch_depends_on_pandas() -> None:
+    groups = np.zeros(3, dtype=int)
+    assert group_blobs(CAT, ["a", 1, None], groups, 1) is None  # a frame column makes 1 "1.0"
+    assert group_blobs(NUM, [1.0, True, None], groups, 1) is None
+    assert group_blobs(NUM, [1.0, "2", None], groups, 1) is None
+
+
+def reference() -> Reference:
+    specs = {"x": NUM, "n": NUM, "c": CAT, "absent": NUM, PREDICTION_FEATURE: NUM}
+    return Reference(7, "mon", 1, T0, "test", 3000, specs, {})
+
+
+def batch(n: int, c_values: list[Any], seed: int = 0) -> list[Prediction]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        features: dict[str, Any] = {"x": float(rng.normal()), "n": int(rng.integers(-3, 3))}
+        if i % 7:
+            features["c"] = c_values[i % len(c_values)]
+        if i % 11 == 0:
+            features["x"] = None
+        ts = T0 + timedelta(minutes=int(rng.integers(-90, 90)), microseconds=i)
+        out.append(Prediction(f"e{i}", "m", None, ts, features, 1, float(rng.uniform()), None))
+    return out
+
+
+def old_rows(events: list[Prediction], bucket: timedelta) -> list[tuple]:
+    frame = predictions_frame(events, reference().features)
+    return [tuple(d.row()) for d in frame_deltas("mon", reference(), frame, bucket)]
+
+
+def test_column_deltas_equal_frame_deltas() -> None:
+    events = batch(500, ["a", "b", "zz", None, "1"])
+    for bucket in (timedelta(minutes=5), timedelta(hours=1)):
+        got = column_delta_rows("mon", reference(), PredictionColumns.of(events), bucket)
+        assert [tuple(r) for r in got] == old_rows(events, bucket)
+        assert len(got) == 5 * len({r.bucket_start for r in got})
+
+
+def test_column_deltas_fall_back_to_the_frame_path_for_mixed_types() -> None:
+    events = batch(300, ["a", 1, None, 2.5, True])
+    got = column_delta_rows("mon", reference(), PredictionColumns.of(events), timedelta(minutes=5))
+    assert [tuple(r) for r in got] == old_rows(events, timedelta(minutes=5))
