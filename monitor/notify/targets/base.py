@@ -128,6 +128,48 @@ def trigger_facts(note: Outgoing) -> dict[str, Any]:
     }
 
 
+Fact = Literal[
+    "delivery_id",
+    "alert_id",
+    "monitor",
+    "model",
+    "model_version",
+    "window_start",
+    "window_end",
+    "drifted_features",
+    "report_url",
+    "event",
+    "rule",
+    "severity",
+]
+DEFAULT_FACTS: tuple[str, ...] = (
+    "delivery_id",
+    "alert_id",
+    "monitor",
+    "window_start",
+    "window_end",
+    "drifted_features",
+    "report_url",
+)
+
+
+def flat_facts(note: Outgoing, names: list[str]) -> dict[str, Any]:
+    """The chosen facts, flat (workflow inputs and template parameters have no nesting)."""
+    facts = trigger_facts(note)
+    window = facts.pop("window")
+    facts["window_start"], facts["window_end"] = window["start"], window["end"]
+    return {name: facts[name] for name in names}
+
+
+def with_delivery_id(names: list[str]) -> list[str]:
+    """Validator: the delivery id always travels (it is how a run is traced to its trigger)."""
+    if len(set(names)) != len(names):
+        raise ValueError("a fact is listed twice")
+    if "delivery_id" not in names:
+        raise ValueError("must include delivery_id (the trigger's idempotency and trace key)")
+    return names
+
+
 def as_text(value: Any) -> str:
     """A fact as one string (workflow inputs and template parameters are strings)."""
     if value is None:

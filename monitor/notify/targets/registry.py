@@ -14,7 +14,12 @@ from pydantic import Field
 
 import monitor.settings as _settings
 from monitor.notify.targets.airflow import Airflow2Route, Airflow3Route, AirflowAdapter
+from monitor.notify.targets.argo import ArgoWorkflowsAdapter, ArgoWorkflowsRoute
 from monitor.notify.targets.base import Adapter, TargetRoute, TargetSender
+from monitor.notify.targets.github import GithubActionsAdapter, GithubActionsRoute
+from monitor.notify.targets.kubeflow import KubeflowPipelinesAdapter, KubeflowPipelinesRoute
+from monitor.notify.targets.prefect import PrefectAdapter, PrefectRoute
+from monitor.notify.targets.template import TemplateWebhookAdapter, TemplateWebhookRoute
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,11 @@ class Target:
 TARGETS: dict[str, Target] = {
     "airflow2": Target(Airflow2Route, AirflowAdapter(2)),
     "airflow3": Target(Airflow3Route, AirflowAdapter(3)),
+    "github_actions": Target(GithubActionsRoute, GithubActionsAdapter()),
+    "argo_workflows": Target(ArgoWorkflowsRoute, ArgoWorkflowsAdapter()),
+    "kubeflow_pipelines": Target(KubeflowPipelinesRoute, KubeflowPipelinesAdapter()),
+    "prefect": Target(PrefectRoute, PrefectAdapter()),
+    "template_webhook": Target(TemplateWebhookRoute, TemplateWebhookAdapter()),
 }
 
 for _name, _t in TARGETS.items():  # the row's key is the route model's `type`
