@@ -75,8 +75,6 @@ class TemplateWebhookRoute(TargetRoute):
 
 
 def render(route: TemplateWebhookRoute, note: Outgoing) -> bytes:
-    from jinja2 import TemplateError
-
     context: dict[str, Any] = {
         "payload": dict(note.payload),
         "facts": trigger_facts(note),
@@ -85,7 +83,8 @@ def render(route: TemplateWebhookRoute, note: Outgoing) -> bytes:
     }
     try:
         text = compile_template(route.body).render(context)
-    except TemplateError as exc:  # UndefinedError, SecurityError, ...
+    except Exception as exc:  # UndefinedError, SecurityError, a filter's TypeError (`|tojson`
+        # of an undefined value): all fail the same way on every retry, so the row fails now
         raise TargetConfigError(f"body: template error: {type(exc).__name__}: {exc}") from None
     if "json" in route.content_type:
         try:
