@@ -111,7 +111,7 @@ def test_api_route_test_is_admin_only_and_answers_the_run(sqlite_engine, receive
     assert orjson.loads(recv.requests[0].body)["conf"]["event"] == "route.test"
 
 
-def test_alert_detail_shows_the_targets_run(sqlite_engine, receiver) -> None:
+def test_alert_detail_shows_the_targets_run(sqlite_engine, receiver, tmp_path, capsys) -> None:
     recv = receiver(default=FakeAirflow(2))
     settings = parse_settings(config(recv.url))
     with sqlite_engine.begin() as conn:
@@ -140,3 +140,10 @@ def test_alert_detail_shows_the_targets_run(sqlite_engine, receiver) -> None:
     [delivery] = body["deliveries"]
     assert delivery["external_id"] == f"monitor__{did}"
     assert delivery["answer"]["url"] == f"{recv.url}/dags/retrain/grid?dag_run_id=monitor__{did}"
+
+    cfg = config(recv.url) | {"database": {"url": sqlite_engine.url.render_as_string(False)}}
+    path = tmp_path / "show.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["alerts", "show", str(alert_id), "--config", str(path)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if "airflow2" in x]
+    assert line and line[0].endswith(f"monitor__{did} {delivery['answer']['url']}")
