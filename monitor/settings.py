@@ -10,7 +10,7 @@ import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
@@ -432,7 +432,12 @@ class AlertmanagerRoute(_Strict):
         return self
 
 
-Route = Annotated[SlackRoute | WebhookRoute | AlertmanagerRoute, Field(discriminator="type")]
+# "TargetRoutes": the retraining targets' route models (Airflow, GitHub Actions, ...), resolved
+# by monitor/notify/targets/registry.py, which is imported at the end of this module.
+Route = Annotated[
+    Union[SlackRoute, WebhookRoute, AlertmanagerRoute, "TargetRoutes"],  # noqa: F821
+    Field(discriminator="type"),
+]
 
 
 class DeliverySettings(_Strict):
@@ -602,3 +607,7 @@ def load_settings(path: str | Path | None, env: dict[str, str] | None = None) ->
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"config error: {p}{where} is not valid YAML") from None
     return parse_settings(data, env)
+
+
+# Registers the retraining targets' route models in `Route` (it needs the names above).
+import monitor.notify.targets.registry  # noqa: E402, F401

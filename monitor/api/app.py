@@ -18,7 +18,13 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from sqlalchemy import Engine, text
 
 from monitor import __version__
-from monitor.api import routes_alerts, routes_dead_letters, routes_monitors, routes_runs
+from monitor.api import (
+    routes_alerts,
+    routes_channels,
+    routes_dead_letters,
+    routes_monitors,
+    routes_runs,
+)
 from monitor.api.auth import Tokens, require_read
 from monitor.api.deps import ERRORS
 from monitor.api.metrics import IngestObserver, build_registry
@@ -152,6 +158,7 @@ def create_app(
             routes_alerts.alerts_router,
             routes_alerts.silences_router,
             routes_dead_letters.router,
+            routes_channels.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
         from monitor.web import router as web_router  # the built-in dashboard at /

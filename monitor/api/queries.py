@@ -321,6 +321,8 @@ def alert_detail(engine: Engine, alert_id: int) -> dict[str, Any] | None:
                     n.created_at,
                     n.next_attempt_at,
                     n.delivered_at,
+                    n.external_id,
+                    n.answer,
                 )
                 .where(n.alert_id == alert_id)
                 .order_by(n.created_at, n.id)

@@ -167,6 +167,8 @@ class DeliveryOut(_Out):
     created_at: datetime
     next_attempt_at: datetime
     delivered_at: datetime | None
+    external_id: str | None = None  # the channel's id: a retraining target's run id
+    answer: dict[str, Any] | None = None  # a retraining target's answer (run id, URL)
 
 
 class AlertDetail(AlertOut):

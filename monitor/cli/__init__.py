@@ -50,6 +50,7 @@ def _register() -> None:
         produce,
         reference,
         report,
+        routes,
         runs,
         serve,
         silence,
@@ -71,6 +72,7 @@ def _register() -> None:
         alerts,
         dead_letters,
         performance,
+        routes,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

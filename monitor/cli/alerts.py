@@ -141,13 +141,16 @@ def _print_alert(a: dict[str, Any]) -> None:
         return
     click.echo(
         f"  {'created (UTC)':<19}  {'channel':<8} {'route':<16} {'event':<24} {'status':<10} "
-        f"{'attempts':>8}  last error / reason suppressed"
+        f"{'attempts':>8}  last error / reason suppressed / target run"
     )
     for n in a["deliveries"]:
+        answer = n.get("answer") or {}
+        run = " ".join(str(answer[k]) for k in ("run_id", "url") if answer.get(k))
         click.echo(
             f"  {fmt_ts(n['created_at']):<19}  {escape_text(n['channel'], 8):<8} "
             f"{escape_text(n['route'], 16):<16} {escape_text(n['event'], 24):<24} "
-            f"{n['status']:<10} {n['attempts']:>8}  {escape_text(n['last_error'] or '-', 160)}"
+            f"{n['status']:<10} {n['attempts']:>8}  "
+            f"{escape_text(n['last_error'] or run or '-', 300)}"
         )
 
 

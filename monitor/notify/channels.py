@@ -41,10 +41,13 @@ class SendResult:
     error: str | None = None  # one line, no secrets (stored in last_error and logged)
     retry_after: str | None = None  # the receiver's raw Retry-After header, if any
     external_id: str | None = None  # the channel's id of what was sent (Slack message ts)
+    answer: Mapping[str, Any] | None = None  # what the target answered (run id, URL), stored
 
     @classmethod
-    def delivered(cls, external_id: str | None = None) -> SendResult:
-        return cls("delivered", external_id=external_id)
+    def delivered(
+        cls, external_id: str | None = None, answer: Mapping[str, Any] | None = None
+    ) -> SendResult:
+        return cls("delivered", external_id=external_id, answer=answer)
 
     @classmethod
     def retry(cls, error: str, retry_after: str | None = None) -> SendResult:
@@ -67,12 +70,14 @@ def default_senders() -> dict[str, Sender]:
     """Channel name (notifications.channel, the route's `type`) -> sender."""
     from monitor.notify.alertmanager import AlertmanagerSender
     from monitor.notify.slack import SlackSender
+    from monitor.notify.targets.registry import target_senders
     from monitor.notify.webhook import WebhookSender
 
     return {
         "slack": SlackSender(),
         "webhook": WebhookSender(),
         "alertmanager": AlertmanagerSender(),
+        **target_senders(),  # retraining targets: one row each in targets/registry.py
     }
 
 

@@ -34,6 +34,7 @@ from monitor.errors import MonitorError
 from monitor.ingest.writer import backoff_s
 from monitor.notify.alertmanager import resend_firing
 from monitor.notify.channels import Outgoing, Sender, SendResult, default_senders, parse_retry_after
+from monitor.notify.targets.base import TargetRoute
 from monitor.settings import (
     AlertingSettings,
     AlertmanagerRoute,
@@ -168,7 +169,7 @@ def _release(engine: Engine, rows: list[_Claimed], now: datetime) -> int:
 
 
 def _route_timeout_s(route: SlackRoute | WebhookRoute | AlertmanagerRoute | None) -> float:
-    if isinstance(route, WebhookRoute | AlertmanagerRoute):
+    if isinstance(route, WebhookRoute | AlertmanagerRoute | TargetRoute):
         return route.timeout.total_seconds()
     return 10.0
 
@@ -256,7 +257,12 @@ def _settle(
     when the claim was lost."""
     if result.outcome == "delivered":
         if not _record(
-            engine, row, status="delivered", delivered_at=now, external_id=result.external_id
+            engine,
+            row,
+            status="delivered",
+            delivered_at=now,
+            external_id=result.external_id,
+            answer=None if result.answer is None else dict(result.answer),
         ):
             return None
         log.info("notification_delivered", extra=_log_fields(row))

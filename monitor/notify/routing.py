@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, exists, insert, select
 
 from monitor.errors import ConfigError
+from monitor.notify.targets.base import TargetRoute
 from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, WebhookRoute
 from monitor.storage.tables import notifications
 
@@ -59,7 +60,7 @@ def enqueue(
             continue
         if route.rules and rule.name not in route.rules:
             continue
-        if isinstance(route, WebhookRoute):
+        if isinstance(route, WebhookRoute | TargetRoute):  # retraining triggers filter alike
             if route.conditions and rule.condition not in route.conditions:
                 continue
             if route.events and event not in route.events:

@@ -281,6 +281,7 @@ notifications = Table(
     Column("fingerprint", Text),  # the alert's; route cooldowns look back by it
     Column("severity", Text),
     Column("external_id", Text),  # the channel's id of what was sent (e.g. Slack message ts)
+    Column("answer", json_doc()),  # a retraining target's answer: run id, URL (0003_retrain)
     UniqueConstraint("delivery_id", name="uq_notifications_delivery_id"),
     Index("ix_notifications_status_next", "status", "next_attempt_at"),
     Index("ix_notifications_route_fingerprint", "route", "fingerprint", "created_at"),

@@ -57,7 +57,7 @@ STORE_COMMANDS: list[tuple[str, ...]] = [
 # The seeded store has no performance runs: the answer proves monitor "mon" was configured.
 EXPECTED_ERRORS = {"performance show": "monitor mon: no performance run for window"}
 # Commands with a --config that do not open the store.
-NOT_STORE = {("drift",), ("produce-sample",)}
+NOT_STORE = {("drift",), ("produce-sample",), ("routes", "list"), ("routes", "test")}
 
 
 def _leaf_commands() -> dict[tuple[str, ...], click.Command]:
