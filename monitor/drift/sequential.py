@@ -17,6 +17,15 @@ first alarm among p independent CUSUMs comes after about ARL0 windows (run lengt
 close to geometric for these bounds; tests/drift/test_sequential.py checks both by
 simulation). After an alarm the alarmed feature restarts at 0 once its alert resolves; a new
 reference restarts every feature.
+
+With a fixed reference every window shares the reference's own sampling error, so a
+feature's z has a persistent offset the CUSUM would take for drift (large when windows are
+large next to the reference). `warmup` > 0 makes the CUSUM self-starting: the first
+`warmup` windows after a (re)start are assumed healthy and only measure each feature's mean
+and standard deviation of z (Welford); later scores are standardised by them. This trades
+blindness to a shift present from the start (the per-window rule still sees a large one)
+for a false-alarm rate that no longer depends on how the reference draw fell; the t-like
+error of the estimated scale shortens ARL0 somewhat for short warm-ups.
 """
 
 from __future__ import annotations
@@ -68,10 +77,13 @@ class CusumConfig:
     arl0: float  # windows between false alarms of the monitor (e.g. 720 = 30 days hourly)
     features: int
     k: float = K_DEFAULT
+    warmup: int = 0  # windows that estimate each feature's z offset and scale (self-starting)
 
     def __post_init__(self) -> None:
         if self.features < 1:
             raise DriftError("a sequential rule needs at least one feature")
+        if self.warmup != 0 and self.warmup < 10:
+            raise DriftError(f"warmup must be 0 or at least 10 windows, got {self.warmup!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
@@ -91,16 +103,26 @@ class CusumState:
     reference_id: str | None = None
     sums: Mapping[str, float] = field(default_factory=dict)
     windows: int = 0
+    baseline: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)  # n, mean, M2
 
     def to_dict(self) -> dict[str, Any]:
-        return {"reference_id": self.reference_id, "sums": dict(self.sums), "windows": self.windows}
+        return {
+            "reference_id": self.reference_id,
+            "sums": dict(self.sums),
+            "windows": self.windows,
+            "baseline": {k: list(v) for k, v in self.baseline.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CusumState:
         try:
             sums = {str(k): float(v) for k, v in data["sums"].items()}
+            base = {
+                str(k): (float(v[0]), float(v[1]), float(v[2]))
+                for k, v in data.get("baseline", {}).items()
+            }
             ref = data["reference_id"]
-            return cls(None if ref is None else str(ref), sums, int(data["windows"]))
+            return cls(None if ref is None else str(ref), sums, int(data["windows"]), base)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DriftError(f"stored sequential state is malformed: {exc}") from None
 
@@ -109,6 +131,22 @@ class CusumState:
         if features is None:
             return replace(self, sums={})
         return replace(self, sums={n: s for n, s in self.sums.items() if n not in features})
+
+
+def _standardised(state: CusumState, name: str, z: float, warmup: int):
+    """(score for the CUSUM or None while warming up, the feature's updated baseline)."""
+    if warmup == 0:
+        return z, None
+    n, mean, m2 = state.baseline.get(name, (0.0, 0.0, 0.0))
+    if n < warmup:
+        if math.isinf(z):
+            return z, (n, mean, m2)
+        n += 1
+        delta = z - mean
+        mean += delta / n
+        return None, (n, mean, m2 + delta * (z - mean))
+    sd = math.sqrt(m2 / (n - 1)) if n > 1 else 1.0
+    return (z - mean) / max(sd, 0.1), (n, mean, m2)
 
 
 def update(
@@ -122,13 +160,17 @@ def update(
     if state.reference_id != reference_id:
         state = CusumState(reference_id=reference_id)
     h, k = config.bound, config.k
-    sums = dict(state.sums)
+    sums, base = dict(state.sums), dict(state.baseline)
     for name, z in z_scores.items():
         if z is None or math.isnan(z):
             continue
-        sums[name] = max(0.0, sums.get(name, 0.0) + float(z) - k)
+        score, base[name] = _standardised(state, name, float(z), config.warmup)
+        if score is not None:
+            sums[name] = max(0.0, sums.get(name, 0.0) + score - k)
+    if config.warmup == 0:
+        base = {}
     alarmed = tuple(n for n, s in sums.items() if s > h)
-    return CusumState(reference_id, sums, state.windows + 1), alarmed
+    return CusumState(reference_id, sums, state.windows + 1, base), alarmed
 
 
 def simulate_run_lengths(
