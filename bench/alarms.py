@@ -200,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="500,5000")
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated data set names")
+    ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
     args = ap.parse_args(argv)
+    if args.cost:
+        return cost(args.cost)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()}", flush=True)
     sets = datasets()
@@ -212,6 +215,31 @@ def main(argv: list[str] | None = None) -> int:
             draws = [one_draw(frame, m, seed) for seed in range(args.draws)]
             _print(name, frame, m, draws)
     print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
+    return 0
+
+
+def cost(n: int) -> int:
+    """Calibration of an n-row, 25-feature reference (bench/drift.py's frames), and the
+    per-window cost of the new rules next to the engine's compare of an n-row window."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from drift import make_frames
+
+    ref, cur = make_frames(n)
+    print(f"load average before: {os.getloadavg()}")
+    wall, cpu = time.perf_counter(), time.process_time()
+    cal = calibrate(ref)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"calibrate {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall, {cpu:.2f} s CPU")
+    wall = time.perf_counter()
+    report = compare(ref, cur, DriftOptions(workers=1))
+    engine_s = time.perf_counter() - wall
+    wall = time.perf_counter()
+    win = _score(report, cal)
+    correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS)
+    update(CusumState(), win.z_auto, CusumConfig(BUDGET_WINDOWS, len(win.z_auto)), "r")
+    rules_s = time.perf_counter() - wall
+    print(f"one window: compare {engine_s:.2f} s, scores + Holm + CUSUM {rules_s * 1e3:.1f} ms")
+    print(f"load average after: {os.getloadavg()}")
     return 0
 
 
