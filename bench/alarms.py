@@ -1,0 +1,272 @@
+"""Alarms a team can trust (issue 14): false alarms per 30 days and detection delays.
+
+Real data shipped inside Python packages (nothing downloaded): scikit-learn's diabetes,
+wine, breast_cancer and digits (the 20 most variable pixels), statsmodels' `fair` (with its
+occupation codes as a categorical). For each data set and reference draw (a random half of
+the rows, at most 3,000; the other half is the held-out pool), 240 hourly windows of m rows
+are resampled *with replacement* from the pool (no drift). Shifted streams are the same
+windows with one column changed from window 120 on. Every window is compared with the
+reference once by `monitor.drift.compare` (today's defaults); each rule below decides from
+that one report:
+
+- engine feature: today's `feature_drift` rule (any feature's default verdict);
+- engine dataset: today's `dataset_drift` rule (drift share >= 0.5);
+- p<0.05: any feature's KS / chi-square p-value below 0.05 (no correction);
+- auto+holm / auto+bh: null-calibrated p-values (`monitor.drift.calibration`, Wasserstein
+  for numerics, Jensen-Shannon for categoricals) corrected across features at alpha =
+  1/720 per window (budget: 1 false alarm per 30 days of hourly windows);
+- cusum: `monitor.drift.sequential` on the calibrated z-scores, ARL0 = 720 windows for the
+  monitor; a crossing counts one alarm and restarts that feature;
+- cusum warm-up 48: the same, self-starting: windows 1-48 of each stream only estimate each
+  feature's z offset and scale (no alarms there; false alarms still per 240 windows).
+
+A per-window rule counts every window in which it holds (as in the issue); false alarms
+per 30 days = alarms / 240 windows * 720. Delay = windows from the shift's start to the
+first alarm (1 = the first shifted window), "-" when none within 120 windows.
+
+    .venv/bin/python bench/alarms.py --sizes 500,5000 --draws 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from monitor.drift import DriftOptions, compare, compare_feature
+from monitor.drift.calibration import calibrate
+from monitor.drift.correction import correct
+from monitor.drift.engine import summarize
+from monitor.drift.sequential import CusumConfig, CusumState, update
+
+WINDOWS, SHIFT_AT, BUDGET_WINDOWS = 240, 120, 720
+RULES = (
+    "engine feature",
+    "engine dataset",
+    "p<0.05",
+    "auto+holm",
+    "auto+bh",
+    "cusum",
+    "cusum warm-up 48",
+)
+NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
+CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
+
+
+def datasets() -> dict[str, pd.DataFrame]:
+    from sklearn import datasets as sk
+    from statsmodels.datasets import fair
+
+    digits = sk.load_digits(as_frame=True).frame.drop(columns="target")
+    digits = digits[digits.std().sort_values(ascending=False).index[:20]].astype(float)
+    fair_df = fair.load_pandas().data.astype(float)
+    fair_df["occupation"] = fair_df["occupation"].map(lambda v: f"occ{int(v)}")
+    return {
+        "diabetes": sk.load_diabetes(as_frame=True).frame.drop(columns="target"),
+        "wine": sk.load_wine(as_frame=True).frame.drop(columns="target"),
+        "breast_cancer": sk.load_breast_cancer(as_frame=True).frame.drop(columns="target"),
+        "digits": digits,
+        "fair": fair_df,
+    }
+
+
+@dataclass
+class Window:
+    """One window's per-feature numbers, enough for every rule."""
+
+    engine_any: bool
+    engine_dataset: bool
+    p_plain: dict[str, float]  # KS / chi-square p-values
+    p_auto: dict[str, float]
+    z_auto: dict[str, float]
+
+
+def _score(report, cal) -> Window:
+    p_plain, p_auto, z_auto = {}, {}, {}
+    for f in report.features:
+        test = f.stats.get("ks" if f.kind == "numeric" else "chisquare")
+        p_plain[f.name] = test["p_value"] if isinstance(test, dict) else np.nan
+        stat = f.stats.get("wasserstein_normed" if f.kind == "numeric" else "jensenshannon")
+        n = report.current_rows * (1 - f.missing_share_current)
+        null = cal.features[f.name]
+        if stat is None or n < 2:
+            p_auto[f.name], z_auto[f.name] = np.nan, np.nan
+            continue
+        z = null.z_score(float(stat), n)
+        z_auto[f.name], p_auto[f.name] = z, null.p_value(float(stat), n)
+    return Window(
+        any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto
+    )
+
+
+def shift(values: pd.Series, how: str, ref: pd.Series, rng) -> pd.Series:
+    v = values.copy()
+    if how.endswith("mass"):
+        share = 0.10 if how.startswith("10") else 0.25
+        top = ref.value_counts().index
+        hit = (v == top[0]).to_numpy() & (rng.random(len(v)) < share)
+        v[hit] = top[1]
+        return v
+    sd, mean = float(ref.std(ddof=0)), float(ref.mean())
+    if how == "20% missing":
+        v[rng.random(len(v)) < 0.2] = np.nan
+    elif how == "×1.25":
+        v = mean + (v - mean) * 1.25
+    else:
+        v = v + float(how[1:-1]) * sd
+    return v
+
+
+def decide(rule: str, win: Window, state: dict) -> bool:
+    if rule == "engine feature":
+        return win.engine_any
+    if rule == "engine dataset":
+        return win.engine_dataset
+    if rule == "p<0.05":
+        return any(p < 0.05 for p in win.p_plain.values())
+    if rule in ("auto+holm", "auto+bh"):
+        method = "holm" if rule == "auto+holm" else "bh"
+        return correct(win.p_auto, method, 1 / BUDGET_WINDOWS).any_rejected
+    cusum, config = state["cusum"], state["config"]
+    cusum, alarmed = update(cusum, win.z_auto, config, "ref")
+    state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
+    return bool(alarmed)
+
+
+def run_stream(windows: list[Window]) -> dict[str, list[bool]]:
+    p = len(windows[0].z_auto)
+    out = {}
+    for rule in RULES:
+        config = CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
+        state = {"cusum": CusumState(), "config": config}
+        out[rule] = [decide(rule, w, state) for w in windows]
+    return out
+
+
+def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
+    """Healthy and shifted streams for one reference draw and window size."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(frame))
+    half = min(len(frame) // 2, 3000)
+    ref, pool = frame.iloc[order[:half]], frame.iloc[order[half:]]
+    opts = DriftOptions(workers=1)
+    rows = [rng.integers(0, len(pool), m) for _ in range(WINDOWS)]
+    first = compare(ref, pool.iloc[rows[0]], opts)
+    kinds = {f.name: f.kind for f in first.features}
+    t0 = time.process_time()
+    cal = calibrate(ref, kinds=kinds, seed=seed)
+    cal_s = time.process_time() - t0
+    reports = [compare(ref, pool.iloc[r].reset_index(drop=True), opts) for r in rows]
+    healthy = [_score(rep, cal) for rep in reports]
+    result = {"healthy": run_stream(healthy), "calibrate_cpu_s": cal_s, "shifted": {}}
+    numeric = [n for n, k in kinds.items() if k == "numeric"]
+    categorical = [n for n, k in kinds.items() if k == "categorical"]
+    plan = [(numeric[0], s) for s in NUMERIC_SHIFTS] if numeric else []
+    plan += [(categorical[0], s) for s in CATEGORICAL_SHIFTS] if categorical else []
+    for column, how in plan:
+        stream = list(healthy[:SHIFT_AT])
+        flags = 0
+        for t in range(SHIFT_AT, WINDOWS):
+            cur = pool.iloc[rows[t]].reset_index(drop=True)
+            moved = shift(cur[column], how, ref[column], rng)
+            rep = compare_feature(column, ref[column], moved, opts)
+            flags += rep.drifted
+            stream.append(_shifted(healthy[t], reports[t], rep, cal, m))
+        result["shifted"][(column, how)] = (run_stream(stream), flags / (WINDOWS - SHIFT_AT))
+    return result
+
+
+def _shifted(win: Window, report, feature, cal, m: int) -> Window:
+    """`win` with `feature`'s numbers from its shifted comparison (others unchanged)."""
+    feats = tuple(feature if f.name == feature.name else f for f in report.features)
+    rep = summarize(feats, report.reference_rows, m, DriftOptions(workers=1).drift_share)
+    return _score(rep, cal)
+
+
+def delay(fired: list[bool]) -> int | None:
+    for t in range(SHIFT_AT, WINDOWS):
+        if fired[t]:
+            return t - SHIFT_AT + 1
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="500,5000")
+    ap.add_argument("--draws", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated data set names")
+    ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
+    args = ap.parse_args(argv)
+    if args.cost:
+        return cost(args.cost)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    sets = datasets()
+    if args.only:
+        sets = {k: v for k, v in sets.items() if k in args.only.split(",")}
+    started = time.perf_counter()
+    for name, frame in sets.items():
+        for m in sizes:
+            draws = [one_draw(frame, m, seed) for seed in range(args.draws)]
+            _print(name, frame, m, draws)
+    print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
+    return 0
+
+
+def cost(n: int) -> int:
+    """Calibration of an n-row, 25-feature reference (bench/drift.py's frames), and the
+    per-window cost of the new rules next to the engine's compare of an n-row window."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from drift import make_frames
+
+    ref, cur = make_frames(n)
+    print(f"load average before: {os.getloadavg()}")
+    wall, cpu = time.perf_counter(), time.process_time()
+    cal = calibrate(ref)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"calibrate {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall, {cpu:.2f} s CPU")
+    wall = time.perf_counter()
+    report = compare(ref, cur, DriftOptions(workers=1))
+    engine_s = time.perf_counter() - wall
+    wall = time.perf_counter()
+    win = _score(report, cal)
+    correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS)
+    update(CusumState(), win.z_auto, CusumConfig(BUDGET_WINDOWS, len(win.z_auto)), "r")
+    rules_s = time.perf_counter() - wall
+    print(f"one window: compare {engine_s:.2f} s, scores + Holm + CUSUM {rules_s * 1e3:.1f} ms")
+    print(f"load average after: {os.getloadavg()}")
+    return 0
+
+
+def _print(name: str, frame: pd.DataFrame, m: int, draws: list[dict]) -> None:
+    per30 = BUDGET_WINDOWS / WINDOWS
+    print(f"\n### {name} ({len(frame)} rows, {frame.shape[1]} features), windows of {m} rows")
+    cal = ", ".join(f"{d['calibrate_cpu_s']:.2f}" for d in draws)
+    print(f"calibration CPU s per draw: {cal}\n")
+    print("| rule | false alarms / 30 days, per draw | " + " | ".join(_shift_names(draws)) + " |")
+    print("|---" * (2 + len(_shift_names(draws))) + "|")
+    for rule in RULES:
+        fa = ", ".join(f"{sum(d['healthy'][rule]) * per30:.0f}" for d in draws)
+        cells = []
+        for key in draws[0]["shifted"]:
+            ds = [delay(d["shifted"][key][0][rule]) for d in draws]
+            cells.append(", ".join("-" if x is None else str(x) for x in ds))
+        print(f"| {rule} | {fa} | " + " | ".join(cells) + " |")
+    flagged = []
+    for key in draws[0]["shifted"]:
+        shares = ", ".join(f"{d['shifted'][key][1]:.0%}" for d in draws)
+        flagged.append(f"{key[1]}: {shares}")
+    print("\ncolumn flagged by the engine per shifted window (per draw): " + "; ".join(flagged))
+
+
+def _shift_names(draws: list[dict]) -> list[str]:
+    return [f"delay {how} ({c})" for c, how in draws[0]["shifted"]]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

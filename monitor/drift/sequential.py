@@ -1,0 +1,199 @@
+"""Sequential detection: a one-sided CUSUM per feature on the null-standardised statistic.
+
+Each window gives every feature a score z (`FeatureNull.z_score`: standard normal when the
+window matches the reference). The CUSUM S_t = max(0, S_{t-1} + z_t - k) accumulates the
+evidence of a persistent upward shift of z; it alarms when S_t > h. k = delta/2 is tuned
+to a shift of delta standard units (0.5: a one-unit shift of z, the optimal CUSUM for it).
+
+The bound h is chosen for an expected run length between false alarms (ARL0, in windows)
+with Siegmund's approximation for normal increments (Siegmund 1985, "Sequential Analysis",
+ch. X; Basseville & Nikiforov 1993, eq. 5.2.44):
+
+    ARL(mu) ~ (exp(-2 D b) + 2 D b - 1) / (2 D^2),   D = mu - k,   b = h + 1.166
+
+(ARL0 is ARL(0); ARL(mu) with mu > k is the expected detection delay from a zero start.)
+The dataset alarms when any of p features alarms: each feature gets ARL0 * p, so that the
+first alarm among p independent CUSUMs comes after about ARL0 windows (run lengths are
+close to geometric for these bounds; tests/drift/test_sequential.py checks both by
+simulation). After an alarm the alarmed feature restarts at 0 once its alert resolves; a new
+reference restarts every feature.
+
+With a fixed reference every window shares the reference's own sampling error, so a
+feature's z has a persistent offset the CUSUM would take for drift (large when windows are
+large next to the reference). `warmup` > 0 makes the CUSUM self-starting: the first
+`warmup` windows after a (re)start are assumed healthy and only measure each feature's mean
+and standard deviation of z (Welford); later scores are standardised by them. This trades
+blindness to a shift present from the start (the per-window rule still sees a large one)
+for a false-alarm rate that no longer depends on how the reference draw fell; the t-like
+error of the estimated scale shortens ARL0 somewhat for short warm-ups.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+
+from monitor.errors import DriftError
+
+K_DEFAULT = 0.5
+_SIEGMUND = 1.166
+
+__all__ = [
+    "CusumConfig",
+    "CusumState",
+    "bound_for_arl",
+    "siegmund_arl",
+    "simulate_run_lengths",
+    "update",
+]
+
+
+def siegmund_arl(h: float, k: float, shift: float = 0.0) -> float:
+    """Expected windows to the first alarm for normal(shift, 1) scores (Siegmund)."""
+    d, b = shift - k, h + _SIEGMUND
+    if abs(d) < 1e-12:
+        return b * b
+    return (math.exp(-2 * d * b) + 2 * d * b - 1) / (2 * d * d)
+
+
+def bound_for_arl(arl0: float, k: float = K_DEFAULT) -> float:
+    """The bound h whose in-control ARL is `arl0` windows (Siegmund's approximation)."""
+    if not (math.isfinite(arl0) and arl0 >= 2):
+        raise DriftError(f"expected run length must be at least 2 windows, got {arl0!r}")
+    if not k > 0:
+        raise DriftError(f"CUSUM reference value k must be > 0, got {k!r}")
+    return float(optimize.brentq(lambda h: siegmund_arl(h, k) - arl0, 0.0, 200.0))
+
+
+@dataclass(frozen=True)
+class CusumConfig:
+    """A monitor's sequential rule: ARL0 for the whole dataset, shared by `features` CUSUMs."""
+
+    arl0: float  # windows between false alarms of the monitor (e.g. 720 = 30 days hourly)
+    features: int
+    k: float = K_DEFAULT
+    warmup: int = 0  # windows that estimate each feature's z offset and scale (self-starting)
+
+    def __post_init__(self) -> None:
+        if self.features < 1:
+            raise DriftError("a sequential rule needs at least one feature")
+        if self.warmup != 0 and self.warmup < 10:
+            raise DriftError(f"warmup must be 0 or at least 10 windows, got {self.warmup!r}")
+        bound_for_arl(self.arl0, self.k)  # validates the budget itself
+        bound_for_arl(self.arl0 * self.features, self.k)
+
+    @property
+    def bound(self) -> float:
+        return bound_for_arl(self.arl0 * self.features, self.k)
+
+    def expected_delay(self, shift: float) -> float:
+        """Expected windows to detect a persistent shift of z by `shift` (zero start)."""
+        return siegmund_arl(self.bound, self.k, shift)
+
+
+@dataclass(frozen=True)
+class CusumState:
+    """Per-feature sums, the reference they belong to, and windows seen: JSON-able."""
+
+    reference_id: str | None = None
+    sums: Mapping[str, float] = field(default_factory=dict)
+    windows: int = 0
+    baseline: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)  # n, mean, M2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference_id": self.reference_id,
+            "sums": dict(self.sums),
+            "windows": self.windows,
+            "baseline": {k: list(v) for k, v in self.baseline.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CusumState:
+        try:
+            sums = {str(k): float(v) for k, v in data["sums"].items()}
+            base = {
+                str(k): (float(v[0]), float(v[1]), float(v[2]))
+                for k, v in data.get("baseline", {}).items()
+            }
+            ref = data["reference_id"]
+            return cls(None if ref is None else str(ref), sums, int(data["windows"]), base)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise DriftError(f"stored sequential state is malformed: {exc}") from None
+
+    def reset(self, features: tuple[str, ...] | None = None) -> CusumState:
+        """Restart the named features (an alert resolved), or all of them."""
+        if features is None:
+            return replace(self, sums={})
+        return replace(self, sums={n: s for n, s in self.sums.items() if n not in features})
+
+
+def _standardised(state: CusumState, name: str, z: float, warmup: int):
+    """(score for the CUSUM or None while warming up, the feature's updated baseline)."""
+    if warmup == 0:
+        return z, None
+    n, mean, m2 = state.baseline.get(name, (0.0, 0.0, 0.0))
+    if n < warmup:
+        if math.isinf(z):
+            return z, (n, mean, m2)
+        n += 1
+        delta = z - mean
+        mean += delta / n
+        return None, (n, mean, m2 + delta * (z - mean))
+    sd = math.sqrt(m2 / (n - 1)) if n > 1 else 1.0
+    return (z - mean) / max(sd, 0.1), (n, mean, m2)
+
+
+def update(
+    state: CusumState, z_scores: Mapping[str, float], config: CusumConfig, reference_id: str | None
+) -> tuple[CusumState, tuple[str, ...]]:
+    """Add one window's scores; return the new state and the features above the bound.
+
+    A different reference restarts everything. A NaN score (statistic not computable) leaves
+    that feature's sum as it was; +inf (a constant reference that moved) alarms at once.
+    """
+    if state.reference_id != reference_id:
+        state = CusumState(reference_id=reference_id)
+    h, k = config.bound, config.k
+    sums, base = dict(state.sums), dict(state.baseline)
+    for name, z in z_scores.items():
+        if z is None or math.isnan(z):
+            continue
+        score, base[name] = _standardised(state, name, float(z), config.warmup)
+        if score is not None:
+            sums[name] = max(0.0, sums.get(name, 0.0) + score - k)
+    if config.warmup == 0:
+        base = {}
+    alarmed = tuple(n for n, s in sums.items() if s > h)
+    return CusumState(reference_id, sums, state.windows + 1, base), alarmed
+
+
+def simulate_run_lengths(
+    h: float,
+    k: float,
+    runs: int,
+    rng: np.random.Generator,
+    features: int = 1,
+    shift: float = 0.0,
+    max_windows: int = 1_000_000,
+) -> np.ndarray:
+    """Windows to the first alarm of any of `features` CUSUMs fed normal(shift, 1) scores."""
+    sums = np.zeros((runs, features))
+    length = np.zeros(runs, dtype=np.int64)
+    alive = np.arange(runs)
+    for t in range(1, max_windows + 1):
+        z = rng.standard_normal((alive.size, features)) + shift
+        s = np.maximum(0.0, sums[alive] + z - k)
+        sums[alive] = s
+        done = (s > h).any(axis=1)
+        length[alive[done]] = t
+        alive = alive[~done]
+        if alive.size == 0:
+            break
+    length[alive] = max_windows
+    return length
