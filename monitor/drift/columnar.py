@@ -11,7 +11,6 @@ explains which); the caller then takes the frame path.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,11 +21,11 @@ import numpy as np
 from monitor.drift import engine
 from monitor.drift.categorical import CategoricalReference, counted_stats
 from monitor.drift.columns import Column, Source
-from monitor.drift.defaults import default_method
+from monitor.drift.engine import choose_method, choose_threshold, pick_statistic, wanted_stats
 from monitor.drift.frames import LOW_CARDINALITY, float_kind
 from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
 from monitor.drift.options import DriftOptions, FeatureOptions
-from monitor.drift.registry import Kind, decide, get_method
+from monitor.drift.registry import Kind, decide
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import InputError
 
@@ -108,9 +107,9 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
         counts, stats, quality = _categorical(_counted(ref), _counted(cur), options, fo)
         n_categories = quality["n_categories"]
     (n_ref, miss_ref), (n_cur, miss_cur) = counts
-    method = _method_for(kind, fo, options, n_ref, n_cur, n_categories)
-    threshold = _threshold_for(method, fo, options)
-    statistic, p_value = _pick(stats, method, quality)
+    method = choose_method(kind, fo, options, n_ref, n_cur, n_categories)
+    threshold = choose_threshold(method, fo, options)
+    statistic, p_value = pick_statistic(stats, method, quality)
     return FeatureResult(
         name=name,
         kind=kind,
@@ -126,48 +125,6 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
     )
 
 
-# The method/threshold choice below is `engine.compare_feature`'s (its helpers are private
-# and take frames); tests/drift/test_columnar.py pins the two paths to the same output.
-
-
-def _method_for(
-    kind: Kind, fo: FeatureOptions, options: DriftOptions, n_ref: int, n_cur: int, n_categories: int
-) -> str:
-    if fo.method is not None:
-        get_method(fo.method, kind)  # a per-feature method must fit the feature
-        return fo.method
-    if options.method is not None and kind in get_method(options.method).kinds:
-        return options.method
-    return default_method(kind, n_ref, n_cur, n_categories, options.small_sample)
-
-
-def _threshold_for(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
-    if fo.threshold is not None:
-        return float(fo.threshold)
-    if options.threshold is not None and fo.method is None and method == options.method:
-        return float(options.threshold)
-    return get_method(method).default_threshold
-
-
-def _pick(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
-    value = stats.get(method)
-    if isinstance(value, dict):
-        p = value["p_value"]
-        return float(value["statistic"]), None if p is None else float(p)
-    if value is not None:
-        return float(value), None
-    if "error" not in quality:
-        quality["error"] = f"{method} is not defined for this feature"
-    return math.nan, None
-
-
-def _wanted(kind: Kind, options: DriftOptions, fo: FeatureOptions, method: str | None = None):
-    """What the engine computes: its `ALWAYS` set, `extra`, and the methods named or chosen."""
-    extra = {m for m in options.extra if kind in get_method(m).kinds}
-    chosen = {m for m in (fo.method, options.method, method) if m and kind in get_method(m).kinds}
-    return engine.ALWAYS[kind] | extra | chosen
-
-
 def _empty_side(n_ref: int, n_cur: int) -> str:
     sides = [s for s, n in (("reference", n_ref), ("current", n_cur)) if n == 0]
     return f"no non-missing values in the {' and '.join(sides)}"
@@ -178,12 +135,12 @@ def _numeric(ref: Column, cur: Column, options: DriftOptions, fo: FeatureOptions
     c, c_nan, c_inf = finite_sorted(cur.values)  # type: ignore[arg-type]
     quality: dict[str, Any] = {"inf_count_reference": r_inf, "inf_count_current": c_inf}
     stats: dict[str, Any] = {}
-    method = _method_for("numeric", fo, options, r.size, c.size, 0)
+    method = choose_method("numeric", fo, options, r.size, c.size, 0)
     if r.size and c.size:
         fitted = NumericReference.fit(r, options.bins)
         if fitted.std == 0:
             quality["constant_reference"] = True
-        stats = numeric_stats(fitted, c, _wanted("numeric", options, fo, method), quality)
+        stats = numeric_stats(fitted, c, wanted_stats("numeric", options, fo, method), quality)
     else:
         quality["error"] = _empty_side(r.size, c.size)
     return ((r.size, r_nan + r_inf), (c.size, c_nan + c_inf)), stats, quality
@@ -192,7 +149,7 @@ def _numeric(ref: Column, cur: Column, options: DriftOptions, fo: FeatureOptions
 def _categorical(ref: tuple, cur: tuple, options: DriftOptions, fo: FeatureOptions):
     fitted, ref_missing = CategoricalReference.from_counts(*ref[:2]), ref[2]
     n_ref = int(fitted.counts.sum())
-    wanted = _wanted("categorical", options, fo)
+    wanted = wanted_stats("categorical", options, fo)
     stats, cur_missing, n_cur, n_categories = counted_stats(fitted, cur, wanted)
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):

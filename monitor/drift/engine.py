@@ -133,9 +133,9 @@ def compare_feature(
         counted = counted or (factorize(reference), factorize(current))
         counts, stats, quality = _categorical(name, *counted, options)
         (n_ref, miss_ref), (n_cur, miss_cur) = counts
-        method = _method_for(kind, fo, options, n_ref, n_cur, quality["n_categories"])
-    threshold = _threshold_for(method, fo, options)
-    statistic, p_value = _pick(stats, method, quality)
+        method = choose_method(kind, fo, options, n_ref, n_cur, quality["n_categories"])
+    threshold = choose_threshold(method, fo, options)
+    statistic, p_value = pick_statistic(stats, method, quality)
     return FeatureResult(
         name=name,
         kind=kind,
@@ -151,7 +151,7 @@ def compare_feature(
     )
 
 
-def _method_for(
+def choose_method(
     kind: Kind, fo: FeatureOptions, options: DriftOptions, n_ref: int, n_cur: int, n_categories: int
 ) -> str:
     if fo.method is not None:
@@ -162,7 +162,7 @@ def _method_for(
     return default_method(kind, n_ref, n_cur, n_categories, options.small_sample)
 
 
-def _threshold_for(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
+def choose_threshold(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
     if fo.threshold is not None:
         return float(fo.threshold)
     if options.threshold is not None and fo.method is None and method == options.method:
@@ -170,7 +170,7 @@ def _threshold_for(method: str, fo: FeatureOptions, options: DriftOptions) -> fl
     return get_method(method).default_threshold
 
 
-def _pick(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
+def pick_statistic(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
     """(statistic, p_value) of `method` from the computed stats; NaN when it was not computable."""
     value = stats.get(method)
     if isinstance(value, dict):
@@ -183,7 +183,7 @@ def _pick(stats: dict, method: str, quality: dict) -> tuple[float, float | None]
     return math.nan, None
 
 
-def _wanted(
+def wanted_stats(
     kind: Kind, options: DriftOptions, fo: FeatureOptions, method: str | None = None
 ) -> frozenset[str]:
     extra = {m for m in options.extra if kind in get_method(m).kinds}
@@ -198,12 +198,12 @@ def _numeric(name: str, reference: pd.Series, current: pd.Series, options: Drift
     cur, cur_nan, cur_inf = finite_sorted(_floats(name, current))
     quality: dict[str, Any] = {"inf_count_reference": ref_inf, "inf_count_current": cur_inf}
     stats: dict[str, Any] = {}
-    method = _method_for("numeric", fo, options, ref.size, cur.size, 0)
+    method = choose_method("numeric", fo, options, ref.size, cur.size, 0)
     if ref.size and cur.size:
         fitted = NumericReference.fit(ref, options.bins)
         if fitted.std == 0:
             quality["constant_reference"] = True
-        stats = numeric_stats(fitted, cur, _wanted("numeric", options, fo, method), quality)
+        stats = numeric_stats(fitted, cur, wanted_stats("numeric", options, fo, method), quality)
     else:
         quality["error"] = _empty_side(ref.size, cur.size)
     return method, stats, quality, (ref_nan + ref_inf, cur_nan + cur_inf)
@@ -227,7 +227,7 @@ def _categorical(name: str, reference: tuple, current: tuple, options: DriftOpti
     fo = options.per_feature.get(name, FeatureOptions())
     fitted, ref_missing = CategoricalReference.from_counts(*reference[:2]), reference[2]
     n_ref = int(fitted.counts.sum())
-    wanted = _wanted("categorical", options, fo)
+    wanted = wanted_stats("categorical", options, fo)
     stats, cur_missing, n_cur, n_categories = counted_stats(fitted, current, wanted)
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):

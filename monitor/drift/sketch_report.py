@@ -122,8 +122,8 @@ def sketch_feature(
         )
     quality: dict = {"approximate_from_sketch": sorted(APPROXIMATE)} if kind == "numeric" else {}
     n_categories = int(((ref.counts + cur.counts) > 0).sum()) if kind == "categorical" else 0
-    method = engine._method_for(kind, fo, options, ref.count, cur.count, n_categories)
-    threshold = engine._threshold_for(method, fo, options)
+    method = engine.choose_method(kind, fo, options, ref.count, cur.count, n_categories)
+    threshold = engine.choose_threshold(method, fo, options)
     stats: dict = {}
     if ref.count and cur.count:
         stats = _stats(spec, ref, cur, _wanted(kind, options, fo), method)
@@ -133,7 +133,7 @@ def sketch_feature(
             quality["approximate_reason"] = pooled["reason"]
     else:
         quality["error"] = engine._empty_side(ref.count, cur.count)
-    statistic, p_value = engine._pick(stats, method, quality)
+    statistic, p_value = engine.pick_statistic(stats, method, quality)
     drifted = decide(method, statistic, p_value, threshold)
     if method in APPROXIMATE and stats:
         other = _other_end(stats, method)
