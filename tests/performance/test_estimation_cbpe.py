@@ -186,3 +186,13 @@ def test_band_covers_realised_on_shuffled_windows():
         widths.append(m.upper - m.lower)
     assert np.mean(hits) >= 0.9
     assert np.median(widths) < 0.3  # a band that always covers because it is [0, 1] fails
+
+
+def test_midranks_equal_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    from monitor.performance.estimation.confusion import midranks
+
+    x, _ = load_breast_cancer(return_X_y=True)
+    for column in (x[:, 0].round(0), x[:, 3], np.zeros(10)):
+        np.testing.assert_array_equal(midranks(column), rankdata(column, method="average"))
