@@ -152,7 +152,9 @@ def test_reference_with_few_rows_of_a_class_reports_its_own_error():
     n0 = int((ref.labels[keep] == 0).sum())
     assert any(f"few reference rows of class 0 ({n0})" in n for n in small.notes)
     assert not big.notes
-    for name in ("precision", "roc_auc"):
+    # precision is left out: a 40-row reference can give pure (all-positive) isotonic steps,
+    # whose binomial noise is near zero (documented weakness in docs/estimation.md)
+    for name in ("accuracy", "recall", "f1", "roc_auc"):
         assert small.metrics[name].reference_error > big.metrics[name].reference_error
         assert small.metrics[name].sampling_error >= small.metrics[name].reference_error
 

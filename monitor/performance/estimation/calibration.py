@@ -49,18 +49,16 @@ def fit_calibrators(scores: np.ndarray, labels: np.ndarray, binary: bool) -> lis
     return [fit_isotonic(scores[:, t], labels == t) for t in columns]
 
 
-def calibrate(
-    calibrators: list[dict], scores: np.ndarray, binary: bool, noise: list | None = None
-) -> np.ndarray:
-    """Calibrated (n, k) probabilities; rows renormalised for multiclass. `noise[t]` (per
-    calibrator: an offset per step, or per draw (d, steps)) perturbs the steps for the band."""
+def calibrate(calibrators: list[dict], scores: np.ndarray, binary: bool) -> np.ndarray:
+    """Calibrated (n, k) probabilities; rows renormalised for multiclass."""
     cols = []
     for t, state in enumerate(calibrators):
-        c = apply_isotonic(state, scores[:, 1 if binary else t])
-        if noise is not None:
-            idx, _ = step_sd(state, c)
-            c = np.clip(c + noise[t][..., idx], 0.0, 1.0)
-        cols.append(c)
+        cols.append(apply_isotonic(state, scores[:, 1 if binary else t]))
+    return combine(cols, binary)
+
+
+def combine(cols: list[np.ndarray], binary: bool) -> np.ndarray:
+    """Calibrated columns -> (..., n, k) probabilities (binary: 1 - p, p; else renormalised)."""
     if binary:
         return np.stack([1.0 - cols[0], cols[0]], axis=-1)
     p = np.stack(cols, axis=-1)

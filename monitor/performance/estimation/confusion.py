@@ -77,9 +77,12 @@ def expected_auc(scores: np.ndarray, weights_pos: np.ndarray) -> float | None:
     return None if np.isnan(value) else value
 
 
-def expected_auc_draws(scores: np.ndarray, weights_pos: np.ndarray) -> np.ndarray:
-    """`expected_auc` for each row of `weights_pos` (draws, n) at once; NaN where undefined."""
-    order = np.argsort(scores, kind="stable")
+def expected_auc_draws(
+    scores: np.ndarray, weights_pos: np.ndarray, order: np.ndarray | None = None
+) -> np.ndarray:
+    """`expected_auc` for each row of `weights_pos` (draws, n) at once; NaN where undefined.
+    `order`: `argsort(scores, kind="stable")` when the caller already has it."""
+    order = np.argsort(scores, kind="stable") if order is None else order
     s = scores[order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     w1 = weights_pos[:, order]

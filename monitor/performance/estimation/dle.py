@@ -9,8 +9,8 @@ Band (sampling_error): the realised metric's sd for this window plus the referen
 - window part: a row's loss varies around its prediction; the holdout gives the ratio
   kappa = mean((loss - predicted)²) / mean(predicted²), so Var(loss_i) ≈ kappa·predicted_i²
   and the metric's sd is sqrt(sum kappa·predicted_i²) / n.
-- reference_error: sqrt(bias² + se²) of (loss - predicted) on the holdout: what the learnt
-  loss may be off by, whatever the window's size.
+- reference_error: of the holdout's mean (loss - predicted), sqrt(bias² + se²) estimated
+  without double counting as max(|mean|, se): what the learnt loss may be off by.
 RMSE's band is MSE's by the delta method (sd / (2·RMSE)).
 """
 
@@ -75,8 +75,9 @@ def _loss_stats(loss: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     mean_sq = float(np.mean(predicted**2))
     return {
         "kappa": float(np.mean(resid**2) / mean_sq) if mean_sq > 0 else 0.0,
-        "reference_error": float(
-            np.sqrt(resid.mean() ** 2 + resid.var(ddof=1) / max(loss.size, 1))
+        # E[bias_hat²] = bias² + se², so bias² + se² is estimated by max(bias_hat², se²)
+        "reference_error": max(
+            abs(float(resid.mean())), float(resid.std(ddof=1)) / np.sqrt(loss.size)
         ),
     }
 

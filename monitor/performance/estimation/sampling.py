@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.performance.estimation.calibration import calibrate, step_sd
+from monitor.performance.estimation.calibration import apply_isotonic, combine, step_sd
 from monitor.performance.estimation.confusion import (
     confusion_metrics,
     drawn_auc,
@@ -30,8 +30,8 @@ from monitor.performance.estimation.confusion import (
 from monitor.performance.estimation.data import ClassificationData
 
 SEED = 0
-DRAWS = 200
-CHUNK = 20
+DRAWS = 100
+CHUNK = 25
 SIM_ROWS = 20_000
 
 
@@ -42,10 +42,10 @@ def _draw_labels(rng: np.random.Generator, proba: np.ndarray) -> np.ndarray:
     return np.minimum((u[..., None] > cum).sum(axis=-1), proba.shape[-1] - 1)
 
 
-def _auc_draws(proba, labels, scores, ranks, binary) -> tuple[np.ndarray, np.ndarray]:
+def _auc_draws(proba, labels, scores, ranks, orders, binary) -> tuple[np.ndarray, np.ndarray]:
     """(expected AUC, realised AUC) per draw; multiclass = mean over defined classes."""
     columns = [1] if binary else range(scores.shape[1])
-    exp = np.stack([expected_auc_draws(scores[:, t], proba[..., t]) for t in columns])
+    exp = np.stack([expected_auc_draws(scores[:, t], proba[..., t], orders[t]) for t in columns])
     real = np.stack([drawn_auc(labels == t, ranks[t]) for t in columns])
     with np.errstate(all="ignore"):
         return _nanmean0(exp), _nanmean0(real)
@@ -64,15 +64,21 @@ def _draws(state: dict[str, Any], scores: np.ndarray, pred: np.ndarray, rng) -> 
     onehot[np.arange(pred.size), pred] = 1.0
     columns = [1] if binary else range(k)
     ranks = {t: midranks(scores[:, t]) for t in columns}
-    step_noise = []
-    for c in calibrators:
+    orders = {t: np.argsort(scores[:, t], kind="stable") for t in columns}
+    step_noise, base = [], []
+    for col, c in zip(columns, calibrators, strict=True):
         _, sd = step_sd(c, np.asarray(c["values"], dtype=float))
         step_noise.append(rng.standard_normal((DRAWS, sd.size)) * sd)
+        value = apply_isotonic(c, scores[:, col])
+        base.append((value, step_sd(c, value)[0]))  # each row's value and its step
     exp: dict[str, list] = {}
     real: dict[str, list] = {}
     for start in range(0, DRAWS, CHUNK):
-        noise = [n[start : start + CHUNK] for n in step_noise]
-        proba = calibrate(calibrators, scores, binary, noise=noise)  # (draws, m, k)
+        cols = [
+            np.clip(value + n[start : start + CHUNK][:, idx], 0.0, 1.0)
+            for (value, idx), n in zip(base, step_noise, strict=True)
+        ]
+        proba = combine(cols, binary)  # (draws, m, k)
         labels = _draw_labels(rng, proba)
         cm_exp = np.einsum("dmt,mj->dtj", proba, onehot)
         pairs = [
@@ -82,7 +88,7 @@ def _draws(state: dict[str, Any], scores: np.ndarray, pred: np.ndarray, rng) -> 
         for values, into in pairs:
             for name, v in values.items():
                 into.setdefault(name, []).append(v)
-        auc_exp, auc_real = _auc_draws(proba, labels, scores, ranks, binary)
+        auc_exp, auc_real = _auc_draws(proba, labels, scores, ranks, orders, binary)
         exp.setdefault("roc_auc", []).append(auc_exp)
         real.setdefault("roc_auc", []).append(auc_real)
     return {
