@@ -21,3 +21,7 @@ class StorageError(MonitorError):
 
 class DriftError(MonitorError):
     """The drift engine was asked for something it cannot compute (unknown method, bad kind)."""
+
+
+class EstimationError(MonitorError):
+    """A performance estimator cannot be fitted or applied (unknown method, unusable input)."""

@@ -1,0 +1,87 @@
+"""Inputs of the estimators as plain arrays, checked once: bad input is an EstimationError."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from monitor.errors import EstimationError
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """`scores` (n, k): the model's probability per class, columns in `classes` order;
+    `pred`: predicted class index; `labels`: label index, -1 where unlabelled (None: none)."""
+
+    classes: tuple[Any, ...]
+    scores: np.ndarray
+    pred: np.ndarray
+    labels: np.ndarray | None = None
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
+
+    @property
+    def rows(self) -> int:
+        return int(self.pred.shape[0])
+
+
+def _index(values: Sequence[Any], classes: tuple[Any, ...], what: str) -> np.ndarray:
+    lookup = {str(c): i for i, c in enumerate(classes)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v):
+            out[i] = -1
+            continue
+        key = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+        if key not in lookup:
+            known = ", ".join(map(str, classes))
+            raise EstimationError(f"{what} value {key[:60]!r} is not one of the classes {known}")
+        out[i] = lookup[key]
+    return out
+
+
+def classification_data(
+    proba: np.ndarray,
+    classes: Sequence[Any],
+    y_pred: Sequence[Any] | None = None,
+    y_true: Sequence[Any] | None = None,
+) -> ClassificationData:
+    """Check and encode. `proba` (n,) is the positive class of a binary model (the second of
+    `classes`); (n, k) has one column per class. Without `y_pred`: threshold 0.5 / arg-max."""
+    classes = tuple(classes)
+    if len(classes) < 2 or len(set(map(str, classes))) != len(classes):
+        raise EstimationError(f"need at least two distinct classes, got {list(classes)}")
+    p = np.asarray(proba, dtype=float)
+    if p.ndim == 1:
+        if len(classes) != 2:
+            raise EstimationError("one probability column needs exactly two classes")
+        p = np.stack([1.0 - p, p], axis=1)
+    if p.ndim != 2 or p.shape[1] != len(classes):
+        raise EstimationError(f"{p.shape[-1]} probability columns for {len(classes)} classes")
+    if p.shape[0] == 0:
+        raise EstimationError("no rows")
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        raise EstimationError("probabilities must be numbers in [0, 1] on every row")
+    if y_pred is None:
+        pred = (p[:, 1] >= 0.5).astype(np.int64) if len(classes) == 2 else p.argmax(axis=1)
+    else:
+        pred = _index(list(y_pred), classes, "prediction")
+        if (pred < 0).any():
+            raise EstimationError("a row has no prediction")
+    labels = None if y_true is None else _index(list(y_true), classes, "target")
+    return ClassificationData(classes, p, pred, labels)
+
+
+def labelled(data: ClassificationData) -> ClassificationData:
+    """Only the labelled rows (the reference must have labels to fit)."""
+    if data.labels is None:
+        raise EstimationError("the reference needs the target column to fit an estimator")
+    keep = data.labels >= 0
+    if not keep.any():
+        raise EstimationError("the reference has no labelled rows")
+    return ClassificationData(data.classes, data.scores[keep], data.pred[keep], data.labels[keep])

@@ -1,0 +1,135 @@
+"""DLE: direct loss estimation for regression models.
+
+Fit: on 80% of the labelled reference, two gradient-boosted models (`trees.py`) learn the
+model's absolute error and squared error from the features and the prediction; the other 20%
+(seeded split) measure how far the learnt losses are off. Estimate: MAE = mean predicted
+|error|, MSE = mean predicted squared error, RMSE = sqrt(MSE).
+
+Band (sampling_error): the realised metric's sd for this window plus the reference's part.
+- window part: a row's loss varies around its prediction; the holdout gives the ratio
+  kappa = mean((loss - predicted)²) / mean(predicted²), so Var(loss_i) ≈ kappa·predicted_i²
+  and the metric's sd is sqrt(sum kappa·predicted_i²) / n.
+- reference_error: of the holdout's mean (loss - predicted), sqrt(bias² + se²) estimated
+  without double counting as max(|mean|, se): what the learnt loss may be off by.
+RMSE's band is MSE's by the delta method (sd / (2·RMSE)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from monitor.errors import EstimationError
+from monitor.jsonsafe import json_safe
+from monitor.performance.estimation.result import DEFAULT_Z, WindowEstimate, metric
+from monitor.performance.estimation.trees import fit_gbm, predict
+
+SEED = 0
+HOLDOUT = 0.2
+MIN_ROWS = 50
+
+
+@dataclass(frozen=True)
+class RegressionData:
+    """`features` (n, d) float (categories as codes, NaN = missing), the prediction, the
+    target (NaN = unlabelled; None = no target column)."""
+
+    features: np.ndarray
+    prediction: np.ndarray
+    target: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.prediction.shape[0])
+
+    def inputs(self) -> np.ndarray:
+        return np.column_stack([self.features, self.prediction])
+
+
+def regression_data(
+    features: np.ndarray, prediction: Sequence[float], target: Sequence[float] | None = None
+) -> RegressionData:
+    x = np.asarray(features, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    pred = np.asarray(prediction, dtype=float)
+    if pred.ndim != 1 or pred.size == 0 or x.shape[0] != pred.size:
+        raise EstimationError("need one prediction per row and at least one row")
+    if not np.isfinite(pred).all():
+        raise EstimationError("every row needs a numeric prediction")
+    y = None if target is None else np.asarray(target, dtype=float)
+    return RegressionData(x, pred, y)
+
+
+def _split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(seed).permutation(n)
+    cut = round(n * HOLDOUT)
+    return np.sort(perm[cut:]), np.sort(perm[:cut])
+
+
+def _loss_stats(loss: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    resid = loss - predicted
+    mean_sq = float(np.mean(predicted**2))
+    return {
+        "kappa": float(np.mean(resid**2) / mean_sq) if mean_sq > 0 else 0.0,
+        # E[bias_hat²] = bias² + se², so bias² + se² is estimated by max(bias_hat², se²)
+        "reference_error": max(
+            abs(float(resid.mean())), float(resid.std(ddof=1)) / np.sqrt(loss.size)
+        ),
+    }
+
+
+def fit(data: RegressionData, *, z: float = DEFAULT_Z, seed: int = SEED) -> dict[str, Any]:
+    if data.target is None:
+        raise EstimationError("the reference needs the target column to fit DLE")
+    keep = np.isfinite(data.target)
+    if keep.sum() < MIN_ROWS:
+        raise EstimationError(f"DLE needs at least {MIN_ROWS} labelled reference rows")
+    x, pred, y = data.inputs()[keep], data.prediction[keep], data.target[keep]
+    err = y - pred
+    train, hold = _split(x.shape[0], seed)
+    state: dict[str, Any] = {"method": "dle", "version": 1, "z": z, "seed": seed}
+    state["features"] = int(data.features.shape[1])
+    state["reference_rows"] = int(x.shape[0])
+    for name, loss in (("abs", np.abs(err)), ("sq", err**2)):
+        model = fit_gbm(x[train], loss[train], seed)
+        held = np.maximum(predict(model, x[hold]), 0.0)
+        state[name] = {"model": model, **_loss_stats(loss[hold], held)}
+    return json_safe(state)
+
+
+def _window_part(state: dict[str, Any], predicted: np.ndarray) -> float:
+    return float(np.sqrt(state["kappa"] * np.sum(predicted**2)) / predicted.size)
+
+
+def estimate(state: dict[str, Any], data: RegressionData) -> WindowEstimate:
+    if data.features.shape[1] != int(state["features"]):
+        raise EstimationError(
+            f"window has {data.features.shape[1]} features, the reference {state['features']}"
+        )
+    x, z = data.inputs(), float(state["z"])
+    abs_hat = np.maximum(predict(state["abs"]["model"], x), 0.0)
+    sq_hat = np.maximum(predict(state["sq"]["model"], x), 0.0)
+    mae, mse = float(abs_hat.mean()), float(sq_hat.mean())
+    sd = {}
+    for name, hat in (("abs", abs_hat), ("sq", sq_hat)):
+        ref = float(state[name]["reference_error"])
+        sd[name] = (float(np.hypot(_window_part(state[name], hat), ref)), ref)
+    realised: dict[str, float | None] = {}
+    if data.target is not None and np.isfinite(data.target).any():
+        ok = np.isfinite(data.target)
+        e = data.target[ok] - data.prediction[ok]
+        realised = {"mae": float(np.abs(e).mean()), "mse": float((e**2).mean())}
+        realised["rmse"] = float(np.sqrt(realised["mse"]))
+    rmse = float(np.sqrt(mse))
+    rmse_sd = tuple(v / (2 * rmse) if rmse > 0 else None for v in sd["sq"])
+    none = (0.0, None)
+    metrics = {
+        "mae": metric("mae", mae, *sd["abs"], z, bounds=none, realised=realised.get("mae")),
+        "mse": metric("mse", mse, *sd["sq"], z, bounds=none, realised=realised.get("mse")),
+        "rmse": metric("rmse", rmse, *rmse_sd, z, bounds=none, realised=realised.get("rmse")),
+    }
+    return WindowEstimate("dle", "regression", data.rows, metrics)

@@ -1,0 +1,85 @@
+"""DLE: exported trees predict exactly as scikit-learn; estimates, bands, JSON state."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+
+from monitor.errors import EstimationError
+from monitor.performance.estimation import dle, regression_data
+from monitor.performance.estimation.trees import export, predict
+
+
+def diabetes(seed=0):
+    x, y = load_diabetes(return_X_y=True)
+    perm = np.random.default_rng(seed).permutation(len(y))
+    return x[perm], y[perm]
+
+
+def test_exported_trees_predict_like_sklearn_with_missing_values():
+    x, y = diabetes()
+    x = x.copy()
+    x[np.random.default_rng(1).random(x.shape) < 0.1] = np.nan  # learn NaN directions
+    model = HistGradientBoostingRegressor(random_state=0, early_stopping=False).fit(
+        x[:300], y[:300]
+    )
+    state = json.loads(json.dumps(export(model), allow_nan=False))
+    np.testing.assert_allclose(predict(state, x[300:]), model.predict(x[300:]), rtol=1e-12)
+
+
+def fitted(seed=0):
+    x, y = diabetes(seed)
+    model = Ridge().fit(x[:150], y[:150])
+    ref = regression_data(x[150:300], model.predict(x[150:300]), y[150:300])
+    return model, x, y, dle.fit(ref)
+
+
+def test_estimate_is_mean_of_learnt_losses_and_realised_is_exact():
+    model, x, y, state = fitted()
+    window = regression_data(x[300:], model.predict(x[300:]), y[300:])
+    est = dle.estimate(state, window)
+    inputs = np.column_stack([x[300:], model.predict(x[300:])])
+    abs_hat = np.maximum(predict(state["abs"]["model"], inputs), 0)
+    sq_hat = np.maximum(predict(state["sq"]["model"], inputs), 0)
+    assert est.metrics["mae"].value == pytest.approx(abs_hat.mean(), rel=1e-12)
+    assert est.metrics["mse"].value == pytest.approx(sq_hat.mean(), rel=1e-12)
+    assert est.metrics["rmse"].value == pytest.approx(np.sqrt(sq_hat.mean()), rel=1e-12)
+    err = y[300:] - model.predict(x[300:])
+    assert est.metrics["mae"].realised == pytest.approx(np.abs(err).mean(), rel=1e-12)
+    assert est.metrics["rmse"].realised == pytest.approx(np.sqrt((err**2).mean()), rel=1e-12)
+
+
+def test_fit_is_deterministic_and_json():
+    _, _, _, state = fitted()
+    _, _, _, again = fitted()
+    assert json.dumps(state, allow_nan=False) == json.dumps(again, allow_nan=False)
+
+
+def test_band_covers_realised_mae_and_shrinks_with_window_size():
+    model, x, y, state = fitted()
+    rest = np.arange(300, len(y))
+    rng = np.random.default_rng(2)
+    hits, width = {20: [], 120: []}, {20: [], 120: []}
+    for size in hits:
+        for _ in range(40):
+            rows = rng.choice(rest, size, replace=False)
+            m = dle.estimate(state, regression_data(x[rows], model.predict(x[rows]), y[rows]))
+            mae = m.metrics["mae"]
+            hits[size].append(mae.lower <= mae.realised <= mae.upper)
+            width[size].append(mae.upper - mae.lower)
+    assert np.mean(hits[20]) >= 0.9 and np.mean(hits[120]) >= 0.9
+    assert np.median(width[120]) < np.median(width[20])
+
+
+def test_needs_labels_and_matching_features():
+    x, y = diabetes()
+    with pytest.raises(EstimationError, match="target"):
+        dle.fit(regression_data(x[:100], y[:100]))
+    _, _, _, state = fitted()
+    with pytest.raises(EstimationError, match="features"):
+        dle.estimate(state, regression_data(x[:10, :3], y[:10]))
