@@ -37,6 +37,7 @@ import numpy as np
 from scipy import stats
 
 from monitor.drift import binned
+from monitor.drift.categorical import CHI2_P, Z_P
 from monitor.drift.numeric import KS_EXACT_MAX_N, QUANTILES, normed
 from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
 from monitor.errors import DriftError
@@ -272,7 +273,7 @@ def categorical_sketch_stats(
     out: dict = {}
     if "chisquare" in wanted:
         s, p = binned.chi2(r, c)
-        out["chisquare"] = {"statistic": s, "p_value": p}
+        out["chisquare"] = {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
         if pooled_new and new_category_count is not None:
             out["chisquare"]["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
         elif pooled_new:  # 1..n distinct new values: the exact p-value lies in [p, p_upper]
@@ -280,7 +281,7 @@ def categorical_sketch_stats(
             out["chisquare"]["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
     if "z" in wanted and r.size == 2:
         s, p = binned.z_two_proportion(r, c)
-        out["z"] = {"statistic": s, "p_value": p}
+        out["z"] = {"statistic": s, "p_value": p, "p_value_method": Z_P}
     for name in CATEGORICAL_BINNED:
         if name in wanted:
             out[name] = getattr(binned, name)(r, c)
