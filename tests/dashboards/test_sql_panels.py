@@ -115,9 +115,9 @@ def test_drift_dashboard_queries(grafana_engine, generator, window) -> None:
 
     new = as_dicts(got[("New categories", "A")])
     assert [(n["feature"], n["window end"]) for n in new] == [("c", last)]
-    # the scheduler ran from bucket sketches, which count new values in one "other" bucket:
-    # the share is known, the names and the count are not (exact runs fill both)
-    assert new[0]["categories"] is None and new[0]["count"] is None
+    # the scheduler ran from bucket sketches, which pool new values in one "other" bucket; the
+    # run counts and names them from the window's stored events (issue 11 item 2)
+    assert new[0]["categories"] == "d" and new[0]["count"] == 1
     assert new[0]["share"] == pytest.approx(0.2, abs=0.06)
 
     missing = {(r["time"], r["metric"]): r["value"] for r in as_dicts(got[("Missing share", "A")])}
