@@ -21,11 +21,15 @@ import numpy as np
 from monitor.drift import engine
 from monitor.drift.categorical import CategoricalReference, counted_stats
 from monitor.drift.columns import Column, Source
-from monitor.drift.engine import choose_method, choose_threshold, pick_statistic, wanted_stats
+from monitor.drift.engine import (
+    choose_method,
+    feature_result,
+    wanted_stats,
+)
 from monitor.drift.frames import LOW_CARDINALITY, float_kind
 from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
 from monitor.drift.options import DriftOptions, FeatureOptions
-from monitor.drift.registry import Kind, decide
+from monitor.drift.registry import Kind
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import InputError
 
@@ -108,21 +112,8 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
         n_categories = quality["n_categories"]
     (n_ref, miss_ref), (n_cur, miss_cur) = counts
     method = choose_method(kind, fo, options, n_ref, n_cur, n_categories)
-    threshold = choose_threshold(method, fo, options)
-    statistic, p_value = pick_statistic(stats, method, quality)
-    return FeatureResult(
-        name=name,
-        kind=kind,
-        method=method,
-        statistic=statistic,
-        p_value=p_value,
-        threshold=threshold,
-        drifted=decide(method, statistic, p_value, threshold),
-        missing_share_reference=miss_ref / len(ref),
-        missing_share_current=miss_cur / len(cur),
-        stats=stats,
-        quality=quality,
-    )
+    missing = (miss_ref / len(ref), miss_cur / len(cur))
+    return feature_result(name, kind, method, stats, quality, fo, options, missing)
 
 
 def _empty_side(n_ref: int, n_cur: int) -> str:

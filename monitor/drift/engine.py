@@ -134,6 +134,21 @@ def compare_feature(
         counts, stats, quality = _categorical(name, *counted, options)
         (n_ref, miss_ref), (n_cur, miss_cur) = counts
         method = choose_method(kind, fo, options, n_ref, n_cur, quality["n_categories"])
+    missing = (miss_ref / len(reference), miss_cur / len(current))
+    return feature_result(name, kind, method, stats, quality, fo, options, missing)
+
+
+def feature_result(
+    name: str,
+    kind: Kind,
+    method: str,
+    stats: dict,
+    quality: dict,
+    fo: FeatureOptions,
+    options: DriftOptions,
+    missing: tuple[float, float],
+) -> FeatureResult:
+    """The verdict from computed statistics (shared by the frame and columnar paths)."""
     threshold = choose_threshold(method, fo, options)
     statistic, p_value = pick_statistic(stats, method, quality)
     return FeatureResult(
@@ -144,8 +159,8 @@ def compare_feature(
         p_value=p_value,
         threshold=threshold,
         drifted=decide(method, statistic, p_value, threshold),
-        missing_share_reference=miss_ref / len(reference),
-        missing_share_current=miss_cur / len(current),
+        missing_share_reference=missing[0],
+        missing_share_current=missing[1],
         stats=stats,
         quality=quality,
     )
