@@ -23,11 +23,12 @@ from monitor.drift.categorical import CategoricalReference, counted_stats
 from monitor.drift.columns import Column, Source
 from monitor.drift.engine import (
     choose_method,
+    empty_side,
     feature_result,
+    numeric_feature,
     wanted_stats,
 )
 from monitor.drift.frames import LOW_CARDINALITY, float_kind
-from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import Kind
 from monitor.drift.result import DriftReport, FeatureResult
@@ -105,7 +106,7 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
     fo = options.per_feature.get(name, FeatureOptions())
     kind = fo.kind or _kind(ref, cur)
     if kind == "numeric":
-        counts, stats, quality = _numeric(ref, cur, options, fo)
+        _, stats, quality, counts = numeric_feature(ref.values, cur.values, options, fo)  # type: ignore[arg-type]
         n_categories = 0
     else:
         counts, stats, quality = _categorical(_counted(ref), _counted(cur), options, fo)
@@ -116,27 +117,6 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
     return feature_result(name, kind, method, stats, quality, fo, options, missing)
 
 
-def _empty_side(n_ref: int, n_cur: int) -> str:
-    sides = [s for s, n in (("reference", n_ref), ("current", n_cur)) if n == 0]
-    return f"no non-missing values in the {' and '.join(sides)}"
-
-
-def _numeric(ref: Column, cur: Column, options: DriftOptions, fo: FeatureOptions):
-    r, r_nan, r_inf = finite_sorted(ref.values)  # type: ignore[arg-type]
-    c, c_nan, c_inf = finite_sorted(cur.values)  # type: ignore[arg-type]
-    quality: dict[str, Any] = {"inf_count_reference": r_inf, "inf_count_current": c_inf}
-    stats: dict[str, Any] = {}
-    method = choose_method("numeric", fo, options, r.size, c.size, 0)
-    if r.size and c.size:
-        fitted = NumericReference.fit(r, options.bins)
-        if fitted.std == 0:
-            quality["constant_reference"] = True
-        stats = numeric_stats(fitted, c, wanted_stats("numeric", options, fo, method), quality)
-    else:
-        quality["error"] = _empty_side(r.size, c.size)
-    return ((r.size, r_nan + r_inf), (c.size, c_nan + c_inf)), stats, quality
-
-
 def _categorical(ref: tuple, cur: tuple, options: DriftOptions, fo: FeatureOptions):
     fitted, ref_missing = CategoricalReference.from_counts(*ref[:2]), ref[2]
     n_ref = int(fitted.counts.sum())
@@ -144,7 +124,7 @@ def _categorical(ref: tuple, cur: tuple, options: DriftOptions, fo: FeatureOptio
     stats, cur_missing, n_cur, n_categories = counted_stats(fitted, cur, wanted)
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):
-        quality["error"] = _empty_side(n_ref, n_cur)
+        quality["error"] = empty_side(n_ref, n_cur)
     return ((n_ref, ref_missing), (n_cur, cur_missing)), stats, quality
 
 

@@ -209,8 +209,20 @@ def wanted_stats(
 def _numeric(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions):
     """(method, stats, quality, missing counts): the method is known before any statistic."""
     fo = options.per_feature.get(name, FeatureOptions())
-    ref, ref_nan, ref_inf = finite_sorted(_floats(name, reference))
-    cur, cur_nan, cur_inf = finite_sorted(_floats(name, current))
+    method, stats, quality, counts = numeric_feature(
+        _floats(name, reference), _floats(name, current), options, fo
+    )
+    (_, miss_ref), (_, miss_cur) = counts
+    return method, stats, quality, (miss_ref, miss_cur)
+
+
+def numeric_feature(
+    reference: np.ndarray, current: np.ndarray, options: DriftOptions, fo: FeatureOptions
+) -> tuple[str, dict, dict, tuple[tuple[int, int], tuple[int, int]]]:
+    """(method, stats, quality, ((finite, missing) per side)) of two float arrays: the
+    numeric statistics shared by the frame and columnar paths."""
+    ref, ref_nan, ref_inf = finite_sorted(reference)
+    cur, cur_nan, cur_inf = finite_sorted(current)
     quality: dict[str, Any] = {"inf_count_reference": ref_inf, "inf_count_current": cur_inf}
     stats: dict[str, Any] = {}
     method = choose_method("numeric", fo, options, ref.size, cur.size, 0)
@@ -220,8 +232,8 @@ def _numeric(name: str, reference: pd.Series, current: pd.Series, options: Drift
             quality["constant_reference"] = True
         stats = numeric_stats(fitted, cur, wanted_stats("numeric", options, fo, method), quality)
     else:
-        quality["error"] = _empty_side(ref.size, cur.size)
-    return method, stats, quality, (ref_nan + ref_inf, cur_nan + cur_inf)
+        quality["error"] = empty_side(ref.size, cur.size)
+    return method, stats, quality, ((ref.size, ref_nan + ref_inf), (cur.size, cur_nan + cur_inf))
 
 
 def _string_columns(reference: pd.Series, current: pd.Series) -> tuple | None:
@@ -246,11 +258,11 @@ def _categorical(name: str, reference: tuple, current: tuple, options: DriftOpti
     stats, cur_missing, n_cur, n_categories = counted_stats(fitted, current, wanted)
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):
-        quality["error"] = _empty_side(n_ref, n_cur)
+        quality["error"] = empty_side(n_ref, n_cur)
     return ((n_ref, ref_missing), (n_cur, cur_missing)), stats, quality
 
 
-def _empty_side(n_ref: int, n_cur: int) -> str:
+def empty_side(n_ref: int, n_cur: int) -> str:
     sides = [s for s, n in (("reference", n_ref), ("current", n_cur)) if n == 0]
     return f"no non-missing values in the {' and '.join(sides)}"
 

@@ -132,7 +132,7 @@ def sketch_feature(
             quality["approximate_from_sketch"] = pooled["methods"]
             quality["approximate_reason"] = pooled["reason"]
     else:
-        quality["error"] = engine._empty_side(ref.count, cur.count)
+        quality["error"] = engine.empty_side(ref.count, cur.count)
     statistic, p_value = engine.pick_statistic(stats, method, quality)
     drifted = decide(method, statistic, p_value, threshold)
     if method in APPROXIMATE and stats:
