@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test lint format bench-ingest bench-drift bench-scheduler bench-performance bench clean system-deps
+.PHONY: demo test check lint format bench-ingest bench-drift bench-scheduler bench-performance bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -28,6 +28,11 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check monitor tests bench
 	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/pytest
+
+# Layer contracts and types (pyproject: [tool.importlinter], [tool.mypy]).
+check: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check monitor tests bench

@@ -14,8 +14,11 @@ from typing import Any
 
 import orjson
 import sqlalchemy.exc as sa_exc
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+
+# The handles other layers name in type hints (they never build SQL themselves).
+__all__ = ["Connection", "Engine"]
 
 from monitor.errors import StorageError
 
