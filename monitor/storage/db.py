@@ -17,10 +17,10 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from monitor.errors import StorageError
+
 # The handles other layers name in type hints (they never build SQL themselves).
 __all__ = ["Connection", "Engine"]
-
-from monitor.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 5
