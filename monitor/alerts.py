@@ -21,16 +21,17 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, insert, select, update
 
 from monitor.drift.result import json_safe
-from monitor.lifecycle import AlertState, step
+from monitor.errors import InputError
+from monitor.lifecycle import Alert, AlertEvent, AlertState, Decision, step
 from monitor.notify import routing
 from monitor.rules import RuleHit, RunFacts, event_family
 from monitor.settings import AlertingSettings, RuleSettings
-from monitor.silences import active_silences
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import alert_events, alerts
+from monitor.storage import alerts as store
+from monitor.storage.alerts import alert_detail, alert_history
+from monitor.storage.db import Connection, Engine
+from monitor.storage.silences import active_silences
 
 _EVENT_SUFFIX = {"firing": "detected", "repeat": "repeated", "resolved": "resolved"}
 _STATE_NAME = {"inactive": "resolved", "pending": "pending", "firing": "firing"}
@@ -71,22 +72,17 @@ def apply_run(
 
     `keep_unreported`: open subjects without a hit keep their state even when their rule
     reported other subjects (performance rules judge one window per subject)."""
-    open_rows = {
-        r["fingerprint"]: r
-        for r in conn.execute(
-            select(alerts).where(alerts.c.monitor == facts.monitor, alerts.c.resolved_at.is_(None))
-        ).mappings()
-    }
+    open_rows = store.open_alerts(conn, facts.monitor)
     by_name = {r.name: r for r in rules}
     verdicts: dict[str, RuleHit] = {}
     for hit in hits:
         verdicts[fingerprint(facts.monitor, hit.rule.name, hit.subject)] = hit
     reported = {h.rule.name for h in hits}
     for fp, row in () if keep_unreported else open_rows.items():
-        rule = by_name.get(row["rule"])
+        rule = by_name.get(row.rule)
         if fp not in verdicts and rule is not None and rule.name in reported:
-            summary = f"{row['subject'] or 'subject'} is no longer evaluated"
-            verdicts[fp] = RuleHit(rule, row["subject"], False, {"summary": summary})
+            summary = f"{row.subject or 'subject'} is no longer evaluated"
+            verdicts[fp] = RuleHit(rule, row.subject, False, {"summary": summary})
 
     silenced = active_silences(conn, facts.monitor, now)
     changes = []
@@ -105,13 +101,14 @@ def _step_one(
     facts: RunFacts,
     hit: RuleHit,
     fp: str,
-    row: Any,
+    row: Alert | None,
     silenced: bool,
     alerting: AlertingSettings,
     now: datetime,
 ) -> AlertChange | None:
+    """One alert's step: its row, its history entry, its notification."""
     rule = hit.rule
-    state = _state(row)
+    state = AlertState() if row is None else row.lifecycle_state()
     decision = step(
         state,
         hit.condition,
@@ -121,68 +118,40 @@ def _step_one(
         silenced=silenced,
     )
     after = _STATE_NAME[decision.state.status]
-    values: dict[str, Any] = {
-        "state": after,
-        "severity": rule.severity,
-        "consecutive": decision.state.consecutive,
-        "last_run_id": facts.run_id,
-        "details": json_safe(hit.details),
-        "fired_at": decision.state.fired_at,
-        "last_notified_at": decision.state.last_notified_at,
-    }
-    if hit.condition:
-        values["last_seen_at"] = now
-    if after == "resolved":  # keep the episode's fired_at/last_notified_at as history
-        values.update(
-            fired_at=state.fired_at, last_notified_at=state.last_notified_at, resolved_at=now
-        )
-        if decision.notify == "resolved":
-            values["last_notified_at"] = now
+    write = _write(facts, hit, state, decision, after, now)
     if row is None:
-        alert_id = conn.execute(
-            insert(alerts).values(
-                fingerprint=fp,
-                monitor=facts.monitor,
-                rule=rule.name,
-                subject=hit.subject,
-                created_at=now,
-                **values,
-            )
-        ).inserted_primary_key[0]
+        alert_id = store.insert_alert(
+            conn,
+            fingerprint=fp,
+            monitor=facts.monitor,
+            rule=rule.name,
+            subject=hit.subject,
+            created_at=now,
+            write=write,
+        )
     else:
-        alert_id = row["id"]
-        conn.execute(update(alerts).where(alerts.c.id == alert_id).values(**values))
-    alert_id = int(alert_id)
+        alert_id = row.id
+        store.update_alert(conn, alert_id, write)
 
     if decision.transition is not None:
-        conn.execute(
-            insert(alert_events).values(
-                alert_id=alert_id,
-                state=after,
-                at=now,
-                run_id=facts.run_id,
-                detail=json_safe(
-                    {
-                        "from": decision.transition[0],
-                        "notify": decision.notify,
-                        "silenced": silenced,
-                        "summary": hit.details.get("summary"),
-                    }
-                ),
-            )
-        )
+        detail = {
+            "from": decision.transition[0],
+            "notify": decision.notify,
+            "silenced": silenced,
+            "summary": hit.details.get("summary"),
+        }
+        store.add_alert_event(conn, alert_id, after, now, facts.run_id, json_safe(detail))
     delivery_ids: list[str] = []
     event = None
     if decision.notify is not None:
         event = f"{event_family(rule.condition)}.{_EVENT_SUFFIX[decision.notify]}"
-        fired_at = decision.state.fired_at or state.fired_at or now
         payload = build_payload(
             event=event,
             alert_id=alert_id,
             fingerprint=fp,
             facts=facts,
             hit=hit,
-            fired_at=fired_at,
+            fired_at=decision.state.fired_at or state.fired_at or now,
             resolved_at=now if after == "resolved" else None,
         )
         delivery_ids = routing.enqueue(conn, payload=payload, rule=rule, alerting=alerting, now=now)
@@ -201,14 +170,35 @@ def _step_one(
     )
 
 
-def _state(row: Any) -> AlertState:
-    if row is None:
-        return AlertState()
-    return AlertState(
-        status=row["state"],
-        consecutive=int(row["consecutive"]),
-        fired_at=row["fired_at"],
-        last_notified_at=row["last_notified_at"],
+def _write(
+    facts: RunFacts,
+    hit: RuleHit,
+    state: AlertState,
+    decision: Decision,
+    after: str,
+    now: datetime,
+) -> store.AlertWrite:
+    """The alert row after this step; a resolved one keeps its episode's fired_at and
+    last_notified_at as history (the latter moves to `now` when the resolution is sent)."""
+    fired_at, notified_at, resolved_at = (
+        decision.state.fired_at,
+        decision.state.last_notified_at,
+        None,
+    )
+    if after == "resolved":
+        fired_at, notified_at, resolved_at = state.fired_at, state.last_notified_at, now
+        if decision.notify == "resolved":
+            notified_at = now
+    return store.AlertWrite(
+        state=after,
+        severity=hit.rule.severity,
+        consecutive=decision.state.consecutive,
+        last_run_id=facts.run_id,
+        details=json_safe(hit.details),
+        fired_at=fired_at,
+        last_notified_at=notified_at,
+        last_seen_at=now if hit.condition else None,
+        resolved_at=resolved_at,
     )
 
 
@@ -276,36 +266,7 @@ def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-# --- reads for the CLI and the API --------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Alert:
-    id: int
-    fingerprint: str
-    monitor: str
-    rule: str
-    subject: str
-    state: str
-    severity: str
-    consecutive: int
-    last_run_id: int | None
-    details: dict[str, Any] | None
-    created_at: datetime
-    fired_at: datetime | None
-    last_seen_at: datetime | None
-    last_notified_at: datetime | None
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AlertEvent:
-    id: int
-    alert_id: int
-    state: str
-    at: datetime
-    run_id: int | None
-    detail: dict[str, Any] | None
+# --- reads for the CLI (the API reads monitor.storage.alerts directly) -----------------------
 
 
 def list_alerts(
@@ -316,26 +277,23 @@ def list_alerts(
     limit: int = 100,
 ) -> list[Alert]:
     """Newest alerts first. `state`: pending, firing, resolved, or "open" (pending or firing)."""
-    a = alerts.c
-    stmt = select(alerts).order_by(a.created_at.desc(), a.id.desc()).limit(limit)
-    if monitor is not None:
-        stmt = stmt.where(a.monitor == monitor)
-    if state == "open":
-        stmt = stmt.where(a.resolved_at.is_(None))
-    elif state is not None:
-        stmt = stmt.where(a.state == state)
-    if severity is not None:
-        stmt = stmt.where(a.severity == severity)
-    with storage_errors(engine, "list alerts"), engine.connect() as conn:
-        return [Alert(**dict(r)) for r in conn.execute(stmt).mappings()]
+    page = store.list_alerts(engine, monitor=monitor, state=state, severity=severity, limit=limit)
+    return page.alerts
 
 
-def alert_history(engine: Engine, alert_id: int) -> list[AlertEvent]:
-    """An alert's state transitions, oldest first."""
-    e = alert_events.c
-    stmt = select(alert_events).where(e.alert_id == alert_id).order_by(e.at, e.id)
-    with storage_errors(engine, "alert history"), engine.connect() as conn:
-        return [AlertEvent(**dict(r)) for r in conn.execute(stmt).mappings()]
+def acknowledge(
+    engine: Engine, alert_id: int, now: datetime, by: str | None, comment: str | None
+) -> str:
+    """Record that someone has seen an open alert (an alert_events row); the alert's state.
+
+    InputError for a resolved alert (nothing left to acknowledge); LookupError when absent.
+    """
+    state = store.acknowledge(engine, alert_id, now, by, comment)
+    if state is None:
+        raise LookupError(alert_id)
+    if state == "resolved":
+        raise InputError(f"alert {alert_id} is resolved; there is nothing to acknowledge")
+    return state
 
 
 __all__ = [
@@ -343,6 +301,8 @@ __all__ = [
     "Alert",
     "AlertChange",
     "AlertEvent",
+    "acknowledge",
+    "alert_detail",
     "alert_history",
     "apply_run",
     "build_payload",

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, and_, func, insert, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from monitor.errors import InputError
+from monitor.storage import alerts as alert_store
 from monitor.storage.db import storage_errors
 from monitor.storage.runs import FINISHED
 from monitor.storage.tables import (
-    alert_events,
     alerts,
     dead_letters,
     drift_feature_results,
     drift_runs,
-    notifications,
     performance_runs,
     reference_datasets,
 )
@@ -238,27 +238,7 @@ def feature_history(engine: Engine, monitor: str, feature: str, limit: int) -> l
     return rows
 
 
-# --- alerts --------------------------------------------------------------------------------
-
-
-def _acked(conn: Any, ids: list[int]) -> dict[int, datetime]:
-    """Newest acknowledgement per alert (alert_events rows with state 'acknowledged')."""
-    if not ids:
-        return {}
-    e = alert_events.c
-    stmt = (
-        select(e.alert_id, func.max(e.at))
-        .where(e.alert_id.in_(ids), e.state == "acknowledged")
-        .group_by(e.alert_id)
-    )
-    return {int(a): at for a, at in conn.execute(stmt)}
-
-
-def _with_ack(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    acked = _acked(conn, [row["id"] for row in rows])
-    for row in rows:
-        row["acknowledged_at"] = acked.get(row["id"])
-    return rows
+# --- alerts (the query is monitor.storage.alerts.list_alerts; here: cursors and JSON rows) --
 
 
 def alerts_page(
@@ -270,91 +250,17 @@ def alerts_page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Alerts newest first (by id). `state` "open" means pending or firing."""
-    a = alerts.c
-    stmt = select(alerts)
-    if monitor is not None:
-        stmt = stmt.where(a.monitor == monitor)
-    if state == "open":
-        stmt = stmt.where(a.resolved_at.is_(None))
-    elif state is not None:
-        stmt = stmt.where(a.state == state)
-    if severity is not None:
-        stmt = stmt.where(a.severity == severity)
-    if cursor is not None:
-        (last_id,) = decode_cursor(cursor, (int,))
-        stmt = stmt.where(a.id < last_id)
-    stmt = stmt.order_by(a.id.desc()).limit(limit + 1)
-    with storage_errors(engine, "list alerts"), engine.connect() as conn:
-        rows = [dict(m) for m in conn.execute(stmt).mappings()]
-        more = len(rows) > limit
-        rows = _with_ack(conn, rows[:limit])
-    return rows, encode_cursor(rows[-1]["id"]) if more else None
+    """Alerts newest first (by id) as JSON rows with `acknowledged_at`; the next page's cursor.
+    `state` "open" means pending or firing."""
+    before_id = decode_cursor(cursor, (int,))[0] if cursor is not None else None
+    page = alert_store.list_alerts(
+        engine, monitor=monitor, state=state, severity=severity, limit=limit, before_id=before_id
+    )
+    rows = [{**asdict(a), "acknowledged_at": page.acknowledged.get(a.id)} for a in page.alerts]
+    return rows, encode_cursor(rows[-1]["id"]) if page.more else None
 
 
-def alert_detail(engine: Engine, alert_id: int) -> dict[str, Any] | None:
-    a, e, n = alerts.c, alert_events.c, notifications.c
-    with storage_errors(engine, "load alert"), engine.connect() as conn:
-        row = conn.execute(select(alerts).where(a.id == alert_id)).mappings().first()
-        if row is None:
-            return None
-        (out,) = _with_ack(conn, [dict(row)])
-        out["history"] = [
-            dict(m)
-            for m in conn.execute(
-                select(e.id, e.state, e.at, e.run_id, e.detail)
-                .where(e.alert_id == alert_id)
-                .order_by(e.at, e.id)
-            ).mappings()
-        ]
-        out["deliveries"] = [
-            dict(m)
-            for m in conn.execute(
-                select(
-                    n.delivery_id,
-                    n.channel,
-                    n.route,
-                    n.event,
-                    n.status,
-                    n.attempts,
-                    n.last_error,
-                    n.created_at,
-                    n.next_attempt_at,
-                    n.delivered_at,
-                    n.external_id,
-                    n.answer,
-                )
-                .where(n.alert_id == alert_id)
-                .order_by(n.created_at, n.id)
-            ).mappings()
-        ]
-    return out
-
-
-def acknowledge(
-    engine: Engine, alert_id: int, now: datetime, by: str | None, comment: str | None
-) -> str:
-    """Record an acknowledgement as an alert_events row; returns the alert's state.
-
-    InputError for a resolved alert (nothing left to acknowledge); LookupError when absent.
-    """
-    a = alerts.c
-    with storage_errors(engine, "acknowledge alert"), engine.begin() as conn:
-        state = conn.execute(select(a.state).where(a.id == alert_id)).scalar()
-        if state is None:
-            raise LookupError(alert_id)
-        if state == "resolved":
-            raise InputError(f"alert {alert_id} is resolved; there is nothing to acknowledge")
-        conn.execute(
-            insert(alert_events).values(
-                alert_id=alert_id,
-                state="acknowledged",
-                at=now,
-                run_id=None,
-                detail={"by": by, "comment": comment, "state": state},
-            )
-        )
-    return state
+alert_detail = alert_store.alert_detail
 
 
 # --- dead letters --------------------------------------------------------------------------

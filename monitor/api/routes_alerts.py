@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
 
+from monitor import alerts
 from monitor.api import queries
 from monitor.api.auth import require_admin, require_read
 from monitor.api.deps import (
@@ -100,7 +101,7 @@ def acknowledge(
     engine = engine_of(request)
     body = body or AckIn()
     try:
-        queries.acknowledge(engine, alert_id, datetime.now(UTC), body.by, body.comment)
+        alerts.acknowledge(engine, alert_id, datetime.now(UTC), body.by, body.comment)
     except LookupError:
         raise HTTPException(status_code=404, detail="no alert with this id") from None
     except InputError as exc:

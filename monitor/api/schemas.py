@@ -6,10 +6,13 @@ never interpreted. Timestamps are ISO 8601 in UTC.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from monitor.lifecycle import Alert
 
 NO_NUL = r"^[^\x00]*$"  # Postgres text cannot hold NUL; such input is invalid, not a 5xx
 
@@ -124,22 +127,11 @@ class FeatureHistory(_Out):
     points: list[HistoryPoint] = Field(description="Oldest first (what a chart plots).")
 
 
-class AlertOut(_Out):
-    id: int
-    fingerprint: str
-    monitor: str
-    rule: str
-    subject: str
-    state: str
-    severity: str
-    consecutive: int
-    last_run_id: int | None
-    details: dict[str, Any] | None
-    created_at: datetime
-    fired_at: datetime | None
-    last_seen_at: datetime | None
-    last_notified_at: datetime | None
-    resolved_at: datetime | None
+# An alert row (`monitor.lifecycle.Alert`: its fields are not repeated here) and its newest
+# acknowledgement. A dataclass (no docstring: it would become the OpenAPI description);
+# FastAPI documents and serialises it like the models.
+@dataclass(frozen=True)
+class AlertOut(Alert):
     acknowledged_at: datetime | None
 
 
@@ -171,6 +163,7 @@ class DeliveryOut(_Out):
     answer: dict[str, Any] | None = None  # a retraining target's answer (run id, URL)
 
 
+@dataclass(frozen=True)
 class AlertDetail(AlertOut):
     history: list[AlertEventOut]
     deliveries: list[DeliveryOut]

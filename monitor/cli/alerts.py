@@ -87,7 +87,7 @@ def list_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def show_cmd(config_path: str | None, alert_id: int, as_json: bool) -> None:
     """One alert: its state history and every delivery of its notifications."""
-    from monitor.api.queries import alert_detail
+    from monitor.alerts import alert_detail
 
     _, engine = open_store(config_path)
     alert = alert_detail(engine, alert_id)
@@ -161,7 +161,7 @@ def _print_alert(a: dict[str, Any]) -> None:
 @click.option("--comment", default=None, help="A note kept with the acknowledgement.")
 def ack_cmd(config_path: str | None, alert_id: int, by: str | None, comment: str | None) -> None:
     """Record that someone has seen an open alert (its lifecycle is unchanged)."""
-    from monitor.api.queries import acknowledge
+    from monitor.alerts import acknowledge
 
     _, engine = open_store(config_path)
     who = by or _login()

@@ -15,7 +15,7 @@ import yaml
 from scheduler_support import T0, put, traffic, training
 from sqlalchemy import select
 
-from monitor.api.queries import alert_detail
+from monitor.alerts import alert_detail
 from monitor.cli import main
 from monitor.demo_receivers import Receivers
 from monitor.notify.delivery import deliver_due

@@ -15,7 +15,7 @@ import pytest
 from scheduler_support import T0, put, settings_for, traffic, training
 from sqlalchemy import select
 
-from monitor.api.queries import alert_detail
+from monitor.alerts import alert_detail
 from monitor.bucketing import BucketSketcher
 from monitor.demo_receivers import Receivers
 from monitor.notify.delivery import deliver_due
