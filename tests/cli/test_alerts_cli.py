@@ -174,3 +174,28 @@ def test_silence_and_unsilence(db_url, tmp_path, capsys) -> None:
     assert (code, err) == (2, "monitor: give either --for DURATION or --until TIME\n")
     assert [x.id for x in list_silences(engine)] == [2]
     engine.dispose()
+
+
+def test_show_does_not_load_the_api(tmp_path) -> None:
+    """`monitor alerts show` reads through storage, not through the API package (FastAPI
+    stays unloaded: a terminal command should not pay for the web stack)."""
+    import subprocess
+    import sys
+
+    from monitor.storage import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(make_engine(url))
+    config = write_config(tmp_path, url)
+    seed_drift_alert(config)
+    script = (
+        "import sys\n"
+        "from monitor.cli import main\n"
+        f"code = main(['alerts', 'show', '1', '--json', '--config', {config!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m == 'fastapi' or m.startswith('monitor.api'))\n"
+        "print('LOADED', code, loaded)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "LOADED 0 []", done.stdout[-2000:] + done.stderr
