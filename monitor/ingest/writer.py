@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.backoff import backoff_s
 from monitor.errors import StorageError
 from monitor.ingest.batch import Batch
 
@@ -29,18 +29,6 @@ def is_transient(exc: BaseException) -> bool:
     from monitor.storage.db import StorageUnavailable
 
     return isinstance(exc, StorageUnavailable)
-
-
-def backoff_s(
-    attempt: int, cap_s: float, base_s: float = 0.2, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with jitter: uniform in [c/2, c], c = min(cap, base * 2**attempt).
-
-    The jitter spreads the retries of many consumers after a shared outage; the floor keeps
-    one consumer from hammering a database that is still down.
-    """
-    ceiling = min(cap_s, base_s * (2 ** min(attempt, 30)))
-    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 @dataclass

@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select, update
 
+from monitor.backoff import backoff_s
 from monitor.errors import MonitorError
-from monitor.ingest.writer import backoff_s
 from monitor.notify.alertmanager import resend_firing
 from monitor.notify.channels import Outgoing, Sender, SendResult, default_senders, parse_retry_after
 from monitor.notify.targets.base import TargetRoute
