@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from monitor.display import feature_label
 from monitor.notify.channels import (
@@ -33,9 +32,8 @@ from monitor.notify.channels import (
 )
 from monitor.notify.http_post import post
 from monitor.settings import AlertingSettings, AlertmanagerRoute, SlackRoute, WebhookRoute
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import alerts as A
-from monitor.storage.tables import notifications as N
+from monitor.storage import outbox
+from monitor.storage.db import Connection, Engine, storage_errors
 from monitor.verdict import comparison, how_far
 
 log = logging.getLogger("monitor.notify.alertmanager")
@@ -207,7 +205,7 @@ def resend_firing(engine: Engine, alerting: AlertingSettings, now: datetime) -> 
         return 0
     queued = 0
     with storage_errors(engine, "alertmanager re-send"), engine.begin() as conn:
-        _hold_resolutions(conn)
+        outbox.hold_resolutions(conn, CHANNEL)
         for name, route in routes.items():
             queued += _queue_resends(conn, name, now - route.resend_interval, now)
     if queued:
@@ -216,30 +214,13 @@ def resend_firing(engine: Engine, alerting: AlertingSettings, now: datetime) -> 
 
 
 def _queue_resends(conn: Connection, route: str, cutoff: datetime, now: datetime) -> int:
-    n2 = N.alias("newest")
-    newest_id = (
-        select(func.max(n2.c.id))
-        .where(n2.c.route == route, n2.c.fingerprint == A.c.fingerprint, n2.c.alert_id == A.c.id)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(N.c.alert_id, N.c.fingerprint, N.c.severity, N.c.payload)
-        .select_from(A.join(N, N.c.id == newest_id))
-        .where(
-            A.c.state == "firing",
-            A.c.resolved_at.is_(None),
-            N.c.status.not_in(("pending", "suppressed")),
-            ~N.c.event.like("%.resolved"),
-            N.c.created_at <= cutoff,
-        )
-        .order_by(A.c.id)
-    )
-    rows = conn.execute(stmt).all()
+    rows = outbox.firing_to_resend(conn, route, cutoff)
     for alert_id, fingerprint, severity, payload in rows:
         family = str(payload.get("event", "drift.detected")).partition(".")[0] or "drift"
         event = f"{family}.repeated"
-        conn.execute(
-            insert(N).values(
+        outbox.add_notification(
+            conn,
+            outbox.NewNotification(
                 delivery_id=uuid.uuid4().hex,
                 alert_id=alert_id,
                 channel=CHANNEL,
@@ -247,37 +228,9 @@ def _queue_resends(conn: Connection, route: str, cutoff: datetime, now: datetime
                 event=event,
                 payload={**payload, "event": event},
                 status="pending",
-                attempts=0,
-                next_attempt_at=now,
                 created_at=now,
                 fingerprint=fingerprint,
                 severity=severity,
-            )
+            ),
         )
     return len(rows)
-
-
-def _hold_resolutions(conn: Connection) -> None:
-    """A pending resolution is not due before an older pending firing row of its alert."""
-    older = N.alias("older")
-    firing_due = (
-        select(func.max(older.c.next_attempt_at))
-        .where(
-            older.c.route == N.c.route,
-            older.c.fingerprint == N.c.fingerprint,
-            older.c.status == "pending",
-            older.c.id < N.c.id,
-            ~older.c.event.like("%.resolved"),
-        )
-        .scalar_subquery()
-    )
-    conn.execute(
-        update(N)
-        .where(
-            N.c.channel == CHANNEL,
-            N.c.status == "pending",
-            N.c.event.like("%.resolved"),
-            firing_due > N.c.next_attempt_at,
-        )
-        .values(next_attempt_at=firing_due)
-    )

@@ -28,8 +28,6 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
-
 from monitor.backoff import backoff_s
 from monitor.errors import MonitorError
 from monitor.notify.alertmanager import resend_firing
@@ -42,8 +40,8 @@ from monitor.settings import (
     SlackRoute,
     WebhookRoute,
 )
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import notifications as N
+from monitor.storage import outbox
+from monitor.storage.db import Engine
 
 log = logging.getLogger("monitor.notify.delivery")
 
@@ -68,19 +66,6 @@ class DeliveryStats:
         )
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    id: int
-    delivery_id: str
-    channel: str
-    route: str
-    event: str
-    payload: dict[str, Any]
-    attempts: int  # after the claim's increment: the fencing token
-    created_at: datetime
-    fingerprint: str | None
-
-
 def _clock(now: datetime | None) -> Callable[[], datetime]:
     if now is not None:
         if now.tzinfo is None:
@@ -89,81 +74,11 @@ def _clock(now: datetime | None) -> Callable[[], datetime]:
     return lambda: datetime.now(UTC)
 
 
-def claim(
-    engine: Engine, now: datetime, limit: int, lease: timedelta = DEFAULT_LEASE
-) -> list[_Claimed]:
-    """Lease up to `limit` due pending rows (oldest due first) to this caller."""
-    due = (
-        select(N.c.id)
-        .where(N.c.status == "pending", N.c.next_attempt_at <= now)
-        .order_by(N.c.next_attempt_at, N.c.id)
-        .limit(limit)
-    )
-    stmt = update(N).values(next_attempt_at=now + lease, attempts=N.c.attempts + 1)
-    if engine.dialect.name == "postgresql":
-        # A MATERIALIZED CTE runs the locking SELECT exactly once. As `id IN (subquery)` it
-        # is not guaranteed to (the outer scan waits on rows another claimer locked and then
-        # re-evaluates): one claimer took all 10 rows with batch_size 2 and the other none in
-        # test_two_concurrent_claimers_never_send_a_row_twice.
-        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
-        stmt = stmt.where(N.c.id == locked.c.id)
-    else:  # SQLite: one UPDATE statement is atomic (the database has one writer)
-        stmt = stmt.where(N.c.id.in_(due.scalar_subquery()))
-    stmt = stmt.where(N.c.status == "pending", N.c.next_attempt_at <= now).returning(
-        N.c.id,
-        N.c.delivery_id,
-        N.c.channel,
-        N.c.route,
-        N.c.event,
-        N.c.payload,
-        N.c.attempts,
-        N.c.created_at,
-        N.c.fingerprint,
-    )
-    with storage_errors(engine, "claim notifications"), engine.begin() as conn:
-        rows = [_Claimed(**r._mapping) for r in conn.execute(stmt)]
-    rows.sort(key=lambda r: r.id)  # RETURNING order is unspecified; creation order is fair
-    return rows
-
-
-def _thread_id(engine: Engine, row: _Claimed) -> str | None:
-    """external_id of the latest delivered firing/repeat message of the same alert and route."""
-    if not row.event.endswith(".resolved") or not row.fingerprint:
-        return None
-    stmt = (
-        select(N.c.external_id)
-        .where(
-            N.c.route == row.route,
-            N.c.fingerprint == row.fingerprint,
-            N.c.status == "delivered",
-            N.c.external_id.is_not(None),
-            N.c.id != row.id,
-            N.c.created_at <= row.created_at,
-            ~N.c.event.like("%.resolved"),
-        )
-        .order_by(N.c.created_at.desc(), N.c.id.desc())
-        .limit(1)
-    )
-    with storage_errors(engine, "find thread"), engine.connect() as conn:
-        return conn.execute(stmt).scalar()
-
-
-def _record(engine: Engine, row: _Claimed, **values: Any) -> bool:
-    """Write an outcome if this caller still holds the row's claim."""
-    stmt = (
-        update(N)
-        .where(and_(N.c.id == row.id, N.c.attempts == row.attempts, N.c.status == "pending"))
-        .values(**values)
-    )
-    with storage_errors(engine, "record delivery"), engine.begin() as conn:
-        return conn.execute(stmt).rowcount == 1
-
-
-def _release(engine: Engine, rows: list[_Claimed], now: datetime) -> int:
+def _release(engine: Engine, rows: list[outbox.Claimed], now: datetime) -> int:
     """Hand unsent claimed rows back (due now, the unused attempt not counted)."""
     released = 0
     for row in rows:
-        if _record(engine, row, next_attempt_at=now, attempts=row.attempts - 1):
+        if outbox.record(engine, row, next_attempt_at=now, attempts=row.attempts - 1):
             released += 1
     return released
 
@@ -193,7 +108,7 @@ def _retry_delay(
 
 def _attempt(
     engine: Engine,
-    row: _Claimed,
+    row: outbox.Claimed,
     route: SlackRoute | WebhookRoute | None,
     senders: Mapping[str, Sender],
     now: datetime,
@@ -220,7 +135,7 @@ def _attempt(
         event=row.event,
         payload=row.payload,
         attempt=row.attempts,
-        thread_id=_thread_id(engine, row),
+        thread_id=outbox.thread_id(engine, row),
     )
     try:
         return sender.send(note, route)
@@ -234,7 +149,7 @@ def _attempt(
         return SendResult.retry(f"sender error: {type(exc).__name__}")
 
 
-def _log_fields(row: _Claimed, **more: Any) -> dict[str, Any]:
+def _log_fields(row: outbox.Claimed, **more: Any) -> dict[str, Any]:
     return {
         "delivery_id": row.delivery_id,
         "channel": row.channel,
@@ -247,7 +162,7 @@ def _log_fields(row: _Claimed, **more: Any) -> dict[str, Any]:
 
 def _settle(
     engine: Engine,
-    row: _Claimed,
+    row: outbox.Claimed,
     result: SendResult,
     now: datetime,
     cfg: DeliverySettings,
@@ -256,7 +171,7 @@ def _settle(
     """Store the outcome; the resulting state ('delivered' | 'retried' | 'failed'), or None
     when the claim was lost."""
     if result.outcome == "delivered":
-        if not _record(
+        if not outbox.record(
             engine,
             row,
             status="delivered",
@@ -275,7 +190,7 @@ def _settle(
         elif next_at - row.created_at > cfg.max_age:
             error = f"gave up: the next attempt would be past max_age ({cfg.max_age}): {error}"
         else:
-            if not _record(engine, row, next_attempt_at=next_at, last_error=error):
+            if not outbox.record(engine, row, next_attempt_at=next_at, last_error=error):
                 return None
             log.warning(
                 "notification_retry",
@@ -284,7 +199,7 @@ def _settle(
                 ),
             )
             return "retried"
-    if not _record(engine, row, status="failed", last_error=error):
+    if not outbox.record(engine, row, status="failed", last_error=error):
         return None
     log.error("notification_failed", extra=_log_fields(row, error=error))
     return "failed"
@@ -308,7 +223,7 @@ def deliver_due(
     slowest = max((_route_timeout_s(r) for r in alerting.routes.values()), default=10.0)
     lease = max(lease, timedelta(seconds=2 * slowest))
     resend_firing(engine, alerting, clock())  # Alertmanager forgets alerts not re-sent
-    claimed = claim(engine, clock(), cfg.batch_size, lease)
+    claimed = outbox.claim(engine, clock(), cfg.batch_size, lease)
     if not claimed:
         return DeliveryStats()
     counts = {"delivered": 0, "retried": 0, "failed": 0, "released": 0, "lost": 0}
@@ -327,13 +242,6 @@ def deliver_due(
         else:
             counts[state] += 1
     return DeliveryStats(claimed=len(claimed), **counts)
-
-
-def outbox_counts(engine: Engine) -> dict[str, int]:
-    """Rows per status ('pending', 'delivered', 'failed'): for health checks and the CLI."""
-    stmt = select(N.c.status, func.count()).group_by(N.c.status)
-    with storage_errors(engine, "count notifications"), engine.connect() as conn:
-        return {status: int(n) for status, n in conn.execute(stmt)}
 
 
 class OutboxWorker:

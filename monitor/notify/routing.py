@@ -24,15 +24,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select
-
 from monitor.errors import ConfigError
 from monitor.notify.targets.base import TargetRoute
 from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, WebhookRoute
-from monitor.storage.tables import notifications
+from monitor.storage import outbox
+from monitor.storage.db import Connection
 
 log = logging.getLogger("monitor.notify.routing")
-SENT = ("pending", "delivered", "failed")  # rows that went (or go) to the receiver
 
 
 def is_resolved(event: str) -> bool:
@@ -67,8 +65,9 @@ def enqueue(
                 continue
         reason = _suppression(conn, name, route, payload, now)
         delivery_id = uuid.uuid4().hex
-        conn.execute(
-            insert(notifications).values(
+        outbox.add_notification(
+            conn,
+            outbox.NewNotification(
                 delivery_id=delivery_id,
                 alert_id=payload.get("alert_id"),
                 channel=route.type,
@@ -76,13 +75,11 @@ def enqueue(
                 event=event,
                 payload=payload,
                 status="suppressed" if reason else "pending",
-                attempts=0,
-                next_attempt_at=now,
                 created_at=now,
                 fingerprint=fingerprint,
                 severity=severity,
                 last_error=reason,
-            )
+            ),
         )
         if reason:
             log.info(
@@ -106,7 +103,7 @@ def _suppression(
     """Why this route must not be sent this notification (None: send it)."""
     event, alert_id = payload["event"], payload.get("alert_id")
     if is_resolved(event):
-        if alert_id is not None and not _announced(conn, name, int(alert_id)):
+        if alert_id is not None and not outbox.announced(conn, name, int(alert_id)):
             return (
                 f"not sent: route {name!r} never got this alert's detected notification "
                 "(cooldown, or a newer route), so no resolution either"
@@ -115,46 +112,10 @@ def _suppression(
     cooldown = getattr(route, "cooldown", None)
     if not cooldown:
         return None
-    last = _last_sent(conn, name, payload["fingerprint"], now - cooldown)
+    last = outbox.last_sent(conn, name, payload["fingerprint"], now - cooldown)
     if last is None:
         return None
     return (
-        f"cooldown: route {name!r} was sent {last[0]} for this alert subject at "
-        f"{last[1].isoformat()} (alert {last[2]}); cooldown {cooldown}"
+        f"cooldown: route {name!r} was sent {last.event} for this alert subject at "
+        f"{last.created_at.isoformat()} (alert {last.alert_id}); cooldown {cooldown}"
     )
-
-
-def _announced(conn: Connection, route: str, alert_id: int) -> bool:
-    """Was `route` sent a detected/repeated notification of this alert (episode)?"""
-    n = notifications.c
-    stmt = select(
-        exists().where(
-            n.route == route,
-            n.alert_id == alert_id,
-            n.status.in_(SENT),
-            n.event.not_like("%.resolved"),
-        )
-    )
-    return bool(conn.execute(stmt).scalar())
-
-
-def _last_sent(
-    conn: Connection, route: str, fingerprint: str, since: datetime
-) -> tuple[str, datetime, int | None] | None:
-    """(event, created_at, alert_id) of the newest detected/repeated notification `route`
-    was sent for `fingerprint` after `since`, if any."""
-    n = notifications.c
-    stmt = (
-        select(n.event, n.created_at, n.alert_id)
-        .where(
-            n.route == route,
-            n.fingerprint == fingerprint,
-            n.created_at > since,
-            n.status.in_(SENT),
-            n.event.not_like("%.resolved"),
-        )
-        .order_by(n.created_at.desc(), n.id.desc())
-        .limit(1)
-    )
-    row = conn.execute(stmt).first()
-    return (row[0], row[1], row[2]) if row is not None else None

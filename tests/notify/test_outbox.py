@@ -11,10 +11,11 @@ import pytest
 from notify_support import T0, Reply, enqueue, firing_payload, row
 
 from monitor.notify.channels import Outgoing, SendResult
-from monitor.notify.delivery import DeliveryStats, OutboxWorker, deliver_due, outbox_counts
+from monitor.notify.delivery import DeliveryStats, OutboxWorker, deliver_due
 from monitor.notify.webhook import WebhookSender
 from monitor.settings import AlertingSettings
 from monitor.storage import make_engine
+from monitor.storage.outbox import outbox_counts
 
 
 def alerting(url: str, timeout: str = "10s", **delivery: object) -> AlertingSettings:
