@@ -1,4 +1,4 @@
-"""The channel contract: what a sender gets, what it answers, and the channel registry.
+"""The channel contract: what a sender gets and what it answers (senders: `registry.py`).
 
 A sender makes exactly one attempt and classifies it; it never sleeps or retries itself.
 Retries, backoff, leases and the terminal state belong to the outbox (`delivery.py`), so a
@@ -14,7 +14,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
 
 from monitor import __version__
-from monitor.settings import AlertmanagerRoute, SlackRoute, WebhookRoute
 
 USER_AGENT = f"driftwatch-monitor/{__version__}"
 ERROR_BODY_CHARS = 200  # a receiver's error body is kept (escaped) up to this many characters
@@ -61,24 +60,9 @@ class SendResult:
 class Sender(Protocol):
     """Delivers one notification once over one channel."""
 
-    def send(
-        self, note: Outgoing, route: SlackRoute | WebhookRoute | AlertmanagerRoute
-    ) -> SendResult: ...
-
-
-def default_senders() -> dict[str, Sender]:
-    """Channel name (notifications.channel, the route's `type`) -> sender."""
-    from monitor.notify.alertmanager import AlertmanagerSender
-    from monitor.notify.slack import SlackSender
-    from monitor.notify.targets.registry import target_senders
-    from monitor.notify.webhook import WebhookSender
-
-    return {
-        "slack": SlackSender(),
-        "webhook": WebhookSender(),
-        "alertmanager": AlertmanagerSender(),
-        **target_senders(),  # retraining targets: one row each in targets/registry.py
-    }
+    def send(self, note: Outgoing, route: Any) -> SendResult:
+        """`route`: the route's settings (the model of its type in monitor.settings)."""
+        ...
 
 
 def one_line(text: str, limit: int = ERROR_BODY_CHARS) -> str:

@@ -25,8 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import ConfigError
-from monitor.notify.targets.base import TargetRoute
-from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, WebhookRoute
+from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, TargetRoute, WebhookRoute
 from monitor.storage import outbox
 from monitor.storage.db import Connection
 

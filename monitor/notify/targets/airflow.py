@@ -20,10 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
-from pydantic import Field
-
 from monitor.notify.targets.base import (
-    TargetRoute,
     answer_json,
     delivered,
     json_body,
@@ -32,31 +29,13 @@ from monitor.notify.targets.base import (
     trigger_facts,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import Airflow3Route, AirflowRoute
 
 if TYPE_CHECKING:
     from monitor.notify.channels import Outgoing, SendResult
 
 
-class _AirflowRoute(TargetRoute):
-    dag_id: str = Field(min_length=1)
-    run_id_prefix: str = Field("monitor__", pattern=r"^[A-Za-z0-9_.~:+-]*$")
-    ui_url: str | None = Field(None, pattern=r"^https?://")  # link base; default: url
-
-
-class Airflow2Route(_AirflowRoute):
-    """`url`: the webserver base (e.g. http://airflow:8080); the API is under /api/v1."""
-
-    type: Literal["airflow2"]
-
-
-class Airflow3Route(_AirflowRoute):
-    """`url`: the API server base; `logical_date`: "now" (the attempt's time) or "none" (null)."""
-
-    type: Literal["airflow3"]
-    logical_date: Literal["now", "none"] = "now"
-
-
-def dag_run_id(route: _AirflowRoute, note: Outgoing) -> str:
+def dag_run_id(route: AirflowRoute, note: Outgoing) -> str:
     return route.run_id_prefix + note.delivery_id
 
 
@@ -67,7 +46,7 @@ class AirflowAdapter:
         self.version = version
         self.name = f"Airflow {version}"
 
-    def request(self, note: Outgoing, route: _AirflowRoute) -> HttpRequest:
+    def request(self, note: Outgoing, route: AirflowRoute) -> HttpRequest:
         api = "/api/v1" if self.version == 2 else "/api/v2"
         body: dict[str, object] = {
             "dag_run_id": dag_run_id(route, note),
@@ -79,14 +58,14 @@ class AirflowAdapter:
         url = route.endpoint(f"{api}/dags/{quote(route.dag_id, safe='')}/dagRuns")
         return HttpRequest("POST", url, json_headers(), json_body(body))
 
-    def run_url(self, route: _AirflowRoute, run_id: str) -> str:
+    def run_url(self, route: AirflowRoute, run_id: str) -> str:
         base = (route.ui_url or route.url).rstrip("/")
         dag, run = quote(route.dag_id, safe=""), quote(run_id, safe="")
         if self.version == 2:
             return f"{base}/dags/{dag}/grid?dag_run_id={run}"
         return f"{base}/dags/{dag}/runs/{run}"
 
-    def answer(self, ans: HttpAnswer, note: Outgoing, route: _AirflowRoute) -> SendResult:
+    def answer(self, ans: HttpAnswer, note: Outgoing, route: AirflowRoute) -> SendResult:
         run_id = dag_run_id(route, note)
         if 200 <= ans.status < 300:
             doc = answer_json(ans)

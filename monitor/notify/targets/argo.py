@@ -13,15 +13,10 @@ a second object of that name with 409 AlreadyExists (gRPC code 6), which is "del
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from pydantic import AfterValidator, Field
-
 from monitor.notify.targets.base import (
-    DEFAULT_FACTS,
-    Fact,
-    TargetRoute,
     answer_json,
     as_text,
     delivered,
@@ -29,27 +24,14 @@ from monitor.notify.targets.base import (
     json_body,
     json_headers,
     refused,
-    with_delivery_id,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import ArgoWorkflowsRoute
 
 if TYPE_CHECKING:
     from monitor.notify.channels import Outgoing, SendResult
 
-_DNS = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DELIVERY_LABEL = "driftwatch.io/delivery-id"
-
-
-class ArgoWorkflowsRoute(TargetRoute):
-    type: Literal["argo_workflows"]
-    namespace: str = Field(pattern=_DNS, max_length=63)
-    template: str = Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=253)
-    cluster_template: bool = False  # resourceKind ClusterWorkflowTemplate
-    name_prefix: str = Field("retrain-", pattern=r"^[a-z0-9][-a-z0-9]*$", max_length=30)
-    parameters: Annotated[list[Fact], AfterValidator(with_delivery_id)] = Field(
-        default_factory=lambda: list(DEFAULT_FACTS)
-    )
-    ui_url: str | None = Field(None, pattern=r"^https?://")  # link base; default: url
 
 
 def workflow_name(route: ArgoWorkflowsRoute, note: Outgoing) -> str:

@@ -1,5 +1,6 @@
-"""What every retraining target shares: route settings, auth from the environment, the sender.
+"""What every retraining target shares: auth headers from the environment, facts, the sender.
 
+The route settings (`TargetRoute` and one model per target) are in `monitor.settings.targets`.
 An adapter builds the one request its target documents and classifies the answer; the
 `TargetSender` around it adds auth and User-Agent, makes the single attempt and maps
 transport failures. Targets that refuse duplicates of our id (Airflow's `dag_run_id`,
@@ -12,72 +13,23 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import Any, Protocol
 
 import orjson
-from pydantic import AfterValidator, Field
 
-# monitor.settings imports the registry, which imports this module: channels (which imports
-# settings) may be half-initialised here, so its names are looked up at call time.
 from monitor.notify import channels as ch
+from monitor.notify.channels import Outgoing, SendResult
 from monitor.notify.targets.http import HttpAnswer, HttpRequest, NoAnswer, NotSent, exchange
-from monitor.settings import Duration, RuleCondition, Severity, _Strict
-
-if TYPE_CHECKING:
-    from monitor.notify.channels import Outgoing, SendResult
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DEFAULT_EVENTS = ("drift.detected", "performance.detected")  # a resolve must not retrain
+from monitor.settings.targets import (
+    BasicAuth,
+    BearerAuth,
+    TargetRoute,
+)
 
 
 class TargetConfigError(Exception):
     """The route cannot build its request (unset auth variable, template error): terminal."""
-
-
-def _env_name(name: str) -> str:
-    if not _ENV_NAME.match(name):  # never echo the value: it may be a pasted secret
-        raise ValueError("expected the NAME of an environment variable (letters, digits, _)")
-    return name
-
-
-EnvName = Annotated[str, AfterValidator(_env_name)]
-
-
-class BearerAuth(_Strict):
-    """`Authorization: Bearer <token>`, the token read from `token_env` at send time."""
-
-    type: Literal["bearer"]
-    token_env: EnvName
-
-
-class BasicAuth(_Strict):
-    """HTTP basic auth (RFC 7617) from two environment variables."""
-
-    type: Literal["basic"]
-    username_env: EnvName
-    password_env: EnvName
-
-
-Auth = Annotated[BearerAuth | BasicAuth, Field(discriminator="type")]
-
-
-class TargetRoute(_Strict):
-    """Fields of every retraining route; `url` is the target's API base URL."""
-
-    url: str = Field(pattern=r"^https?://")
-    auth: Auth | None = None
-    min_severity: Severity = "info"
-    rules: list[str] = Field(default_factory=list)  # empty: every rule
-    conditions: list[RuleCondition] = Field(default_factory=list)  # empty: every condition
-    events: list[str] = Field(default_factory=lambda: list(DEFAULT_EVENTS))
-    cooldown: Duration = timedelta(0)  # one trigger per alert subject per cooldown
-    timeout: Duration = timedelta(seconds=10)
-
-    def endpoint(self, path: str) -> str:
-        return self.url.rstrip("/") + path
 
 
 def _env(name: str, key: str) -> str:
@@ -128,46 +80,12 @@ def trigger_facts(note: Outgoing) -> dict[str, Any]:
     }
 
 
-Fact = Literal[
-    "delivery_id",
-    "alert_id",
-    "monitor",
-    "model",
-    "model_version",
-    "window_start",
-    "window_end",
-    "drifted_features",
-    "report_url",
-    "event",
-    "rule",
-    "severity",
-]
-DEFAULT_FACTS: tuple[str, ...] = (
-    "delivery_id",
-    "alert_id",
-    "monitor",
-    "window_start",
-    "window_end",
-    "drifted_features",
-    "report_url",
-)
-
-
 def flat_facts(note: Outgoing, names: list[str]) -> dict[str, Any]:
     """The chosen facts, flat (workflow inputs and template parameters have no nesting)."""
     facts = trigger_facts(note)
     window = facts.pop("window")
     facts["window_start"], facts["window_end"] = window["start"], window["end"]
     return {name: facts[name] for name in names}
-
-
-def with_delivery_id(names: list[str]) -> list[str]:
-    """Validator: the delivery id always travels (it is how a run is traced to its trigger)."""
-    if len(set(names)) != len(names):
-        raise ValueError("a fact is listed twice")
-    if "delivery_id" not in names:
-        raise ValueError("must include delivery_id (the trigger's idempotency and trace key)")
-    return names
 
 
 def as_text(value: Any) -> str:

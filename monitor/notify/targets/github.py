@@ -16,47 +16,23 @@ rate-limit answer (`x-ratelimit-remaining: 0` or `retry-after`): GitHub did not 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-from pydantic import AfterValidator, Field
 
 from monitor.notify import channels as ch
 from monitor.notify.targets.base import (
-    DEFAULT_FACTS,
-    Auth,
-    Fact,
-    TargetRoute,
     answer_json,
     as_text,
     delivered,
     flat_facts,
     json_body,
     refused,
-    with_delivery_id,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import GithubActionsRoute
 
 if TYPE_CHECKING:
     from monitor.notify.channels import Outgoing, SendResult
-
-_NAME = r"^[A-Za-z0-9_.-]+$"
-
-
-class GithubActionsRoute(TargetRoute):
-    """`workflow`: the workflow file name (retrain.yml) or its numeric id."""
-
-    type: Literal["github_actions"]
-    url: str = Field("https://api.github.com", pattern=r"^https?://")  # GHES: https://host/api/v3
-    auth: Auth  # a token with actions:write (fine-grained) or repo scope
-    owner: str = Field(pattern=_NAME)
-    repo: str = Field(pattern=_NAME)
-    workflow: str = Field(pattern=_NAME)
-    ref: str = Field("main", min_length=1)
-    inputs: Annotated[list[Fact], AfterValidator(with_delivery_id)] = Field(
-        default_factory=lambda: list(DEFAULT_FACTS), max_length=25
-    )
-    api_version: str = "2022-11-28"
 
 
 class GithubActionsAdapter:

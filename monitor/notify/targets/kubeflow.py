@@ -12,38 +12,21 @@ is not retried (the display name carries the delivery id, to find the run by han
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
-
-from pydantic import AfterValidator, Field
+from typing import TYPE_CHECKING
 
 from monitor.notify.targets.base import (
-    DEFAULT_FACTS,
-    Fact,
-    TargetRoute,
     answer_json,
     delivered,
     flat_facts,
     json_body,
     json_headers,
     refused,
-    with_delivery_id,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import KubeflowPipelinesRoute
 
 if TYPE_CHECKING:
     from monitor.notify.channels import Outgoing, SendResult
-
-
-class KubeflowPipelinesRoute(TargetRoute):
-    type: Literal["kubeflow_pipelines"]
-    pipeline_id: str = Field(min_length=1)
-    pipeline_version_id: str | None = None
-    experiment_id: str | None = None
-    display_name_prefix: str = "retrain-"
-    parameters: Annotated[list[Fact], AfterValidator(with_delivery_id)] = Field(
-        default_factory=lambda: list(DEFAULT_FACTS)
-    )
-    ui_url: str | None = Field(None, pattern=r"^https?://")  # link base; default: url
 
 
 class KubeflowPipelinesAdapter:

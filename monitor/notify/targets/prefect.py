@@ -11,37 +11,22 @@ URL as in `PREFECT_API_URL` (self-hosted `http://host:4200/api`; Prefect Cloud
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from pydantic import AfterValidator, Field
-
 from monitor.notify.targets.base import (
-    DEFAULT_FACTS,
-    Fact,
-    TargetRoute,
     answer_json,
     delivered,
     flat_facts,
     json_body,
     json_headers,
     refused,
-    with_delivery_id,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import PrefectRoute
 
 if TYPE_CHECKING:
     from monitor.notify.channels import Outgoing, SendResult
-
-
-class PrefectRoute(TargetRoute):
-    type: Literal["prefect"]
-    deployment_id: str = Field(pattern=r"^[0-9a-fA-F-]{32,36}$")
-    parameters: Annotated[list[Fact], AfterValidator(with_delivery_id)] = Field(
-        default_factory=lambda: list(DEFAULT_FACTS)
-    )
-    tags: list[str] = Field(default_factory=lambda: ["drift-monitor"])
-    ui_url: str | None = Field(None, pattern=r"^https?://")  # e.g. http://host:4200
 
 
 class PrefectAdapter:

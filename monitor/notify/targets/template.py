@@ -11,67 +11,22 @@ in `idempotency_header`, for receivers that dedupe.
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import Field, field_validator
 
 from monitor.notify.targets.base import (
     TargetConfigError,
-    TargetRoute,
     answer_json,
     delivered,
     refused,
     trigger_facts,
 )
 from monitor.notify.targets.http import HttpAnswer, HttpRequest
+from monitor.settings.targets import TemplateWebhookRoute, compile_template
 
 if TYPE_CHECKING:
-    from jinja2 import Template
-
     from monitor.notify.channels import Outgoing, SendResult
-
-_RESERVED = {"authorization", "content-type", "content-length", "host", "user-agent"}
-
-
-@functools.lru_cache(maxsize=64)
-def compile_template(source: str) -> Template:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    return env.from_string(source)
-
-
-class TemplateWebhookRoute(TargetRoute):
-    type: Literal["template_webhook"]
-    method: Literal["POST", "PUT", "PATCH"] = "POST"
-    body: str = Field(min_length=1)
-    content_type: str = "application/json"
-    headers: dict[str, str] = Field(default_factory=dict)  # static, not secret (use auth)
-    idempotency_header: str | None = "Idempotency-Key"
-    run_id_field: str | None = None  # key of the answer's JSON object recorded as run id
-    url_field: str | None = None  # key of the answer's JSON object recorded as run URL
-
-    @field_validator("body")
-    @classmethod
-    def _compiles(cls, body: str) -> str:
-        from jinja2 import TemplateSyntaxError
-
-        try:
-            compile_template(body)
-        except TemplateSyntaxError as exc:
-            raise ValueError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
-        return body
-
-    @field_validator("headers")
-    @classmethod
-    def _not_reserved(cls, headers: dict[str, str]) -> dict[str, str]:
-        for name in headers:
-            if name.lower() in _RESERVED:
-                raise ValueError(f"header {name!r} is set by the monitor (credentials: use auth)")
-        return headers
 
 
 def render(route: TemplateWebhookRoute, note: Outgoing) -> bytes:

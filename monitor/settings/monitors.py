@@ -1,0 +1,203 @@
+"""A monitor's sections: reference, window, schedule, rules and performance."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from monitor.drift.config import DriftSettings, FeatureKind
+from monitor.settings.base import Duration, RuleCondition, Severity, StrictModel
+
+
+class ReferenceSettings(StrictModel):
+    """Where a monitor's reference (training) window comes from; exactly one source.
+
+    `path`: a CSV/Parquet file. `start`/`end`: a fixed time range of stored events.
+    `first_events` / `first_days`: the first N events / D days of stored traffic of the
+    monitor's model (version). Materialised once and versioned (`monitor reference`).
+    """
+
+    path: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    first_events: int | None = Field(None, ge=1)
+    first_days: float | None = Field(None, gt=0)
+    prediction_column: str | None = "prediction"  # file column holding the model's output
+    label_column: str | None = "label"  # file column holding ground truth (performance)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_path(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceSettings:
+        sources = [
+            self.path is not None,
+            self.start is not None or self.end is not None,
+            self.first_events is not None,
+            self.first_days is not None,
+        ]
+        if sum(sources) != 1:
+            raise ValueError("give exactly one of path, start+end, first_events or first_days")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a time-range reference needs both start and end")
+        for ts in (self.start, self.end):
+            if ts is not None and ts.tzinfo is None:
+                raise ValueError("start/end need a time zone (e.g. 2026-01-01T00:00:00Z)")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class WindowSettings(StrictModel):
+    """The current window each run compares with the reference.
+
+    By time (`size`, tumbling or sliding with `step`) or by event count (`events`: the last
+    N events at run time). Time windows are aligned to the epoch so every replica agrees on
+    their bounds; `lateness` waits for stragglers before a window is closed.
+    """
+
+    kind: Literal["tumbling", "sliding"] = "tumbling"
+    size: Duration | None = timedelta(hours=1)
+    step: Duration | None = None
+    events: int | None = Field(None, ge=1)  # count window: the last N events
+    lateness: Duration = timedelta(0)
+    min_events: int = Field(100, ge=1)  # below: the run is "insufficient_data", not drift
+    bucket: Duration = timedelta(minutes=5)  # sketch bucket; size and step are multiples
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WindowSettings:
+        if self.events is not None:
+            return self
+        if self.size is None or self.size <= timedelta(0):
+            raise ValueError("a time window needs a positive size (or set events)")
+        if self.kind == "sliding" and self.step is None:
+            raise ValueError("a sliding window needs a step")
+        if self.kind == "tumbling" and self.step not in (None, self.size):
+            raise ValueError("a tumbling window's step is its size; use kind: sliding")
+        if self.step is not None and self.step > self.size:
+            raise ValueError("step cannot exceed size (rows would be skipped)")
+        if self.bucket <= timedelta(0):
+            raise ValueError("bucket must be positive")
+        for name, value in (("size", self.size), ("step", self.step)):
+            if value is not None and value % self.bucket:
+                raise ValueError(f"{name} must be a multiple of bucket ({self.bucket})")
+        return self
+
+
+class ScheduleSettings(StrictModel):
+    """When a monitor runs (APScheduler 3: interval or cron), and how it catches up."""
+
+    interval: Duration | None = None
+    cron: str | None = None  # crontab, 5 fields, UTC
+    misfire_grace: Duration = timedelta(minutes=5)
+    max_catch_up: int = Field(24, ge=1)  # at most this many missed windows are backfilled
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleSettings:
+        if self.interval is not None and self.cron is not None:
+            raise ValueError("give interval or cron, not both")
+        if self.interval is not None and self.interval <= timedelta(0):
+            raise ValueError("interval must be positive")
+        if self.cron is not None and len(self.cron.split()) != 5:
+            raise ValueError("cron needs 5 fields (minute hour day month weekday)")
+        return self
+
+
+class RuleSettings(StrictModel):
+    """An alert rule: a condition on each finished run, how long it must hold, where it goes.
+
+    `threshold` is the "x" of drift_share >= x, statistic >= x, missing share >= x, out of
+    range share >= x; for insufficient_data use `for_runs`. `feature` narrows a rule to one
+    feature (required for feature_statistic; optional for the others, default every feature).
+    performance rules name a `metric` and fire when it is worse than `threshold` (an absolute
+    floor, or ceiling for lower-is-better metrics) or worse than the reference by more than
+    `max_drop`; `min_rows` labelled rows are needed for a verdict (see monitor/rules.py).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    condition: RuleCondition
+    threshold: float | None = None
+    feature: str | None = None
+    metric: str | None = None  # performance rules (issue: performance monitoring)
+    max_drop: float | None = Field(None, ge=0)  # performance: worse than reference by > this
+    min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
+    severity: Severity = "warning"
+    for_runs: int = Field(1, ge=1, alias="for")
+    routes: list[str] = Field(default_factory=list)  # empty: every route
+    repeat_interval: Duration | None = None  # default: alerting.repeat_interval
+
+    @model_validator(mode="after")
+    def _needs(self) -> RuleSettings:
+        needs_threshold = {
+            "drift_share",
+            "feature_statistic",
+            "missing_share",
+            "out_of_range_share",
+        }
+        if self.condition in needs_threshold and self.threshold is None:
+            raise ValueError(f"condition {self.condition} needs a threshold")
+        if self.condition == "feature_statistic" and not self.feature:
+            raise ValueError("condition feature_statistic needs a feature")
+        if self.condition == "performance" and not self.metric:
+            raise ValueError("condition performance needs a metric")
+        if self.condition == "performance" and self.threshold is None and self.max_drop is None:
+            raise ValueError("condition performance needs a threshold or max_drop")
+        return self
+
+
+class PerformanceSettings(StrictModel):
+    """Model performance once labels arrive: metrics per window, version and segment.
+
+    Windows are the monitor's own; a window is re-evaluated when labels for its predictions
+    arrive, for `label_horizon` after it closed (each change is a new stored revision).
+    """
+
+    enabled: bool | None = None  # None: on when a rule has condition performance
+    task: Literal["classification", "regression"] | None = None  # None: inferred
+    positive_class: str | int | bool | None = None  # binary: default the larger class
+    label_horizon: Duration = timedelta(days=14)
+    min_rows: int = Field(50, ge=1)  # labelled rows below which a group has no metrics
+    segments: bool = True
+
+
+class MonitorSettings(StrictModel):
+    """One monitor: a model (optionally one version or segment) compared with its reference."""
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")
+    model: str = Field(min_length=1, max_length=200)
+    model_version: str | None = None
+    segment: dict[str, str] = Field(default_factory=dict)  # only events whose segment matches
+    features: dict[str, FeatureKind] = Field(default_factory=dict)  # empty: inferred from reference
+    reference: ReferenceSettings | None = None
+    window: WindowSettings = Field(default_factory=WindowSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    prediction_drift: bool = True  # the prediction/score distribution as one more feature
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
+    rules: list[RuleSettings] = Field(default_factory=list)
+
+    @property
+    def performance_enabled(self) -> bool:
+        if self.performance.enabled is not None:
+            return self.performance.enabled
+        return any(r.condition == "performance" for r in self.rules)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_names(cls, rules: list[RuleSettings]) -> list[RuleSettings]:
+        names = [r.name for r in rules]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"rule name {sorted(dup)[0]!r} is used twice")
+        return rules
+
+    @model_validator(mode="after")
+    def _drift_methods_fit_kinds(self) -> MonitorSettings:
+        self.drift.check_kinds(self.features)
+        return self
