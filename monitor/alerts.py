@@ -78,11 +78,11 @@ def apply_run(
     for hit in hits:
         verdicts[fingerprint(facts.monitor, hit.rule.name, hit.subject)] = hit
     reported = {h.rule.name for h in hits}
-    for fp, row in () if keep_unreported else open_rows.items():
-        rule = by_name.get(row.rule)
+    for fp, open_row in () if keep_unreported else open_rows.items():
+        rule = by_name.get(open_row.rule)
         if fp not in verdicts and rule is not None and rule.name in reported:
-            summary = f"{row.subject or 'subject'} is no longer evaluated"
-            verdicts[fp] = RuleHit(rule, row.subject, False, {"summary": summary})
+            summary = f"{open_row.subject or 'subject'} is no longer evaluated"
+            verdicts[fp] = RuleHit(rule, open_row.subject, False, {"summary": summary})
 
     silenced = active_silences(conn, facts.monitor, now)
     changes = []

@@ -22,7 +22,6 @@ Drift and data-quality conditions use >= (the threshold itself fires).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,7 @@ from typing import Any, Literal
 
 from monitor.drift.result import FeatureResult
 from monitor.settings import RuleSettings
-from monitor.verdict import comparison, feature_entry, threshold_on
+from monitor.verdict import at_least, comparison, feature_entry, number, threshold_on
 
 Family = Literal["drift", "data_quality", "insufficient_data", "performance"]
 
@@ -161,17 +160,24 @@ def _hit(
 
 
 def _dataset_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
-    if facts.dataset_drift is None or _finite(facts.drift_share) is None:
+    if facts.dataset_drift is None or number(facts.drift_share) is None:
         return []
-    threshold = _finite(facts.drift_share_threshold)
+    threshold = number(facts.drift_share_threshold)
     return [_share_hit(rule, facts, facts.dataset_drift, threshold)]
 
 
+def _threshold(rule: RuleSettings) -> float:
+    """The rule's threshold: settings require one for the conditions compared with it."""
+    if rule.threshold is None:
+        raise ValueError(f"rule {rule.name!r} ({rule.condition}) needs a threshold")
+    return rule.threshold
+
+
 def _drift_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
-    share = _finite(facts.drift_share)
+    share = number(facts.drift_share)
     if share is None:
         return []
-    return [_share_hit(rule, facts, share >= rule.threshold, rule.threshold)]
+    return [_share_hit(rule, facts, share >= _threshold(rule), rule.threshold)]
 
 
 def _share_hit(
@@ -183,7 +189,7 @@ def _share_hit(
     drifted = sum(f.drifted for f in inputs)
     cmp = ""
     if threshold is not None:
-        cmp = f" (share {share:.2f} {'>=' if share >= threshold else '<'} {threshold:.2f})"
+        cmp = f" (share {share:.2f} {at_least(share >= threshold)} {threshold:.2f})"
     summary = f"{drifted} of {n} features drifted{cmp}"
     return _hit(
         rule,
@@ -199,12 +205,12 @@ def _share_hit(
 
 def _feature_statistic(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     f = facts.feature(rule.feature or "")
-    if f is None or _finite(f.statistic) is None:
+    if f is None or number(f.statistic) is None:
         return []
-    holds = f.statistic >= rule.threshold
+    holds = f.statistic >= _threshold(rule)
     summary = (
         f"feature {_short(f.name)}: {f.method} {f.statistic:.4g} "
-        f"{'>=' if holds else '<'} {rule.threshold:.4g}"
+        f"{at_least(holds)} {rule.threshold:.4g}"
     )
     return [_hit(rule, f.name, holds, summary, **_feature_details(f))]
 
@@ -220,7 +226,7 @@ def _selected(rule: RuleSettings, facts: RunFacts) -> tuple[FeatureResult, ...]:
 def _feature_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     hits = []
     for f in _selected(rule, facts):
-        if _finite(f.statistic) is None:
+        if number(f.statistic) is None:
             continue  # the method could not be computed: no verdict
         state = "drifted" if f.drifted else "did not drift"
         summary = f"feature {_short(f.name)} {state} ({_decided(f)})"
@@ -232,7 +238,7 @@ def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     if facts.prediction_feature is None:
         return []
     f = facts.feature(facts.prediction_feature)
-    if f is None or _finite(f.statistic) is None:
+    if f is None or number(f.statistic) is None:
         return []
     state = "drifted" if f.drifted else "did not drift"
     summary = f"prediction {state} ({_decided(f)})"
@@ -242,7 +248,7 @@ def _prediction_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
 def _multivariate_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     """The domain classifier's verdict (drift.multivariate); no score, no verdict."""
     mv = facts.multivariate
-    if not mv or _finite(mv.get("score")) is None:
+    if not mv or number(mv.get("score")) is None:
         return []
     state = "separates" if mv["drifted"] else "does not separate"
     summary = (
@@ -259,13 +265,13 @@ def _multivariate_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
 def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     hits = []
     for f in _selected(rule, facts):
-        share = _finite(f.missing_share_current)
+        share = number(f.missing_share_current)
         if share is None:
             continue
-        holds = share >= rule.threshold
+        holds = share >= _threshold(rule)
         summary = (
             f"feature {_short(f.name)}: {share:.1%} missing "
-            f"({'>=' if holds else '<'} {rule.threshold:.1%})"
+            f"({at_least(holds)} {rule.threshold:.1%})"
         )
         hits.append(
             _hit(
@@ -274,7 +280,7 @@ def _missing_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
                 holds,
                 summary,
                 missing_share=share,
-                missing_share_reference=_finite(f.missing_share_reference),
+                missing_share_reference=number(f.missing_share_reference),
                 threshold=rule.threshold,
             )
         )
@@ -294,9 +300,9 @@ def _new_category(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
         if "new_category_count" not in f.stats:
             continue  # unknown count (the reference has more categories than a sketch keeps)
         count = int(f.stats["new_category_count"])
-        known_share = _finite(f.stats.get("new_category_share"))
+        known_share = number(f.stats.get("new_category_share"))
         share = known_share if known_share is not None else float(sum(listed.values()))
-        holds = count > 0 if rule.threshold is None else (count > 0 and share >= rule.threshold)
+        holds = count > 0 if rule.threshold is None else (count > 0 and share >= _threshold(rule))
         names = list(listed)[:MAX_LISTED_CATEGORIES]
         shown = ", ".join(_short(n) for n in names[:_SHOWN]) + (", ..." if count > _SHOWN else "")
         summary = (
@@ -324,14 +330,14 @@ def _out_of_range_share(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     hits = []
     for f in _selected(rule, facts):
         share = (
-            _finite(f.stats.get("share_outside_reference_range")) if f.kind == "numeric" else None
+            number(f.stats.get("share_outside_reference_range")) if f.kind == "numeric" else None
         )
         if share is None:
             continue
-        holds = share >= rule.threshold
+        holds = share >= _threshold(rule)
         summary = (
             f"feature {_short(f.name)}: {share:.1%} of values outside the reference range "
-            f"({'>=' if holds else '<'} {rule.threshold:.1%})"
+            f"({at_least(holds)} {rule.threshold:.1%})"
         )
         hits.append(
             _hit(rule, f.name, holds, summary, out_of_range_share=share, threshold=rule.threshold)
@@ -347,14 +353,14 @@ def _performance(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     metric = rule.metric or ""
     if facts.performance is None:
         return []
-    value = _finite(facts.performance.get(metric))
+    value = number(facts.performance.get(metric))
     if value is None:
         return []
     if rule.min_rows is not None and (
         facts.labelled_rows is None or facts.labelled_rows < rule.min_rows
     ):
         return []  # too few labels to judge: hold
-    reference = _finite((facts.reference_performance or {}).get(metric))
+    reference = number((facts.reference_performance or {}).get(metric))
     lower = lower_is_better(metric)
     sign = 1.0 if lower else -1.0  # +: larger is worse
     bounds: list[float] = []
@@ -395,9 +401,9 @@ def _feature_details(f: FeatureResult) -> dict[str, Any]:
     return {
         "feature": f.name,
         "method": f.method,
-        "statistic": _finite(f.statistic),
-        "p_value": _finite(f.p_value),
-        "threshold": _finite(f.threshold),
+        "statistic": number(f.statistic),
+        "p_value": number(f.p_value),
+        "threshold": number(f.threshold),
         "threshold_on": threshold_on(f.method),
         "drifted": bool(f.drifted),
     }
@@ -407,16 +413,6 @@ def _decided(f: FeatureResult) -> str:
     """ "ks p = 0.0003 < 0.05" (a test) or "psi 0.21 ≥ 0.1" (a distance)."""
     entry = {"method": f.method, "statistic": f.statistic, "p_value": f.p_value}
     return f"{f.method} {comparison({**entry, 'threshold': f.threshold})}"
-
-
-def _finite(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _short(name: Any, limit: int = 40) -> str:

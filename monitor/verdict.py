@@ -35,6 +35,12 @@ def number(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def at_least(holds: bool) -> str:
+    """How rule summaries print a value against its threshold: ">=" when it reached it, else
+    "<" (drift and data-quality conditions fire at the threshold itself)."""
+    return ">=" if holds else "<"
+
+
 def fmt(value: Any) -> str:
     f = number(value)
     if f is None:

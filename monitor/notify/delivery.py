@@ -36,7 +36,7 @@ from monitor.settings import (
     AlertingSettings,
     AlertmanagerRoute,
     DeliverySettings,
-    SlackRoute,
+    RouteSettings,
     TargetRoute,
     WebhookRoute,
 )
@@ -83,7 +83,7 @@ def _release(engine: Engine, rows: list[outbox.Claimed], now: datetime) -> int:
     return released
 
 
-def _route_timeout_s(route: SlackRoute | WebhookRoute | AlertmanagerRoute | None) -> float:
+def _route_timeout_s(route: RouteSettings | None) -> float:
     if isinstance(route, WebhookRoute | AlertmanagerRoute | TargetRoute):
         return route.timeout.total_seconds()
     return 10.0
@@ -109,7 +109,7 @@ def _retry_delay(
 def _attempt(
     engine: Engine,
     row: outbox.Claimed,
-    route: SlackRoute | WebhookRoute | None,
+    route: RouteSettings | None,
     senders: Mapping[str, Sender],
     now: datetime,
     cfg: DeliverySettings,

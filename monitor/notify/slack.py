@@ -268,7 +268,7 @@ class SlackSender:
     def _via_api(
         self, route: SlackRoute, note: Outgoing, text: str, blocks: list[dict[str, Any]]
     ) -> SendResult:
-        assert route.token is not None
+        assert route.token is not None and route.channel  # SlackRoute validates both together
         client = WebClient(
             token=route.token.get_secret_value(),
             base_url=route.base_url or WebClient.BASE_URL,

@@ -35,6 +35,7 @@ from monitor.settings.routes import (
     AlertmanagerRoute,
     DeliverySettings,
     Route,
+    RouteSettings,
     SlackRoute,
     WebhookRoute,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "ReferenceSettings",
     "ReportSettings",
     "Route",
+    "RouteSettings",
     "RuleCondition",
     "RuleSettings",
     "ScheduleSettings",

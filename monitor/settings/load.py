@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +74,22 @@ class Settings(StrictModel):
         return frozenset(m.model for m in self.monitors)
 
 
-def interpolate_env(value: Any, path: str = "", env: dict[str, str] | None = None) -> Any:
+def interpolate_env(value: Any, path: str = "", env: Mapping[str, str] | None = None) -> Any:
     """Replace ${VAR} and ${VAR:-default} in every string; a missing variable names its key."""
-    env = os.environ if env is None else env
+    values: Mapping[str, str] = os.environ if env is None else env
     if isinstance(value, dict):
         return {
-            k: interpolate_env(v, f"{path}.{k}" if path else str(k), env) for k, v in value.items()
+            k: interpolate_env(v, f"{path}.{k}" if path else str(k), values)
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [interpolate_env(v, f"{path}[{i}]", env) for i, v in enumerate(value)]
+        return [interpolate_env(v, f"{path}[{i}]", values) for i, v in enumerate(value)]
     if isinstance(value, str):
 
         def sub(m: re.Match[str]) -> str:
             name, default = m.group(1), m.group(2)
-            if name in env:
-                return env[name]
+            if name in values:
+                return values[name]
             if default is not None:
                 return default
             raise ConfigError(

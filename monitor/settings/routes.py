@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, Union
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -111,7 +111,25 @@ ROUTE_MODELS: tuple[type[StrictModel], ...] = (
     AlertmanagerRoute,
     *TARGET_ROUTE_MODELS,
 )
-Route = Annotated[Union[ROUTE_MODELS], Field(discriminator="type")]  # noqa: UP007 (built from the tuple)
+
+
+class RouteSettings(Protocol):
+    """What every route model has; anything else is read after an isinstance check."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def min_severity(self) -> str: ...
+
+    @property
+    def rules(self) -> list[str]: ...
+
+
+if TYPE_CHECKING:  # statically a route is any route model; at run time, the one its `type` names
+    Route = RouteSettings
+else:
+    Route = Annotated[Union[ROUTE_MODELS], Field(discriminator="type")]  # noqa: UP007 (built from the tuple)
 
 
 class DeliverySettings(StrictModel):

@@ -91,7 +91,10 @@ def insert_alert(
         created_at=created_at,
         **write.values(),
     )
-    return int(conn.execute(stmt).inserted_primary_key[0])
+    key = conn.execute(stmt).inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
 
 
 def update_alert(conn: Connection, alert_id: int, write: AlertWrite) -> None:

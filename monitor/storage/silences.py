@@ -25,10 +25,14 @@ def insert_silence(
     now: datetime,
 ) -> Silence:
     """Store a silence as given (the caller validated `until`)."""
-    row = {"monitor": monitor, "rule": rule, "until": until, "reason": reason, "created_at": now}
+    stmt = insert(silences).values(
+        monitor=monitor, rule=rule, until=until, reason=reason, created_at=now
+    )
     with storage_errors(engine, "add silence"), engine.begin() as conn:
-        new_id = conn.execute(insert(silences).values(**row)).inserted_primary_key[0]
-    return Silence(id=int(new_id), **row)
+        new_id = _new_id(conn.execute(stmt).inserted_primary_key)
+    return Silence(
+        id=new_id, monitor=monitor, rule=rule, until=until, reason=reason, created_at=now
+    )
 
 
 def list_silences(engine: Engine, active_at: datetime | None = None) -> list[Silence]:
@@ -55,6 +59,13 @@ def active_silences(conn: Connection, monitor: str, now: datetime) -> ActiveSile
         monitor_wide=any(r is None for r in rules),
         rules=frozenset(r for r in rules if r is not None),
     )
+
+
+def _new_id(key: Any) -> int:
+    """The id an INSERT generated (its inserted_primary_key)."""
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
 
 
 def _silence(r: Any) -> Silence:
