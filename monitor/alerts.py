@@ -119,20 +119,7 @@ def _step_one(
     )
     after = _STATE_NAME[decision.state.status]
     write = _write(facts, hit, state, decision, after, now)
-    if row is None:
-        alert_id = store.insert_alert(
-            conn,
-            fingerprint=fp,
-            monitor=facts.monitor,
-            rule=rule.name,
-            subject=hit.subject,
-            created_at=now,
-            write=write,
-        )
-    else:
-        alert_id = row.id
-        store.update_alert(conn, alert_id, write)
-
+    alert_id = _store(conn, facts, hit, fp, row, write, now)
     if decision.transition is not None:
         detail = {
             "from": decision.transition[0],
@@ -141,8 +128,8 @@ def _step_one(
             "summary": hit.details.get("summary"),
         }
         store.add_alert_event(conn, alert_id, after, now, facts.run_id, json_safe(detail))
+    event: str | None = None
     delivery_ids: list[str] = []
-    event = None
     if decision.notify is not None:
         event = f"{event_family(rule.condition)}.{_EVENT_SUFFIX[decision.notify]}"
         payload = build_payload(
@@ -167,6 +154,30 @@ def _step_one(
         notify=decision.notify,
         event=event,
         delivery_ids=tuple(delivery_ids),
+    )
+
+
+def _store(
+    conn: Connection,
+    facts: RunFacts,
+    hit: RuleHit,
+    fp: str,
+    row: Alert | None,
+    write: store.AlertWrite,
+    now: datetime,
+) -> int:
+    """Open the episode's row (first step) or update it; the alert id."""
+    if row is not None:
+        store.update_alert(conn, row.id, write)
+        return row.id
+    return store.insert_alert(
+        conn,
+        fingerprint=fp,
+        monitor=facts.monitor,
+        rule=hit.rule.name,
+        subject=hit.subject,
+        created_at=now,
+        write=write,
     )
 
 

@@ -25,3 +25,29 @@ class DriftError(MonitorError):
 
 class EstimationError(MonitorError):
     """A performance estimator cannot be fitted or applied (unknown method, unusable input)."""
+
+
+# --- alerts (rules, alerts, notify, settings) ---
+
+
+class NotifyError(MonitorError):
+    """One notification attempt cannot be made; the sender turns it into a failed or retried
+    delivery (it never reaches the CLI)."""
+
+
+class TargetConfigError(NotifyError):
+    """The route cannot build its request (unset auth variable, template error): terminal."""
+
+
+class NotSent(NotifyError):
+    """The request did not reach the server (refused, DNS, TLS handshake): safe to retry."""
+
+
+class NoAnswer(NotifyError):
+    """The request was (possibly) sent, but no complete answer came back (timeout, reset)."""
+
+
+class RouteTestFailed(MonitorError):
+    """`monitor routes test`: the target refused the test notification or was unreachable."""
+
+    exit_code = 1

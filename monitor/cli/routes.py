@@ -9,11 +9,7 @@ from __future__ import annotations
 import click
 
 from monitor.cli._common import CONFIG, service_settings
-from monitor.errors import MonitorError
-
-
-class TestFailed(MonitorError):
-    exit_code = 1
+from monitor.errors import RouteTestFailed
 
 
 @click.group("routes")
@@ -52,7 +48,7 @@ def test_route(name: str, config_path: str | None, as_json: bool) -> None:
         click.echo(orjson.dumps(result.as_dict(), option=orjson.OPT_SORT_KEYS).decode())
     r = result.result
     if r.outcome != "delivered":
-        raise TestFailed(f"route {name!r} ({result.channel}): not delivered: {r.error}")
+        raise RouteTestFailed(f"route {name!r} ({result.channel}): not delivered: {r.error}")
     if not as_json:
         answer = dict(r.answer or {})
         parts = [f"route {name!r} ({result.channel}): delivered"]

@@ -18,18 +18,15 @@ from typing import Any, Protocol
 
 import orjson
 
+from monitor.errors import NoAnswer, NotSent, TargetConfigError
 from monitor.notify import channels as ch
 from monitor.notify.channels import Outgoing, SendResult
-from monitor.notify.targets.http import HttpAnswer, HttpRequest, NoAnswer, NotSent, exchange
+from monitor.notify.targets.http import HttpAnswer, HttpRequest, exchange
 from monitor.settings.targets import (
     BasicAuth,
     BearerAuth,
     TargetRoute,
 )
-
-
-class TargetConfigError(Exception):
-    """The route cannot build its request (unset auth variable, template error): terminal."""
 
 
 def _env(name: str, key: str) -> str:

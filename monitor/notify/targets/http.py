@@ -13,18 +13,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from monitor.errors import NoAnswer, NotSent
+
 if TYPE_CHECKING:  # imported when sending: loading the settings must stay cheap
     import http.client
 
 MAX_ANSWER_BYTES = 256 * 1024
-
-
-class NotSent(Exception):
-    """The request did not reach the server (refused, DNS, TLS handshake): safe to retry."""
-
-
-class NoAnswer(Exception):
-    """The request was (possibly) sent, but no complete answer came back (timeout, reset)."""
 
 
 @dataclass(frozen=True)

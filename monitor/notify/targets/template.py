@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from monitor.errors import TargetConfigError
 from monitor.notify.targets.base import (
-    TargetConfigError,
     answer_json,
     delivered,
     refused,
