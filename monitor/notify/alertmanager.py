@@ -31,7 +31,11 @@ from monitor.notify.channels import (
     SendResult,
 )
 from monitor.notify.http_post import post
-from monitor.settings import AlertingSettings, AlertmanagerRoute, SlackRoute, WebhookRoute
+from monitor.settings import (
+    AlertingSettings,
+    AlertmanagerRoute,
+    RouteSettings,
+)
 from monitor.storage import outbox
 from monitor.storage.db import Connection, Engine, storage_errors
 from monitor.verdict import comparison, how_far
@@ -177,9 +181,7 @@ class AlertmanagerSender:
     def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    def send(
-        self, note: Outgoing, route: SlackRoute | WebhookRoute | AlertmanagerRoute
-    ) -> SendResult:
+    def send(self, note: Outgoing, route: RouteSettings) -> SendResult:
         if not isinstance(route, AlertmanagerRoute):
             return SendResult.failed(f"route {note.route!r} is not an alertmanager route")
         body = encode(note.payload, route, self._clock())

@@ -34,11 +34,8 @@ from monitor.notify.alertmanager import resend_firing
 from monitor.notify.channels import Outgoing, Sender, SendResult, parse_retry_after
 from monitor.settings import (
     AlertingSettings,
-    AlertmanagerRoute,
     DeliverySettings,
     RouteSettings,
-    TargetRoute,
-    WebhookRoute,
 )
 from monitor.storage import outbox
 from monitor.storage.db import Engine
@@ -84,9 +81,9 @@ def _release(engine: Engine, rows: list[outbox.Claimed], now: datetime) -> int:
 
 
 def _route_timeout_s(route: RouteSettings | None) -> float:
-    if isinstance(route, WebhookRoute | AlertmanagerRoute | TargetRoute):
-        return route.timeout.total_seconds()
-    return 10.0
+    """The route's `timeout` (a route type without one: 10 s, Slack's client timeout)."""
+    timeout = getattr(route, "timeout", None)
+    return timeout.total_seconds() if isinstance(timeout, timedelta) else 10.0
 
 
 def _retry_delay(

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.errors import ConfigError
-from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings, TargetRoute, WebhookRoute
+from monitor.settings import SEVERITIES, AlertingSettings, RuleSettings
 from monitor.storage import outbox
 from monitor.storage.db import Connection
 
@@ -57,11 +57,12 @@ def enqueue(
             continue
         if route.rules and rule.name not in route.rules:
             continue
-        if isinstance(route, WebhookRoute | TargetRoute):  # retraining triggers filter alike
-            if route.conditions and rule.condition not in route.conditions:
-                continue
-            if route.events and event not in route.events:
-                continue
+        conditions = getattr(route, "conditions", None)  # route types that filter (webhooks,
+        events = getattr(route, "events", None)  # retraining targets): empty means every one
+        if conditions and rule.condition not in conditions:
+            continue
+        if events and event not in events:
+            continue
         reason = _suppression(conn, name, route, payload, now)
         delivery_id = uuid.uuid4().hex
         outbox.add_notification(

@@ -23,7 +23,7 @@ from slack_sdk.webhook import WebhookClient
 
 from monitor.display import feature_label
 from monitor.notify.channels import Outgoing, SendResult, classify_http
-from monitor.settings import SlackRoute, WebhookRoute
+from monitor.settings import RouteSettings, SlackRoute
 from monitor.verdict import comparison, how_far
 
 SLACK_TIMEOUT_S = 10
@@ -234,7 +234,7 @@ class SlackSender:
     (`Outgoing.thread_id`, the firing row's stored `ts`).
     """
 
-    def send(self, note: Outgoing, route: SlackRoute | WebhookRoute) -> SendResult:
+    def send(self, note: Outgoing, route: RouteSettings) -> SendResult:
         if not isinstance(route, SlackRoute):
             return SendResult.failed(f"route {note.route!r} is not a slack route")
         text, blocks = render(note.payload)

@@ -16,7 +16,7 @@ import orjson
 from monitor.notify.channels import USER_AGENT, Outgoing, SendResult
 from monitor.notify.http_post import post
 from monitor.notify.signing import sign
-from monitor.settings import SlackRoute, WebhookRoute
+from monitor.settings import RouteSettings, WebhookRoute
 
 
 def encode_payload(payload: Mapping[str, Any]) -> bytes:
@@ -37,7 +37,7 @@ def webhook_headers(body: bytes, secret: bytes, delivery_id: str, event: str) ->
 class WebhookSender:
     """POSTs one notification to a WebhookRoute; the route's `timeout` bounds the attempt."""
 
-    def send(self, note: Outgoing, route: SlackRoute | WebhookRoute) -> SendResult:
+    def send(self, note: Outgoing, route: RouteSettings) -> SendResult:
         if not isinstance(route, WebhookRoute):
             return SendResult.failed(f"route {note.route!r} is not a webhook route")
         body = encode_payload(note.payload)
