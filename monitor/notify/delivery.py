@@ -32,6 +32,7 @@ from monitor.backoff import backoff_s
 from monitor.errors import MonitorError
 from monitor.notify.alertmanager import resend_firing
 from monitor.notify.channels import Outgoing, Sender, SendResult, parse_retry_after
+from monitor.notify.registry import default_senders
 from monitor.settings import (
     AlertingSettings,
     DeliverySettings,
@@ -214,7 +215,7 @@ def deliver_due(
     """One pass over the due outbox rows. `now` pins the clock (tests, replays)."""
     clock = _clock(now)
     cfg = alerting.delivery
-    senders = _default_senders() if senders is None else senders
+    senders = default_senders() if senders is None else senders
     # the lease covers at least two attempts of the slowest route, so the first claimed row
     # is always sent well inside it (and a shorter lease cannot livelock the outbox)
     slowest = max((_route_timeout_s(r) for r in alerting.routes.values()), default=10.0)
@@ -258,7 +259,7 @@ class OutboxWorker:
     ) -> None:
         self.engine = engine
         self.alerting = alerting
-        self.senders = _default_senders() if senders is None else senders
+        self.senders = default_senders() if senders is None else senders
         self.lease = lease
         self.totals = DeliveryStats()
         self._lock = threading.Lock()
@@ -305,9 +306,3 @@ class OutboxWorker:
         thread = threading.Thread(target=self.run, args=(stop,), name="monitor-outbox", daemon=True)
         thread.start()
         return thread
-
-
-def _default_senders() -> dict[str, Sender]:
-    from monitor.notify.registry import default_senders  # senders load their clients lazily
-
-    return default_senders()

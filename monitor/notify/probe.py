@@ -16,6 +16,7 @@ from typing import Any
 
 from monitor.errors import ConfigError
 from monitor.notify.channels import Outgoing, Sender, SendResult
+from monitor.notify.registry import default_senders
 from monitor.settings import AlertingSettings
 
 TEST_EVENT = "route.test"
@@ -80,7 +81,7 @@ def send_test(
     if route is None:
         known = ", ".join(sorted(alerting.routes)) or "none"
         raise ConfigError(f"no route named {name!r} in alerting.routes (configured: {known})")
-    senders = _default_senders() if senders is None else senders
+    senders = default_senders() if senders is None else senders
     sender = senders.get(route.type)
     if sender is None:
         raise ConfigError(f"no sender for route type {route.type!r}")
@@ -94,9 +95,3 @@ def send_test(
         attempt=1,
     )
     return RouteTest(name, route.type, note.delivery_id, sender.send(note, route))
-
-
-def _default_senders() -> dict[str, Sender]:
-    from monitor.notify.registry import default_senders  # senders load their clients lazily
-
-    return default_senders()
