@@ -1,6 +1,6 @@
 """HTTP API (FastAPI) and Prometheus metrics of the service (`serve --role api|all`).
 
-`create_app` is imported lazily: a consumer-only process uses `monitor.api.metrics` without
+`create_app` is imported lazily: a consumer-only process uses `monitor.api.prometheus` without
 loading FastAPI.
 """
 

@@ -27,7 +27,7 @@ from monitor.api import (
 )
 from monitor.api.auth import Tokens, require_read
 from monitor.api.deps import ERRORS
-from monitor.api.metrics import IngestObserver, build_registry
+from monitor.api.prometheus import IngestObserver, build_registry
 from monitor.api.schemas import Health
 from monitor.api.throttle import FailureLimiter
 from monitor.errors import InputError, MonitorError, StorageError

@@ -66,7 +66,7 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     started: dict = {}  # role parts once built: "ingestor", "scheduler"
     observer = None
     if role in ("consumer", "all"):
-        from monitor.api.metrics import IngestObserver
+        from monitor.api.prometheus import IngestObserver
 
         observer = IngestObserver()
     http = None
@@ -176,7 +176,7 @@ def _ticking(get_scheduler, settings):  # type: ignore[no-untyped-def]
     """Ready while the scheduler has ticked recently (3 of its longest intervals, >= 1 min)."""
     from datetime import UTC, datetime, timedelta
 
-    from monitor.api.metrics import expected_interval
+    from monitor.api.prometheus import expected_interval
 
     slowest = max(
         [settings.scheduler.tick.total_seconds()]

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from monitor.api import create_app
-from monitor.api.metrics import IngestObserver
+from monitor.api.prometheus import IngestObserver
 from monitor.api.server import ServerThread
 from monitor.ingest.consumer import build_ingestor
 from monitor.ingest.topics import create_topics

@@ -17,4 +17,3 @@ def test_status_json_shape(db_url, tmp_path, capsys) -> None:
     code, out, _ = run(capsys, "status", "--config", config, "--json")
     assert code == 0
     compare("status", shape(json.loads(out)))
-
