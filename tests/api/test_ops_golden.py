@@ -14,8 +14,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
-from monitor.api import create_app
 from monitor.api.prometheus import IngestObserver, build_registry
+from monitor.app import create_app
 from monitor.settings import parse_settings
 from monitor.storage import make_engine, upgrade
 from monitor.storage.tables import performance_runs
