@@ -20,6 +20,12 @@ def test_the_api_package_does_not_import_the_web() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_consumer_process_exports_metrics_without_fastapi() -> None:
+    code = "import sys, monitor.api.prometheus; print('fastapi' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_composed_app_serves_the_dashboard_and_the_api_app_alone_does_not(tmp_path) -> None:
     from monitor.api import create_app as create_api_app
     from monitor.app import create_app
