@@ -2,7 +2,7 @@
 
 consumer: Kafka ingestion (and the bucket sketches of what it stores). scheduler: the drift
 runs of every monitor, then alerts and the notification outbox worker. api: the HTTP API
-(/api/v1, /healthz, /readyz, /metrics). all: the three in one process. Replicas of any role
+and the web dashboard (`monitor.app`: /api/v1, /, /healthz, /readyz, /metrics). all: the three in one process. Replicas of any role
 can run side by side against one Postgres. consumer- and scheduler-only processes serve
 /metrics, /healthz and /readyz on `api.metrics_port`.
 """
