@@ -46,11 +46,11 @@ from sqlalchemy import Engine, and_, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
-from monitor.api import queries
 from monitor.errors import MonitorError
 from monitor.events import REASONS
 from monitor.ingest.metrics import IngestMetrics
 from monitor.settings import SEVERITIES, MonitorSettings, Settings
+from monitor.storage import run_reads as queries
 from monitor.storage.runs import FINISHED
 from monitor.storage.tables import (
     alerts,

@@ -12,8 +12,9 @@ from typing import Any
 from monitor.performance.classification import SCALARS as CLASSIFICATION_SCALARS
 from monitor.performance.regression import SCALARS as REGRESSION_SCALARS
 from monitor.settings import MonitorSettings
+from monitor.storage.dashboard import Heatmap
 from monitor.web import charts
-from monitor.web.data import Distributions, Heatmap
+from monitor.web.data import Distributions
 from monitor.web.html import (
     badge,
     e,

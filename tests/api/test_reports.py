@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from monitor.api import create_app
-from monitor.api.routes_runs import report_path
+from monitor.reports.serve import report_path
 from monitor.settings import ReportSettings
 from monitor.storage.tables import drift_runs
 
