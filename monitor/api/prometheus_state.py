@@ -24,11 +24,11 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from monitor.api import queries
 from monitor.errors import MonitorError
 from monitor.events import REASONS
 from monitor.settings import SEVERITIES, MonitorSettings, Settings
 from monitor.storage import gauges
+from monitor.storage import run_reads as queries
 from monitor.storage.db import Engine
 from monitor.storage.queries import dead_letter_counts
 

@@ -171,7 +171,7 @@ def status(config_path: str | None, lag: bool, lag_timeout: float, as_json: bool
     if lag:
         doc["lag"] = group_lag(settings.kafka, lag_timeout)
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json(doc)
     else:
