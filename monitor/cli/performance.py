@@ -79,8 +79,8 @@ def _main_metric(monitor: Any, task: str | None) -> str:
 @AS_JSON
 def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bool) -> None:
     """The newest revision of each recent window, newest first."""
-    from monitor.performance import latest_runs
     from monitor.reports.performance_section import SERIES
+    from monitor.storage.performance_runs import latest_runs
 
     settings, engine = open_store(config_path)
     monitor = settings.monitor(monitor_name)
@@ -132,7 +132,7 @@ def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bo
 def show_cmd(config_path: str | None, monitor_name: str, window_text: str, as_json: bool) -> None:
     """Every revision of one window: overall metrics, per model version, per segment."""
     from monitor.errors import InputError
-    from monitor.performance import run_history
+    from monitor.storage.performance_runs import run_history
 
     start, end = _parse_window(window_text)
     settings, engine = open_store(config_path)

@@ -10,8 +10,8 @@ import pytest
 from sklearn import metrics as skm
 
 from monitor.errors import InputError
+from monitor.performance.evaluate import evaluate_window
 from monitor.performance.labelled import LabelledWindow
-from monitor.performance.runner import evaluate_window
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 

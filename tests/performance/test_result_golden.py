@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.performance.evaluate import evaluate_window
 from monitor.performance.labelled import LabelledWindow
-from monitor.performance.runner import evaluate_window
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "performance"
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

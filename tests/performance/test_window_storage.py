@@ -21,17 +21,15 @@ from monitor.errors import InputError
 from monitor.events import Label, Prediction
 from monitor.performance import (
     compute_metrics,
-    compute_window,
     label_coverage,
     label_delay,
-    latest_runs,
-    load_window,
     reference_performance,
-    run_history,
-    store_window,
 )
+from monitor.scheduler.performance import compute_window
 from monitor.settings import MonitorSettings
 from monitor.storage import make_engine, store_batch, upgrade
+from monitor.storage.labelled import load_window
+from monitor.storage.performance_runs import latest_runs, run_history, store_window
 from monitor.storage.tables import performance_runs
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
