@@ -4,7 +4,9 @@ Inputs: `y_true` (labels, None/NaN = unlabelled), `y_pred` (predicted classes, N
 missing) and/or `proba`: (n,) probabilities of the positive class (binary) or (n, k)
 probabilities whose columns are `proba_classes` (NaN row = no probabilities for that row).
 Class values follow `columns.py` (bools are 0/1, "1" and 1 are one class when any value is a
-string).
+string). The parts: `class_space.py` (classes, binary, positive class, aligned
+probabilities), `counts.py` (confusion matrix metrics), `probability.py` (curves, log loss,
+calibration); this module holds the result types and the one entry point.
 
 Definitions (tests pin each to scikit-learn on the same rows, rtol 1e-9):
 - Rows evaluated: labelled and with a prediction. A row with probabilities but no predicted
@@ -61,8 +63,8 @@ from monitor.performance.columns import (
     python_values,
     to_column,
     unify,
-    unique_classes,
 )
+from monitor.performance.counts import ClassStats, confusion, count_metrics
 from monitor.performance.probability import (
     Calibration,
     CalibrationBin,
@@ -74,32 +76,6 @@ from monitor.performance.probability import (
 DEFAULT_BINS = 10
 
 NO_ROWS = "no labelled rows with a prediction"
-
-
-@dataclass(frozen=True)
-class ClassStats:
-    label: Any
-    precision: float
-    recall: float
-    f1: float
-    support: int  # rows labelled with this class
-    predicted: int  # rows predicted as this class
-    roc_auc: float | None = None  # multiclass one-vs-rest, where defined
-    pr_auc: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(
-            {
-                "label": python_value(self.label),
-                "precision": self.precision,
-                "recall": self.recall,
-                "f1": self.f1,
-                "support": self.support,
-                "predicted": self.predicted,
-                "roc_auc": self.roc_auc,
-                "pr_auc": self.pr_auc,
-            }
-        )
 
 
 SCALARS = (
@@ -188,14 +164,8 @@ def classification_metrics(
 ) -> ClassificationMetrics:
     """Every classification metric of the rows (see the module docstring). Data edge cases
     give null metrics with a reason; only inconsistent argument shapes raise InputError."""
-    t = to_column(y_true)
+    t, p, pr = _inputs(y_true, y_pred, proba, proba_classes)
     n_in = len(t)
-    p = to_column(y_pred) if y_pred is not None else None
-    pr = None if proba is None else np.asarray(proba, dtype=np.float64)
-    check_shapes(n_in, p, pr, proba_classes)
-    if p is None:
-        p = Column(np.zeros(n_in, t.values.dtype), np.zeros(n_in, bool), t.kind)
-    t, p = unify(t, p)
     reasons: dict[str, str] = {}
     space = class_space(t, p, pr, proba_classes, classes, pos_label, reasons)
     aligned = align_proba(space.proba, space.prob_keys, space.values, space.pos_idx, n_in)
@@ -219,8 +189,8 @@ def classification_metrics(
     derive = ~sel(p.valid)
     if derive.any():
         pi[derive] = derived_predictions(aligned, sel, derive, space.pos_idx)
-    counts = _confusion(ti, pi, space)
-    out = _count_metrics(counts, space, n, reasons)
+    counts = confusion(ti, pi, space)
+    out = count_metrics(counts, space, n, reasons)
     per_auc: dict[int, tuple[float | None, float | None]] = {}
     n_proba, proba_out = _proba_metrics(aligned, sel, ti, space, n, n_bins, reasons, per_auc)
     pos_idx = space.pos_idx
@@ -240,88 +210,20 @@ def classification_metrics(
     )
 
 
-@dataclass(frozen=True)
-class _Confusion:
-    """The confusion matrix of the evaluated rows and the per-class counts and rates."""
-
-    idx: np.ndarray  # class-space index of each matrix row / column
-    classes: np.ndarray
-    matrix: np.ndarray  # rows = label, columns = prediction
-    support: np.ndarray
-    predicted: np.ndarray
-    precision: np.ndarray
-    recall: np.ndarray
-    f1: np.ndarray
-
-    def per_class(
-        self, per_auc: dict[int, tuple[float | None, float | None]]
-    ) -> tuple[ClassStats, ...]:
-        return tuple(
-            ClassStats(
-                python_value(self.classes[j]),
-                float(self.precision[j]),
-                float(self.recall[j]),
-                float(self.f1[j]),
-                int(self.support[j]),
-                int(self.predicted[j]),
-                *per_auc.get(int(self.idx[j]), (None, None)),
-            )
-            for j in range(len(self.idx))
-        )
-
-
-def _confusion(ti: np.ndarray, pi: np.ndarray, space: ClassSpace) -> _Confusion:
-    """Binary: over both classes; multiclass: the classes present in labels or predictions."""
-    cm_idx = np.arange(2) if space.binary else unique_classes(ti, pi)
-    k = len(cm_idx)
-    lookup = np.full(len(space.values), -1, dtype=np.int64)
-    lookup[cm_idx] = np.arange(k)
-    ct, cp = lookup[ti], lookup[pi]
-    cm = np.bincount(ct * k + cp, minlength=k * k).reshape(k, k)
-    tp = np.diag(cm).astype(np.float64)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    return _Confusion(
-        idx=cm_idx,
-        classes=space.values[cm_idx],
-        matrix=cm,
-        support=support,
-        predicted=predicted,
-        precision=_divide(tp, predicted.astype(np.float64)),
-        recall=_divide(tp, support.astype(np.float64)),
-        f1=_divide(2 * tp, (support + predicted).astype(np.float64)),
-    )
-
-
-def _count_metrics(
-    c: _Confusion, space: ClassSpace, n: int, reasons: dict[str, str]
-) -> dict[str, Any]:
-    """Accuracy, precision / recall / F1 (positive class or macro, macro, weighted) and the
-    binary positive rates."""
-    _zero_division_reasons(reasons, c.classes, c.support, c.predicted)
-    precision, recall, f1, support = c.precision, c.recall, c.f1, c.support
-    out: dict[str, Any] = {
-        "accuracy": float(np.diag(c.matrix).astype(np.float64).sum() / n),
-        "precision_macro": float(precision.mean()),
-        "recall_macro": float(recall.mean()),
-        "f1_macro": float(f1.mean()),
-        "precision_weighted": float(np.average(precision, weights=support)),
-        "recall_weighted": float(np.average(recall, weights=support)),
-        "f1_weighted": float(np.average(f1, weights=support)),
-    }
-    if space.binary:
-        pos_idx = space.pos_idx
-        assert pos_idx is not None
-        return out | {
-            "precision": float(precision[pos_idx]),
-            "recall": float(recall[pos_idx]),
-            "f1": float(f1[pos_idx]),
-            "positive_rate_pred": float(c.predicted[pos_idx] / n),
-            "positive_rate_label": float(support[pos_idx] / n),
-        }
-    reasons.setdefault("positive_rate_pred", "multiclass: no positive class")
-    reasons.setdefault("positive_rate_label", "multiclass: no positive class")
-    return out | {k2: out[f"{k2}_macro"] for k2 in ("precision", "recall", "f1")}
+def _inputs(
+    y_true: Any, y_pred: Any, proba: Any, proba_classes: Any
+) -> tuple[Column, Column, np.ndarray | None]:
+    """Labels and predictions as unified columns (no predictions: all missing), the
+    probabilities as floats; InputError when the shapes disagree."""
+    t = to_column(y_true)
+    n_in = len(t)
+    p = to_column(y_pred) if y_pred is not None else None
+    pr = None if proba is None else np.asarray(proba, dtype=np.float64)
+    check_shapes(n_in, p, pr, proba_classes)
+    if p is None:
+        p = Column(np.zeros(n_in, t.values.dtype), np.zeros(n_in, bool), t.kind)
+    t, p = unify(t, p)
+    return t, p, pr
 
 
 def _proba_metrics(
@@ -360,28 +262,6 @@ def _proba_metrics(
         for name in ("roc_auc", "pr_auc", "log_loss", "ece"):
             reasons.setdefault(name, "no probabilities")
     return n_proba, out
-
-
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with 0 where den == 0 (scikit-learn zero_division=0)."""
-    out = np.zeros(len(num), dtype=np.float64)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def _zero_division_reasons(
-    reasons: dict[str, str], classes: np.ndarray, support: np.ndarray, predicted: np.ndarray
-) -> None:
-    never_pred = [python_value(c) for c, n in zip(classes, predicted, strict=True) if n == 0]
-    never_lab = [python_value(c) for c, n in zip(classes, support, strict=True) if n == 0]
-    if never_pred:
-        reasons["precision"] = (
-            f"never predicted: {never_pred[:10]!r}; their precision is 0 (zero_division=0)"
-        )
-    if never_lab:
-        reasons["recall"] = (
-            f"never labelled: {never_lab[:10]!r}; their recall is 0 (zero_division=0)"
-        )
 
 
 __all__ = [

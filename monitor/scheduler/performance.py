@@ -179,7 +179,8 @@ def _judge(
         status="succeeded",
         current_rows=result.predictions,
         reference_rows=ref.row_count if ref else 0,
-        performance=metrics.scalars(),
+        # undefined metrics left out: the rules read a missing and a None metric alike
+        performance={k: v for k, v in metrics.scalars().items() if v is not None},
         reference_performance=ref.performance if ref else None,
         labelled_rows=result.overall.evaluated,
         kind="performance",
