@@ -148,6 +148,11 @@ class StoredRun:
     computed_at: datetime
     created: bool = False
 
+    @property
+    def coverage(self) -> float | None:
+        """Share of the window's predictions that have a label (None without predictions)."""
+        return self.labelled / self.predictions if self.predictions else None
+
 
 __all__ = [
     "DEFAULT_MIN_ROWS",
