@@ -149,25 +149,6 @@ class _Rows:
             pos_label=pos_label,
         )
 
-    def group(
-        self,
-        idx: np.ndarray,
-        task: TaskKind,
-        classes: Any,
-        pos_label: Any,
-        min_rows: int,
-        metrics: Metrics | None,
-    ) -> GroupResult:
-        n, labelled = len(idx), int(self.window.labelled[idx].sum())
-        if labelled == 0:
-            why = "no predictions in the window" if n == 0 else f"none of {n} predictions labelled"
-            return GroupResult(n, 0, 0, "no_labels", None, why)
-        metrics = metrics or self.metrics(idx, task, classes, pos_label)
-        if metrics.n < min_rows:
-            why = f"{metrics.n} labelled rows with a prediction, fewer than min_rows {min_rows}"
-            return GroupResult(n, labelled, metrics.n, "insufficient_labels", None, why)
-        return GroupResult(n, labelled, metrics.n, "ok", metrics, None)
-
 
 @dataclass(frozen=True)
 class _Grouper:
@@ -180,7 +161,19 @@ class _Grouper:
     min_rows: int
 
     def group(self, idx: np.ndarray, metrics: Metrics | None = None) -> GroupResult:
-        return self.rows.group(idx, self.task, self.classes, self.pos_label, self.min_rows, metrics)
+        """Counts, status and (with enough evaluated rows) metrics of the rows at `idx`;
+        `metrics` when already computed for them."""
+        n, labelled = len(idx), int(self.rows.window.labelled[idx].sum())
+        if labelled == 0:
+            why = "no predictions in the window" if n == 0 else f"none of {n} predictions labelled"
+            return GroupResult(n, 0, 0, "no_labels", None, why)
+        metrics = metrics or self.rows.metrics(idx, self.task, self.classes, self.pos_label)
+        if metrics.n < self.min_rows:
+            why = (
+                f"{metrics.n} labelled rows with a prediction, fewer than min_rows {self.min_rows}"
+            )
+            return GroupResult(n, labelled, metrics.n, "insufficient_labels", None, why)
+        return GroupResult(n, labelled, metrics.n, "ok", metrics, None)
 
 
 # -- reference -------------------------------------------------------------------------------
