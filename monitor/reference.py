@@ -279,7 +279,8 @@ def _stored_range(engine: Engine, monitor: MonitorSettings) -> tuple[datetime, d
 
 def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[str, float] | None:
     """The model's metrics on a reference of stored traffic, from its labelled events."""
-    from monitor.performance import load_window, reference_performance
+    from monitor.performance import reference_performance
+    from monitor.storage.labelled import load_window
 
     span = _stored_range(engine, monitor)
     if span is None:

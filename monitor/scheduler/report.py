@@ -76,9 +76,9 @@ def performance_html(
     windows evaluated up to the previous tick."""
     if not monitor.performance_enabled:
         return None
-    from monitor.performance import latest_runs
     from monitor.reference import latest
     from monitor.reports.performance_section import performance_section
+    from monitor.storage.performance_runs import latest_runs
 
     limit = settings.reports.history_runs
     runs = [r for r in latest_runs(engine, monitor.name, limit=limit) if r.window_end <= window.end]

@@ -35,7 +35,7 @@ def firing_alerts(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
 
 def performance_history(engine: Engine, monitor: str, limit: int = 30) -> list[Any]:
     """The newest revision of each of the last `limit` windows, oldest first (StoredRun)."""
-    from monitor.performance import latest_runs
+    from monitor.storage.performance_runs import latest_runs
 
     return list(reversed(latest_runs(engine, monitor, limit=limit)))
 
