@@ -57,8 +57,7 @@ def open_alert_counts(engine: Engine) -> dict[str, dict[str, int]]:
 def collect_status(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]:
     """Everything `monitor status` shows, as plain data (the --json document)."""
     from monitor.notify.delivery import outbox_counts
-    from monitor.replay import dead_letter_counts_since
-    from monitor.storage.queries import dead_letter_counts
+    from monitor.storage.dead_letters import dead_letter_counts, dead_letter_counts_since
     from monitor.storage.runs import list_runs
 
     open_alerts = open_alert_counts(engine)
