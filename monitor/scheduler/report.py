@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import MonitorError
 from monitor.reference import LABEL_COLUMN, event_filter, reference_frame
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
+from monitor.storage.db import Engine
 from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, load_frame
 from monitor.window import Window
 

@@ -7,7 +7,7 @@ parameters (model, version and segment values come from events: untrusted).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -127,7 +127,7 @@ def load_frame(
     return rows_to_frame(rows, columns)
 
 
-def rows_to_frame(rows: list[Any], columns: list[str] | None = None) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[Any], columns: list[str] | None = None) -> pd.DataFrame:
     """(ts, features, prediction, proba) rows -> frame; `columns` fixes the feature columns."""
     feats = [r[1] or {} for r in rows]
     frame = pd.DataFrame.from_records(feats, columns=columns) if feats else pd.DataFrame()

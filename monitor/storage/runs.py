@@ -229,10 +229,10 @@ def feature_history(
     """Each feature's statistic over the monitor's last `limit` finished runs, oldest first;
     with `before`, only runs of windows ending before it (a report of an older window)."""
     f = drift_feature_results.c
-    last = select(r.id).where(r.monitor == monitor, r.status == "succeeded")
+    newest = select(r.id).where(r.monitor == monitor, r.status == "succeeded")
     if before is not None:
-        last = last.where(r.window_end < before)
-    last = last.order_by(r.window_end.desc()).limit(limit).subquery()
+        newest = newest.where(r.window_end < before)
+    last = newest.order_by(r.window_end.desc()).limit(limit).subquery()
     stmt = (
         select(r.window_end, f.feature, f.method, f.statistic, f.p_value, f.threshold, f.drifted)
         .join(drift_feature_results, f.run_id == r.id)
