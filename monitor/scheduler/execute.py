@@ -274,14 +274,7 @@ def _store(
     report_path, url = _write_report(run, report, prediction, hits)
     if url is not None:
         facts = replace(facts, report_url=url)
-    summary = {
-        "reference_version": ref.version,
-        "drift_share_threshold": report.drift_share_threshold,
-        "prediction_drift": prediction.to_dict() if prediction is not None else None,
-        "data_quality": data_quality(report),
-        "sketches_rebuilt": rebuilt,
-        "multivariate": mv,
-    }
+    summary = _summary(ref, report, prediction, rebuilt, mv)
     duration = run.elapsed()
     with run.engine.begin() as conn:
         run_store.finish(
@@ -306,6 +299,24 @@ def _store(
         alerts=tuple(changes),
         duration_s=duration,
     )
+
+
+def _summary(
+    ref: Reference,
+    report: DriftReport,
+    prediction: FeatureResult | None,
+    rebuilt: bool,
+    mv: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The details stored with a compared run (`drift_runs.summary`)."""
+    return {
+        "reference_version": ref.version,
+        "drift_share_threshold": report.drift_share_threshold,
+        "prediction_drift": prediction.to_dict() if prediction is not None else None,
+        "data_quality": data_quality(report),
+        "sketches_rebuilt": rebuilt,
+        "multivariate": mv,
+    }
 
 
 def _write_report(
