@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import AwareDatetime
 
+from monitor.access.auth import require_admin, require_read
 from monitor.api import queries
-from monitor.api.auth import require_admin, require_read
 from monitor.api.deps import (
     BAD_INPUT,
     CONFLICT,

@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
+from monitor.access.auth import require_read
 from monitor.api import queries
-from monitor.api.auth import require_read
 from monitor.api.deps import ERRORS, NOT_FOUND, engine_of, settings_of
 from monitor.api.schemas import FeatureResultOut, PerformanceOut, RunDetail
 from monitor.settings import ReportSettings

@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from monitor.access.auth import Tokens
+from monitor.access.throttle import client_address, limiter_of
 from monitor.api import queries
-from monitor.api.auth import Tokens
 from monitor.api.routes_runs import REPORT_HEADERS, report_path
-from monitor.api.throttle import client_address, limiter_of
 from monitor.web import compare as compare_view
 from monitor.web import data, pages, static
 from monitor.web.html import fmt_ts

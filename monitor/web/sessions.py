@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from monitor.api.auth import Scope
+from monitor.access.auth import Scope
 from monitor.storage import sessions as stored
 
 COOKIE = "monitor_session"

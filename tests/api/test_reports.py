@@ -10,8 +10,8 @@ from api_support import REPORT_HTML
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from monitor.api import create_app
 from monitor.api.routes_runs import report_path
+from monitor.app import create_app
 from monitor.settings import ReportSettings
 from monitor.storage.tables import drift_runs
 
