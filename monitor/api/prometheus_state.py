@@ -30,7 +30,7 @@ from monitor.settings import SEVERITIES, MonitorSettings, Settings
 from monitor.storage import gauges
 from monitor.storage import run_reads as queries
 from monitor.storage.db import Engine
-from monitor.storage.queries import dead_letter_counts
+from monitor.storage.dead_letters import dead_letter_counts
 
 log = logging.getLogger("monitor.api.metrics")  # the name log queries know (module renamed)
 

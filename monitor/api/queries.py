@@ -20,7 +20,6 @@ from monitor.storage.db import storage_errors
 from monitor.storage.tables import (
     alert_events,
     alerts,
-    dead_letters,
     notifications,
 )
 
@@ -172,26 +171,3 @@ def acknowledge(
             )
         )
     return state
-
-
-# --- dead letters --------------------------------------------------------------------------
-
-
-def dead_letter_samples(engine: Engine, limit: int) -> list[dict[str, Any]]:
-    d = dead_letters.c
-    stmt = (
-        select(
-            d.id,
-            d.topic,
-            d.kafka_partition.label("partition"),
-            d.kafka_offset.label("offset"),
-            d.reason,
-            d.detail,
-            d.raw,
-            d.received_at,
-        )
-        .order_by(d.id.desc())
-        .limit(limit)
-    )
-    with storage_errors(engine, "read dead letters"), engine.connect() as conn:
-        return [dict(m) for m in conn.execute(stmt).mappings()]

@@ -32,8 +32,7 @@ LAG_TIMEOUT_S = 10.0
 def collect_status(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]:
     """Everything `monitor status` shows, as plain data (the --json document)."""
     from monitor.notify.delivery import outbox_counts
-    from monitor.replay import dead_letter_counts_since
-    from monitor.storage.queries import dead_letter_counts
+    from monitor.storage.dead_letters import dead_letter_counts, dead_letter_counts_since
     from monitor.storage.runs import list_runs
     from monitor.storage.status import open_alert_counts
 
