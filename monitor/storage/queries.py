@@ -11,13 +11,6 @@ from sqlalchemy import Engine, func, select
 
 from monitor.events import Prediction
 from monitor.storage.db import storage_errors
-
-# re-exported: monitor.storage (__init__) imports these from here
-from monitor.storage.dead_letters import (  # noqa: F401
-    count_dead_letters,
-    dead_letter_counts,
-)
-from monitor.storage.dead_letters import newest_dead_letters as dead_letters  # noqa: F401
 from monitor.storage.tables import labels, predictions
 
 
