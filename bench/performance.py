@@ -35,9 +35,9 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from monitor.performance.classification import classification_metrics
+from monitor.performance.evaluate import evaluate_window
 from monitor.performance.labelled import LabelledWindow
 from monitor.performance.regression import regression_metrics
-from monitor.performance.runner import evaluate_window
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -23,12 +23,12 @@ from typing import Any
 
 from monitor.demo_config import (
     DEMO_DIR,
-    DemoError,
     demo_config,
     demo_settings,
     fresh_workdir,
     write_config,
 )
+from monitor.errors import DemoError
 from monitor.settings import Settings
 
 WINDOW = timedelta(minutes=5)
@@ -287,6 +287,7 @@ def summary_lines(database_url: str) -> list[str]:
     """What the store holds: per model counts and time range, sample rows, dead letters."""
     from monitor.storage import queries
     from monitor.storage.db import make_engine
+    from monitor.storage.dead_letters import dead_letter_counts
 
     engine = make_engine(database_url)
     try:
@@ -303,7 +304,7 @@ def summary_lines(database_url: str) -> list[str]:
                 f"  {p.ts:%Y-%m-%d %H:%M:%S} {p.model} v{p.model_version} id={p.event_id[:12]}… "
                 f"prediction={p.prediction} proba={p.prediction_proba} {feats}, …"
             )
-        counts = queries.dead_letter_counts(engine)
+        counts = dead_letter_counts(engine)
         lines += [
             "",
             f"dead letters: {sum(counts.values())} (kept with topic/partition/offset and raw bytes)",

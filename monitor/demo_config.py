@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from monitor.errors import MonitorError
+from monitor.errors import DemoError
 from monitor.settings import Settings, parse_settings
 
 DEMO_DIR = Path("demo-data")
@@ -32,10 +32,6 @@ WORK_FILES = (
     "tansu.log",
     "churn_training.parquet",
 )
-
-
-class DemoError(MonitorError):
-    """The demo could not complete (e.g. the consumer did not catch up in time)."""
 
 
 def _monitor(name: str, version: str, reference: str) -> dict[str, Any]:

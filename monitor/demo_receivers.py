@@ -38,6 +38,8 @@ class Receivers:
     def base(self) -> str:
         assert self.server is not None
         host, port = self.server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def start(self) -> Receivers:

@@ -27,6 +27,35 @@ class EstimationError(MonitorError):
     """A performance estimator cannot be fitted or applied (unknown method, unusable input)."""
 
 
+# --- ops (C2): Kafka reachability, health checks ---
+
+
+class KafkaUnavailable(MonitorError):
+    """The Kafka broker cannot be reached, or refused a request (consumer, producer, lag)."""
+
+
+class Unhealthy(MonitorError):
+    """`monitor healthcheck`: the serving loop's heartbeat is missing or stale."""
+
+    exit_code = 1
+
+
+# --- sched (scheduler, reference, replay, demo) ---
+
+
+class ReferenceFailed(MonitorError):
+    """No usable reference (not materialised, empty, unreadable)."""
+
+
+class ReferencePending(ReferenceFailed):
+    """The reference's source is still being collected (its range, first N events or first
+    D days are not complete): nothing is broken, there is just nothing to compare with yet."""
+
+
+class DemoError(MonitorError):
+    """The demo could not complete (e.g. the consumer did not catch up in time)."""
+
+
 # --- alerts (rules, alerts, notify, settings) ---
 
 

@@ -15,14 +15,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, insert, select
 
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sketch import Sketch, Spec, from_bytes, spec_from_dict, to_bytes
 from monitor.drift.sketch_report import fit_reference
-from monitor.errors import ConfigError, DriftError, InputError, MonitorError
+from monitor.errors import (
+    ConfigError,
+    DriftError,
+    InputError,
+    MonitorError,
+    ReferenceFailed,
+    ReferencePending,
+)
 from monitor.settings import MonitorSettings
-from monitor.storage.db import storage_errors
+from monitor.storage.db import Engine
 from monitor.storage.event_frames import (
     PREDICTION_FEATURE,
     TS_COLUMN,
@@ -32,19 +38,15 @@ from monitor.storage.event_frames import (
     load_frame,
     nth_event_ts,
 )
-from monitor.storage.tables import reference_datasets
+from monitor.storage.references import (
+    ReferenceRow,
+    latest_reference,
+    reference_versions,
+    store_reference,
+)
 
 _LEN = struct.Struct("<I")
 LABEL_COLUMN = "__label__"
-
-
-class ReferenceError(MonitorError):
-    """No usable reference (not materialised, empty, unreadable)."""
-
-
-class ReferencePending(ReferenceError):
-    """The reference's source is still being collected (its range, first N events or first
-    D days are not complete): nothing is broken, there is just nothing to compare with yet."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def reference_frame(engine: Engine, monitor: MonitorSettings) -> tuple[pd.DataFr
     else:
         first = first_event_ts(engine, flt)
         if first is None:
-            raise ReferenceError(f"monitor {monitor.name}: no stored events to take a reference")
+            raise ReferenceFailed(f"monitor {monitor.name}: no stored events to take a reference")
         end = first + timedelta(days=float(ref.first_days or 0))
         frame = load_frame(engine, flt, start=first, end=end, columns=columns)
         source = f"events:first {ref.first_days:g} days from {first.isoformat()}"
@@ -142,7 +144,7 @@ def materialise(
     if frame is None:
         frame, source = reference_frame(engine, monitor)
     if len(frame) == 0:
-        raise ReferenceError(f"monitor {monitor.name}: the reference has no rows")
+        raise ReferenceFailed(f"monitor {monitor.name}: the reference has no rows")
     performance = None
     if LABEL_COLUMN in frame.columns:
         performance = reference_metrics(monitor, frame)
@@ -157,7 +159,7 @@ def materialise(
     try:
         specs, sketches = fit_reference(frame, options)
     except DriftError as exc:
-        raise ReferenceError(f"monitor {monitor.name}: reference: {exc}") from None
+        raise ReferenceFailed(f"monitor {monitor.name}: reference: {exc}") from None
     now = now or datetime.now(UTC)
     blob = b"".join(_LEN.pack(len(b)) + b for b in (to_bytes(sketches[n]) for n in specs))
     spec_doc = {
@@ -165,31 +167,18 @@ def materialise(
         "order": list(specs),
         "performance": performance,
     }
-    with storage_errors(engine, "store reference"), engine.begin() as conn:
-        version = (
-            conn.execute(
-                select(func.max(reference_datasets.c.version)).where(
-                    reference_datasets.c.monitor == monitor.name
-                )
-            ).scalar_one()
-            or 0
-        ) + 1
-        ref_id = conn.execute(
-            insert(reference_datasets)
-            .values(
-                monitor=monitor.name,
-                version=version,
-                created_at=now,
-                source=source or "frame",
-                row_count=len(frame),
-                spec=spec_doc,
-                sketch=blob,
-            )
-            .returning(reference_datasets.c.id)
-        ).scalar_one()
+    row = store_reference(
+        engine,
+        monitor.name,
+        created_at=now,
+        source=source or "frame",
+        row_count=len(frame),
+        spec=spec_doc,
+        sketch=blob,
+    )
     return Reference(
-        ref_id, monitor.name, version, now, source or "frame", len(frame), specs, sketches,
-        performance,
+        row.id, row.monitor, row.version, row.created_at, row.source, row.row_count, specs,
+        sketches, performance,
     )  # fmt: skip
 
 
@@ -203,7 +192,7 @@ def ensure_reference(engine: Engine, monitor: MonitorSettings, now: datetime) ->
         return ref
     spec = monitor.reference
     if spec is None:
-        raise ReferenceError(f"monitor {monitor.name}: no reference configured")
+        raise ReferenceFailed(f"monitor {monitor.name}: no reference configured")
     flt = event_filter(monitor)
     settled = now - monitor.window.lateness  # events before this are in (as for windows)
     if spec.end is not None and spec.end > settled:
@@ -279,7 +268,8 @@ def _stored_range(engine: Engine, monitor: MonitorSettings) -> tuple[datetime, d
 
 def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[str, float] | None:
     """The model's metrics on a reference of stored traffic, from its labelled events."""
-    from monitor.performance import load_window, reference_performance
+    from monitor.performance import reference_performance
+    from monitor.storage.labelled import load_window
 
     span = _stored_range(engine, monitor)
     if span is None:
@@ -301,42 +291,32 @@ def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[
 
 def latest(engine: Engine, monitor: str, version: int | None = None) -> Reference | None:
     """The newest (or the given) version of a monitor's reference, or None."""
-    r = reference_datasets.c
-    stmt = select(reference_datasets).where(r.monitor == monitor)
-    stmt = stmt.where(r.version == version) if version else stmt.order_by(r.version.desc())
-    with storage_errors(engine, "load reference"), engine.connect() as conn:
-        row = conn.execute(stmt.limit(1)).mappings().first()
+    row = latest_reference(engine, monitor, version)
     return None if row is None else _from_row(row)
 
 
 def versions(engine: Engine, monitor: str) -> list[dict[str, Any]]:
-    r = reference_datasets.c
-    stmt = (
-        select(r.id, r.version, r.created_at, r.source, r.row_count)
-        .where(r.monitor == monitor)
-        .order_by(r.version.desc())
-    )
-    with storage_errors(engine, "list references"), engine.connect() as conn:
-        return [dict(m) for m in conn.execute(stmt).mappings()]
+    """The monitor's stored versions, newest first (without their specs and sketches)."""
+    return reference_versions(engine, monitor)
 
 
-def _from_row(row: Any) -> Reference:
-    order = row["spec"]["order"]
-    specs = {n: spec_from_dict(row["spec"]["features"][n]) for n in order}
-    blob, pos, sketches = row["sketch"], 0, {}
+def _from_row(row: ReferenceRow) -> Reference:
+    order = row.spec["order"]
+    specs = {n: spec_from_dict(row.spec["features"][n]) for n in order}
+    blob, pos, sketches = row.sketch, 0, {}
     for name in order:
         (size,) = _LEN.unpack_from(blob, pos)
         pos += _LEN.size
         sketches[name] = from_bytes(blob[pos : pos + size])
         pos += size
     return Reference(
-        row["id"],
-        row["monitor"],
-        row["version"],
-        row["created_at"],
-        row["source"],
-        row["row_count"],
+        row.id,
+        row.monitor,
+        row.version,
+        row.created_at,
+        row.source,
+        row.row_count,
         specs,
         sketches,
-        row["spec"].get("performance"),
+        row.spec.get("performance"),
     )

@@ -18,33 +18,37 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+from typing import Protocol
 
 from monitor.errors import InputError
 from monitor.events import EventRejected, Label, Prediction, parse_label, parse_prediction
-from monitor.ingest.batch import ParseRules
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import dead_letters
+from monitor.storage.db import Connection, Engine
+from monitor.storage.dead_letters import (
+    DeadLetterRow,
+    NewReason,
+    missing_ids,
+    next_chunk,
+    replay_transaction,
+    settle_replayed,
+)
 from monitor.storage.writes import write_batch
 
-d = dead_letters.c
 CHUNK = 500
 
 ACCEPTED, REJECTED, TRUNCATED = "accepted", "rejected", "truncated"
 
 
-@dataclass(frozen=True)
-class DeadLetterRow:
-    id: int
-    topic: str
-    partition: int
-    offset: int
-    reason: str
-    detail: str
-    raw: bytes
-    received_at: datetime
+class ParseRules(Protocol):
+    """What replay needs of the consumer's parse rules (`monitor.ingest.batch.ParseRules`)."""
+
+    @property
+    def labels_topic(self) -> str: ...
+    @property
+    def max_bytes(self) -> int: ...
+    @property
+    def dead_letter_raw_bytes(self) -> int: ...
+    @property
+    def known_models(self) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -73,37 +77,6 @@ class ReplayReport:
         return sum(1 for o in self.outcomes if o.outcome == outcome)
 
 
-def _row(m: Any) -> DeadLetterRow:
-    return DeadLetterRow(
-        id=int(m["id"]),
-        topic=m["topic"],
-        partition=int(m["kafka_partition"]),
-        offset=int(m["kafka_offset"]),
-        reason=m["reason"],
-        detail=m["detail"],
-        raw=bytes(m["raw"]),
-        received_at=m["received_at"],
-    )
-
-
-def list_dead_letters(
-    engine: Engine, reason: str | None = None, limit: int = 50
-) -> list[DeadLetterRow]:
-    """The newest dead letters (by id), optionally of one reason."""
-    stmt = select(dead_letters).order_by(d.id.desc()).limit(limit)
-    if reason is not None:
-        stmt = stmt.where(d.reason == reason)
-    with storage_errors(engine, "read dead letters"), engine.connect() as conn:
-        return [_row(m) for m in conn.execute(stmt).mappings()]
-
-
-def dead_letter_counts_since(engine: Engine, since: datetime) -> dict[str, int]:
-    """Dead letters stored at or after `since`, per reason (by the time they were stored)."""
-    stmt = select(d.reason, func.count()).where(d.received_at >= since).group_by(d.reason)
-    with storage_errors(engine, "count dead letters"), engine.connect() as conn:
-        return {reason: int(n) for reason, n in conn.execute(stmt)}
-
-
 def _parser(topic: str, rules: ParseRules) -> Callable[..., Prediction | Label]:
     """As the consumer decides: the labels topic holds labels, any other topic predictions."""
     return parse_label if topic == rules.labels_topic else parse_prediction
@@ -111,7 +84,19 @@ def _parser(topic: str, rules: ParseRules) -> Callable[..., Prediction | Label]:
 
 def judge(row: DeadLetterRow, rules: ParseRules) -> tuple[ReplayOutcome, Prediction | Label | None]:
     """Validate one stored message again; pure."""
-    base = {"id": row.id, "topic": row.topic, "partition": row.partition, "offset": row.offset}
+
+    def outcome(outcome: str, reason: str | None, detail: str | None) -> ReplayOutcome:
+        return ReplayOutcome(
+            id=row.id,
+            topic=row.topic,
+            partition=row.partition,
+            offset=row.offset,
+            outcome=outcome,
+            old_reason=row.reason,
+            reason=reason,
+            detail=detail,
+        )
+
     try:
         event = _parser(row.topic, rules)(
             row.raw, max_bytes=rules.max_bytes, known_models=rules.known_models
@@ -119,19 +104,10 @@ def judge(row: DeadLetterRow, rules: ParseRules) -> tuple[ReplayOutcome, Predict
     except EventRejected as exc:
         if len(row.raw) >= rules.dead_letter_raw_bytes:
             detail = f"stored prefix is {len(row.raw)} bytes (ingest.dead_letter_raw_bytes)"
-            return ReplayOutcome(
-                **base, outcome=TRUNCATED, old_reason=row.reason, reason=row.reason, detail=detail
-            ), None
-        return ReplayOutcome(
-            **base,
-            outcome=REJECTED,
-            old_reason=row.reason,
-            reason=exc.reason,
-            detail=exc.detail.replace("\x00", "\\x00"),  # Postgres text cannot hold NUL
-        ), None
-    return ReplayOutcome(
-        **base, outcome=ACCEPTED, old_reason=row.reason, reason=None, detail=None
-    ), event
+            return outcome(TRUNCATED, row.reason, detail), None
+        # Postgres text cannot hold NUL
+        return outcome(REJECTED, exc.reason, exc.detail.replace("\x00", "\\x00")), None
+    return outcome(ACCEPTED, None, None), event
 
 
 def replay_dead_letters(
@@ -156,8 +132,8 @@ def replay_dead_letters(
     stored = [0, 0, 0]
     last_id = 0
     while True:
-        with storage_errors(engine, "replay dead letters"), engine.begin() as conn:
-            rows = _next_chunk(conn, last_id, reason, wanted, chunk, lock=not dry_run)
+        with replay_transaction(engine) as conn:
+            rows = next_chunk(conn, last_id, reason, wanted, chunk, lock=not dry_run)
             if not rows:
                 break
             last_id = rows[-1].id
@@ -172,31 +148,10 @@ def replay_dead_letters(
 
 
 def _check_ids(engine: Engine, wanted: list[int]) -> None:
-    with storage_errors(engine, "read dead letters"), engine.connect() as conn:
-        found = set(conn.execute(select(d.id).where(d.id.in_(wanted))).scalars())
-    missing = [i for i in wanted if i not in found]
+    missing = missing_ids(engine, wanted)
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
         raise InputError(f"no dead letter with id {shown}")
-
-
-def _next_chunk(
-    conn: Connection,
-    last_id: int,
-    reason: str | None,
-    ids: list[int] | None,
-    chunk: int,
-    *,
-    lock: bool,
-) -> list[DeadLetterRow]:
-    stmt = select(dead_letters).where(d.id > last_id).order_by(d.id).limit(chunk)
-    if reason is not None:
-        stmt = stmt.where(d.reason == reason)
-    if ids is not None:
-        stmt = stmt.where(d.id.in_(ids))
-    if lock and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return [_row(m) for m in conn.execute(stmt).mappings()]
 
 
 def _apply(
@@ -208,21 +163,9 @@ def _apply(
     preds = [e for _, e in judged if isinstance(e, Prediction)]
     labels = [e for _, e in judged if isinstance(e, Label)]
     accepted = [o.id for o, _ in judged if o.outcome == ACCEPTED]
-    changed = [
-        {"row_id": o.id, "new_reason": o.reason, "new_detail": o.detail}
-        for o, _ in judged
-        if o.outcome == REJECTED
-    ]
+    changed = [NewReason(o.id, o.reason, o.detail) for o, _ in judged if o.outcome == REJECTED]
     result = write_batch(conn, preds, labels, [], now)
-    if accepted:
-        conn.execute(delete(dead_letters).where(d.id.in_(accepted)))
-    if changed:
-        conn.execute(
-            update(dead_letters)
-            .where(d.id == bindparam("row_id"))
-            .values(reason=bindparam("new_reason"), detail=bindparam("new_detail")),
-            changed,
-        )
+    settle_replayed(conn, accepted, changed)
     return result.predictions_inserted, result.labels_inserted, result.duplicates
 
 
@@ -231,10 +174,9 @@ __all__ = [
     "REJECTED",
     "TRUNCATED",
     "DeadLetterRow",
+    "ParseRules",
     "ReplayOutcome",
     "ReplayReport",
-    "dead_letter_counts_since",
     "judge",
-    "list_dead_letters",
     "replay_dead_letters",
 ]

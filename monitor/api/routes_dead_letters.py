@@ -13,13 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from monitor.api import queries
-from monitor.api.auth import require_admin, require_read
+from monitor.access.auth import require_admin, require_read
 from monitor.api.deps import ERRORS, engine_of, settings_of
 from monitor.api.schemas import DeadLetters, DeadLetterSample
 from monitor.errors import InputError
 from monitor.events import REASONS
-from monitor.storage.queries import dead_letter_counts
+from monitor.storage.dead_letters import dead_letter_counts, list_dead_letters
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"], responses=ERRORS)
 PREVIEW_BYTES = 512
@@ -36,16 +35,22 @@ def dead_letters(
     """Counts per rejection reason (every known reason, 0 included) and the newest samples."""
     engine = engine_of(request)
     counts = dict.fromkeys(sorted(REASONS), 0) | dead_letter_counts(engine)
-    rows = queries.dead_letter_samples(engine, samples) if samples else []
+    rows = list_dead_letters(engine, limit=samples) if samples else []
     return DeadLetters(
         total=sum(counts.values()),
         counts=counts,
         samples=[
             DeadLetterSample(
-                **{k: v for k, v in row.items() if k != "raw"},
-                raw_bytes=len(row["raw"]),
-                raw_preview=preview(bytes(row["raw"])),
-                raw_base64=base64.b64encode(bytes(row["raw"])).decode(),
+                id=row.id,
+                topic=row.topic,
+                partition=row.partition,
+                offset=row.offset,
+                reason=row.reason,
+                detail=row.detail,
+                received_at=row.received_at,
+                raw_bytes=len(row.raw),
+                raw_preview=preview(row.raw),
+                raw_base64=base64.b64encode(row.raw).decode(),
             )
             for row in rows
         ],

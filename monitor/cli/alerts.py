@@ -61,9 +61,9 @@ def list_cmd(
     _, engine = open_store(config_path)
     rows = list_alerts(engine, monitor_name, state, severity, limit)
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json
 
-        _echo_json({"alerts": [asdict(a) for a in rows]})
+        echo_json({"alerts": [asdict(a) for a in rows]})
         return
     if not rows:
         click.echo("no alerts")
@@ -94,9 +94,9 @@ def show_cmd(config_path: str | None, alert_id: int, as_json: bool) -> None:
     if alert is None:
         raise InputError(f"no alert with id {alert_id}")
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json
 
-        _echo_json(alert)
+        echo_json(alert)
         return
     _print_alert(alert)
 

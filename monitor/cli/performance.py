@@ -8,12 +8,17 @@ per-version and per-segment rows, worst first.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store, parse_when
-from monitor.cli.runs import _echo_json, _num, _safe
+from monitor.cli._common import echo_json as _echo_json
+from monitor.cli._common import num as _num
+from monitor.cli._common import safe as _safe
+
+if TYPE_CHECKING:
+    from monitor.performance.result import StoredRun
 
 MONITOR = click.option("--monitor", "monitor_name", required=True, help="The monitor.")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -25,8 +30,10 @@ def performance() -> None:
     """Model performance windows: list recent ones, show one window's revisions."""
 
 
-def _overall(run: Any) -> dict[str, Any]:
-    return ((run.metrics or {}).get("overall") or {}).get("metrics") or {}
+def _overall(run: StoredRun) -> dict[str, Any]:
+    from monitor.reports.performance_figures import overall_metrics
+
+    return overall_metrics(run) or {}
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -38,19 +45,15 @@ def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _task(runs: list[Any]) -> str | None:
+def _task(runs: list[StoredRun]) -> str | None:
     return next((t for r in runs if (t := (r.metrics or {}).get("task"))), None)
-
-
-def _coverage(run: Any) -> float | None:
-    return run.labelled / run.predictions if run.predictions else None
 
 
 def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def _window_doc(run: Any) -> dict[str, Any]:
+def _window_doc(run: StoredRun) -> dict[str, Any]:
     return {"start": run.window_start.isoformat(), "end": run.window_end.isoformat()}
 
 
@@ -79,8 +82,8 @@ def _main_metric(monitor: Any, task: str | None) -> str:
 @AS_JSON
 def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bool) -> None:
     """The newest revision of each recent window, newest first."""
-    from monitor.performance import latest_runs
     from monitor.reports.performance_section import SERIES
+    from monitor.storage.performance_runs import latest_runs
 
     settings, engine = open_store(config_path)
     monitor = settings.monitor(monitor_name)
@@ -96,7 +99,7 @@ def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bo
                         "status": r.status,
                         "predictions": r.predictions,
                         "labelled": r.labelled,
-                        "coverage": _coverage(r),
+                        "coverage": r.coverage,
                         "computed_at": r.computed_at.isoformat(),
                         "task": (r.metrics or {}).get("task"),
                         "metrics": _scalars(_overall(r)),
@@ -120,7 +123,7 @@ def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bo
         window = f"{fmt_ts(r.window_start)} .. {fmt_ts(r.window_end)}"
         click.echo(
             f"{window:<42} {r.revision:>3}  {r.status:<19} {r.predictions:>11} {r.labelled:>8} "
-            f"{_share(_coverage(r)):>8}" + "".join(f" {_num(metrics.get(n), 4):>8}" for n in names)
+            f"{_share(r.coverage):>8}" + "".join(f" {_num(metrics.get(n), 4):>8}" for n in names)
         )
 
 
@@ -132,7 +135,7 @@ def list_cmd(config_path: str | None, monitor_name: str, limit: int, as_json: bo
 def show_cmd(config_path: str | None, monitor_name: str, window_text: str, as_json: bool) -> None:
     """Every revision of one window: overall metrics, per model version, per segment."""
     from monitor.errors import InputError
-    from monitor.performance import run_history
+    from monitor.storage.performance_runs import run_history
 
     start, end = _parse_window(window_text)
     settings, engine = open_store(config_path)
@@ -155,7 +158,7 @@ def show_cmd(config_path: str | None, monitor_name: str, window_text: str, as_js
                         "status": r.status,
                         "predictions": r.predictions,
                         "labelled": r.labelled,
-                        "coverage": _coverage(r),
+                        "coverage": r.coverage,
                         "computed_at": r.computed_at.isoformat(),
                         "metrics": r.metrics,
                         "segments": r.segments,
@@ -174,7 +177,7 @@ def show_cmd(config_path: str | None, monitor_name: str, window_text: str, as_js
         _echo_revision(r, main)
 
 
-def _echo_revision(run: Any, main: str) -> None:
+def _echo_revision(run: StoredRun, main: str) -> None:
     from monitor.reports.performance_section import duration_text
 
     doc = run.metrics or {}
@@ -183,7 +186,7 @@ def _echo_revision(run: Any, main: str) -> None:
         f"\nrevision {run.revision}  computed {fmt_ts(run.computed_at)}  status {run.status}"
     )
     click.echo(
-        f"  predictions {run.predictions}  labelled {run.labelled} ({_share(_coverage(run))})"
+        f"  predictions {run.predictions}  labelled {run.labelled} ({_share(run.coverage)})"
         f"  label delay p50 {duration_text(delay.get('p50_s'))}"
         f"  p95 {duration_text(delay.get('p95_s'))}"
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store
 from monitor.display import PREDICTION_FEATURE
+
+if TYPE_CHECKING:
+    from monitor.reference import Reference
 
 
 @click.group()
@@ -13,7 +18,7 @@ def reference() -> None:
     """Reference (training) windows: materialise, re-materialise, inspect."""
 
 
-def _report(ref) -> None:  # type: ignore[no-untyped-def]
+def _report(ref: Reference) -> None:
     click.echo(
         f"monitor {ref.monitor}: reference version {ref.version} ({ref.row_count} rows, "
         f"{len(ref.features)} features"

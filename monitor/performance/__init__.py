@@ -1,44 +1,36 @@
-"""Model performance monitoring: metrics of labelled windows, stored as revisioned runs.
+"""Model performance monitoring: metrics of labelled windows (pure, like `drift/`).
 
-`metrics` (pure numpy, pinned to scikit-learn), `labelled` (the predictions LEFT JOIN labels
-window query, coverage, label delay), `runner` (evaluate overall / per version / per segment,
-store with revision history, reference performance).
+`compute` (task inference and the one metrics entry point, pinned to scikit-learn through
+`classification` and `regression`), `labelled` (the labelled window, coverage, label delay),
+`evaluate` (a window overall / per version / per segment; reference performance), `result`
+(what an evaluation produces and what is stored of it). Loading windows and storing runs:
+`monitor.storage.labelled`, `monitor.storage.performance_runs`; the tick that ties them
+together: `monitor.scheduler.performance`.
 """
 
-from monitor.performance.classification import ClassificationMetrics
+from monitor.performance.classification import ClassificationMetrics, classification_metrics
+from monitor.performance.compute import Metrics, TaskKind, compute_metrics, infer_task
+from monitor.performance.evaluate import evaluate_window, reference_performance
 from monitor.performance.labelled import (
     Coverage,
     LabelDelay,
     LabelledWindow,
     label_coverage,
     label_delay,
-    load_window,
 )
-from monitor.performance.metrics import (
-    Metrics,
-    TaskKind,
-    classification_metrics,
-    compute_metrics,
-    infer_task,
-    regression_metrics,
-)
-from monitor.performance.regression import RegressionMetrics
-from monitor.performance.runner import (
+from monitor.performance.regression import RegressionMetrics, regression_metrics
+from monitor.performance.result import (
     DEFAULT_MIN_ROWS,
+    MAX_SEGMENT_VALUES,
     GroupResult,
     PerformanceResult,
     SliceResult,
     StoredRun,
-    compute_window,
-    evaluate_window,
-    latest_runs,
-    reference_performance,
-    run_history,
-    store_window,
 )
 
 __all__ = [
     "DEFAULT_MIN_ROWS",
+    "MAX_SEGMENT_VALUES",
     "ClassificationMetrics",
     "Coverage",
     "GroupResult",
@@ -52,15 +44,10 @@ __all__ = [
     "TaskKind",
     "classification_metrics",
     "compute_metrics",
-    "compute_window",
     "evaluate_window",
     "infer_task",
     "label_coverage",
     "label_delay",
-    "latest_runs",
-    "load_window",
     "reference_performance",
     "regression_metrics",
-    "run_history",
-    "store_window",
 ]

@@ -4,7 +4,9 @@ Inputs: `y_true` (labels, None/NaN = unlabelled), `y_pred` (predicted classes, N
 missing) and/or `proba`: (n,) probabilities of the positive class (binary) or (n, k)
 probabilities whose columns are `proba_classes` (NaN row = no probabilities for that row).
 Class values follow `columns.py` (bools are 0/1, "1" and 1 are one class when any value is a
-string).
+string). The parts: `class_space.py` (classes, binary, positive class, aligned
+probabilities), `counts.py` (confusion matrix metrics), `probability.py` (curves, log loss,
+calibration); this module holds the result types and the one entry point.
 
 Definitions (tests pin each to scikit-learn on the same rows, rtol 1e-9):
 - Rows evaluated: labelled and with a prediction. A row with probabilities but no predicted
@@ -45,74 +47,35 @@ from typing import Any, Literal
 
 import numpy as np
 
-from monitor.errors import InputError
+from monitor.performance.class_space import (
+    AlignedProba,
+    ClassSpace,
+    align_proba,
+    check_shapes,
+    class_space,
+    derived_predictions,
+    encode,
+)
 from monitor.performance.columns import (
     Column,
-    convert_classes,
     json_safe,
     python_value,
     python_values,
     to_column,
     unify,
-    unique_classes,
+)
+from monitor.performance.counts import ClassStats, confusion, count_metrics
+from monitor.performance.probability import (
+    Calibration,
+    CalibrationBin,
+    bin_ids,
+    binary_proba_metrics,
+    multiclass_proba_metrics,
 )
 
 DEFAULT_BINS = 10
-_EPS = float(np.finfo(np.float64).eps)
 
 NO_ROWS = "no labelled rows with a prediction"
-
-
-@dataclass(frozen=True)
-class ClassStats:
-    label: Any
-    precision: float
-    recall: float
-    f1: float
-    support: int  # rows labelled with this class
-    predicted: int  # rows predicted as this class
-    roc_auc: float | None = None  # multiclass one-vs-rest, where defined
-    pr_auc: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(
-            {
-                "label": python_value(self.label),
-                "precision": self.precision,
-                "recall": self.recall,
-                "f1": self.f1,
-                "support": self.support,
-                "predicted": self.predicted,
-                "roc_auc": self.roc_auc,
-                "pr_auc": self.pr_auc,
-            }
-        )
-
-
-@dataclass(frozen=True)
-class CalibrationBin:
-    lower: float
-    upper: float
-    count: int
-    mean_predicted: float | None  # None: empty bin
-    observed_rate: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    method: Literal["positive_class", "top_label"]
-    ece: float
-    bins: tuple[CalibrationBin, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "ece": json_safe(self.ece),
-            "bins": [b.to_dict() for b in self.bins],
-        }
 
 
 SCALARS = (
@@ -189,94 +152,6 @@ class ClassificationMetrics:
         }
 
 
-def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with 0 where den == 0 (scikit-learn zero_division=0)."""
-    out = np.zeros(len(num), dtype=np.float64)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def binary_curve(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative true / false positives at each distinct threshold, highest score first
-    (scikit-learn's `_binary_clf_curve`). Ties are one threshold, so sort stability is moot."""
-    order = np.argsort(score)[::-1]
-    s = score[order]
-    distinct = np.flatnonzero(np.diff(s))
-    idx = np.append(distinct, len(s) - 1)
-    tps = np.cumsum(positive[order], dtype=np.float64)[idx]
-    fps = 1.0 + idx - tps
-    return tps, fps
-
-
-def roc_auc_from_curve(tps: np.ndarray, fps: np.ndarray) -> float:
-    tpr = np.concatenate(([0.0], tps / tps[-1]))
-    fpr = np.concatenate(([0.0], fps / fps[-1]))
-    return float(np.trapezoid(tpr, fpr))
-
-
-def average_precision_from_curve(tps: np.ndarray, fps: np.ndarray) -> float:
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    return float(max(0.0, np.sum(np.diff(recall, prepend=0.0) * precision)))
-
-
-def calibration(
-    confidence: np.ndarray, correct: np.ndarray, n_bins: int, method: str
-) -> Calibration:
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    ids = bin_ids(confidence, edges)
-    counts = np.bincount(ids, minlength=n_bins)
-    sum_conf = np.bincount(ids, weights=confidence, minlength=n_bins)
-    sum_true = np.bincount(ids, weights=correct.astype(np.float64), minlength=n_bins)
-    ece = float(np.sum(np.abs(sum_true - sum_conf)) / len(confidence))
-    bins = tuple(
-        CalibrationBin(
-            float(edges[i]),
-            float(edges[i + 1]),
-            int(counts[i]),
-            float(sum_conf[i] / counts[i]) if counts[i] else None,
-            float(sum_true[i] / counts[i]) if counts[i] else None,
-        )
-        for i in range(n_bins)
-    )
-    return Calibration(method, ece, bins)  # type: ignore[arg-type]
-
-
-def bin_ids(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """`np.searchsorted(edges[1:-1], values)` (side left) for equal-width edges over [0, 1],
-    without a binary search per value: a guess from the arithmetic, then corrected against
-    the exact edges so values on an edge land where searchsorted puts them."""
-    n_bins = len(edges) - 1
-    ids = np.clip(np.ceil(values * n_bins).astype(np.int64) - 1, 0, n_bins - 1)
-    ids += (ids < n_bins - 1) & (values > edges[ids + 1])
-    ids -= (ids > 0) & (values <= edges[ids])
-    return ids
-
-
-def _encode(values: np.ndarray, space: np.ndarray) -> np.ndarray:
-    """Index of each value in the sorted class space (a table lookup for small ints)."""
-    if values.dtype.kind == "i" and space.dtype.kind == "i" and len(values):
-        lo, hi = int(space[0]), int(space[-1])
-        if hi - lo < 1 << 20:
-            table = np.zeros(hi - lo + 1, dtype=np.int64)
-            table[space - lo] = np.arange(len(space))
-            return table[np.clip(values - lo, 0, hi - lo)]
-    return np.searchsorted(space, values)
-
-
-def _log_loss_from_true(p_true: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.clip(p_true, _EPS, 1 - _EPS))))
-
-
-@dataclass
-class _Proba:
-    """Probabilities aligned to the class space: `pos` (n,) for binary or `matrix` (n, k)."""
-
-    pos: np.ndarray | None = None
-    matrix: np.ndarray | None = None
-    valid: np.ndarray | None = None
-
-
 def classification_metrics(
     y_true: Any,
     y_pred: Any = None,
@@ -289,50 +164,11 @@ def classification_metrics(
 ) -> ClassificationMetrics:
     """Every classification metric of the rows (see the module docstring). Data edge cases
     give null metrics with a reason; only inconsistent argument shapes raise InputError."""
-    t = to_column(y_true)
+    t, p, pr = _inputs(y_true, y_pred, proba, proba_classes)
     n_in = len(t)
-    p = to_column(y_pred) if y_pred is not None else None
-    pr = None if proba is None else np.asarray(proba, dtype=np.float64)
-    _check_shapes(n_in, p, pr, proba_classes)
-    if p is None:
-        p = Column(np.zeros(n_in, t.values.dtype), np.zeros(n_in, bool), t.kind)
-    t, p = unify(t, p)
-    kind = t.kind
     reasons: dict[str, str] = {}
-
-    space = unique_classes(t.values[t.valid], p.values[p.valid])
-    prob_keys = None
-    if pr is not None and pr.ndim == 2:
-        prob_keys = convert_classes(proba_classes, kind)
-        if prob_keys is None or len(set(prob_keys.tolist())) != len(prob_keys):
-            reasons["proba"] = "probability classes do not match the label classes; ignored"
-            pr = None
-        else:
-            space = np.union1d(space, prob_keys)
-    for extra in (classes, None if pos_label is None else [pos_label]):
-        conv = convert_classes(extra, kind) if extra is not None else None
-        if conv is not None and len(conv):
-            space = np.union1d(space, conv)
-    pos_value = None
-    if pos_label is not None:
-        conv = convert_classes([pos_label], kind)
-        pos_value = None if conv is None else conv[0]
-    if len(space) == 1 and kind == "int" and int(space[0]) in (0, 1):
-        space = np.array([0, 1], dtype=np.int64)
-    binary = len(space) == 2 or (pr is not None and pr.ndim == 1 and len(space) < 2)
-    if pr is not None and pr.ndim == 1 and len(space) > 2:
-        reasons["proba"] = f"scalar probabilities need two classes, the window has {len(space)}"
-        pr = None
-    pos_idx: int | None = None
-    if binary and len(space) == 2:
-        pos_idx = 1 if pos_value is None else int(np.searchsorted(space, pos_value))
-    elif binary:
-        binary = False
-        if pr is not None:
-            reasons["proba"] = "positive class unknown (one class seen): give pos_label"
-            pr = None
-
-    aligned = _align_proba(pr, prob_keys, space, pos_idx, n_in)
+    space = class_space(t, p, pr, proba_classes, classes, pos_label, reasons)
+    aligned = align_proba(space.proba, space.prob_keys, space.values, space.pos_idx, n_in)
     has_proba = aligned.valid if aligned.valid is not None else np.zeros(n_in, bool)
     rows = t.valid & (p.valid | has_proba)
     excluded = {
@@ -342,57 +178,66 @@ def classification_metrics(
     n = int(rows.sum())
     if n == 0:
         return ClassificationMetrics(
-            n=0, binary=binary, excluded=excluded, reasons={"all": NO_ROWS, **reasons}
+            n=0, binary=space.binary, excluded=excluded, reasons={"all": NO_ROWS, **reasons}
         )
 
     def sel(a: np.ndarray) -> np.ndarray:
         return a if n == n_in else a[rows]
 
-    ti = _encode(sel(t.values), space)
-    pi = _encode(sel(p.values), space)
+    ti = encode(sel(t.values), space.values)
+    pi = encode(sel(p.values), space.values)
     derive = ~sel(p.valid)
     if derive.any():
-        pi[derive] = _derived_predictions(aligned, sel, derive, pos_idx)
-
-    cm_idx = np.arange(2) if binary else unique_classes(ti, pi)
-    k = len(cm_idx)
-    lookup = np.full(len(space), -1, dtype=np.int64)
-    lookup[cm_idx] = np.arange(k)
-    ct, cp = lookup[ti], lookup[pi]
-    cm = np.bincount(ct * k + cp, minlength=k * k).reshape(k, k)
-    tp = np.diag(cm).astype(np.float64)
-    support = cm.sum(axis=1)
-    predicted = cm.sum(axis=0)
-    precision = _divide(tp, predicted.astype(np.float64))
-    recall = _divide(tp, support.astype(np.float64))
-    f1 = _divide(2 * tp, (support + predicted).astype(np.float64))
-    cm_classes = space[cm_idx]
-    _zero_division_reasons(reasons, cm_classes, support, predicted)
-
-    out: dict[str, Any] = {
-        "accuracy": float(tp.sum() / n),
-        "precision_macro": float(precision.mean()),
-        "recall_macro": float(recall.mean()),
-        "f1_macro": float(f1.mean()),
-        "precision_weighted": float(np.average(precision, weights=support)),
-        "recall_weighted": float(np.average(recall, weights=support)),
-        "f1_weighted": float(np.average(f1, weights=support)),
-    }
-    if binary:
-        assert pos_idx is not None
-        out |= {
-            "precision": float(precision[pos_idx]),
-            "recall": float(recall[pos_idx]),
-            "f1": float(f1[pos_idx]),
-            "positive_rate_pred": float(predicted[pos_idx] / n),
-            "positive_rate_label": float(support[pos_idx] / n),
-        }
-    else:
-        out |= {k2: out[f"{k2}_macro"] for k2 in ("precision", "recall", "f1")}
-        reasons.setdefault("positive_rate_pred", "multiclass: no positive class")
-        reasons.setdefault("positive_rate_label", "multiclass: no positive class")
-
+        pi[derive] = derived_predictions(aligned, sel, derive, space.pos_idx)
+    counts = confusion(ti, pi, space)
+    out = count_metrics(counts, space, n, reasons)
     per_auc: dict[int, tuple[float | None, float | None]] = {}
+    n_proba, proba_out = _proba_metrics(aligned, sel, ti, space, n, n_bins, reasons, per_auc)
+    pos_idx = space.pos_idx
+    return ClassificationMetrics(
+        n=n,
+        binary=space.binary,
+        classes=tuple(python_values(counts.classes)),
+        positive_class=python_value(space.values[pos_idx])
+        if space.binary and pos_idx is not None
+        else None,
+        per_class=counts.per_class(per_auc),
+        confusion_matrix=tuple(tuple(int(x) for x in row) for row in counts.matrix),
+        n_proba=n_proba,
+        excluded=excluded,
+        reasons=reasons,
+        **(out | proba_out),
+    )
+
+
+def _inputs(
+    y_true: Any, y_pred: Any, proba: Any, proba_classes: Any
+) -> tuple[Column, Column, np.ndarray | None]:
+    """Labels and predictions as unified columns (no predictions: all missing), the
+    probabilities as floats; InputError when the shapes disagree."""
+    t = to_column(y_true)
+    n_in = len(t)
+    p = to_column(y_pred) if y_pred is not None else None
+    pr = None if proba is None else np.asarray(proba, dtype=np.float64)
+    check_shapes(n_in, p, pr, proba_classes)
+    if p is None:
+        p = Column(np.zeros(n_in, t.values.dtype), np.zeros(n_in, bool), t.kind)
+    t, p = unify(t, p)
+    return t, p, pr
+
+
+def _proba_metrics(
+    aligned: AlignedProba,
+    sel: Callable[[np.ndarray], np.ndarray],
+    ti: np.ndarray,
+    space: ClassSpace,
+    n: int,
+    n_bins: int,
+    reasons: dict[str, str],
+    per_auc: dict[int, tuple[float | None, float | None]],
+) -> tuple[int, dict[str, Any]]:
+    """(evaluated rows with probabilities, the metrics from them); why not: `reasons`."""
+    out: dict[str, Any] = {}
     n_proba = 0
     if aligned.valid is not None:
         prow = sel(aligned.valid)
@@ -403,160 +248,30 @@ def classification_metrics(
 
         if n_proba == 0:
             reasons["proba"] = "no evaluated row has probabilities"
-        elif binary:
-            assert aligned.pos is not None and pos_idx is not None
-            out |= _binary_proba_metrics(
-                psel(sel(aligned.pos)), psel(ti) == pos_idx, n_bins, reasons
-            )
+        elif space.binary:
+            assert aligned.pos is not None and space.pos_idx is not None
+            positive = psel(ti) == space.pos_idx
+            out = binary_proba_metrics(psel(sel(aligned.pos)), positive, n_bins, reasons)
         else:
             assert aligned.matrix is not None
-            out |= _multiclass_proba_metrics(
-                psel(sel(aligned.matrix)), psel(ti), space, n_bins, reasons, per_auc
-            )
+            matrix = psel(sel(aligned.matrix))
+            out = multiclass_proba_metrics(matrix, psel(ti), space.values, n_bins, reasons, per_auc)
     else:
         reasons.setdefault("proba", "no probabilities")
     if n_proba == 0:
         for name in ("roc_auc", "pr_auc", "log_loss", "ece"):
             reasons.setdefault(name, "no probabilities")
-
-    per_class = tuple(
-        ClassStats(
-            python_value(cm_classes[j]),
-            float(precision[j]),
-            float(recall[j]),
-            float(f1[j]),
-            int(support[j]),
-            int(predicted[j]),
-            *per_auc.get(int(cm_idx[j]), (None, None)),
-        )
-        for j in range(k)
-    )
-    return ClassificationMetrics(
-        n=n,
-        binary=binary,
-        classes=tuple(python_values(cm_classes)),
-        positive_class=python_value(space[pos_idx]) if binary and pos_idx is not None else None,
-        per_class=per_class,
-        confusion_matrix=tuple(tuple(int(x) for x in row) for row in cm),
-        n_proba=n_proba,
-        excluded=excluded,
-        reasons=reasons,
-        **out,
-    )
+    return n_proba, out
 
 
-def _check_shapes(n: int, p: Column | None, pr: np.ndarray | None, proba_classes: Any) -> None:
-    if p is not None and len(p) != n:
-        raise InputError(f"y_pred has {len(p)} rows, y_true has {n}")
-    if pr is None:
-        return
-    if pr.ndim not in (1, 2) or len(pr) != n:
-        raise InputError(f"proba must be (n,) or (n, k) with n = {n}, got shape {pr.shape}")
-    if pr.ndim == 2 and (proba_classes is None or len(proba_classes) != pr.shape[1]):
-        raise InputError("a (n, k) proba needs proba_classes naming its k columns")
-
-
-def _align_proba(
-    pr: np.ndarray | None,
-    prob_keys: np.ndarray | None,
-    space: np.ndarray,
-    pos_idx: int | None,
-    n: int,
-) -> _Proba:
-    if pr is None:
-        return _Proba()
-    if pr.ndim == 1:
-        return _Proba(pos=pr, valid=np.isfinite(pr))
-    assert prob_keys is not None
-    valid = np.isfinite(pr).all(axis=1)
-    matrix = np.zeros((n, len(space)), dtype=np.float64)
-    matrix[:, np.searchsorted(space, prob_keys)] = np.nan_to_num(pr)
-    if pos_idx is not None:
-        return _Proba(pos=matrix[:, pos_idx], matrix=matrix, valid=valid)
-    return _Proba(matrix=matrix, valid=valid)
-
-
-def _derived_predictions(
-    aligned: _Proba,
-    sel: Callable[[np.ndarray], np.ndarray],
-    derive: np.ndarray,
-    pos_idx: int | None,
-) -> np.ndarray:
-    if pos_idx is not None:
-        assert aligned.pos is not None
-        return np.where(sel(aligned.pos)[derive] >= 0.5, pos_idx, 1 - pos_idx)
-    assert aligned.matrix is not None
-    return np.argmax(sel(aligned.matrix)[derive], axis=1)
-
-
-def _zero_division_reasons(
-    reasons: dict[str, str], classes: np.ndarray, support: np.ndarray, predicted: np.ndarray
-) -> None:
-    never_pred = [python_value(c) for c, n in zip(classes, predicted, strict=True) if n == 0]
-    never_lab = [python_value(c) for c, n in zip(classes, support, strict=True) if n == 0]
-    if never_pred:
-        reasons["precision"] = (
-            f"never predicted: {never_pred[:10]!r}; their precision is 0 (zero_division=0)"
-        )
-    if never_lab:
-        reasons["recall"] = (
-            f"never labelled: {never_lab[:10]!r}; their recall is 0 (zero_division=0)"
-        )
-
-
-def _binary_proba_metrics(
-    score: np.ndarray, positive: np.ndarray, n_bins: int, reasons: dict[str, str]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    n_pos = int(positive.sum())
-    tps, fps = binary_curve(positive, score)
-    if n_pos == 0 or n_pos == len(positive):
-        reasons["roc_auc"] = "only one class in the labels: ROC AUC is undefined"
-    else:
-        out["roc_auc"] = roc_auc_from_curve(tps, fps)
-    if n_pos == 0:
-        reasons["pr_auc"] = "no positive label: average precision is undefined"
-    else:
-        out["pr_auc"] = average_precision_from_curve(tps, fps)
-    out["log_loss"] = _log_loss_from_true(np.where(positive, score, 1.0 - score))
-    out["calibration"] = calibration(score, positive, n_bins, "positive_class")
-    return out
-
-
-def _multiclass_proba_metrics(
-    matrix: np.ndarray,
-    ti: np.ndarray,
-    space: np.ndarray,
-    n_bins: int,
-    reasons: dict[str, str],
-    per_auc: dict[int, tuple[float | None, float | None]],
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    counts = np.bincount(ti, minlength=len(space))
-    rocs, aps, skipped = [], [], []
-    for c in range(len(space)):
-        if counts[c] == 0 or counts[c] == len(ti):
-            skipped.append(python_value(space[c]))
-            continue
-        tps, fps = binary_curve(ti == c, matrix[:, c])
-        roc, ap = roc_auc_from_curve(tps, fps), average_precision_from_curve(tps, fps)
-        per_auc[c] = (roc, ap)
-        rocs.append(roc)
-        aps.append(ap)
-    if len(rocs) == 0:
-        reasons["roc_auc"] = "fewer than two classes in the labels: ROC AUC is undefined"
-        reasons["pr_auc"] = "fewer than two classes in the labels: PR AUC is undefined"
-    else:
-        out["roc_auc"] = float(np.mean(rocs))
-        out["pr_auc"] = float(np.mean(aps))
-        if skipped:
-            note = (
-                f"one-vs-rest macro over {len(rocs)} classes; not in the labels: {skipped[:10]!r}"
-            )
-            reasons["roc_auc"] = reasons["pr_auc"] = note
-    out["log_loss"] = _log_loss_from_true(matrix[np.arange(len(ti)), ti])
-    top = np.argmax(matrix, axis=1)
-    out["calibration"] = calibration(
-        matrix[np.arange(len(ti)), top], top == ti, n_bins, "top_label"
-    )
-    return out
+__all__ = [
+    "DEFAULT_BINS",
+    "NO_ROWS",
+    "SCALARS",
+    "Calibration",
+    "CalibrationBin",
+    "ClassStats",
+    "ClassificationMetrics",
+    "bin_ids",
+    "classification_metrics",
+]

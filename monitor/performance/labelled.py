@@ -1,36 +1,21 @@
-"""Load one labelled window: a model's predictions in [start, end) LEFT JOIN their labels.
+"""One labelled window: a model's predictions in [start, end), each with its label if any.
 
-Windows are evaluated on the *prediction* time, so a late label lands in the window of the
-prediction it labels. Labels join by (model, event_id); the stored label is already the
-newest one (see `storage/writes.py`). Bound parameters only; the same Core query on Postgres
-and SQLite. A segment filter (`{"country": "FR"}`: every key must match) is pushed down on
-Postgres (`segment::jsonb @> filter`) and applied in Python on both dialects.
-
-Label delay is label event time minus prediction event time (both producer timestamps),
-in seconds; coverage is labelled predictions / predictions.
+Pure types and arithmetic; `storage/labelled.py` loads the window (predictions LEFT JOIN
+labels). Windows are evaluated on the *prediction* time, so a late label lands in the window
+of the prediction it labels. Label delay is label event time minus prediction event time
+(both producer timestamps), in seconds; coverage is labelled predictions / predictions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, and_, cast, select
-from sqlalchemy.dialects.postgresql import JSONB
 
 from monitor.performance.columns import json_safe
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import labels, predictions
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-
-
-def _epoch_us(ts: datetime) -> int:
-    return (ts - _EPOCH) // _US
 
 
 @dataclass(frozen=True)
@@ -127,79 +112,10 @@ def segment_matches(segment: Mapping[str, str] | None, wanted: Mapping[str, str]
     return all(segment.get(k) == v for k, v in wanted.items())
 
 
-def load_window(
-    engine: Engine,
-    model: str,
-    start: datetime,
-    end: datetime,
-    *,
-    model_version: str | None = None,
-    segment: Mapping[str, str] | None = None,
-) -> LabelledWindow:
-    """Predictions of `model` (optionally one version / segment) with start <= ts < end,
-    each with its label if one is stored."""
-    join = and_(labels.c.model == predictions.c.model, labels.c.event_id == predictions.c.event_id)
-    stmt = (
-        select(
-            predictions.c.ts,
-            predictions.c.model_version,
-            predictions.c.prediction,
-            predictions.c.prediction_proba,
-            predictions.c.segment,
-            labels.c.label,
-            labels.c.ts.label("label_ts"),
-            labels.c.received_at.label("label_received_at"),
-        )
-        .select_from(predictions.outerjoin(labels, join))
-        .where(predictions.c.model == model, predictions.c.ts >= start, predictions.c.ts < end)
-        .order_by(predictions.c.ts, predictions.c.event_id)
-    )
-    if model_version is not None:
-        stmt = stmt.where(predictions.c.model_version == model_version)
-    wanted = dict(segment or {})
-    with storage_errors(engine, "load labelled window"), engine.connect() as conn:
-        if wanted and conn.dialect.name == "postgresql":
-            stmt = stmt.where(cast(predictions.c.segment, JSONB).contains(wanted))
-        rows = conn.execute(stmt).all()
-    if wanted:
-        rows = [r for r in rows if segment_matches(r.segment, wanted)]
-    return _to_window(model, start, end, rows)
+def proba_arrays(values: list[Any]) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
+    """The stored `prediction_proba` values of a window's rows as arrays.
 
-
-def _to_window(model: str, start: datetime, end: datetime, rows: list[Any]) -> LabelledWindow:
-    n = len(rows)
-    labelled = np.fromiter((r.label_ts is not None for r in rows), bool, n)
-    y_true = np.empty(n, dtype=object)
-    y_true[:] = [r.label if r.label_ts is not None else None for r in rows]
-    y_pred = np.empty(n, dtype=object)
-    y_pred[:] = [r.prediction for r in rows]
-    versions = np.empty(n, dtype=object)
-    versions[:] = [r.model_version for r in rows]
-    ts_us = np.fromiter((_epoch_us(r.ts) for r in rows), np.int64, n)
-    label_ts_us = np.fromiter(
-        (_epoch_us(r.label_ts) if r.label_ts is not None else 0 for r in rows), np.int64, n
-    )
-    received = [r.label_received_at for r in rows if r.label_received_at is not None]
-    proba, proba_classes = _proba([r.prediction_proba for r in rows])
-    return LabelledWindow(
-        model=model,
-        start=start,
-        end=end,
-        y_pred=y_pred,
-        proba=proba,
-        proba_classes=proba_classes,
-        y_true=y_true,
-        model_version=versions,
-        segments=tuple(r.segment for r in rows),
-        ts_us=ts_us,
-        label_ts_us=label_ts_us,
-        labelled=labelled,
-        labels_received_max=max(received) if received else None,
-    )
-
-
-def _proba(values: list[Any]) -> tuple[np.ndarray | None, tuple[str, ...] | None]:
-    """Scalars -> (n,) positive-class probabilities; any object -> (n, k) over the union of
+    Scalars -> (n,) positive-class probabilities; any object -> (n, k) over the union of
     keys (a key missing from a row's object is probability 0 for that row; a row with a
     scalar or no probabilities in an object window is NaN)."""
     kinds = set(map(type, values)) - {type(None)}
@@ -226,6 +142,6 @@ __all__ = [
     "LabelledWindow",
     "label_coverage",
     "label_delay",
-    "load_window",
+    "proba_arrays",
     "segment_matches",
 ]

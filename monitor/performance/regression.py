@@ -97,25 +97,8 @@ def regression_metrics(
     abs_err = np.abs(err)
     mse = float(np.mean(err * err))
 
-    r2 = None
-    ss_tot = float(np.sum((y - np.mean(y)) ** 2))
-    if n < 2:
-        reasons["r2"] = "R² needs at least two rows"
-    elif ss_tot == 0.0:
-        reasons["r2"] = "labels are constant: R² is undefined"
-    else:
-        r2 = 1.0 - float(np.sum(err * err)) / ss_tot
-
-    keep = np.abs(y) >= mape_eps
-    mape_excluded = int(n - keep.sum())
-    mape = None
-    if keep.any():
-        mape = float(np.mean(abs_err[keep] / np.abs(y[keep])))
-        if mape_excluded:
-            reasons["mape"] = f"{mape_excluded} rows with |label| < {mape_eps:g} excluded"
-    else:
-        reasons["mape"] = f"every label has |label| < {mape_eps:g}: MAPE is undefined"
-
+    r2 = _r2(y, err, reasons)
+    mape, mape_excluded = _mape(y, abs_err, mape_eps, reasons)
     qs = np.quantile(abs_err, QUANTILES)
     counts, edges = np.histogram(err, bins=HISTOGRAM_BINS)
     return RegressionMetrics(
@@ -136,3 +119,29 @@ def regression_metrics(
         excluded=excluded,
         reasons=reasons,
     )
+
+
+def _r2(y: np.ndarray, err: np.ndarray, reasons: dict[str, str]) -> float | None:
+    """R² (`r2_score`); None with a reason below two rows or with constant labels."""
+    ss_tot = float(np.sum((y - np.mean(y)) ** 2))
+    if len(y) < 2:
+        reasons["r2"] = "R² needs at least two rows"
+    elif ss_tot == 0.0:
+        reasons["r2"] = "labels are constant: R² is undefined"
+    else:
+        return 1.0 - float(np.sum(err * err)) / ss_tot
+    return None
+
+
+def _mape(
+    y: np.ndarray, abs_err: np.ndarray, mape_eps: float, reasons: dict[str, str]
+) -> tuple[float | None, int]:
+    """(MAPE over rows with |label| >= mape_eps, how many rows it left out)."""
+    keep = np.abs(y) >= mape_eps
+    mape_excluded = int(len(y) - keep.sum())
+    if not keep.any():
+        reasons["mape"] = f"every label has |label| < {mape_eps:g}: MAPE is undefined"
+        return None, mape_excluded
+    if mape_excluded:
+        reasons["mape"] = f"{mape_excluded} rows with |label| < {mape_eps:g} excluded"
+    return float(np.mean(abs_err[keep] / np.abs(y[keep]))), mape_excluded

@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from itertools import pairwise
 from typing import Any
 
-from monitor.reports.escape import script_json, text
-from monitor.reports.summary import _num as num
-from monitor.reports.timeseries import OK_COLOR, THRESHOLD_COLOR
-from monitor.reports.timeseries import _finite as finite
+from monitor.reports.escape import text
+from monitor.reports.performance_figures import (
+    STATUS_WORDS,
+    calibration_figure,
+    coverage_figure,
+    error_histogram_figure,
+    figure_html,
+    iso,
+    metric_figure,
+    overall_metrics,
+    run_field,
+    run_status,
+)
+from monitor.reports.summary import num
+from monitor.reports.timeseries import finite
 from monitor.rules import lower_is_better
 
 SERIES = {
@@ -30,12 +39,6 @@ SERIES = {
     "regression": ("mae", "rmse", "r2"),
 }
 DEFAULT_MAIN = {"classification": "f1", "regression": "mae"}
-WORSE_COLOR = "#d62728"
-STATUS_WORDS = {
-    "ok": "ok",
-    "insufficient_labels": "too few labels",
-    "no_labels": "no labels",
-}
 
 STYLE = """<style>
 #performance h3{font-size:15px;margin:18px 0 8px}
@@ -48,21 +51,6 @@ STYLE = """<style>
 #performance tr.worst td:first-child{box-shadow:inset 3px 0 #d62728}
 #performance .muted{color:#777}
 </style>"""
-
-
-def _get(run: Any, name: str) -> Any:
-    """A field of a `StoredRun` or of its dict."""
-    return run.get(name) if isinstance(run, Mapping) else getattr(run, name)
-
-
-def _overall(run: Any) -> dict[str, Any] | None:
-    """The overall metrics dict of a run, or None when it has none."""
-    doc = _get(run, "metrics") or {}
-    return (doc.get("overall") or {}).get("metrics")
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _share(value: float | None) -> str:
@@ -79,119 +67,6 @@ def duration_text(seconds: float | None) -> str:
         if s >= size:
             return f"{sign}{s / size:.3g} {unit}"
     return f"{sign}{s:.3g} s"
-
-
-def _figure(fig_id: str, fig: dict[str, Any]) -> str:
-    """A chart div and its JSON block (drawn by the report's boot script)."""
-    return (
-        f'<div class="chart" id="{fig_id}"></div>'
-        f'<script type="application/json" data-figure="{fig_id}">{script_json(fig)}</script>'
-    )
-
-
-def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "title": {"text": text(title), "font": {"size": 13}, "x": 0.02},
-        "height": 240,
-        "margin": {"l": 50, "r": 10, "t": 36, "b": 30},
-        "showlegend": False,
-        "yaxis": {"title": {"text": text(y_title), "font": {"size": 10}}, "automargin": True},
-        **extra,
-    }
-
-
-# -- time series -----------------------------------------------------------------------------
-
-
-def metric_figure(
-    metric: str, runs: Sequence[Any], reference: float | None
-) -> dict[str, Any] | None:
-    """One metric per window (oldest first) and the reference as a dashed line; None when
-    no window has a value."""
-    pts = sorted(runs, key=lambda r: _get(r, "window_end"))
-    y = [finite((_overall(r) or {}).get(metric)) for r in pts]
-    if all(v is None for v in y):
-        return None
-    x = [_iso(_get(r, "window_end")) for r in pts]
-    hover = [
-        f"rev {_get(r, 'revision')} · {_get(r, 'labelled'):,} labelled"
-        + ("" if v is not None else f" · {STATUS_WORDS.get(_status(r), _status(r))}")
-        for r, v in zip(pts, y, strict=True)
-    ]
-    ref = finite(reference)
-    worse = [
-        v is not None and ref is not None and (v > ref if lower_is_better(metric) else v < ref)
-        for v in y
-    ]
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": metric,
-            "x": x,
-            "y": y,
-            "text": [text(h) for h in hover],
-            "hovertemplate": "%{x}<br>%{y:.4g}<br>%{text}<extra></extra>",
-            "marker": {"color": [WORSE_COLOR if w else OK_COLOR for w in worse], "size": 7},
-            "line": {"color": OK_COLOR, "width": 1.5},
-            "connectgaps": False,
-        }
-    ]
-    if ref is not None:  # spans the windows' full extent, so one window still shows a line
-        first = min(_get(r, "window_start") for r in pts)
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "reference",
-                "x": [_iso(first), x[-1]],
-                "y": [ref, ref],
-                "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 1.5},
-                "hovertemplate": "reference %{y:.4g}<extra></extra>",
-            }
-        )
-    better = "lower is better" if lower_is_better(metric) else "higher is better"
-    return {
-        "data": data,
-        "layout": _layout(
-            metric,
-            better,
-            xaxis={"type": "date", "nticks": 5, "tickangle": 0, "automargin": True},
-        ),
-    }
-
-
-def coverage_figure(runs: Sequence[Any]) -> dict[str, Any]:
-    """Share of each window's predictions that have a label."""
-    pts = sorted(runs, key=lambda r: _get(r, "window_end"))
-    predictions = [_get(r, "predictions") or 0 for r in pts]
-    labelled = [_get(r, "labelled") or 0 for r in pts]
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": "label coverage",
-                "x": [_iso(_get(r, "window_end")) for r in pts],
-                "y": [lab / n if n else None for lab, n in zip(labelled, predictions, strict=True)],
-                "text": [f"{lab:,} of {n:,}" for lab, n in zip(labelled, predictions, strict=True)],
-                "hovertemplate": "%{x}<br>%{y:.1%}<br>%{text}<extra></extra>",
-                "marker": {"color": OK_COLOR, "size": 7},
-                "line": {"color": OK_COLOR, "width": 1.5},
-            }
-        ],
-        "layout": _layout(
-            "label coverage",
-            "share labelled",
-            xaxis={"type": "date", "nticks": 5, "tickangle": 0, "automargin": True},
-            yaxis={
-                "title": {"text": "share labelled", "font": {"size": 10}},
-                "range": [0, 1.05],
-                "tickformat": ".0%",
-                "automargin": True,
-            },
-        ),
-    }
 
 
 # -- the newest labelled window --------------------------------------------------------------
@@ -256,117 +131,20 @@ def quantiles_html(metrics: Mapping[str, Any]) -> str:
     )
 
 
-def calibration_figure(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Mean predicted probability vs observed rate per non-empty bin, and the diagonal."""
-    cal = metrics.get("calibration")
-    if not cal:
-        return None
-    bins = [b for b in cal.get("bins", []) if b.get("count")]
-    if not bins:
-        return None
-    biggest = max(b["count"] for b in bins)
-    if cal.get("method") == "top_label":
-        what, x_title = "top-label confidence", "mean confidence"
-    else:
-        what = f"positive class {metrics.get('positive_class')}"
-        x_title = "mean predicted probability"
-    layout = _layout(
-        f"Calibration ({what}), ECE {num(cal.get('ece'))}",
-        "observed rate",
-        height=320,
-        xaxis={"title": {"text": x_title, "font": {"size": 10}}, "range": [0, 1]},
-    )
-    layout["yaxis"]["range"] = [0, 1]
-    return {
-        "data": [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": "perfectly calibrated",
-                "x": [0, 1],
-                "y": [0, 1],
-                "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 1},
-                "hoverinfo": "skip",
-            },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": "observed",
-                "x": [finite(b.get("mean_predicted")) for b in bins],
-                "y": [finite(b.get("observed_rate")) for b in bins],
-                "text": [
-                    f"({b['lower']:.2g}, {b['upper']:.2g}]: {b['count']:,} rows" for b in bins
-                ],
-                "hovertemplate": "predicted %{x:.3f}<br>observed %{y:.3f}<br>%{text}"
-                "<extra></extra>",
-                "marker": {
-                    "color": OK_COLOR,
-                    "size": [6 + 10 * math.sqrt(b["count"] / biggest) for b in bins],
-                },
-                "line": {"color": OK_COLOR, "width": 1.5},
-            },
-        ],
-        "layout": layout,
-    }
-
-
-def error_histogram_figure(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Regression: counts of prediction − label per equal-width bin."""
-    hist = metrics.get("error_histogram") or {}
-    edges, counts = hist.get("edges") or [], hist.get("counts") or []
-    if len(edges) != len(counts) + 1 or not counts:
-        return None
-    centers = [(a + b) / 2 for a, b in pairwise(edges)]
-    widths = [b - a for a, b in pairwise(edges)]
-    layout = _layout(
-        f"Error distribution (prediction − label), bias {num(metrics.get('mean_error'))}",
-        "rows",
-        height=280,
-        xaxis={"title": {"text": "prediction − label", "font": {"size": 10}}},
-        shapes=[
-            {
-                "type": "line",
-                "x0": 0,
-                "x1": 0,
-                "yref": "paper",
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 1},
-                "layer": "above",
-            }
-        ],
-    )
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "name": "rows",
-                "x": centers,
-                "y": counts,
-                "width": widths,
-                "marker": {"color": OK_COLOR},
-                "hovertemplate": "error %{x:.4g}<br>%{y:,} rows<extra></extra>",
-            }
-        ],
-        "layout": layout,
-    }
-
-
-def _status(run_or_group: Any) -> str:
-    return str(_get(run_or_group, "status") or "")
-
-
 def _window_facts(run: Any, main: str, value: Any, reference: Mapping[str, Any]) -> str:
-    doc = _get(run, "metrics") or {}
+    doc = run_field(run, "metrics") or {}
     delay = doc.get("label_delay") or {}
     coverage = (doc.get("coverage") or {}).get("share")
     ref = reference.get(main)
     items = [
-        ("window", f"{_iso(_get(run, 'window_start'))} .. {_iso(_get(run, 'window_end'))}"),
-        ("revision", f"{_get(run, 'revision')} (computed {_iso(_get(run, 'computed_at'))})"),
+        ("window", f"{iso(run_field(run, 'window_start'))} .. {iso(run_field(run, 'window_end'))}"),
+        (
+            "revision",
+            f"{run_field(run, 'revision')} (computed {iso(run_field(run, 'computed_at'))})",
+        ),
         (
             "label coverage",
-            f"{_share(coverage)} ({_get(run, 'labelled'):,} of {_get(run, 'predictions'):,} "
+            f"{_share(coverage)} ({run_field(run, 'labelled'):,} of {run_field(run, 'predictions'):,} "
             "predictions labelled)",
         ),
         (
@@ -466,12 +244,32 @@ def performance_section(
     if not runs:
         return ""
     reference = reference or {}
-    newest_first = sorted(runs, key=lambda r: _get(r, "window_end"), reverse=True)
+    newest_first = sorted(runs, key=lambda r: run_field(r, "window_end"), reverse=True)
     task = next(
-        (t for r in newest_first if (t := (_get(r, "metrics") or {}).get("task"))),
+        (t for r in newest_first if (t := (run_field(r, "metrics") or {}).get("task"))),
         "classification",
     )
     parts = ['<section id="performance"><h2>Model performance</h2>', STYLE]
+    parts.append(_series_html(newest_first, task, reference))
+    detail = next((r for r in newest_first if overall_metrics(r) is not None), None)
+    newest = newest_first[0]
+    if detail is not newest:
+        doc = run_field(newest, "metrics") or {}
+        why = (doc.get("overall") or {}).get("reason") or run_status(newest)
+        parts.append(
+            f'<p class="note">Newest window {text(iso(run_field(newest, "window_start")))} .. '
+            f"{text(iso(run_field(newest, 'window_end')))}: no metrics yet ({text(why)}).</p>"
+        )
+    if detail is None:
+        parts.append('<p class="note">No window has enough labelled rows for metrics yet.</p>')
+    else:
+        parts.append(_detail_html(detail, task, reference, main_metric))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _series_html(newest_first: Sequence[Any], task: str, reference: Mapping[str, Any]) -> str:
+    """The note and the time-series charts (the task's metrics, then label coverage)."""
     figures = [
         fig
         for m in SERIES.get(task, ())
@@ -483,49 +281,38 @@ def performance_section(
         if reference
         else "no reference metrics (the reference carries no labels)."
     )
-    parts.append(f'<p class="note">{text(note)}</p>')
-    parts.append(
+    return (
+        f'<p class="note">{text(note)}</p>'
         '<div class="charts">'
-        + "".join(_figure(f"perf-{i}", fig) for i, fig in enumerate(figures))
+        + "".join(figure_html(f"perf-{i}", fig) for i, fig in enumerate(figures))
         + "</div>"
     )
 
-    detail = next((r for r in newest_first if _overall(r) is not None), None)
-    newest = newest_first[0]
-    if detail is not newest:
-        doc = _get(newest, "metrics") or {}
-        why = (doc.get("overall") or {}).get("reason") or _status(newest)
-        parts.append(
-            f'<p class="note">Newest window {text(_iso(_get(newest, "window_start")))} .. '
-            f"{text(_iso(_get(newest, 'window_end')))}: no metrics yet ({text(why)}).</p>"
-        )
-    if detail is None:
-        parts.append('<p class="note">No window has enough labelled rows for metrics yet.</p>')
-        parts.append("</section>")
-        return "".join(parts)
 
-    overall = _overall(detail) or {}
+def _detail_html(
+    detail: Any, task: str, reference: Mapping[str, Any], main_metric: str | None
+) -> str:
+    """The newest labelled window: facts, tables and chart, per version, per segment."""
+    overall = overall_metrics(detail) or {}
     main = main_metric if finite(overall.get(main_metric or "")) is not None else None
     main = main or DEFAULT_MAIN.get(task, "f1")
-    parts.append("<h3>Newest labelled window</h3>")
+    parts = ["<h3>Newest labelled window</h3>"]
     parts.append(_window_facts(detail, main, overall.get(main), reference))
-
     if task == "classification":
         tables = confusion_html(overall) + per_class_html(overall)
         fig = calibration_figure(overall)
     else:
         tables = quantiles_html(overall)
         fig = error_histogram_figure(overall)
-    chart = _figure("perf-detail", fig) if fig is not None else ""
+    chart = figure_html("perf-detail", fig) if fig is not None else ""
     parts.append(f'<div class="detail"><div>{tables}</div><div>{chart}</div></div>')
-
-    doc = _get(detail, "metrics") or {}
+    doc = run_field(detail, "metrics") or {}
     main_value = finite(overall.get(main))
     versions = doc.get("versions") or []
     if versions:
         parts.append("<h3>By model version (worst first)</h3>")
         parts.append(slices_html(versions, main, main_value, segment=False, table_id="versions"))
-    segments = _get(detail, "segments") or []
+    segments = run_field(detail, "segments") or []
     if segments:
         parts.append("<h3>By segment (worst first)</h3>")
         parts.append(slices_html(segments, main, main_value, segment=True, table_id="segments"))
@@ -534,17 +321,15 @@ def performance_section(
             parts.append(
                 f'<p class="note">{omitted:,} less frequent segment value(s) not evaluated.</p>'
             )
-    parts.append("</section>")
     return "".join(parts)
 
 
 __all__ = [
-    "calibration_figure",
+    "DEFAULT_MAIN",
+    "SERIES",
     "confusion_html",
-    "coverage_figure",
     "duration_text",
-    "error_histogram_figure",
-    "metric_figure",
+    "per_class_html",
     "performance_section",
     "quantiles_html",
     "slices_html",

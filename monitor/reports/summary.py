@@ -10,7 +10,8 @@ from monitor.reports.escape import text
 MAX_CATEGORIES_SHOWN = 5
 
 
-def _num(value: float | None) -> str:
+def num(value: float | None) -> str:
+    """A number for a table cell: 4 significant digits, "–" for missing, ∞ for infinite."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, float) and math.isinf(value):
@@ -54,9 +55,9 @@ def _row(f: FeatureResult) -> str:
         f"<td>{text(f.name)}</td>",
         f'<td class="nw">{text(f.kind)}</td>',
         f'<td class="nw">{text(f.method)}</td>',
-        f'<td class="num">{_num(f.statistic)}</td>',
-        f'<td class="num">{_num(f.threshold)}</td>',
-        f'<td class="num">{_num(f.p_value)}</td>',
+        f'<td class="num">{num(f.statistic)}</td>',
+        f'<td class="num">{num(f.threshold)}</td>',
+        f'<td class="num">{num(f.p_value)}</td>',
         verdict,
         f'<td class="num">{_share(f.missing_share_reference)}</td>',
         f'<td class="num">{_share(f.missing_share_current)}</td>',

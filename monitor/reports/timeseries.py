@@ -41,7 +41,8 @@ class HistoryPoint:
     current: bool = False  # the run this report is about: drawn larger, outlined
 
 
-def _finite(value: float | None) -> float | None:
+def finite(value: float | None) -> float | None:
+    """The value as a float, None when missing or not finite (what a chart can plot)."""
     if value is None:
         return None
     f = float(value)
@@ -55,8 +56,8 @@ def _is_p_value(method: str) -> bool:
 
 def _plotted(point: HistoryPoint) -> float | None:
     if _is_p_value(point.method) and point.p_value is not None:
-        return _finite(point.p_value)
-    return _finite(point.statistic)
+        return finite(point.p_value)
+    return finite(point.statistic)
 
 
 def _axis_title(points: Sequence[HistoryPoint]) -> str:
@@ -105,7 +106,7 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
             "mode": "lines",
             "name": "threshold",
             "x": x,
-            "y": [_finite(p.threshold) for p in pts],
+            "y": [finite(p.threshold) for p in pts],
             "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 1.5, "shape": "hv"},
             "hovertemplate": "threshold %{y:.4g}<extra></extra>",
         },

@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
 
 from monitor.drift.categorical import MAX_LISTED
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import CategoricalSpec, Sketch
 from monitor.storage.categories import unseen_categories
+from monitor.storage.db import Engine
 from monitor.storage.event_frames import EventFilter
 
 
@@ -78,8 +78,12 @@ def from_frame(
     out = []
     for f in features:
         spec = specs.get(f.name)
-        usable = isinstance(spec, CategoricalSpec) and f.name in frame
-        if usable and _needs_count(f) and _complete_reference(f):
+        if (
+            isinstance(spec, CategoricalSpec)
+            and f.name in frame
+            and _needs_count(f)
+            and _complete_reference(f)
+        ):
             names, counts = _category_counts(frame[f.name])
             known = set(spec.categories)
             new = {n: c for n, c in zip(names, counts, strict=True) if n not in known}

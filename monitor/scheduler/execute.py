@@ -13,35 +13,42 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from monitor.alerts import apply_run
-from monitor.bucketing import frame_deltas
-from monitor.drift.options import DriftOptions
 from monitor.drift.result import DriftReport, FeatureResult
-from monitor.drift.sketch import Sketch
-from monitor.drift.sketch_report import compare_sketches, sketch_feature, sketch_frame
-from monitor.errors import MonitorError
-from monitor.reference import (
-    Reference,
-    ReferencePending,
-    drift_options,
-    ensure_reference,
-    event_filter,
-)
-from monitor.rules import RunFacts, evaluate
+from monitor.drift.sketch_report import sketch_frame
+from monitor.errors import MonitorError, ReferencePending
+from monitor.reference import Reference, drift_options, ensure_reference, event_filter
+from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.scheduler import categories as new_categories
+from monitor.scheduler.comparison import (
+    compare_window,
+    current_sketches,
+    data_quality,
+    multivariate,
+)
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
-from monitor.storage import sketch_store
-from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, count_events, load_frame
+from monitor.storage.db import Engine
+from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, count_events
 from monitor.window import Window
 
 log = logging.getLogger("monitor.scheduler")
+
+__all__ = [
+    "RunOutcome",
+    "compare_window",
+    "current_sketches",
+    "data_quality",
+    "ensure_reference",
+    "run_frame",
+    "run_window",
+]
 
 
 @dataclass(frozen=True)
@@ -61,64 +68,33 @@ class RunOutcome:
     duration_s: float = 0.0
 
 
-def current_sketches(
-    engine: Engine, monitor: MonitorSettings, ref: Reference, window: Window, n_events: int
-) -> tuple[dict[str, Sketch], bool]:
-    """The window's merged sketches; rebuilt from raw events when the deltas miss events."""
-    covered = sketch_store.sketched_rows(engine, ref.id, window.start, window.end)
-    rebuilt = covered != n_events
-    if rebuilt:
-        frame = load_frame(
-            engine, event_filter(monitor), start=window.start, end=window.end, columns=ref.features
+@dataclass(frozen=True)
+class ClaimedRun:
+    """A run this process claimed: what every step of computing it needs."""
+
+    engine: Engine
+    settings: Settings
+    monitor: MonitorSettings
+    window: Window
+    run_id: int
+    now: datetime
+    began: float
+
+    def facts(self, **values: Any) -> RunFacts:
+        """The rules' view of this run: its identity plus `values`."""
+        m = self.monitor
+        return RunFacts(
+            monitor=m.name,
+            model=m.model,
+            model_version=m.model_version,
+            run_id=self.run_id,
+            window_start=self.window.start,
+            window_end=self.window.end,
+            **values,
         )
-        deltas = frame_deltas(monitor.name, ref, frame, monitor.window.bucket)
-        sketch_store.replace_window(engine, ref.id, window.start, window.end, deltas)
-        log.info(
-            "sketches_rebuilt",
-            extra={"monitor": monitor.name, "covered": covered, "events": n_events},
-        )
-    return sketch_store.window_sketches(engine, ref.id, window.start, window.end), rebuilt
 
-
-def compare_window(
-    ref: Reference, current: dict[str, Sketch], options: DriftOptions
-) -> tuple[DriftReport, FeatureResult | None]:
-    """Input features decide dataset drift; the prediction is judged on its own."""
-    inputs = {n: s for n, s in ref.specs.items() if n != PREDICTION_FEATURE}
-    report = compare_sketches(inputs, ref.sketches, current, options)
-    prediction = None
-    if PREDICTION_FEATURE in ref.specs and PREDICTION_FEATURE in current:
-        cur = current[PREDICTION_FEATURE]
-        if cur.count > 0:
-            prediction = sketch_feature(
-                PREDICTION_FEATURE,
-                ref.specs[PREDICTION_FEATURE],
-                ref.sketches[PREDICTION_FEATURE],
-                cur,
-                options,
-            )
-    return report, prediction
-
-
-def data_quality(report: DriftReport) -> dict[str, Any]:
-    """Per-feature data-quality figures kept in the run summary (dashboards read them)."""
-    out: dict[str, Any] = {}
-    for f in report.features:
-        entry: dict[str, Any] = {
-            "missing_share_reference": f.missing_share_reference,
-            "missing_share_current": f.missing_share_current,
-        }
-        if f.kind == "numeric":
-            entry["out_of_range_share"] = f.stats.get("share_outside_reference_range")
-        else:
-            entry["new_category_share"] = f.stats.get("new_category_share")
-            entry["new_category_count"] = f.stats.get("new_category_count")
-            entry["new_categories"] = f.stats.get("new_categories")
-            entry["vanished_categories"] = f.stats.get("vanished_categories")
-        if f.quality.get("error"):
-            entry["error"] = f.quality["error"]
-        out[f.name] = entry
-    return out
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began
 
 
 def run_window(
@@ -131,6 +107,48 @@ def run_window(
     retry_failed: bool = False,
 ) -> RunOutcome | None:
     """Compute one window if this process claims it; None when another replica has it."""
+    run = _claim(engine, settings, monitor, window, now, retry_failed=retry_failed)
+    if run is None:
+        return None
+    return _guarded(run, _compute, crash_is_failure=True)
+
+
+def run_frame(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    frame: Any,
+    *,
+    now: datetime | None = None,
+) -> RunOutcome | None:
+    """A count window: the given rows (newest N events), keyed by their first/last timestamps."""
+    ts = frame[TS_COLUMN]
+    window = Window(min(ts), max(ts) + timedelta(microseconds=1))
+    run = _claim(engine, settings, monitor, window, now)
+    if run is None:
+        return None
+
+    def compute(run: ClaimedRun) -> RunOutcome:
+        ref = ensure_reference(engine, monitor, run.now)
+        current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
+        report, prediction = compare_window(ref, current, drift_options(monitor))
+        report = replace(
+            report, features=new_categories.from_frame(frame, report.features, ref.specs)
+        )
+        return _store(run, ref, report, prediction, rebuilt=False)
+
+    return _guarded(run, compute, crash_is_failure=False)
+
+
+def _claim(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    window: Window,
+    now: datetime | None,
+    *,
+    retry_failed: bool = False,
+) -> ClaimedRun | None:
     now = now or datetime.now(UTC)
     run_id = run_store.claim(
         engine,
@@ -143,173 +161,105 @@ def run_window(
     )
     if run_id is None:
         return None
-    began = time.monotonic()
+    return ClaimedRun(engine, settings, monitor, window, run_id, now, time.monotonic())
+
+
+def _guarded(
+    run: ClaimedRun, compute: Callable[[ClaimedRun], RunOutcome], *, crash_is_failure: bool
+) -> RunOutcome:
+    """`compute(run)`; a run that cannot compare is finished as skipped or failed."""
     try:
-        return _compute(engine, settings, monitor, window, run_id, now, began)
+        return compute(run)
     except ReferencePending as exc:
-        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
+        return _fail(run, str(exc), status="skipped")
     except MonitorError as exc:
-        return _fail(engine, monitor, window, run_id, now, began, str(exc))
+        return _fail(run, str(exc))
     except Exception as exc:  # a bug must not leave a run "running" until its lease ends
-        log.exception("run_crashed", extra={"monitor": monitor.name, "run_id": run_id})
-        return _fail(engine, monitor, window, run_id, now, began, f"internal error: {exc!r}")
+        if not crash_is_failure:
+            raise
+        log.exception("run_crashed", extra={"monitor": run.monitor.name, "run_id": run.run_id})
+        return _fail(run, f"internal error: {exc!r}")
 
 
-def _fail(
-    engine: Engine,
-    monitor: MonitorSettings,
-    window: Window,
-    run_id: int,
-    now: datetime,
-    began: float,
-    error: str,
-    status: str = "failed",
-) -> RunOutcome:
+def _fail(run: ClaimedRun, error: str, status: str = "failed") -> RunOutcome:
     """Finish a run that compared nothing: failed, or skipped (reference still pending)."""
-    duration = time.monotonic() - began
-    with engine.begin() as conn:
-        run_store.finish(conn, run_id, status=status, now=now, duration_s=duration, error=error)
+    duration = run.elapsed()
+    with run.engine.begin() as conn:
+        run_store.finish(
+            conn, run.run_id, status=status, now=run.now, duration_s=duration, error=error
+        )
     say = log.info if status == "skipped" else log.warning
-    say(f"run_{status}", extra={"monitor": monitor.name, "run_id": run_id, "error": error})
-    return RunOutcome(run_id, monitor.name, window, status, error=error, duration_s=duration)
+    say(f"run_{status}", extra={"monitor": run.monitor.name, "run_id": run.run_id, "error": error})
+    return RunOutcome(
+        run.run_id, run.monitor.name, run.window, status, error=error, duration_s=duration
+    )
 
 
-def _compute(
-    engine: Engine,
-    settings: Settings,
-    monitor: MonitorSettings,
-    window: Window,
-    run_id: int,
-    now: datetime,
-    began: float,
-) -> RunOutcome:
-    ref = ensure_reference(engine, monitor, now)
-    n_events = count_events(engine, event_filter(monitor), window.start, window.end)
-    base = {
-        "monitor": monitor.name,
-        "model": monitor.model,
-        "model_version": monitor.model_version,
-        "run_id": run_id,
-        "window_start": window.start,
-        "window_end": window.end,
-    }
+def _compute(run: ClaimedRun) -> RunOutcome:
+    engine, monitor, window = run.engine, run.monitor, run.window
+    ref = ensure_reference(engine, monitor, run.now)
+    flt = event_filter(monitor)
+    n_events = count_events(engine, flt, window.start, window.end)
     if n_events < monitor.window.min_events:
-        facts = RunFacts(
-            **base, status="insufficient_data", current_rows=n_events, reference_rows=ref.row_count
-        )
-        hits = evaluate(monitor.rules, facts)
-        duration = time.monotonic() - began
-        summary = {"min_events": monitor.window.min_events, "reference_version": ref.version}
-        with engine.begin() as conn:
-            run_store.finish(
-                conn,
-                run_id,
-                status="insufficient_data",
-                now=now,
-                duration_s=duration,
-                reference_id=ref.id,
-                reference_rows=ref.row_count,
-                current_rows=n_events,
-                summary=summary,
-            )
-            changes = apply_run(conn, facts, hits, monitor.rules, settings.alerting, now)
-        log.info(
-            "run_insufficient_data",
-            extra={"monitor": monitor.name, "run_id": run_id, "events": n_events},
-        )
-        return RunOutcome(
-            run_id,
-            monitor.name,
-            window,
-            "insufficient_data",
-            current_rows=n_events,
-            alerts=tuple(changes),
-            duration_s=duration,
-        )
+        return _insufficient(run, ref, n_events)
     current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
     report, prediction = compare_window(ref, current, drift_options(monitor))
-    flt, (start, end) = event_filter(monitor), (window.start, window.end)
     features = new_categories.from_events(
-        engine, flt, start, end, report.features, ref.specs, current
+        engine, flt, window.start, window.end, report.features, ref.specs, current
     )
-    report = replace(report, features=features)
-    return _store(
-        engine,
-        settings,
-        monitor,
-        window,
-        run_id,
-        now,
-        began,
-        ref,
-        report,
-        prediction,
-        rebuilt,
-        base,
-    )
+    return _store(run, ref, replace(report, features=features), prediction, rebuilt=rebuilt)
 
 
-def run_frame(
-    engine: Engine,
-    settings: Settings,
-    monitor: MonitorSettings,
-    frame: Any,
-    *,
-    now: datetime | None = None,
-) -> RunOutcome | None:
-    """A count window: the given rows (newest N events), keyed by their first/last timestamps."""
-    now = now or datetime.now(UTC)
-    ts = frame[TS_COLUMN]
-    window = Window(min(ts), max(ts) + timedelta(microseconds=1))
-    run_id = run_store.claim(
-        engine, monitor.name, window.start, window.end, now, settings.scheduler.lease
+def _insufficient(run: ClaimedRun, ref: Reference, n_events: int) -> RunOutcome:
+    """Too few events to compare: recorded, and judged by the insufficient-data rules."""
+    monitor = run.monitor
+    facts = run.facts(
+        status="insufficient_data", current_rows=n_events, reference_rows=ref.row_count
     )
-    if run_id is None:
-        return None
-    began = time.monotonic()
-    try:
-        ref = ensure_reference(engine, monitor, now)
-        current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
-        report, prediction = compare_window(ref, current, drift_options(monitor))
-        report = replace(
-            report, features=new_categories.from_frame(frame, report.features, ref.specs)
+    hits = evaluate(monitor.rules, facts)
+    duration = run.elapsed()
+    summary = {"min_events": monitor.window.min_events, "reference_version": ref.version}
+    with run.engine.begin() as conn:
+        run_store.finish(
+            conn,
+            run.run_id,
+            status="insufficient_data",
+            now=run.now,
+            duration_s=duration,
+            reference_id=ref.id,
+            reference_rows=ref.row_count,
+            current_rows=n_events,
+            summary=summary,
         )
-        base = {
-            "monitor": monitor.name,
-            "model": monitor.model,
-            "model_version": monitor.model_version,
-            "run_id": run_id,
-            "window_start": window.start,
-            "window_end": window.end,
-        }
-        return _store(
-            engine, settings, monitor, window, run_id, now, began, ref, report, prediction,
-            False, base,
-        )  # fmt: skip
-    except ReferencePending as exc:
-        return _fail(engine, monitor, window, run_id, now, began, str(exc), status="skipped")
-    except MonitorError as exc:
-        return _fail(engine, monitor, window, run_id, now, began, str(exc))
+        changes = apply_run(conn, facts, hits, monitor.rules, run.settings.alerting, run.now)
+    log.info(
+        "run_insufficient_data",
+        extra={"monitor": monitor.name, "run_id": run.run_id, "events": n_events},
+    )
+    return RunOutcome(
+        run.run_id,
+        monitor.name,
+        run.window,
+        "insufficient_data",
+        current_rows=n_events,
+        alerts=tuple(changes),
+        duration_s=duration,
+    )
 
 
 def _store(
-    engine: Engine,
-    settings: Settings,
-    monitor: MonitorSettings,
-    window: Window,
-    run_id: int,
-    now: datetime,
-    began: float,
+    run: ClaimedRun,
     ref: Reference,
     report: DriftReport,
     prediction: FeatureResult | None,
+    *,
     rebuilt: bool,
-    base: dict[str, Any],
 ) -> RunOutcome:
+    """Judge a compared run, write its report when due, then store run and alerts at once."""
+    monitor = run.monitor
+    mv = multivariate(run.engine, monitor, run.window) if monitor.drift.multivariate else None
     features = report.features + ((prediction,) if prediction is not None else ())
-    multivariate = _multivariate(engine, monitor, window) if monitor.drift.multivariate else None
-    facts = RunFacts(
-        **base,
+    facts = run.facts(
         status="succeeded",
         dataset_drift=report.dataset_drift,
         drift_share=report.drift_share,
@@ -318,73 +268,32 @@ def _store(
         prediction_feature=PREDICTION_FEATURE if prediction is not None else None,
         current_rows=report.current_rows,
         reference_rows=ref.row_count,
-        multivariate=multivariate,
+        multivariate=mv,
     )
     hits = evaluate(monitor.rules, facts)
-    report_path = None
-    if settings.reports.enabled and (
-        settings.reports.write_on == "every_run" or any(h.condition for h in hits)
-    ):
-        from monitor.scheduler.report import try_window_report
-
-        report_path = try_window_report(
-            engine, settings, monitor, window, report, prediction, run_id
-        )
-    url = None
-    if report_path is not None:
-        from monitor.reports import report_url
-
-        url = report_url(report_path, settings.reports.base_url)
+    report_path, url = _write_report(run, report, prediction, hits)
+    if url is not None:
         facts = replace(facts, report_url=url)
-    summary = {
-        "reference_version": ref.version,
-        "drift_share_threshold": report.drift_share_threshold,
-        "prediction_drift": prediction.to_dict() if prediction is not None else None,
-        "data_quality": data_quality(report),
-        "sketches_rebuilt": rebuilt,
-        "multivariate": multivariate,
-    }
-    duration = time.monotonic() - began
-    with engine.begin() as conn:
+    summary = _summary(ref, report, prediction, rebuilt, mv)
+    duration = run.elapsed()
+    with run.engine.begin() as conn:
         run_store.finish(
-            conn,
-            run_id,
-            status="succeeded",
-            now=now,
-            duration_s=duration,
-            reference_id=ref.id,
-            reference_rows=ref.row_count,
-            current_rows=report.current_rows,
-            dataset_drift=report.dataset_drift,
-            drift_share=report.drift_share,
-            features=report.features,
-            prediction=prediction,
-            summary=summary,
-            report_url=url,
-        )
-        changes = apply_run(conn, facts, hits, monitor.rules, settings.alerting, now)
-    drifted = tuple(f.name for f in features if f.drifted)
-    log.info(
-        "run_finished",
-        extra={
-            "monitor": monitor.name,
-            "run_id": run_id,
-            "window_end": window.end.isoformat(),
-            "events": report.current_rows,
-            "dataset_drift": report.dataset_drift,
-            "drift_share": round(report.drift_share, 4),
-            "seconds": round(duration, 3),
-        },
-    )
+            conn, run.run_id, status="succeeded", now=run.now, duration_s=duration,
+            reference_id=ref.id, reference_rows=ref.row_count, current_rows=report.current_rows,
+            dataset_drift=report.dataset_drift, drift_share=report.drift_share,
+            features=report.features, prediction=prediction, summary=summary, report_url=url,
+        )  # fmt: skip
+        changes = apply_run(conn, facts, hits, monitor.rules, run.settings.alerting, run.now)
+    _log_finished(run, report, duration)
     return RunOutcome(
-        run_id,
+        run.run_id,
         monitor.name,
-        window,
+        run.window,
         "succeeded",
         current_rows=report.current_rows,
         dataset_drift=report.dataset_drift,
         drift_share=report.drift_share,
-        drifted=drifted,
+        drifted=tuple(f.name for f in features if f.drifted),
         report_path=str(report_path) if report_path else None,
         rebuilt_sketches=rebuilt,
         alerts=tuple(changes),
@@ -392,23 +301,55 @@ def _store(
     )
 
 
-def _multivariate(engine: Engine, monitor: MonitorSettings, window: Window) -> dict | None:
-    """Domain-classifier drift on raw rows (capped per side); an error is recorded, not raised."""
-    from monitor.drift.multivariate import ClassifierOptions, domain_classifier_drift
-    from monitor.reference import reference_frame
+def _summary(
+    ref: Reference,
+    report: DriftReport,
+    prediction: FeatureResult | None,
+    rebuilt: bool,
+    mv: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The details stored with a compared run (`drift_runs.summary`)."""
+    return {
+        "reference_version": ref.version,
+        "drift_share_threshold": report.drift_share_threshold,
+        "prediction_drift": prediction.to_dict() if prediction is not None else None,
+        "data_quality": data_quality(report),
+        "sketches_rebuilt": rebuilt,
+        "multivariate": mv,
+    }
 
-    cap = monitor.drift.multivariate_rows
-    try:
-        reference, _ = reference_frame(engine, monitor)
-        columns = [c for c in reference.columns if c != PREDICTION_FEATURE]
-        current = load_frame(
-            engine, event_filter(monitor), start=window.start, end=window.end, limit=cap,
-            newest=True, columns=columns,
-        )  # fmt: skip
-        options = ClassifierOptions(
-            threshold=monitor.drift.multivariate_threshold, max_rows_per_side=cap
-        )
-        kinds = dict(monitor.features) or None
-        return domain_classifier_drift(reference, current, columns, kinds, options)
-    except MonitorError as exc:
-        return {"method": "domain_classifier", "error": str(exc)[:300]}
+
+def _write_report(
+    run: ClaimedRun, report: DriftReport, prediction: FeatureResult | None, hits: list[RuleHit]
+) -> tuple[Path | None, str | None]:
+    """The HTML report's path and URL when one is due (a rule holds, or every run)."""
+    reports = run.settings.reports
+    if not reports.enabled or (
+        reports.write_on != "every_run" and not any(h.condition for h in hits)
+    ):
+        return None, None
+    from monitor.scheduler.report import try_window_report
+
+    path = try_window_report(
+        run.engine, run.settings, run.monitor, run.window, report, prediction, run.run_id
+    )
+    if path is None:
+        return None, None
+    from monitor.reports import report_url
+
+    return path, report_url(path, reports.base_url)
+
+
+def _log_finished(run: ClaimedRun, report: DriftReport, duration: float) -> None:
+    log.info(
+        "run_finished",
+        extra={
+            "monitor": run.monitor.name,
+            "run_id": run.run_id,
+            "window_end": run.window.end.isoformat(),
+            "events": report.current_rows,
+            "dataset_drift": report.dataset_drift,
+            "drift_share": round(report.drift_share, 4),
+            "seconds": round(duration, 3),
+        },
+    )

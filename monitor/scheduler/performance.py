@@ -15,46 +15,63 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
-
 from monitor.alerts import apply_run
-from monitor.performance import PerformanceResult, compute_window, latest_runs, store_window
+from monitor.performance import (
+    DEFAULT_MIN_ROWS,
+    MAX_SEGMENT_VALUES,
+    PerformanceResult,
+    TaskKind,
+    evaluate_window,
+)
 from monitor.reference import latest
 from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.db import storage_errors
-from monitor.storage.tables import labels, performance_runs, predictions
+from monitor.storage.db import Engine, storage_errors
+from monitor.storage.labelled import load_window, relabelled_span
+from monitor.storage.performance_runs import (
+    last_evaluated,
+    latest_runs,
+    store_window,
+    window_evaluated,
+)
 from monitor.window import Window, WindowSpec, floor_to, latest_closed
 
 log = logging.getLogger("monitor.performance")
 MAX_WINDOWS_PER_TICK = 200
 
 
-def _last_evaluated(engine: Engine, monitor: str) -> datetime | None:
-    stmt = select(func.max(performance_runs.c.computed_at)).where(
-        performance_runs.c.monitor == monitor
+def compute_window(
+    engine: Engine,
+    monitor: MonitorSettings,
+    start: datetime,
+    end: datetime,
+    *,
+    now: datetime,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    segments: bool = True,
+    task: TaskKind | None = None,
+    pos_label: Any = None,
+    max_segment_values: int = MAX_SEGMENT_VALUES,
+) -> PerformanceResult:
+    """Load the monitor's labelled window [start, end) and evaluate it."""
+    window = load_window(
+        engine,
+        monitor.model,
+        start,
+        end,
+        model_version=monitor.model_version,
+        segment=monitor.segment,
     )
-    with storage_errors(engine, "find last performance run"), engine.connect() as conn:
-        return conn.execute(stmt).scalar_one()
-
-
-def _relabelled_span(
-    engine: Engine, monitor: MonitorSettings, since: datetime, lo: datetime, hi: datetime
-) -> tuple[datetime, datetime] | None:
-    """Prediction-time span of predictions whose labels were stored after `since`."""
-    p, lab = predictions.c, labels.c
-    stmt = (
-        select(func.min(p.ts), func.max(p.ts))
-        .select_from(
-            labels.join(predictions, and_(p.model == lab.model, p.event_id == lab.event_id))
-        )
-        .where(lab.model == monitor.model, lab.received_at > since, p.ts >= lo, p.ts < hi)
+    return evaluate_window(
+        window,
+        monitor=monitor.name,
+        now=now,
+        min_rows=min_rows,
+        segments=segments,
+        task=task,
+        pos_label=pos_label,
+        max_segment_values=max_segment_values,
     )
-    if monitor.model_version is not None:
-        stmt = stmt.where(p.model_version == monitor.model_version)
-    with storage_errors(engine, "find relabelled windows"), engine.connect() as conn:
-        first, last = conn.execute(stmt).one()
-    return None if first is None else (first, last)
 
 
 def windows_to_evaluate(
@@ -65,9 +82,12 @@ def windows_to_evaluate(
     A tick with nothing new loads no window (ticks come every few seconds)."""
     newest = latest_closed(spec, now, monitor.window.lateness)
     horizon_start = newest.end - monitor.performance.label_horizon
-    since = _last_evaluated(engine, monitor.name) or horizon_start
-    wanted = set() if _evaluated(engine, monitor.name, newest) else {newest}
-    span = _relabelled_span(engine, monitor, since, horizon_start, newest.end)
+    since = last_evaluated(engine, monitor.name) or horizon_start
+    evaluated = window_evaluated(engine, monitor.name, newest.start, newest.end)
+    wanted = set() if evaluated else {newest}
+    span = relabelled_span(
+        engine, monitor.model, monitor.model_version, since, horizon_start, newest.end
+    )
     if span is not None:
         end = floor_to(span[0], spec.stride) + spec.stride
         last_end = min(newest.end, floor_to(span[1], spec.stride) + spec.size)
@@ -76,15 +96,6 @@ def windows_to_evaluate(
                 wanted.add(Window(end - spec.size, end))
             end += spec.stride
     return sorted(wanted)
-
-
-def _evaluated(engine: Engine, monitor: str, window: Window) -> bool:
-    t = performance_runs.c
-    stmt = select(t.id).where(
-        t.monitor == monitor, t.window_start == window.start, t.window_end == window.end
-    )
-    with storage_errors(engine, "find performance run"), engine.connect() as conn:
-        return conn.execute(stmt.limit(1)).first() is not None
 
 
 def performance_tick(
@@ -168,7 +179,8 @@ def _judge(
         status="succeeded",
         current_rows=result.predictions,
         reference_rows=ref.row_count if ref else 0,
-        performance=metrics.scalars(),
+        # undefined metrics left out: the rules read a missing and a None metric alike
+        performance={k: v for k, v in metrics.scalars().items() if v is not None},
         reference_performance=ref.performance if ref else None,
         labelled_rows=result.overall.evaluated,
         kind="performance",
@@ -193,4 +205,4 @@ def _late_hit(hit: RuleHit, window: Window) -> RuleHit:
     return RuleHit(rule, window_subject(window), hit.condition, {**hit.details, "summary": summary})
 
 
-__all__ = ["performance_tick", "window_subject", "windows_to_evaluate"]
+__all__ = ["compute_window", "performance_tick", "window_subject", "windows_to_evaluate"]

@@ -14,18 +14,18 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
 
 from monitor.errors import MonitorError
 from monitor.reference import latest
 from monitor.scheduler.ticks import tick
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import sketch_store
+from monitor.storage.db import Engine
 
 log = logging.getLogger("monitor.scheduler")
 
 
-def trigger_for(monitor: MonitorSettings, settings: Settings):  # type: ignore[no-untyped-def]
+def trigger_for(monitor: MonitorSettings, settings: Settings) -> CronTrigger | IntervalTrigger:
     sched = monitor.schedule
     if sched.cron is not None:
         return CronTrigger.from_crontab(sched.cron, timezone=UTC)

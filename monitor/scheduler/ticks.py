@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
-
 from monitor.reference import event_filter
 from monitor.scheduler.execute import RunOutcome, run_frame, run_window
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
+from monitor.storage.db import Engine
 from monitor.storage.event_frames import load_frame
 from monitor.window import WindowSpec, due_windows
 

@@ -11,13 +11,15 @@ from monitor.storage.db import (
     safe_url,
     upgrade,
 )
+from monitor.storage.dead_letters import (
+    count_dead_letters,
+    dead_letter_counts,
+)
+from monitor.storage.dead_letters import newest_dead_letters as dead_letters
 from monitor.storage.queries import (
     ModelSummary,
-    count_dead_letters,
     count_labels,
     count_predictions,
-    dead_letter_counts,
-    dead_letters,
     latest_predictions,
     model_summary,
 )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from monitor.storage.db import storage_errors
-from monitor.storage.event_frames import EventFilter, _where, load_frame
+from monitor.storage.event_frames import EventFilter, load_frame, where_events
 from monitor.storage.tables import predictions
 
 
@@ -69,7 +69,7 @@ def unseen_categories(
         kind = func.json_type(p.features, "$." + json.dumps(feature))
 
     def flt_stmt(stmt: Any) -> Any:
-        return _where(stmt, flt, engine.dialect.name).where(
+        return where_events(stmt, flt, engine.dialect.name).where(
             p.ts >= start, p.ts < end, value.is_not(None), value.not_in(_variants(known))
         )
 

@@ -7,7 +7,7 @@ parameters (model, version and segment values come from events: untrusted).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +46,8 @@ def prediction_value(prediction: Any, proba: Any) -> Any:
     return prediction
 
 
-def _where(stmt: Select, flt: EventFilter, dialect: str) -> Select:
+def where_events(stmt: Select, flt: EventFilter, dialect: str) -> Select:
+    """`stmt` restricted to the predictions `flt` selects (model, version, segment values)."""
     p = predictions.c
     stmt = stmt.where(p.model == flt.model)
     if flt.model_version is not None:
@@ -75,14 +76,14 @@ def _segment_is(key: str, value: str, dialect: str) -> Any:
 
 def count_events(engine: Engine, flt: EventFilter, start: datetime, end: datetime) -> int:
     p = predictions.c
-    stmt = _where(select(func.count()).select_from(predictions), flt, engine.dialect.name)
+    stmt = where_events(select(func.count()).select_from(predictions), flt, engine.dialect.name)
     stmt = stmt.where(p.ts >= start, p.ts < end)
     with storage_errors(engine, "count window events"), engine.connect() as conn:
         return int(conn.execute(stmt).scalar_one())
 
 
 def first_event_ts(engine: Engine, flt: EventFilter) -> datetime | None:
-    stmt = _where(select(func.min(predictions.c.ts)), flt, engine.dialect.name)
+    stmt = where_events(select(func.min(predictions.c.ts)), flt, engine.dialect.name)
     with storage_errors(engine, "find first event"), engine.connect() as conn:
         return conn.execute(stmt).scalar_one()
 
@@ -90,7 +91,7 @@ def first_event_ts(engine: Engine, flt: EventFilter) -> datetime | None:
 def nth_event_ts(engine: Engine, flt: EventFilter, n: int) -> datetime | None:
     """Timestamp of the n-th event (1-based, by time then event_id), or None when fewer."""
     p = predictions.c
-    stmt = _where(select(p.ts), flt, engine.dialect.name)
+    stmt = where_events(select(p.ts), flt, engine.dialect.name)
     stmt = stmt.order_by(p.ts, p.event_id).offset(n - 1).limit(1)
     with storage_errors(engine, "find the n-th event"), engine.connect() as conn:
         return conn.execute(stmt).scalar_one_or_none()
@@ -110,7 +111,7 @@ def load_frame(
     per feature, plus `__prediction__` and `__ts__`. Features absent from an event are
     missing (None)."""
     p = predictions.c
-    stmt = _where(
+    stmt = where_events(
         select(p.ts, p.features, p.prediction, p.prediction_proba), flt, engine.dialect.name
     )
     if start is not None:
@@ -127,7 +128,7 @@ def load_frame(
     return rows_to_frame(rows, columns)
 
 
-def rows_to_frame(rows: list[Any], columns: list[str] | None = None) -> pd.DataFrame:
+def rows_to_frame(rows: Sequence[Any], columns: list[str] | None = None) -> pd.DataFrame:
     """(ts, features, prediction, proba) rows -> frame; `columns` fixes the feature columns."""
     feats = [r[1] or {} for r in rows]
     frame = pd.DataFrame.from_records(feats, columns=columns) if feats else pd.DataFrame()

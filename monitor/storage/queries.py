@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from monitor.events import DeadLetter, Prediction
+from monitor.events import Prediction
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import dead_letters as dead_letters_table
 from monitor.storage.tables import labels, predictions
 
 
@@ -42,17 +41,6 @@ def count_labels(engine: Engine, model: str | None = None) -> int:
     return _scalar(engine, stmt, "count labels")
 
 
-def count_dead_letters(engine: Engine) -> int:
-    return _scalar(engine, select(func.count()).select_from(dead_letters_table), "count")
-
-
-def dead_letter_counts(engine: Engine) -> dict[str, int]:
-    """Rejected events per reason, as stored (survives restarts, unlike in-process counters)."""
-    stmt = select(dead_letters_table.c.reason, func.count()).group_by(dead_letters_table.c.reason)
-    with storage_errors(engine, "count dead letters"), engine.connect() as conn:
-        return {reason: n for reason, n in conn.execute(stmt)}
-
-
 def latest_predictions(engine: Engine, limit: int = 10) -> list[Prediction]:
     """The `limit` newest predictions by event time, newest first."""
     p = predictions.c
@@ -72,18 +60,6 @@ def latest_predictions(engine: Engine, limit: int = 10) -> list[Prediction]:
     )
     with storage_errors(engine, "read predictions"), engine.connect() as conn:
         return [Prediction(*row) for row in conn.execute(stmt)]
-
-
-def dead_letters(engine: Engine, limit: int = 10) -> list[DeadLetter]:
-    """The `limit` most recently stored dead letters, newest first."""
-    d = dead_letters_table.c
-    stmt = (
-        select(d.topic, d.kafka_partition, d.kafka_offset, d.reason, d.detail, d.raw, d.received_at)
-        .order_by(d.id.desc())
-        .limit(limit)
-    )
-    with storage_errors(engine, "read dead letters"), engine.connect() as conn:
-        return [DeadLetter(*row) for row in conn.execute(stmt)]
 
 
 def model_summary(engine: Engine) -> list[ModelSummary]:

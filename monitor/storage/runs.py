@@ -221,26 +221,3 @@ def get_run(engine: Engine, run_id: int) -> dict[str, Any] | None:
         out = dict(run)
         out["features"] = [dict(x) for x in feats]
         return out
-
-
-def feature_history(
-    engine: Engine, monitor: str, limit: int = 50, before: datetime | None = None
-) -> dict[str, list[dict[str, Any]]]:
-    """Each feature's statistic over the monitor's last `limit` finished runs, oldest first;
-    with `before`, only runs of windows ending before it (a report of an older window)."""
-    f = drift_feature_results.c
-    last = select(r.id).where(r.monitor == monitor, r.status == "succeeded")
-    if before is not None:
-        last = last.where(r.window_end < before)
-    last = last.order_by(r.window_end.desc()).limit(limit).subquery()
-    stmt = (
-        select(r.window_end, f.feature, f.method, f.statistic, f.p_value, f.threshold, f.drifted)
-        .join(drift_feature_results, f.run_id == r.id)
-        .where(r.id.in_(select(last.c.id)))
-        .order_by(r.window_end)
-    )
-    out: dict[str, list[dict[str, Any]]] = {}
-    with storage_errors(engine, "load feature history"), engine.connect() as conn:
-        for row in conn.execute(stmt).mappings():
-            out.setdefault(row["feature"], []).append(dict(row))
-    return out

@@ -15,7 +15,7 @@ from sklearn.calibration import calibration_curve
 
 from monitor.errors import InputError
 from monitor.performance.classification import bin_ids, classification_metrics
-from monitor.performance.metrics import compute_metrics, infer_task
+from monitor.performance.compute import compute_metrics, infer_task
 
 RTOL = 1e-9
 

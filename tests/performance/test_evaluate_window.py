@@ -6,12 +6,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
 from monitor.errors import InputError
+from monitor.performance.compute import compute_metrics
+from monitor.performance.evaluate import evaluate_window, reference_performance
 from monitor.performance.labelled import LabelledWindow
-from monitor.performance.runner import evaluate_window
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 
@@ -88,3 +90,29 @@ def test_unlabelled_window_and_group_statuses() -> None:
     assert r.overall.coverage == pytest.approx(10 / 30) and r.segments == ()
     with pytest.raises(InputError):
         evaluate_window(w, monitor="x", now=T0, min_rows=0)
+
+
+def test_reference_performance_from_a_training_frame() -> None:
+    rng = np.random.default_rng(10)
+    n = 1000
+    y = rng.choice(["no", "yes"], n)
+    proba = np.clip((y == "yes") * 0.3 + rng.random(n) * 0.7, 0, 1)
+    frame = pd.DataFrame(
+        {"label": y, "prediction": np.where(proba >= 0.5, "yes", "no"), "prediction_proba": proba}
+    )
+    frame.loc[:9, "label"] = None  # unlabelled training rows are skipped
+    m = reference_performance(frame)
+    keep = np.arange(n) >= 10
+    assert m.n == 990 and m.excluded["unlabelled"] == 10
+    want = skm.roc_auc_score(y[keep] == "yes", proba[keep])
+    assert m.roc_auc == pytest.approx(want, rel=1e-9, abs=1e-12)
+    assert m.scalars() == compute_metrics(y[keep], frame["prediction"][keep], proba[keep]).scalars()
+    by_col = reference_performance(
+        frame.assign(p_no=1 - proba, p_yes=proba).drop(columns="prediction_proba"),
+        proba_columns={"no": "p_no", "yes": "p_yes"},
+    )
+    assert by_col.log_loss == pytest.approx(m.log_loss, rel=1e-9, abs=1e-12)
+    with pytest.raises(InputError, match="label column 'target'"):
+        reference_performance(frame, label_column="target")
+    with pytest.raises(InputError, match="neither"):
+        reference_performance({"label": [1, 0]}, prediction_column="pred")

@@ -25,12 +25,12 @@ from report_support import parse
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, mean_absolute_error
 
-from monitor.performance import latest_runs
 from monitor.reference import drift_options, latest
 from monitor.reports.performance_section import performance_section, worst_first
 from monitor.scheduler.execute import compare_window, current_sketches, ensure_reference
 from monitor.scheduler.report import performance_html, window_report
 from monitor.storage import make_engine
+from monitor.storage.performance_runs import latest_runs
 from monitor.window import Window
 
 NEWEST = T0 + 2 * HOUR

@@ -13,9 +13,9 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sqlalchemy import select
 
 from monitor.events import Label
-from monitor.performance import latest_runs, run_history
 from monitor.reference import materialise
 from monitor.scheduler.ticks import tick
+from monitor.storage.performance_runs import latest_runs, run_history
 from monitor.storage.tables import alerts, notifications
 from monitor.storage.writes import store_batch
 

@@ -15,7 +15,7 @@ from monitor.storage import (
     maintain,
     store_batch,
 )
-from monitor.storage.queries import count_dead_letters
+from monitor.storage.dead_letters import count_dead_letters
 from monitor.storage.retention import partition_name
 
 NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)

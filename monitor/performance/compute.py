@@ -1,4 +1,4 @@
-"""Performance metrics of one labelled window: task inference and the one entry point.
+"""Performance metrics of one labelled window by task: task inference and the one entry point.
 
 Pure numpy (no I/O). Classification definitions are in `classification.py`, regression ones
 in `regression.py`; each is pinned to scikit-learn by the tests.

@@ -1,8 +1,8 @@
-"""Labelled windows, revisioned performance runs and segments on SQLite and Postgres.
+"""Revisioned performance runs, segments and versions on SQLite and Postgres.
 
-Events are stored through the real ingestion write path (`store_batch`), then read back by
-`load_window` / `compute_window`; the numbers are pinned to scikit-learn on the rows we know
-each window holds.
+Events are stored through the real ingestion write path (`store_batch`), evaluated by
+`compute_window` (load, then evaluate) and stored by `store_window`; the numbers are pinned
+to scikit-learn on the rows we know each window holds.
 """
 
 from __future__ import annotations
@@ -11,27 +11,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 import pytest
 from db_support import truncate_all
 from sklearn import metrics as skm
 from sqlalchemy import Engine, func, select
 
-from monitor.errors import InputError
 from monitor.events import Label, Prediction
-from monitor.performance import (
-    compute_metrics,
-    compute_window,
-    label_coverage,
-    label_delay,
-    latest_runs,
-    load_window,
-    reference_performance,
-    run_history,
-    store_window,
-)
+from monitor.scheduler.performance import compute_window
 from monitor.settings import MonitorSettings
 from monitor.storage import make_engine, store_batch, upgrade
+from monitor.storage.performance_runs import latest_runs, run_history, store_window
 from monitor.storage.tables import performance_runs
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
@@ -68,41 +57,6 @@ def pred(eid: str, at: datetime, prediction=None, proba=None, version="v1", segm
 
 def close(a, b) -> None:
     assert a == pytest.approx(b, rel=RTOL, abs=1e-12)
-
-
-def test_window_join_coverage_and_delay(engine) -> None:
-    preds = [pred(f"e{i}", T0 + timedelta(minutes=5 * i), i % 2, 0.1 * i) for i in range(10)]
-    preds += [
-        pred("before", T0 - timedelta(seconds=1), 1, 0.5),  # outside [start, end)
-        pred("at_end", T0 + HOUR, 1, 0.5),
-        Prediction("e0", "other", None, T0, {}, 1, 0.9, None),  # same event_id, other model
-    ]
-    delays = [30, 60, 90, 120, 3600, 86400]
-    labels = [
-        Label(f"e{i}", "m", i % 3 == 0, T0 + timedelta(minutes=5 * i, seconds=d))
-        for i, d in enumerate(delays)
-    ]
-    labels.append(Label("e0", "other", False, T0 + timedelta(days=9)))
-    labels.append(Label("late_pred", "m", True, T0 + timedelta(minutes=2)))  # no prediction yet
-    store_batch(engine, preds, labels, [])
-    store_batch(engine, [pred("late_pred", T0 + timedelta(minutes=1), 1, 0.8)], [], [])
-
-    w = load_window(engine, "m", *W1)
-    assert w.n == 11 and w.n_labelled == 7
-    assert label_coverage(w).share == pytest.approx(7 / 11)
-    got = dict(zip(w.ts_us.tolist(), w.y_true.tolist(), strict=True))
-    assert (
-        got[
-            (T0 + timedelta(minutes=1) - datetime(1970, 1, 1, tzinfo=UTC))
-            // timedelta(microseconds=1)
-        ]
-        is True
-    )
-    expected = [*delays, 60]  # the orphan label joined its prediction (1 min later)
-    d = label_delay(w)
-    assert d.n == 7 and d.max_s == 86400.0
-    assert (d.p50_s, d.p95_s) == tuple(np.percentile(expected, [50, 95]).tolist())
-    assert w.proba is not None and w.proba.shape == (11,)
 
 
 def binary_events(n: int, start: datetime, seed: int, prefix: str):
@@ -269,28 +223,3 @@ def test_regression_window_and_empty_window(engine) -> None:
     )
     stored = store_window(engine, "reg", empty, T0)
     assert (stored.revision, stored.status, stored.predictions) == (1, "insufficient_labels", 0)
-
-
-def test_reference_performance_from_a_training_frame() -> None:
-    rng = np.random.default_rng(10)
-    n = 1000
-    y = rng.choice(["no", "yes"], n)
-    proba = np.clip((y == "yes") * 0.3 + rng.random(n) * 0.7, 0, 1)
-    frame = pd.DataFrame(
-        {"label": y, "prediction": np.where(proba >= 0.5, "yes", "no"), "prediction_proba": proba}
-    )
-    frame.loc[:9, "label"] = None  # unlabelled training rows are skipped
-    m = reference_performance(frame)
-    keep = np.arange(n) >= 10
-    assert m.n == 990 and m.excluded["unlabelled"] == 10
-    close(m.roc_auc, skm.roc_auc_score(y[keep] == "yes", proba[keep]))
-    assert m.scalars() == compute_metrics(y[keep], frame["prediction"][keep], proba[keep]).scalars()
-    by_col = reference_performance(
-        frame.assign(p_no=1 - proba, p_yes=proba).drop(columns="prediction_proba"),
-        proba_columns={"no": "p_no", "yes": "p_yes"},
-    )
-    close(by_col.log_loss, m.log_loss)
-    with pytest.raises(InputError, match="label column 'target'"):
-        reference_performance(frame, label_column="target")
-    with pytest.raises(InputError, match="neither"):
-        reference_performance({"label": [1, 0]}, prediction_column="pred")
