@@ -6,6 +6,8 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.drift.config import KeyPathError
+
 
 def one_line(exc: ValidationError, root: type[BaseModel]) -> str:
     """`config error at <path>: <what>`, for the first error (and how many more there are)."""
@@ -23,13 +25,11 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _describe(err: Any, root: type[BaseModel]) -> tuple[tuple[Any, ...], str]:
     """(key path, message) of one pydantic error: an unknown key is named at its parent
-    with the keys expected there; a ValueError with a tuple `path` (e.g.
-    `monitor.drift.config.KeyPathError`) extends the path."""
+    with the keys expected there; a KeyPathError extends the path."""
     loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
     inner = (err.get("ctx") or {}).get("error")
-    path = getattr(inner, "path", None)
-    if isinstance(inner, ValueError) and isinstance(path, tuple):
-        return (*loc, *path), str(inner)
+    if isinstance(inner, KeyPathError):
+        return (*loc, *inner.path), str(inner)
     if err["type"] == "extra_forbidden" and loc:
         keys = _keys_at(root, loc[:-1])
         expected = f" (expected {', '.join(keys)})" if keys else ""
