@@ -9,7 +9,6 @@ Run reads live in monitor.storage.run_reads.
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +67,7 @@ def alerts_page(
     page = alert_store.list_alerts(
         engine, monitor=monitor, state=state, severity=severity, limit=limit, before_id=before_id
     )
-    rows = [{**asdict(a), "acknowledged_at": page.acknowledged.get(a.id)} for a in page.alerts]
+    rows = page.rows()
     return rows, encode_cursor(rows[-1]["id"]) if page.more else None
 
 

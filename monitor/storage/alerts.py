@@ -65,6 +65,11 @@ class AlertList:
     acknowledged: dict[int, datetime]
     more: bool  # rows beyond `limit` match the filters
 
+    def rows(self) -> list[dict[str, Any]]:
+        """The alerts as JSON rows (the API's and the dashboard's shape): the columns, then
+        `acknowledged_at`."""
+        return [{**asdict(a), "acknowledged_at": self.acknowledged.get(a.id)} for a in self.alerts]
+
 
 def open_alerts(conn: Connection, monitor: str) -> dict[str, Alert]:
     """The monitor's open (pending or firing) alerts by fingerprint."""
