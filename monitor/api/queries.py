@@ -69,6 +69,3 @@ def alerts_page(
     )
     rows = page.rows()
     return rows, encode_cursor(rows[-1]["id"]) if page.more else None
-
-
-alert_detail = alert_store.alert_detail

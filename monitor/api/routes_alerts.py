@@ -80,7 +80,7 @@ def list_alerts(
 )
 def get_alert(request: Request, alert_id: AlertId) -> AlertDetail:
     """One alert with its state history (oldest first) and every notification sent for it."""
-    row = queries.alert_detail(engine_of(request), alert_id)
+    row = alerts.alert_detail(engine_of(request), alert_id)
     if row is None:
         raise HTTPException(status_code=404, detail="no alert with this id")
     history = [AlertEventOut(**e) for e in row.pop("history")]

@@ -8,29 +8,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.api import queries
 from monitor.drift.sketch import Sketch, Spec
+from monitor.storage import alerts as alert_store
 from monitor.storage.db import Engine
 
 
 def monitor_alerts(engine: Engine, monitor: str, limit: int = 20) -> list[dict[str, Any]]:
     """The monitor's newest alerts, each with its state history and deliveries."""
-    rows, _ = queries.alerts_page(
-        engine, state=None, monitor=monitor, severity=None, limit=limit, cursor=None
-    )
+    page = alert_store.list_alerts(engine, monitor=monitor, limit=limit)
     out = []
-    for row in rows:
-        detail = queries.alert_detail(engine, row["id"])
+    for alert in page.alerts:
+        detail = alert_store.alert_detail(engine, alert.id)
         if detail is not None:
             out.append(detail)
     return out
 
 
 def firing_alerts(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
-    rows, _ = queries.alerts_page(
-        engine, state="firing", monitor=None, severity=None, limit=limit, cursor=None
-    )
-    return rows
+    return alert_store.list_alerts(engine, state="firing", limit=limit).rows()
 
 
 def performance_history(engine: Engine, monitor: str, limit: int = 30) -> list[Any]:
