@@ -111,12 +111,13 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
             "hovertemplate": "threshold %{y:.4g}<extra></extra>",
         },
     ]
+    xaxis: dict[str, Any] = {"type": "date", "nticks": 5, "tickangle": 0, "automargin": True}
     layout = {
         "title": {"text": text(feature_label(name)), "font": {"size": 13}, "x": 0.02},
         "height": 240,
         "margin": {"l": 50, "r": 10, "t": 36, "b": 30},
         "showlegend": False,
-        "xaxis": {"type": "date", "nticks": 5, "tickangle": 0, "automargin": True},
+        "xaxis": xaxis,
         "yaxis": {
             "title": {"text": text(_axis_title(pts)), "font": {"size": 10}},
             "automargin": True,
@@ -124,7 +125,7 @@ def feature_figure(name: str, points: Sequence[HistoryPoint]) -> dict[str, Any]:
     }
     if len(pts) == 1:  # plotly would zoom to microseconds around a lone point
         at = pts[0].window_end
-        layout["xaxis"]["range"] = [(at - _PAD).isoformat(), (at + _PAD).isoformat()]
+        xaxis["range"] = [(at - _PAD).isoformat(), (at + _PAD).isoformat()]
     return {"data": data, "layout": layout}
 
 

@@ -54,7 +54,7 @@ def _raw_events(pg: bool) -> None:
         sa.Column("prediction_proba", _json_text()),
         sa.Column("segment", _json_text()),
         sa.PrimaryKeyConstraint("model", "ts", "event_id", name="pk_predictions"),
-        **({"postgresql_partition_by": "RANGE (ts)"} if pg else {}),
+        **({"postgresql_partition_by": "RANGE (ts)"} if pg else {}),  # type: ignore[arg-type]  # dialect kwargs
     )
     if pg:
         op.execute("CREATE TABLE predictions_default PARTITION OF predictions DEFAULT")
