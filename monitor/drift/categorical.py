@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monitor.drift import binned
+from monitor.drift import count_stats
 
 if TYPE_CHECKING:  # imported where a function needs it: the array path runs without pandas
     import pandas as pd
@@ -168,14 +168,14 @@ def counted_stats(
         return {}, missing, n_cur, len(union)
     out: dict = {}
     if "chisquare" in wanted:
-        s, p = binned.chi2(r, c)
+        s, p = count_stats.chi2(r, c)
         out["chisquare"] = {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
     if "z" in wanted and r.size == 2:
-        s, p = binned.z_two_proportion(r, c)
+        s, p = count_stats.z_two_proportion(r, c)
         out["z"] = {"statistic": s, "p_value": p, "p_value_method": Z_P}
     for name in BINNED:
         if name in wanted:
-            out[name] = getattr(binned, name)(r, c)
+            out[name] = getattr(count_stats, name)(r, c)
     new = (r == 0) & (c > 0)
     gone = (r > 0) & (c == 0)
     out["new_categories"] = _listed(union[new], c[new], n_cur)

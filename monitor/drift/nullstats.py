@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.drift.binned import FLOOR
+from monitor.drift.count_stats import FLOOR
 
 __all__ = ["binned_many", "ks_many", "tie_bounds", "wasserstein_many"]
 
@@ -105,7 +105,7 @@ def _floored(counts: np.ndarray, floor: float) -> np.ndarray:
 def binned_many(
     ref_counts: np.ndarray, draw_counts: np.ndarray, methods: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
-    """`monitor.drift.binned`'s distances of each row of `draw_counts` (b, k) vs `ref_counts`."""
+    """`monitor.drift.count_stats`'s distances of each row of `draw_counts` (b, k) vs `ref_counts`."""
     out: dict[str, np.ndarray] = {}
     r = np.asarray(ref_counts, dtype=np.float64)[None, :]
     c = np.asarray(draw_counts, dtype=np.float64)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.drift import binned
+from monitor.drift import count_stats
 from monitor.drift.binning import bin_counts_sorted, sorted_quantile_edges, sorted_quantiles
 
 KS_EXACT_MAX_N = 10_000  # scipy's ks_2samp 'auto' is exact up to this size, asymptotic above
@@ -238,7 +238,7 @@ def numeric_stats(
         counts = bin_counts_sorted(cur, ref.edges)
         for name in BINNED:
             if name in wanted:
-                out[name] = getattr(binned, name)(ref.counts, counts)
+                out[name] = getattr(count_stats, name)(ref.counts, counts)
     for name, test in (("anderson", anderson), ("cramer_von_mises", cramer_von_mises)):
         if name in wanted:
             try:

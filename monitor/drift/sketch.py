@@ -179,7 +179,7 @@ def fit_numeric(
 ) -> tuple[NumericSpec, NumericSketch]:
     """The spec and the reference's own sketch in one pass (the reference is sorted once)."""
     raw = _as_float(reference)
-    values = np.sort(_finite(raw))
+    values = np.sort(_finite_values(raw))
     if values.size == 0:
         raise DriftError("cannot derive a numeric sketch spec from a reference with no values")
     coarse = quantile_edges(values, coarse_bins)
@@ -243,7 +243,7 @@ def sketch(spec: Spec, values) -> Sketch:
 def _numeric_sketch(
     spec: NumericSpec, values: np.ndarray, sorted_finite: np.ndarray | None = None
 ) -> NumericSketch:
-    finite = _finite(values) if sorted_finite is None else sorted_finite
+    finite = _finite_values(values) if sorted_finite is None else sorted_finite
     n_nan = int(np.count_nonzero(np.isnan(values))) if finite.size < values.size else 0
     if sorted_finite is None:
         counts = np.bincount(np.searchsorted(spec.edges, finite, "left"), minlength=spec.n_bins)
@@ -363,7 +363,8 @@ def _as_float(values) -> np.ndarray:
         raise DriftError(f"a numeric sketch got non-numeric values ({exc})") from None
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
+def _finite_values(values: np.ndarray) -> np.ndarray:
+    """The finite values of a float array (the array itself when all are finite)."""
     mask = np.isfinite(values)
     return values if mask.all() else values[mask]
 

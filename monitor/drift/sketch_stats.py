@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from monitor.drift import binned
+from monitor.drift import count_stats
 from monitor.drift.categorical import CHI2_P, Z_P
 from monitor.drift.numeric import KS_EXACT_MAX_N, QUANTILES, normed
 from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
@@ -246,7 +246,7 @@ def numeric_sketch_stats(
         r, c = coarse_counts(spec, ref), coarse_counts(spec, cur)
         for name in NUMERIC_BINNED:
             if name in wanted:
-                out[name] = getattr(binned, name)(r, c)
+                out[name] = getattr(count_stats, name)(r, c)
     out.update(_describe(spec, ref, cur))
     return out
 
@@ -272,7 +272,7 @@ def categorical_sketch_stats(
     pooled_new = _pooled_new(ref, cur, new_category_count)
     out: dict = {}
     if "chisquare" in wanted:
-        s, p = binned.chi2(r, c)
+        s, p = count_stats.chi2(r, c)
         out["chisquare"] = {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
         if pooled_new and new_category_count is not None:
             out["chisquare"]["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
@@ -280,11 +280,11 @@ def categorical_sketch_stats(
             n_other = int(cur.counts[-1])
             out["chisquare"]["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
     if "z" in wanted and r.size == 2:
-        s, p = binned.z_two_proportion(r, c)
+        s, p = count_stats.z_two_proportion(r, c)
         out["z"] = {"statistic": s, "p_value": p, "p_value_method": Z_P}
     for name in CATEGORICAL_BINNED:
         if name in wanted:
-            out[name] = getattr(binned, name)(r, c)
+            out[name] = getattr(count_stats, name)(r, c)
     names = (*spec.categories, None)
     gone = [i for i in range(len(spec.categories)) if ref.counts[i] > 0 and cur.counts[i] == 0]
     out["vanished_categories"] = {names[i]: float(ref.counts[i] / ref.count) for i in gone}

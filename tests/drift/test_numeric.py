@@ -87,7 +87,7 @@ def test_wasserstein_normed_uses_the_population_std_of_the_reference():
 
 
 def test_binned_statistics_use_reference_decile_bins():
-    from monitor.drift import binned
+    from monitor.drift import count_stats
 
     a, b = np.sort(rng.normal(size=1000)), np.sort(rng.normal(0.2, 1.2, size=800))
     ref = NumericReference.fit(a, 10)
@@ -97,7 +97,7 @@ def test_binned_statistics_use_reference_decile_bins():
     r = np.array([np.sum((a > lo) & (a <= hi)) for lo, hi in itertools.pairwise(bounds)])
     c = np.array([np.sum((b > lo) & (b <= hi)) for lo, hi in itertools.pairwise(bounds)])
     for name in numeric.BINNED:
-        assert out[name] == getattr(binned, name)(r, c)
+        assert out[name] == getattr(count_stats, name)(r, c)
 
 
 def test_anderson_and_cramer_von_mises_are_scipys():
