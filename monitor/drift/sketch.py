@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,7 @@ class NumericSpec:
     reference_min: float
     reference_max: float
 
-    kind = "numeric"
+    kind: ClassVar[Literal["numeric"]] = "numeric"
 
     @cached_property
     def coarse_starts(self) -> np.ndarray:
@@ -114,7 +115,7 @@ class CategoricalSpec:
 
     categories: tuple[str, ...]
 
-    kind = "categorical"
+    kind: ClassVar[Literal["categorical"]] = "categorical"
 
     @property
     def n_bins(self) -> int:
