@@ -36,16 +36,16 @@ def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int
         counted = _object_counts(np.asarray(values))
         if counted is not None:
             return counted
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = pd.Index(uniques)
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(found)
     else:
         if not isinstance(values, pd.Series):
             values = pd.Series(np.asarray(values), copy=False)
         if values.dtype.kind == "f":
             arr = values.to_numpy()
             values = pd.Series(np.where(np.isfinite(arr), arr, np.nan), copy=False)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = pd.Index(uniques)
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(found)
     counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
     return counts[1:].astype(np.int64), uniques, int(counts[0])
 
@@ -64,7 +64,8 @@ def _object_counts(values: np.ndarray) -> tuple[np.ndarray, pd.Index, int] | Non
     values = np.ascontiguousarray(values)
     # the array's data is its PyObject* pointers; the array keeps every object alive
     buffer = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
-    codes, _ = pd.factorize(np.frombuffer(buffer, dtype=np.uintp))
+    # numpy's stubs omit ctypes arrays from frombuffer's buffer types (they export the buffer)
+    codes, _ = pd.factorize(np.frombuffer(buffer, dtype=np.uintp))  # type: ignore[call-overload]
     k = int(codes.max()) + 1 if codes.size else 0
     if k > max(MAX_DISTINCT_OBJECTS, values.size // 4):
         return None

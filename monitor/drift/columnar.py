@@ -118,19 +118,20 @@ def _counted(column: Column) -> tuple[np.ndarray, Categories, int]:
         counts = np.bincount(column.codes + 1, minlength=k + 1)
         return counts[1:].astype(np.int64), Categories(column.categories or []), int(counts[0])
     values = column.values
-    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), bool)  # type: ignore[union-attr]
-    uniq, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)  # type: ignore[index]
+    assert values is not None  # a column holds codes or values (`columns.to_column`)
+    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), np.bool_)
+    uniq, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     counts = np.bincount(rank[inverse], minlength=uniq.size).astype(np.int64)
-    return counts, Categories(uniq[order].tolist()), int(len(values) - present.sum())  # type: ignore[arg-type]
+    return counts, Categories(uniq[order].tolist()), int(len(values) - present.sum())
 
 
 class Categories:
     """The few `pandas.Index` operations `categorical.align` uses, on a list (no pandas)."""
 
-    def __init__(self, values: Sequence[Any]) -> None:
+    def __init__(self, values: Sequence[Any] | np.ndarray) -> None:
         self.values = np.empty(len(values), dtype=object)
         self.values[:] = list(values)
 

@@ -9,8 +9,9 @@ few threads (numpy's sorts release the GIL). The verdict for every feature goes 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -31,8 +32,18 @@ POOL_MIN_VALUES = 2_000_000  # values (rows of both sides × columns) before col
 __all__ = ["compare", "compare_feature", "decide", "select_columns", "summarize"]
 
 
+class HasColumns(Protocol):
+    """A frame as `select_columns` sees it: its column labels (`columnar` passes files')."""
+
+    @property
+    def columns(self) -> Collection[Any]: ...
+
+
 def select_columns(
-    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str] | None, ignore=()
+    reference: HasColumns,
+    current: HasColumns,
+    columns: list[str] | None,
+    ignore: Iterable[str] = (),
 ) -> list[str]:
     """The columns to compare; InputError when the two frames do not line up."""
     if columns is None:

@@ -23,10 +23,10 @@ KS_EXACT = "exact: scipy.stats.ks_2samp method 'auto' (both sizes <= 10,000)"
 KS_ASYMPTOTIC = "asymptotic: scipy.stats.kstwo.sf(D, round(n*m/(n+m))), as ks_2samp 'auto'"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 EXACT_FLOAT_PRODUCT = 2**52  # n*m below this: floor(i*m/n) is exact in float64
-P_VALUE_METHODS = {
-    "anderson": "scipy.stats.anderson_ksamp midrank: interpolated in a table, capped to [0.001, 0.25]",
-    "cramer_von_mises": "scipy.stats.cramervonmises_2samp 'auto': exact if both sizes <= 20, else asymptotic",
-}
+ANDERSON_P = "scipy.stats.anderson_ksamp midrank: interpolated in a table, capped to [0.001, 0.25]"
+CRAMER_VON_MISES_P = (
+    "scipy.stats.cramervonmises_2samp 'auto': exact if both sizes <= 20, else asymptotic"
+)
 
 
 def finite_sorted(values: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -233,13 +233,13 @@ def wasserstein_normed_entry(ref: NumericReference, cur: np.ndarray) -> float:
 def anderson_entry(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
     """The "anderson" stats entry; ValueError when scipy refuses the data."""
     s, p = anderson(ref.sorted, cur)
-    return {"statistic": s, "p_value": p, "p_value_method": P_VALUE_METHODS["anderson"]}
+    return {"statistic": s, "p_value": p, "p_value_method": ANDERSON_P}
 
 
 def cramer_von_mises_entry(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
     """The "cramer_von_mises" stats entry; ValueError when scipy refuses the data."""
     s, p = cramer_von_mises(ref.sorted, cur)
-    return {"statistic": s, "p_value": p, "p_value_method": P_VALUE_METHODS["cramer_von_mises"]}
+    return {"statistic": s, "p_value": p, "p_value_method": CRAMER_VON_MISES_P}
 
 
 def numeric_stats(

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -290,19 +290,20 @@ def merge_all(sketches: Iterable[Sketch]) -> Sketch:
             raise DriftError("cannot merge sketches built over different specs")
         if len(s.counts) != len(first.counts):
             raise DriftError("cannot merge sketches with different bin counts")
-    counts = np.sum([s.counts for s in items], axis=0, dtype=np.int64)
+    counts = np.asarray(np.sum([s.counts for s in items], axis=0, dtype=np.int64))
     missing = sum(s.missing for s in items)
     if isinstance(first, CategoricalSketch):
         return CategoricalSketch(first.spec_id, counts, missing)
+    numeric = cast("list[NumericSketch]", items)  # all of the first's type (checked above)
     return NumericSketch(
         first.spec_id,
         counts,
         missing,
-        sum(s.infinite for s in items),
-        float(np.sum([s.sum for s in items])),
-        float(np.sum([s.sumsq for s in items])),
-        float(min(s.min for s in items)),
-        float(max(s.max for s in items)),
+        sum(s.infinite for s in numeric),
+        float(np.sum([s.sum for s in numeric])),
+        float(np.sum([s.sumsq for s in numeric])),
+        float(min(s.min for s in numeric)),
+        float(max(s.max for s in numeric)),
     )
 
 

@@ -110,12 +110,12 @@ def test_anderson_and_cramer_von_mises_are_scipys():
     assert out["anderson"] == {
         "statistic": ad.statistic,
         "p_value": ad.pvalue,
-        "p_value_method": numeric.P_VALUE_METHODS["anderson"],
+        "p_value_method": numeric.ANDERSON_P,
     }
     assert out["cramer_von_mises"] == {
         "statistic": cvm.statistic,
         "p_value": cvm.pvalue,
-        "p_value_method": numeric.P_VALUE_METHODS["cramer_von_mises"],
+        "p_value_method": numeric.CRAMER_VON_MISES_P,
     }
 
 
