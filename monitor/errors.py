@@ -25,3 +25,15 @@ class DriftError(MonitorError):
 
 class EstimationError(MonitorError):
     """A performance estimator cannot be fitted or applied (unknown method, unusable input)."""
+
+
+# --- drift ---
+
+
+class KeyPathError(MonitorError, ValueError):
+    """A config validation error below the object being validated: `path` extends its
+    location. A ValueError so that pydantic reports it as a validation error."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
