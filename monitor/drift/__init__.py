@@ -1,8 +1,10 @@
 """Drift engine: pure numpy/scipy/pandas, no Kafka, no database.
 
 `compare(reference, current, options)` computes exact statistics on raw frames; the
-binned functions and `decide` are shared with the sketch path. See docs/drift.md for the
-exact definitions, the default-method rule and thresholds.
+method table (`registry.METHODS`: each row holds its code), the statistics on counts
+(`count_stats`) and `decide` are shared with the sketch path. See docs/drift.md for the
+exact definitions, the default-method rule and thresholds, and docs/architecture.md for
+adding a statistic.
 
 Names are imported on first use (PEP 562), so `from monitor.drift.result import ...` or
 the CLI's start-up does not pay for scipy.stats and pandas until a statistic needs them.
