@@ -27,6 +27,19 @@ class EstimationError(MonitorError):
     """A performance estimator cannot be fitted or applied (unknown method, unusable input)."""
 
 
+# --- ops (C2): Kafka reachability, health checks ---
+
+
+class KafkaUnavailable(MonitorError):
+    """The Kafka broker cannot be reached, or refused a request (consumer, producer, lag)."""
+
+
+class Unhealthy(MonitorError):
+    """`monitor healthcheck`: the serving loop's heartbeat is missing or stale."""
+
+    exit_code = 1
+
+
 # --- drift ---
 
 

@@ -1,6 +1,9 @@
 """HTTP API (FastAPI) and Prometheus metrics of the service (`serve --role api|all`).
 
-`create_app` is imported lazily: a consumer-only process uses `monitor.api.metrics` without
+`create_app` here is the API alone; the app `serve` runs (API plus the web dashboard) is
+`monitor.app.create_app`.
+
+`create_app` is imported lazily: a consumer-only process uses `monitor.api.prometheus` without
 loading FastAPI.
 """
 

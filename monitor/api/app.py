@@ -1,5 +1,8 @@
 """The FastAPI application: /api/v1 (read + admin), /healthz, /readyz, /metrics.
 
+The service serves it together with the web dashboard: `monitor.app.create_app` adds the
+dashboard's routes and the API docs page to this app (the API does not import the web).
+
 Everything is read from the database on each request; the app keeps no copy of the truth.
 Errors leave as one-line JSON (`{"detail": ...}`): our InputError -> 400, other MonitorErrors
 (config, reference, drift) -> 409, storage down -> 503 with a generic message (the database
@@ -9,15 +12,16 @@ URL stays out of responses), anything unexpected -> 500 without internals.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
-from sqlalchemy import Engine, text
 
 from monitor import __version__
+from monitor.access.auth import Tokens, require_read
+from monitor.access.throttle import FailureLimiter
 from monitor.api import (
     routes_alerts,
     routes_channels,
@@ -25,13 +29,13 @@ from monitor.api import (
     routes_monitors,
     routes_runs,
 )
-from monitor.api.auth import Tokens, require_read
 from monitor.api.deps import ERRORS
-from monitor.api.metrics import IngestObserver, build_registry
+from monitor.api.prometheus import IngestObserver, build_registry
 from monitor.api.schemas import Health
-from monitor.api.throttle import FailureLimiter
 from monitor.errors import InputError, MonitorError, StorageError
 from monitor.settings import Settings
+from monitor.storage.db import Engine
+from monitor.storage.status import ping
 
 log = logging.getLogger("monitor.api")
 
@@ -41,8 +45,7 @@ ReadinessChecks = Mapping[str, Callable[[], bool]]
 
 def database_ready(engine: Engine) -> bool:
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(engine)
         return True
     except Exception:  # any failure means "not ready"; the reason goes to the log
         log.warning("readiness_database_unreachable", exc_info=False)
@@ -124,15 +127,15 @@ def create_app(
     api: bool = True,
     auth_failures: FailureLimiter | None = None,
 ) -> FastAPI:
-    """The app for `serve` (and tests). `api=False`: only health and metrics (the metrics
-    port of consumer- and scheduler-only roles). `readiness`: named checks of the process.
+    """The API app (`monitor.app.create_app` adds the dashboard for `serve`). `api=False`:
+    only health and metrics (the metrics port of consumer- and scheduler-only roles). `readiness`: named checks of the process.
     `auth_failures`: the throttle of failed tokens and logins (default limits if None)."""
     app = FastAPI(
         title="monitor",
         version=__version__,
         description="Drift and performance monitoring: monitors, runs, alerts, deliveries.",
         openapi_url=f"{API_PREFIX}/openapi.json" if api else None,
-        docs_url=None,  # served by monitor.web.docs from a package (no CDN)
+        docs_url=None,  # monitor.app adds monitor.web.docs (served from a package, no CDN)
         redoc_url=None,
     )
     app.state.engine = engine
@@ -143,7 +146,9 @@ def create_app(
     _install_error_handlers(app)
 
     @app.middleware("http")
-    async def _headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Cache-Control", "no-store")
@@ -161,9 +166,4 @@ def create_app(
             routes_channels.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
-        from monitor.web import router as web_router  # the built-in dashboard at /
-        from monitor.web.docs import docs_router
-
-        app.include_router(web_router)
-        app.include_router(docs_router(API_PREFIX, app.title))
     return app

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import HTTPException, Request
-from sqlalchemy import Engine
 
 from monitor.api.schemas import Problem
 from monitor.settings import MonitorSettings, Settings
+from monitor.storage.db import Engine
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {

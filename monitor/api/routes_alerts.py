@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, Response
 
+from monitor.access.auth import require_admin, require_read
 from monitor.api import queries
-from monitor.api.auth import require_admin, require_read
 from monitor.api.deps import (
     BAD_INPUT,
     CONFLICT,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from monitor.api.auth import require_admin, require_read
+from monitor.access.auth import require_admin, require_read
 from monitor.api.deps import ERRORS, NOT_FOUND, settings_of
 
 router = APIRouter(prefix="/routes", tags=["routes"], responses=ERRORS)

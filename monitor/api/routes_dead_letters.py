@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from monitor.access.auth import require_admin, require_read
 from monitor.api import queries
-from monitor.api.auth import require_admin, require_read
 from monitor.api.deps import ERRORS, engine_of, settings_of
 from monitor.api.schemas import DeadLetters, DeadLetterSample
 from monitor.errors import InputError

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
 from pydantic import AwareDatetime
 
-from monitor.api import queries
-from monitor.api.auth import require_admin, require_read
+from monitor.access.auth import require_admin, require_read
 from monitor.api.deps import (
     BAD_INPUT,
     CONFLICT,
@@ -20,6 +20,7 @@ from monitor.api.deps import (
     seconds,
     settings_of,
 )
+from monitor.api.queries import decode_cursor, encode_cursor
 from monitor.api.schemas import (
     FeatureHistory,
     HistoryPoint,
@@ -34,6 +35,7 @@ from monitor.api.schemas import (
     Schedule,
 )
 from monitor.settings import MonitorSettings
+from monitor.storage import run_reads
 
 router = APIRouter(prefix="/monitors", tags=["monitors"], responses=ERRORS)
 Name = Annotated[str, Path(description="A monitor name from the config.", max_length=200)]
@@ -78,9 +80,9 @@ def list_monitors(request: Request) -> MonitorList:
     """Every configured monitor with its last finished run and its firing alerts."""
     engine, settings = engine_of(request), settings_of(request)
     names = [m.name for m in settings.monitors]
-    last = queries.latest_runs(engine, names)
-    firing = queries.firing_counts(engine)
-    refs = queries.reference_versions(engine, names)
+    last = run_reads.latest_runs(engine, names)
+    firing = run_reads.firing_counts(engine)
+    refs = run_reads.reference_versions(engine, names)
     return MonitorList(
         items=[_monitor_out(m, last.get(m.name), firing, refs) for m in settings.monitors]
     )
@@ -94,9 +96,9 @@ def list_monitors(request: Request) -> MonitorList:
 )
 def get_monitor(request: Request, name: Name) -> MonitorOut:
     engine, m = engine_of(request), monitor_or_404(settings_of(request), name)
-    last = queries.latest_runs(engine, [m.name])
-    refs = queries.reference_versions(engine, [m.name])
-    return _monitor_out(m, last.get(m.name), queries.firing_counts(engine), refs)
+    last = run_reads.latest_runs(engine, [m.name])
+    refs = run_reads.reference_versions(engine, [m.name])
+    return _monitor_out(m, last.get(m.name), run_reads.firing_counts(engine), refs)
 
 
 @router.get(
@@ -122,9 +124,14 @@ def list_runs(
     """Finished runs of a monitor, newest window first, one keyset page at a time."""
     engine, m = engine_of(request), monitor_or_404(settings_of(request), name)
     limit = min(limit, settings_of(request).api.max_page_size)
-    rows, nxt = queries.runs_page(
-        engine, m.name, since=since, until=until, limit=limit, cursor=cursor
+    after = None
+    if cursor is not None:
+        end, last_id = decode_cursor(cursor, (datetime, int))
+        after = (end, last_id)
+    rows, more = run_reads.runs_page(
+        engine, m.name, since=since, until=until, limit=limit, after=after
     )
+    nxt = encode_cursor(rows[-1]["window_end"].isoformat(), rows[-1]["id"]) if more else None
     return RunPage(items=[RunBrief(**row) for row in rows], next_cursor=nxt)
 
 
@@ -142,14 +149,18 @@ def feature_history(
 ) -> FeatureHistory:
     """One feature's drift statistic over the newest succeeded runs, with its threshold."""
     engine, m = engine_of(request), monitor_or_404(settings_of(request), name)
-    points = [] if "\x00" in feature else queries.feature_history(engine, m.name, feature, limit)
+    points = (
+        []
+        if "\x00" in feature
+        else run_reads.feature_history(engine, m.name, limit, feature=feature).get(feature, [])
+    )
     if not points:
         raise HTTPException(status_code=404, detail="no results for this feature")
     return FeatureHistory(
         monitor=m.name,
         feature=feature,
-        threshold=points[-1]["threshold"],
-        points=[HistoryPoint(**p) for p in points],
+        threshold=points[-1].threshold,
+        points=[HistoryPoint(**asdict(p)) for p in points],
     )
 
 
@@ -216,5 +227,5 @@ def run_now(
         raise HTTPException(status_code=400, detail="`at` is before 1970-01-02")
     outcomes = tick(engine, settings, m, now=at.astimezone(UTC))
     ids = [o.run_id for o in outcomes]
-    rows = queries.runs_by_id(engine, ids)
+    rows = run_reads.runs_by_id(engine, ids)
     return RunNowOut(monitor=m.name, at=at, runs=[RunBrief(**rows[i]) for i in ids if i in rows])

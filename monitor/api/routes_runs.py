@@ -1,62 +1,23 @@
-"""/api/v1/runs/{id}: one run with every per-feature result, and its stored HTML report.
-
-The report is served only from inside `reports.directory`: its stored link (a file:// URI or
-`reports.base_url` + file name) is resolved and must land on a file in that directory, so a
-tampered link cannot read anything else. It goes out with `Content-Security-Policy: sandbox
-allow-scripts`: the page's charts run, but in an opaque origin that cannot call this API.
+"""/api/v1/runs/{id}: one run with every per-feature result, and its stored HTML report
+(served as monitor.reports.serve says: only from inside `reports.directory`, sandboxed).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from monitor.api import queries
-from monitor.api.auth import require_read
+from monitor.access.auth import require_read
 from monitor.api.deps import ERRORS, NOT_FOUND, engine_of, settings_of
 from monitor.api.schemas import FeatureResultOut, PerformanceOut, RunDetail
-from monitor.settings import ReportSettings
+from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
+from monitor.storage import run_reads
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
 RunId = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
-REPORT_HEADERS = {
-    "Content-Security-Policy": "sandbox allow-scripts",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-def report_path(url: str | None, reports: ReportSettings) -> Path | None:
-    """The stored report file a run's link names, if it is a file inside reports.directory."""
-    if not url:
-        return None
-    base = Path(reports.directory).resolve()
-    prefix = (reports.base_url or "").rstrip("/") + "/"
-    if reports.base_url and url.startswith(prefix):
-        name = unquote(url[len(prefix) :])
-        if not name or "/" in name or "\\" in name or name in (".", ".."):
-            return None
-        candidate = base / name
-    elif url.startswith("file:"):
-        parsed = urlparse(url)
-        if parsed.netloc not in ("", "localhost"):
-            return None
-        candidate = Path(url2pathname(parsed.path))
-    else:
-        return None
-    try:
-        target = candidate.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    if not target.is_relative_to(base) or not target.is_file():
-        return None
-    return target
 
 
 @router.get(
@@ -67,7 +28,7 @@ def report_path(url: str | None, reports: ReportSettings) -> Path | None:
 )
 def get_run(request: Request, run_id: RunId) -> RunDetail:
     """A finished run: verdict, per-feature results, data quality, performance, report link."""
-    row = queries.run_detail(engine_of(request), run_id)
+    row = run_reads.run_detail(engine_of(request), run_id)
     if row is None:
         raise HTTPException(status_code=404, detail="no finished run with this id")
     features = [FeatureResultOut(**f) for f in row.pop("features")]
@@ -92,8 +53,8 @@ def get_run(request: Request, run_id: RunId) -> RunDetail:
 )
 def get_report(request: Request, run_id: RunId) -> FileResponse:
     """The run's stored HTML report, sandboxed (CSP `sandbox allow-scripts`)."""
-    url = queries.report_url_of(engine_of(request), run_id)
+    url = run_reads.report_url_of(engine_of(request), run_id)
     path = report_path(url, settings_of(request).reports)
     if path is None:
         raise HTTPException(status_code=404, detail="this run has no stored report")
-    return FileResponse(path, media_type="text/html; charset=utf-8", headers=REPORT_HEADERS)
+    return FileResponse(path, media_type=REPORT_MEDIA_TYPE, headers=REPORT_HEADERS)

@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: the one --config option and opening a migrated store from settings.
+"""Shared CLI plumbing: the one --config option, opening a migrated store from settings, and
+how commands print times, numbers, untrusted names and JSON documents.
 
 Every command that reads the service config takes it the same way: `--config FILE` or the
 MONITOR_CONFIG environment variable. A store command without either refuses to run rather
@@ -8,6 +9,7 @@ than create an empty `./monitor.db` and report on it.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,3 +76,26 @@ def parse_when(value: str | None, option: str) -> datetime | None:
 
 def fmt_ts(ts: datetime | None) -> str:
     return "-" if ts is None else ts.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def num(value: Any, digits: int = 3) -> str:
+    """A number with `digits` decimals, "-" for none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def safe(text: Any, limit: int = 60) -> str:
+    """Names from events shown in a terminal: no control characters, bounded length."""
+    s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def echo_json(doc: Any) -> None:
+    """`doc` as indented JSON on stdout (NaN/inf as null, naive times as UTC)."""
+    import orjson
+
+    from monitor.jsonsafe import json_safe
+
+    sys.stdout.write(
+        orjson.dumps(json_safe(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC).decode()
+        + "\n"
+    )

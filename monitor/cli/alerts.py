@@ -61,7 +61,7 @@ def list_cmd(
     _, engine = open_store(config_path)
     rows = list_alerts(engine, monitor_name, state, severity, limit)
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json({"alerts": [asdict(a) for a in rows]})
         return
@@ -94,7 +94,7 @@ def show_cmd(config_path: str | None, alert_id: int, as_json: bool) -> None:
     if alert is None:
         raise InputError(f"no alert with id {alert_id}")
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json(alert)
         return

@@ -73,7 +73,7 @@ def list_cmd(config_path: str | None, reason: str | None, limit: int, as_json: b
     _, engine = open_store(config_path)
     rows = list_dead_letters(engine, reason, limit)
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json({"dead_letters": [_row_json(r) for r in rows]})
         return
@@ -136,7 +136,7 @@ def replay_cmd(
     if as_json:
         from dataclasses import asdict
 
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json(
             {

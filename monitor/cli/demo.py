@@ -38,8 +38,8 @@ def serve_dashboard(
 
     from pydantic import SecretStr
 
-    from monitor.api import create_app
     from monitor.api.server import ServerThread
+    from monitor.app import create_app
     from monitor.errors import ConfigError
     from monitor.storage.db import make_engine
 

@@ -6,12 +6,8 @@ from pathlib import Path
 
 import click
 
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, Unhealthy
 from monitor.heartbeat import ENV_VAR, age_seconds, heartbeat_path
-
-
-class Unhealthy(MonitorError):
-    exit_code = 1
 
 
 @click.command("healthcheck")

@@ -13,7 +13,9 @@ from typing import Any
 import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store, parse_when
-from monitor.cli.runs import _echo_json, _num, _safe
+from monitor.cli._common import echo_json as _echo_json
+from monitor.cli._common import num as _num
+from monitor.cli._common import safe as _safe
 
 MONITOR = click.option("--monitor", "monitor_name", required=True, help="The monitor.")
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

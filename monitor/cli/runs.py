@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
-from monitor.cli._common import CONFIG, fmt_ts, open_store, parse_when
+from monitor.cli._common import CONFIG, echo_json, fmt_ts, num, open_store, parse_when, safe
 from monitor.display import feature_label
 
 
 @click.group()
 def runs() -> None:
     """Drift runs: list, show, export as JSON, or run a monitor now."""
-
-
-def _num(value: Any, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _safe(text: Any, limit: int = 60) -> str:
-    """Names from events shown in a terminal: no control characters, bounded length."""
-    s = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 @runs.command("list")
@@ -49,9 +36,9 @@ def list_cmd(config_path: str | None, monitor_name: str | None, limit: int) -> N
         drift = "-" if r["dataset_drift"] is None else ("YES" if r["dataset_drift"] else "no")
         drifted = "-" if r["n_features"] is None else f"{r['n_drifted']}/{r['n_features']}"
         click.echo(
-            f"{r['id']:>6}  {_safe(r['monitor'], 20):<20} {fmt_ts(r['window_end']):<19}  "
+            f"{r['id']:>6}  {safe(r['monitor'], 20):<20} {fmt_ts(r['window_end']):<19}  "
             f"{r['status']:<17} {r['current_rows'] or 0:>9} {drift:<5} "
-            f"{_num(r['drift_share'], 2):>6} {drifted:>7}  {_num(r['duration_s'], 2):>6}"
+            f"{num(r['drift_share'], 2):>6} {drifted:>7}  {num(r['duration_s'], 2):>6}"
         )
 
 
@@ -69,18 +56,18 @@ def show_cmd(config_path: str | None, run_id: int, as_json: bool) -> None:
     if run is None:
         raise InputError(f"no finished run with id {run_id}")
     if as_json:
-        _echo_json(run)
+        echo_json(run)
         return
-    click.echo(f"run {run['id']}  monitor {_safe(run['monitor'])}  status {run['status']}")
+    click.echo(f"run {run['id']}  monitor {safe(run['monitor'])}  status {run['status']}")
     click.echo(f"window     {fmt_ts(run['window_start'])} .. {fmt_ts(run['window_end'])} UTC")
     click.echo(f"rows       current {run['current_rows']}  reference {run['reference_rows']}")
     if run["dataset_drift"] is not None:
         click.echo(
             f"dataset    drift {'YES' if run['dataset_drift'] else 'no'}  share "
-            f"{_num(run['drift_share'])} ({run['n_drifted']}/{run['n_features']} features)"
+            f"{num(run['drift_share'])} ({run['n_drifted']}/{run['n_features']} features)"
         )
     if run["error"]:
-        click.echo(f"error      {_safe(run['error'], 300)}")
+        click.echo(f"error      {safe(run['error'], 300)}")
     if run["report_url"]:
         click.echo(f"report     {run['report_url']}")
     if run["features"]:
@@ -89,8 +76,8 @@ def show_cmd(config_path: str | None, run_id: int, as_json: bool) -> None:
         )
     for f in run["features"]:
         click.echo(
-            f"{_safe(feature_label(f['feature']), 28):<28} {f['kind']:<11} {f['method']:<18} "
-            f"{_num(f['statistic'], 4):>10} {_num(f['threshold'], 4):>9}  "
+            f"{safe(feature_label(f['feature']), 28):<28} {f['kind']:<11} {f['method']:<18} "
+            f"{num(f['statistic'], 4):>10} {num(f['threshold'], 4):>9}  "
             f"{'YES' if f['drifted'] else 'no'}"
         )
 
@@ -107,7 +94,7 @@ def export_cmd(config_path: str | None, monitor_name: str | None, limit: int) ->
     if monitor_name is not None:
         settings.monitor(monitor_name)
     rows = list_runs(engine, monitor_name, limit=limit)
-    _echo_json({"runs": [get_run(engine, r["id"]) for r in rows]})
+    echo_json({"runs": [get_run(engine, r["id"]) for r in rows]})
 
 
 @runs.command("now")
@@ -133,19 +120,8 @@ def now_cmd(config_path: str | None, monitor_name: str, at: str | None) -> None:
         if o.dataset_drift is not None:
             line += f"  drift {'YES' if o.dataset_drift else 'no'} share {o.drift_share:.2f}"
         if o.error:
-            line += f"  error: {_safe(o.error, 200)}"
+            line += f"  error: {safe(o.error, 200)}"
         click.echo(line)
-
-
-def _echo_json(doc: Any) -> None:
-    import orjson
-
-    from monitor.drift.result import json_safe
-
-    sys.stdout.write(
-        orjson.dumps(json_safe(doc), option=orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC).decode()
-        + "\n"
-    )
 
 
 COMMANDS = [runs]

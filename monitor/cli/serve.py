@@ -2,16 +2,29 @@
 
 consumer: Kafka ingestion (and the bucket sketches of what it stores). scheduler: the drift
 runs of every monitor, then alerts and the notification outbox worker. api: the HTTP API
-(/api/v1, /healthz, /readyz, /metrics). all: the three in one process. Replicas of any role
+and the web dashboard (`monitor.app`: /api/v1, /, /healthz, /readyz, /metrics). all: the three in one process. Replicas of any role
 can run side by side against one Postgres. consumer- and scheduler-only processes serve
 /metrics, /healthz and /readyz on `api.metrics_port`.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from monitor.cli._common import CONFIG, service_settings
+
+if TYPE_CHECKING:
+    from monitor.api.prometheus import IngestObserver
+    from monitor.api.server import ServerThread
+    from monitor.scheduler.service import SchedulerService
+    from monitor.settings import Settings
+    from monitor.storage.db import Engine
+    from monitor.threads import ThreadBudget
 
 ROLES = ("consumer", "scheduler", "api", "all")
 
@@ -37,20 +50,15 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
     consumer finishes the batch in flight and commits what was stored, the scheduler
     finishes the run in progress, and the process exits 0.
     """
-    import logging
-    import threading
-
     from monitor.threads import configure
 
     budget = configure()  # before numpy/scikit-learn load their thread pools
 
     from monitor import logs
-    from monitor.ingest.outage import database_probe, wait_for_database
-    from monitor.storage.db import make_engine, safe_url, upgrade
 
     settings = service_settings(config_path)
     if role in ("api", "all") or settings.api.metrics_port is not None:
-        from monitor.api.auth import check_bind
+        from monitor.access.auth import check_bind
 
         check_bind(settings.api)  # before anything starts: an open API only on loopback
     opts = ctx.obj or {}
@@ -59,14 +67,24 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
         opts.get("log_level") or settings.logging.level,
     )
     log = logging.getLogger("monitor.serve")
+    _serve(settings, role, budget, log)
+    log.info("serve_stopped", extra={"role": role})
+
+
+def _serve(settings: Settings, role: str, budget: ThreadBudget, log: logging.Logger) -> None:
+    """Open the database, start the HTTP side, wait for the database, run the roles; on the
+    way out (stop or error) stop the HTTP server and close the engine."""
+    from monitor.ingest.outage import database_probe, wait_for_database
+    from monitor.storage.db import make_engine, safe_url, upgrade
+
     url = settings.database.url.get_secret_value()
     engine = make_engine(url, pool_size=settings.database.pool_size)
     stop = threading.Event()
     _on_signals(stop, log)
-    started: dict = {}  # role parts once built: "ingestor", "scheduler"
+    started: dict[str, Any] = {}  # role parts once built: "ingestor", "scheduler"
     observer = None
     if role in ("consumer", "all"):
-        from monitor.api.metrics import IngestObserver
+        from monitor.api.prometheus import IngestObserver
 
         observer = IngestObserver()
     http = None
@@ -94,10 +112,17 @@ def serve(ctx: click.Context, config_path: str | None, role: str) -> None:
         if http is not None:
             http.stop()
         engine.dispose()
-    log.info("serve_stopped", extra={"role": role})
 
 
-def _run_roles(engine, settings, role, stop, started, observer, log) -> None:  # type: ignore[no-untyped-def]
+def _run_roles(
+    engine: Engine,
+    settings: Settings,
+    role: str,
+    stop: threading.Event,
+    started: dict[str, Any],
+    observer: IngestObserver | None,
+    log: logging.Logger,
+) -> None:
     """Build the role's parts (into `started`, for readiness) and run until `stop`."""
     from monitor.heartbeat import Heartbeat
     from monitor.ingest.consumer import build_ingestor
@@ -137,14 +162,16 @@ def _run_roles(engine, settings, role, stop, started, observer, log) -> None:  #
                 beat()
     finally:
         stop.set()
-        if outbox is not None:  # set once the scheduler has started
+        if scheduler is not None and outbox is not None:  # set once the scheduler has started
             scheduler.stop()
             outbox.join(timeout=10)
 
 
-def _readiness(role, started, settings):  # type: ignore[no-untyped-def]
+def _readiness(
+    role: str, started: dict[str, Any], settings: Settings
+) -> dict[str, Callable[[], bool]]:
     """The role's own /readyz checks; false until its part is built (see _run_roles)."""
-    checks = {}
+    checks: dict[str, Callable[[], bool]] = {}
     if role in ("consumer", "all"):
 
         def consumer() -> bool:
@@ -157,10 +184,17 @@ def _readiness(role, started, settings):  # type: ignore[no-untyped-def]
     return checks
 
 
-def _start_http(engine, settings, role, readiness, observer):  # type: ignore[no-untyped-def]
-    """The API (roles api/all) or the metrics/health port (consumer/scheduler), if any."""
-    from monitor.api.app import create_app
+def _start_http(
+    engine: Engine,
+    settings: Settings,
+    role: str,
+    readiness: dict[str, Callable[[], bool]],
+    observer: IngestObserver | None,
+) -> ServerThread | None:
+    """The API and dashboard (roles api/all) or the metrics/health port (consumer/scheduler),
+    if any."""
     from monitor.api.server import ServerThread
+    from monitor.app import create_app
 
     api = settings.api
     if role in ("api", "all"):
@@ -172,11 +206,13 @@ def _start_http(engine, settings, role, readiness, observer):  # type: ignore[no
     return ServerThread(app, api.host, api.metrics_port, name="metrics").start()
 
 
-def _ticking(get_scheduler, settings):  # type: ignore[no-untyped-def]
+def _ticking(
+    get_scheduler: Callable[[], SchedulerService | None], settings: Settings
+) -> Callable[[], bool]:
     """Ready while the scheduler has ticked recently (3 of its longest intervals, >= 1 min)."""
     from datetime import UTC, datetime, timedelta
 
-    from monitor.api.metrics import expected_interval
+    from monitor.api.prometheus import expected_interval
 
     slowest = max(
         [settings.scheduler.tick.total_seconds()]
@@ -196,7 +232,7 @@ def _ticking(get_scheduler, settings):  # type: ignore[no-untyped-def]
     return check
 
 
-def _on_signals(stop, log) -> None:  # type: ignore[no-untyped-def]
+def _on_signals(stop: threading.Event, log: logging.Logger) -> None:
     """SIGTERM/SIGINT ask the loop to stop; a second one exits at once (130)."""
     import os
     import signal

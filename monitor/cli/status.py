@@ -19,39 +19,14 @@ import click
 
 from monitor.cli._common import CONFIG, fmt_ts, open_store
 from monitor.cli.dead_letters import escape_text
-from monitor.errors import MonitorError
+from monitor.errors import KafkaUnavailable
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from monitor.settings import KafkaSettings, Settings
+    from monitor.storage.db import Engine
 
 DEAD_LETTER_WINDOW = timedelta(hours=1)
 LAG_TIMEOUT_S = 10.0
-
-
-class KafkaUnavailable(MonitorError):
-    """The broker could not be asked for the group's lag."""
-
-
-def open_alert_counts(engine: Engine) -> dict[str, dict[str, int]]:
-    """monitor -> {"firing": n, "pending": n} over alerts not yet resolved."""
-    from sqlalchemy import func, select
-
-    from monitor.storage.db import storage_errors
-    from monitor.storage.tables import alerts
-
-    a = alerts.c
-    stmt = (
-        select(a.monitor, a.state, func.count())
-        .where(a.resolved_at.is_(None))
-        .group_by(a.monitor, a.state)
-    )
-    out: dict[str, dict[str, int]] = {}
-    with storage_errors(engine, "count alerts"), engine.connect() as conn:
-        for monitor, state, n in conn.execute(stmt):
-            out.setdefault(monitor, {})[state] = int(n)
-    return out
 
 
 def collect_status(engine: Engine, settings: Settings, now: datetime) -> dict[str, Any]:
@@ -60,6 +35,7 @@ def collect_status(engine: Engine, settings: Settings, now: datetime) -> dict[st
     from monitor.replay import dead_letter_counts_since
     from monitor.storage.queries import dead_letter_counts
     from monitor.storage.runs import list_runs
+    from monitor.storage.status import open_alert_counts
 
     open_alerts = open_alert_counts(engine)
     monitors = []
@@ -195,7 +171,7 @@ def status(config_path: str | None, lag: bool, lag_timeout: float, as_json: bool
     if lag:
         doc["lag"] = group_lag(settings.kafka, lag_timeout)
     if as_json:
-        from monitor.cli.runs import _echo_json
+        from monitor.cli._common import echo_json as _echo_json
 
         _echo_json(doc)
     else:

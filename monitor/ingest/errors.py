@@ -5,11 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
-from monitor.errors import MonitorError
-
-
-class KafkaUnavailable(MonitorError):
-    """The broker cannot be reached, or refused a request."""
+from monitor.errors import KafkaUnavailable
 
 
 @contextlib.contextmanager

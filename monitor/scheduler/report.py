@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import MonitorError
 from monitor.reference import LABEL_COLUMN, event_filter, reference_frame
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage import runs as run_store
+from monitor.storage.db import Engine
 from monitor.storage.event_frames import PREDICTION_FEATURE, TS_COLUMN, load_frame
+from monitor.storage.run_reads import feature_history
 from monitor.window import Window
 
 log = logging.getLogger("monitor.scheduler")
@@ -38,16 +37,16 @@ def history_points(
     from monitor.reports import HistoryPoint
 
     keep = limit - 1 if reported else limit  # the reported run takes the last of `limit`
-    stored = run_store.feature_history(engine, monitor, keep, before=window.end) if keep else {}
+    stored = feature_history(engine, monitor, keep, before=window.end) if keep else {}
     out = {
         feature: [
             HistoryPoint(
-                window_end=p["window_end"],
-                statistic=p["statistic"],
-                threshold=p["threshold"],
-                drifted=p["drifted"],
-                method=p["method"],
-                p_value=p["p_value"],
+                window_end=p.window_end,
+                statistic=p.statistic,
+                threshold=p.threshold,
+                drifted=p.drifted,
+                method=p.method,
+                p_value=p.p_value,
             )
             for p in points
         ]

@@ -13,11 +13,11 @@ from typing import Any
 from monitor.settings import MonitorSettings
 from monitor.web import charts
 from monitor.web.html import badge, e, figure, fmt, fmt_share, fmt_ts, page, table, td
+from monitor.web.monitor_view import preferred_metrics
 from monitor.web.pages import (
-    _meta,
+    meta_list,
     monitor_label,
     monitor_link,
-    preferred_metrics,
     run_link,
     run_status,
     window_text,
@@ -63,19 +63,7 @@ def compare_page(
     if a is None or b is None:
         return page("Compare", head, csrf=csrf, active="compare")
     same_model = a.model == b.model
-    sides = "".join(
-        f'<section class="card"><h2>{badge(side, "none")} {monitor_link(m.name)}</h2>'
-        + _meta(
-            [
-                ("model", m.model),
-                ("model version", m.model_version or "any"),
-                ("segment", ", ".join(f"{k}={v}" for k, v in m.segment.items()) or "all traffic"),
-                ("drift share threshold", fmt(m.drift.drift_share)),
-            ]
-        )
-        + "</section>"
-        for side, m in (("A", a), ("B", b))
-    )
+    sides = _sides_html(a, b)
     warn = "" if same_model else '<p class="muted">These monitors watch different models.</p>'
     runs_a = [x for x, _ in common]
     runs_b = [y for _, y in common]
@@ -87,18 +75,7 @@ def compare_page(
     if not common:
         body = f'{head}<div class="side">{sides}</div>{warn}<section class="card"><p class="muted">The two monitors have no finished run over the same window yet.</p></section>'
         return page("Compare", body, csrf=csrf, active="compare")
-    options = "".join(
-        f'<option value="{int(x["id"])}"{" selected" if chosen and x["id"] == chosen[0]["id"] else ""}>'
-        f"{e(window_text(x))}</option>"
-        for x, _ in reversed(common)
-    )
-    window_form = (
-        '<form method="get" action="/compare" class="pick">'
-        f'<input type="hidden" name="a" value="{e(a.name)}">'
-        f'<input type="hidden" name="b" value="{e(b.name)}">'
-        f'<label>Window (UTC) <select name="run" id="pick-run">{options}</select></label>'
-        '<button type="submit" class="primary">Show</button></form>'
-    )
+    window_form = _window_form(a, b, common, chosen)
     body = (
         f'{head}<div class="side">{sides}</div>{warn}'
         f'<section class="card" id="cmp-drift"><h2>Drift share over the same windows</h2>{share_fig}</section>'
@@ -108,6 +85,44 @@ def compare_page(
         f"{_perf_side_by_side(a, b, common, chosen, perf, reference_perf)}</section>"
     )
     return page("Compare", body, csrf=csrf, charts=True, active="compare")
+
+
+def _sides_html(a: MonitorSettings, b: MonitorSettings) -> str:
+    """The two monitors' settings, A then B."""
+    return "".join(
+        f'<section class="card"><h2>{badge(side, "none")} {monitor_link(m.name)}</h2>'
+        + meta_list(
+            [
+                ("model", m.model),
+                ("model version", m.model_version or "any"),
+                ("segment", ", ".join(f"{k}={v}" for k, v in m.segment.items()) or "all traffic"),
+                ("drift share threshold", fmt(m.drift.drift_share)),
+            ]
+        )
+        + "</section>"
+        for side, m in (("A", a), ("B", b))
+    )
+
+
+def _window_form(
+    a: MonitorSettings,
+    b: MonitorSettings,
+    common: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+    chosen: tuple[dict[str, Any], dict[str, Any]] | None,
+) -> str:
+    """The picker of one window both monitors ran, newest first."""
+    options = "".join(
+        f'<option value="{int(x["id"])}"{" selected" if chosen and x["id"] == chosen[0]["id"] else ""}>'
+        f"{e(window_text(x))}</option>"
+        for x, _ in reversed(common)
+    )
+    return (
+        '<form method="get" action="/compare" class="pick">'
+        f'<input type="hidden" name="a" value="{e(a.name)}">'
+        f'<input type="hidden" name="b" value="{e(b.name)}">'
+        f'<label>Window (UTC) <select name="run" id="pick-run">{options}</select></label>'
+        '<button type="submit" class="primary">Show</button></form>'
+    )
 
 
 def _side_by_side(

@@ -18,12 +18,12 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from monitor.api import queries
-from monitor.api.auth import Tokens
-from monitor.api.routes_runs import REPORT_HEADERS, report_path
-from monitor.api.throttle import client_address, limiter_of
+from monitor.access.auth import Tokens
+from monitor.access.throttle import client_address, limiter_of
+from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
+from monitor.storage import dashboard, run_reads
 from monitor.web import compare as compare_view
-from monitor.web import data, pages, static
+from monitor.web import data, monitor_view, pages, run_view, static
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
 
@@ -188,9 +188,9 @@ def overview(request: Request) -> Response:
     names = [m.name for m in settings.monitors]
     body = pages.overview_page(
         settings.monitors,
-        queries.latest_runs(engine, names),
-        data.recent_runs(engine, names, 30),
-        queries.firing_counts(engine),
+        run_reads.latest_runs(engine, names),
+        run_reads.recent_runs(engine, names, 30),
+        run_reads.firing_counts(engine),
         data.firing_alerts(engine),
         s.csrf,
     )
@@ -204,14 +204,14 @@ def monitor_page(request: Request, name: Name) -> Response:
     if m is None:
         return html(pages.message_page("Not found", "No monitor with this name.", s.csrf), 404)
     engine, settings = _engine(request), _settings(request)
-    runs, _ = queries.runs_page(engine, m.name, since=None, until=None, limit=50, cursor=None)
+    runs, _ = run_reads.runs_page(engine, m.name, limit=50)
     reports = {x["id"] for x in runs if report_path(x["report_url"], settings.reports) is not None}
-    body = pages.monitor_page(
+    body = monitor_view.monitor_page(
         m,
-        last=queries.latest_runs(engine, [m.name]).get(m.name),
-        reference_version=queries.reference_versions(engine, [m.name]).get(m.name),
-        hm=data.heatmap(engine, m.name),
-        history=data.recent_runs(engine, [m.name], 60)[m.name],
+        last=run_reads.latest_runs(engine, [m.name]).get(m.name),
+        reference_version=run_reads.reference_versions(engine, [m.name]).get(m.name),
+        hm=dashboard.heatmap(engine, m.name),
+        history=run_reads.recent_runs(engine, [m.name], 60)[m.name],
         perf=data.performance_history(engine, m.name),
         reference_perf=data.reference_performance(engine, m.name),
         alerts=data.monitor_alerts(engine, m.name),
@@ -226,11 +226,11 @@ def monitor_page(request: Request, name: Name) -> Response:
 def run_page(request: Request, run_id: RunId) -> Response:
     s = session(request)
     engine, settings = _engine(request), _settings(request)
-    run = queries.run_detail(engine, run_id)
+    run = run_reads.run_detail(engine, run_id)
     if run is None:
         return _unfinished_run(engine, run_id, s)
     m = next((x for x in settings.monitors if x.name == run["monitor"]), None)
-    body = pages.run_page(
+    body = run_view.run_page(
         run,
         dist=data.run_distributions(engine, run),
         has_report=report_path(run["report_url"], settings.reports) is not None,
@@ -242,7 +242,7 @@ def run_page(request: Request, run_id: RunId) -> Response:
 
 
 def _unfinished_run(engine: Any, run_id: int, s: Session) -> Response:
-    flight = data.run_in_flight(engine, run_id)
+    flight = dashboard.run_in_flight(engine, run_id)
     if flight is None:
         return html(pages.message_page("Not found", "No run with this id.", s.csrf), 404)
     text = (
@@ -257,10 +257,12 @@ def _unfinished_run(engine: Any, run_id: int, s: Session) -> Response:
 def run_report(request: Request, run_id: RunId) -> Response:
     """The stored report, sandboxed exactly like the API's report endpoint."""
     s = session(request)
-    path = report_path(queries.report_url_of(_engine(request), run_id), _settings(request).reports)
+    path = report_path(
+        run_reads.report_url_of(_engine(request), run_id), _settings(request).reports
+    )
     if path is None:
         return html(pages.message_page("Not found", "This run has no stored report.", s.csrf), 404)
-    return FileResponse(path, media_type="text/html; charset=utf-8", headers=REPORT_HEADERS)
+    return FileResponse(path, media_type=REPORT_MEDIA_TYPE, headers=REPORT_HEADERS)
 
 
 def _default_pair(monitors: list[Any]) -> tuple[str | None, str | None]:
@@ -273,16 +275,11 @@ def _default_pair(monitors: list[Any]) -> tuple[str | None, str | None]:
     return (names[0] if names else None), (names[1] if len(names) > 1 else None)
 
 
-@router.get("/compare")
-def compare(
-    request: Request,
-    a: Annotated[str | None, Query(max_length=200)] = None,
-    b: Annotated[str | None, Query(max_length=200)] = None,
-    run: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-) -> Response:
-    s = session(request)
-    engine, settings = _engine(request), _settings(request)
-    monitors = list(settings.monitors)
+def _chosen_pair(
+    monitors: list[Any], a: str | None, b: str | None
+) -> tuple[Any | None, Any | None, str | None]:
+    """The two monitors to compare (a default pair, or a partner of the same model for `a`),
+    and a note when they are not two different configured monitors (then one side is None)."""
     by_name = {m.name: m for m in monitors}
     if a is None and b is None:
         a, b = _default_pair(monitors)
@@ -302,6 +299,32 @@ def compare(
         note = "Pick two configured monitors (for example two versions or segments of a model)."
     elif ma.name == mb.name:
         note, mb = "Pick two different monitors.", None
+    return ma, mb, note
+
+
+def _same_windows(
+    runs_a: list[dict[str, Any]], runs_b: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pairs of runs of A and B over the same window, in A's order."""
+    b_by_window = {(x["window_start"], x["window_end"]): x for x in runs_b}
+    return [
+        (x, b_by_window[(x["window_start"], x["window_end"])])
+        for x in runs_a
+        if (x["window_start"], x["window_end"]) in b_by_window
+    ]
+
+
+@router.get("/compare")
+def compare(
+    request: Request,
+    a: Annotated[str | None, Query(max_length=200)] = None,
+    b: Annotated[str | None, Query(max_length=200)] = None,
+    run: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+) -> Response:
+    s = session(request)
+    engine, settings = _engine(request), _settings(request)
+    monitors = list(settings.monitors)
+    ma, mb, note = _chosen_pair(monitors, a, b)
     empty: tuple[list[Any], list[Any]] = ([], [])
     if ma is None or mb is None:
         body = compare_view.compare_page(
@@ -309,17 +332,12 @@ def compare(
             reference_perf=(None, None), csrf=s.csrf, note=note,
         )  # fmt: skip
         return html(body)
-    history = data.recent_runs(engine, [ma.name, mb.name], 60)
-    b_by_window = {(x["window_start"], x["window_end"]): x for x in history[mb.name]}
-    common = [
-        (x, b_by_window[(x["window_start"], x["window_end"])])
-        for x in history[ma.name]
-        if (x["window_start"], x["window_end"]) in b_by_window
-    ]
+    history = run_reads.recent_runs(engine, [ma.name, mb.name], 60)
+    common = _same_windows(history[ma.name], history[mb.name])
     chosen = next((p for p in common if p[0]["id"] == run), None) if run else None
     if chosen is None and common:
         chosen = common[-1]
-    rows = data.feature_rows(engine, [chosen[0]["id"], chosen[1]["id"]]) if chosen else {}
+    rows = dashboard.feature_rows(engine, [chosen[0]["id"], chosen[1]["id"]]) if chosen else {}
     features = (rows.get(chosen[0]["id"], []), rows.get(chosen[1]["id"], [])) if chosen else empty
     body = compare_view.compare_page(
         monitors,

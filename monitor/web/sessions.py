@@ -16,10 +16,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
-
-from monitor.api.auth import Scope
+from monitor.access.auth import Scope
 from monitor.storage import sessions as stored
+from monitor.storage.db import Engine
 
 COOKIE = "monitor_session"
 LOGIN_COOKIE = "monitor_login"  # login-form CSRF (double submit), before any session exists

@@ -11,7 +11,7 @@ import pytest
 from api_support import ADMIN_TOKEN, READ_TOKEN, Seeded, free_port, make_settings, seed, training
 from fastapi.testclient import TestClient
 
-from monitor.api import create_app
+from monitor.app import create_app
 from monitor.demo_receivers import Receivers
 from monitor.storage import make_engine
 

@@ -10,9 +10,9 @@ import pytest
 from api_support import ADMIN_TOKEN, READ_TOKEN
 from fastapi.testclient import TestClient
 
-from monitor.api import create_app
-from monitor.api.auth import Tokens, check_bind
-from monitor.api.throttle import FailureLimiter
+from monitor.access.auth import Tokens, check_bind
+from monitor.access.throttle import FailureLimiter
+from monitor.app import create_app
 from monitor.errors import ConfigError
 from monitor.settings import ApiSettings, parse_settings
 

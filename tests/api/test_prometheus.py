@@ -21,9 +21,9 @@ from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from monitor.api import create_app
-from monitor.api.metrics import IngestObserver
+from monitor.api.prometheus import IngestObserver
 from monitor.api.server import ServerThread
+from monitor.app import create_app
 from monitor.ingest.consumer import build_ingestor
 from monitor.ingest.topics import create_topics
 from monitor.settings import parse_settings

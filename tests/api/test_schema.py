@@ -17,8 +17,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from monitor.api import create_app
-from monitor.api.throttle import FailureLimiter
+from monitor.access.throttle import FailureLimiter
+from monitor.app import create_app
 
 CHECKS = [
     not_a_server_error,

@@ -18,8 +18,8 @@ import yaml
 from api_support import ADMIN_TOKEN, READ_TOKEN, free_port
 from sqlalchemy import func, select
 
-from monitor.api import create_app
 from monitor.api.server import ServerThread
+from monitor.app import create_app
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.storage.tables import alerts

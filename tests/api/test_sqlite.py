@@ -6,7 +6,7 @@ from api_support import READ_TOKEN, free_port, make_settings, seed, training
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.api import create_app
+from monitor.app import create_app
 from monitor.storage import make_engine, upgrade
 
 

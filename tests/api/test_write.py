@@ -116,7 +116,7 @@ def test_replay_dead_letters_after_a_fix(scratch, admin, read):
     import orjson
     from fastapi.testclient import TestClient
 
-    from monitor.api import create_app
+    from monitor.app import create_app
     from monitor.events import DeadLetter
     from monitor.storage.tables import dead_letters, predictions
     from monitor.storage.writes import store_batch

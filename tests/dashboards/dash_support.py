@@ -24,7 +24,7 @@ import orjson
 import pandas as pd
 from kafka import KafkaProducer
 
-from monitor.api.metrics import IngestObserver
+from monitor.api.prometheus import IngestObserver
 from monitor.ingest.consumer import build_ingestor
 from monitor.ingest.topics import create_topics
 from monitor.notify.delivery import deliver_due

@@ -15,7 +15,7 @@ import yaml
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.api.app import create_app
+from monitor.app import create_app
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards"
 

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from status_support import LONG, StatusStore, seed_statuses, status_monitors
 from web_support import Seeded, make_settings, seed, training
 
-from monitor.api import create_app
 from monitor.api.server import ServerThread
+from monitor.app import create_app
 from monitor.demo_receivers import Receivers
 from monitor.storage import make_engine, upgrade
 

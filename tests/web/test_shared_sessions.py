@@ -22,7 +22,7 @@ import yaml
 from fastapi.testclient import TestClient
 from web_support import login
 
-from monitor.api import create_app
+from monitor.app import create_app
 from monitor.web.sessions import COOKIE
 
 READ = "read-" + "r" * 24

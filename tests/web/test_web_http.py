@@ -128,7 +128,7 @@ def test_static_assets_are_served_once_with_a_long_max_age(client):
 def test_without_tokens_the_dashboard_is_open_like_the_api(site):
     from fastapi.testclient import TestClient
 
-    from monitor.api import create_app
+    from monitor.app import create_app
 
     open_settings = site.facts.settings.model_copy(
         update={

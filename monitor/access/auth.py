@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from monitor.api.throttle import client_address, limiter_of, too_many
+from monitor.access.throttle import client_address, limiter_of, too_many
 from monitor.errors import ConfigError
 from monitor.settings import ApiSettings
 
