@@ -5,6 +5,9 @@ The toy statistics are registered in a copy of the table passed through
 """
 
 import dataclasses
+import importlib
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -16,7 +19,7 @@ from monitor.drift.defaults import default_method
 from monitor.drift.engine import compare
 from monitor.drift.numeric import NumericReference
 from monitor.drift.options import DriftOptions, FeatureOptions
-from monitor.drift.registry import BOTH, METHODS, NUMERIC, Default, Method
+from monitor.drift.registry import BOTH, METHODS, NUMERIC, Default, Lazy, Method
 from monitor.drift.sketch_report import compare_sketches, fit_reference, sketch_frame
 from monitor.errors import DriftError
 
@@ -129,3 +132,19 @@ def test_the_module_table_is_untouched():
     assert METHODS["jensenshannon"].defaults == (Default("categorical", small=False),)
     with pytest.raises(DriftError, match="unknown drift method 'max_share_gap'"):
         DriftOptions(method="max_share_gap")
+
+
+def test_every_row_names_code_that_exists():
+    for m in METHODS.values():
+        for code in (m.counts, m.samples, m.sketch, m.sketch_end):
+            if isinstance(code, Lazy):
+                module, _, name = code.path.partition(":")
+                assert callable(getattr(importlib.import_module(module), name)), code.path
+        assert m.counts or m.samples, f"{m.name} has no exact code"
+
+
+def test_the_table_loads_without_numpy():
+    """Settings validate method names through the table: it must stay light to import."""
+    code = "import sys, monitor.drift.registry; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]
