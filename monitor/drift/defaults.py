@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitor.drift.registry import METHODS, Kind, Method
+from monitor.drift.registry import METHODS, Kind, Method, table
 from monitor.errors import DriftError
 
 SMALL_SAMPLE = 1000
@@ -41,20 +41,14 @@ def default_method(
 
     `n_reference`/`n_current` count non-missing values; `n_categories` is the size of the
     union of categories (categoricals only). The rule is the table's `Method.defaults`: the
-    row whose `Default` matches the kind, the size and the number of categories (ks,
-    wasserstein_normed; z for two categories, else chisquare; jensenshannon).
+    first row whose `Default` matches the kind, the size and the number of categories, else
+    the first that matches the kind and size for any number (ks, wasserstein_normed; z for
+    two categories, else chisquare; jensenshannon).
     """
     small = min(n_reference, n_current) <= small_sample
-    general = None
-    for name, m in methods.items():
-        for d in m.defaults:
-            if d.kind != kind or d.small != small:
-                continue
-            if d.n_categories is None:
-                general = general or name
-            elif d.n_categories == n_categories:
-                return name
-    if general is None:
+    defaults = table(methods).defaults
+    name = defaults.get((kind, small, n_categories)) or defaults.get((kind, small, None))
+    if name is None:
         size = "small" if small else "large"
         raise DriftError(f"no default drift method for {size} {kind} features")
-    return general
+    return name

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.drift.defaults import SMALL_SAMPLE
-from monitor.drift.registry import METHODS, Kind, Method, get_method
+from monitor.drift.registry import METHODS, Kind, Method, get_method, table
 from monitor.errors import ConfigError, DriftError
 
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -65,6 +65,7 @@ class DriftOptions:
     )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", table(self.methods))  # lookups once, not per feature
         if self.method is not None:
             get_method(self.method, methods=self.methods)
         _check_threshold(self.threshold, "drift options")

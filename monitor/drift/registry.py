@@ -14,8 +14,8 @@ whether it is computed for every feature, and how it is computed on each path:
 
 The engine, the columnar path, the sketch path and the default-method rule loop over this
 table, so a new statistic is one function and one row (docs/architecture.md). The table is a
-plain mapping that callers and tests can replace (`DriftOptions.methods`); nothing registers
-itself on import. Code is named by import path and loaded on first use, so this module (and
+read-only mapping (`MethodTable`) that callers and tests can replace with their own
+(`DriftOptions.methods`; any mapping of rows is accepted); nothing registers itself on import. Code is named by import path and loaded on first use, so this module (and
 the settings that validate method names through it) stays free of numpy and scipy.
 """
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,11 +96,56 @@ class Method:
         """Computed from bin/category counts (exact from sketches too)."""
         return self.counts is not None
 
+    def from_sketches(self, kind: Kind) -> bool:
+        """Whether sketches give it for `kind` (exactly from counts, or as an interval)."""
+        return self.counts is not None or (kind == "numeric" and self.sketch is not None)
 
-METHODS: Mapping[str, Method] = {
-    m.name: m
-    # the order of the rows is the order of the entries in `FeatureResult.stats`
-    for m in (
+
+class MethodTable(Mapping[str, Method]):
+    """Rows by name, in order, with what every feature asks of them worked out once.
+
+    Any mapping of rows works where a table is taken (`table` turns it into one); the
+    module's `METHODS` and `DriftOptions.methods` are tables, so the per-feature questions
+    (which methods always, which default, which intervals) are dictionary lookups.
+    """
+
+    def __init__(self, rows: Iterable[Method]) -> None:
+        self._rows = {m.name: m for m in rows}
+        kinds: tuple[Kind, ...] = ("numeric", "categorical")
+        self.always = {
+            k: frozenset(n for n, m in self._rows.items() if k in m.always) for k in kinds
+        }
+        self.approximate = frozenset(n for n, m in self._rows.items() if m.sketch is not None)
+        self.from_sketches_always = {
+            k: self.always[k] | {n for n in self.approximate if k in self._rows[n].kinds}
+            for k in kinds
+        }
+        self.defaults: dict[tuple[Kind, bool, int | None], str] = {}
+        for name, m in self._rows.items():
+            for d in m.defaults:
+                self.defaults.setdefault((d.kind, d.small, d.n_categories), name)
+
+    def __getitem__(self, name: str) -> Method:
+        return self._rows[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __repr__(self) -> str:
+        return f"MethodTable({list(self._rows)})"
+
+
+def table(methods: Mapping[str, Method]) -> MethodTable:
+    """`methods` as a MethodTable (itself when it is one)."""
+    return methods if isinstance(methods, MethodTable) else MethodTable(methods.values())
+
+
+# the order of the rows is the order of the entries in `FeatureResult.stats`
+METHODS: MethodTable = MethodTable(
+    (
         Method(
             "ks",
             NUMERIC,
@@ -207,7 +252,7 @@ METHODS: Mapping[str, Method] = {
             samples=_lazy("numeric", "cramer_von_mises_entry"),
         ),
     )
-}
+)
 
 
 def get_method(
@@ -228,21 +273,12 @@ def get_method(
 
 def always(kind: Kind, methods: Mapping[str, Method] = METHODS) -> frozenset[str]:
     """The methods computed for every feature of `kind` (cheap once the column is counted)."""
-    return frozenset(n for n, m in methods.items() if kind in m.always)
-
-
-def from_sketches(kind: Kind, methods: Mapping[str, Method] = METHODS) -> frozenset[str]:
-    """The methods of `kind` that sketches can give (exactly from counts, or as intervals)."""
-    return frozenset(
-        n
-        for n, m in methods.items()
-        if kind in m.kinds and (m.counts is not None or (kind == "numeric" and m.sketch))
-    )
+    return table(methods).always[kind]
 
 
 def approximate(methods: Mapping[str, Method] = METHODS) -> frozenset[str]:
     """The methods that sketches give as intervals (the verdict takes the least alarming end)."""
-    return frozenset(n for n, m in methods.items() if m.sketch is not None)
+    return table(methods).approximate
 
 
 def counted(

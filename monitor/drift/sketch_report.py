@@ -20,11 +20,10 @@ from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import (
     METHODS,
     Kind,
-    always,
     approximate,
     decide,
-    from_sketches,
     get_method,
+    table,
 )
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import (
@@ -130,8 +129,9 @@ def sketch_feature(
         raise DriftError(
             f"feature {name!r}: spec bins ({spec.coarse_bins}) differ from options ({options.bins})"
         )
-    intervals = sorted(approximate(options.methods))
-    quality: dict[str, Any] = {"approximate_from_sketch": intervals} if kind == "numeric" else {}
+    quality: dict[str, Any] = {}
+    if kind == "numeric":
+        quality["approximate_from_sketch"] = sorted(approximate(options.methods))
     n_categories = int(((ref.counts + cur.counts) > 0).sum()) if kind == "categorical" else 0
     method = engine.choose_method(kind, fo, options, ref.count, cur.count, n_categories)
     threshold = engine.choose_threshold(method, fo, options)
@@ -173,13 +173,12 @@ def _wanted(kind: Kind, options: DriftOptions, fo: FeatureOptions) -> frozenset[
     from sketches, e.g. the KS bounds, which the exact engine computes only on demand)."""
     methods = options.methods
     chosen = {
-        m for m in (fo.method, options.method) if m and kind in get_method(m, None, methods).kinds
+        n for n in (fo.method, options.method) if n and kind in get_method(n, None, methods).kinds
     }
-    unsupported = chosen - from_sketches(kind, methods)
+    unsupported = sorted(n for n in chosen if not methods[n].from_sketches(kind))
     if unsupported:
-        raise DriftError(f"{', '.join(sorted(unsupported))} cannot be computed from sketches")
-    intervals = {n for n in approximate(methods) if kind in methods[n].kinds}
-    return always(kind, methods) | intervals | chosen
+        raise DriftError(f"{', '.join(unsupported)} cannot be computed from sketches")
+    return table(methods).from_sketches_always[kind] | chosen
 
 
 def _stats(
