@@ -23,7 +23,16 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import (
+    Callable,
+    Collection,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -127,6 +136,22 @@ class MethodTable(Mapping[str, Method]):
 
     def __getitem__(self, name: str) -> Method:
         return self._rows[name]
+
+    # the dict's own views and lookups: the paths loop over the rows for every feature
+    def items(self) -> ItemsView[str, Method]:
+        return self._rows.items()
+
+    def values(self) -> ValuesView[Method]:
+        return self._rows.values()
+
+    def keys(self) -> KeysView[str]:
+        return self._rows.keys()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._rows.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._rows
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
