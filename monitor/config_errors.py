@@ -6,7 +6,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.drift.config import KeyPathError
+from monitor.errors import KeyPathError
 
 
 def one_line(exc: ValidationError, root: type[BaseModel]) -> str:

@@ -80,3 +80,15 @@ class RouteTestFailed(MonitorError):
     """`monitor routes test`: the target refused the test notification or was unreachable."""
 
     exit_code = 1
+
+
+# --- drift ---
+
+
+class KeyPathError(MonitorError, ValueError):
+    """A config validation error below the object being validated: `path` extends its
+    location. A ValueError so that pydantic reports it as a validation error."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path

@@ -1,8 +1,10 @@
 """Drift engine: pure numpy/scipy/pandas, no Kafka, no database.
 
 `compare(reference, current, options)` computes exact statistics on raw frames; the
-binned functions and `decide` are shared with the sketch path. See docs/drift.md for the
-exact definitions, the default-method rule and thresholds.
+method table (`registry.METHODS`: each row holds its code), the statistics on counts
+(`count_stats`) and `decide` are shared with the sketch path. See docs/drift.md for the
+exact definitions, the default-method rule and thresholds, and docs/architecture.md for
+adding a statistic.
 
 Names are imported on first use (PEP 562), so `from monitor.drift.result import ...` or
 the CLI's start-up does not pay for scipy.stats and pandas until a statistic needs them.
@@ -14,14 +16,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _WHERE = {
-    "chi2": "binned",
-    "hellinger": "binned",
-    "jensenshannon": "binned",
-    "kl": "binned",
-    "proportions": "binned",
-    "psi": "binned",
-    "tvd": "binned",
-    "z_two_proportion": "binned",
+    "chi2": "count_stats",
+    "hellinger": "count_stats",
+    "jensenshannon": "count_stats",
+    "kl": "count_stats",
+    "proportions": "count_stats",
+    "psi": "count_stats",
+    "tvd": "count_stats",
+    "z_two_proportion": "count_stats",
     "bin_counts": "binning",
     "quantile_edges": "binning",
     "default_method": "defaults",
@@ -80,7 +82,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static tools see the eager imports
-    from monitor.drift.binned import (
+    from monitor.drift.binning import bin_counts, quantile_edges
+    from monitor.drift.count_stats import (
         chi2,
         hellinger,
         jensenshannon,
@@ -90,7 +93,6 @@ if TYPE_CHECKING:  # static tools see the eager imports
         tvd,
         z_two_proportion,
     )
-    from monitor.drift.binning import bin_counts, quantile_edges
     from monitor.drift.defaults import default_method
     from monitor.drift.engine import compare, compare_feature
     from monitor.drift.frames import infer_kind, read_frame

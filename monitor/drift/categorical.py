@@ -7,21 +7,19 @@ vanished categories are shares of the non-missing values of the window they occu
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from monitor.drift import binned
+from monitor.drift.registry import METHODS, Method, counted
 
 if TYPE_CHECKING:  # imported where a function needs it: the array path runs without pandas
     import pandas as pd
 
-BINNED = ("psi", "jensenshannon", "hellinger", "kl", "tvd")
 OBJECT_SHORTCUT_MIN = 10_000  # rows: below this, hashing every string is as cheap
 MAX_DISTINCT_OBJECTS = 100_000
-CHI2_P = "asymptotic: chi-square survival function, K-1 degrees of freedom (chi2_contingency)"
-Z_P = "asymptotic: two-sided standard normal tail, 2*(1 - Phi(|z|))"
 MAX_LISTED = 100  # new/vanished categories listed by name (largest shares first)
 
 
@@ -38,16 +36,16 @@ def factorize(values: np.ndarray | pd.Series) -> tuple[np.ndarray, pd.Index, int
         counted = _object_counts(np.asarray(values))
         if counted is not None:
             return counted
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = pd.Index(uniques)
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(found)
     else:
         if not isinstance(values, pd.Series):
             values = pd.Series(np.asarray(values), copy=False)
         if values.dtype.kind == "f":
             arr = values.to_numpy()
             values = pd.Series(np.where(np.isfinite(arr), arr, np.nan), copy=False)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = pd.Index(uniques)
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = pd.Index(found)
     counts = np.bincount(codes + 1, minlength=len(uniques) + 1)
     return counts[1:].astype(np.int64), uniques, int(counts[0])
 
@@ -66,7 +64,8 @@ def _object_counts(values: np.ndarray) -> tuple[np.ndarray, pd.Index, int] | Non
     values = np.ascontiguousarray(values)
     # the array's data is its PyObject* pointers; the array keeps every object alive
     buffer = (ctypes.c_char * values.nbytes).from_address(values.ctypes.data)
-    codes, _ = pd.factorize(np.frombuffer(buffer, dtype=np.uintp))
+    # numpy's stubs omit ctypes arrays from frombuffer's buffer types (they export the buffer)
+    codes, _ = pd.factorize(np.frombuffer(buffer, dtype=np.uintp))  # type: ignore[call-overload]
     k = int(codes.max()) + 1 if codes.size else 0
     if k > max(MAX_DISTINCT_OBJECTS, values.size // 4):
         return None
@@ -147,35 +146,32 @@ def _listed(names: pd.Index, counts: np.ndarray, total: int) -> dict[str, float]
 
 
 def categorical_stats(
-    ref: CategoricalReference, values: np.ndarray | pd.Series, wanted: frozenset[str]
-) -> tuple[dict, int, int, int]:
+    ref: CategoricalReference,
+    values: np.ndarray | pd.Series,
+    wanted: frozenset[str],
+    methods: Mapping[str, Method] = METHODS,
+) -> tuple[dict[str, Any], int, int, int]:
     """(stats, current missing count, current non-missing count, size of the category union).
 
     `stats` holds every statistic in `wanted` that applies (the z-test only for exactly two
     categories) plus new/vanished categories; it is empty when either side has no value.
     """
-    return counted_stats(ref, factorize(values), wanted)
+    return counted_stats(ref, factorize(values), wanted, methods)
 
 
 def counted_stats(
-    ref: CategoricalReference, current: tuple[np.ndarray, pd.Index, int], wanted: frozenset[str]
-) -> tuple[dict, int, int, int]:
+    ref: CategoricalReference,
+    current: tuple[np.ndarray, pd.Index, int],
+    wanted: frozenset[str],
+    methods: Mapping[str, Method] = METHODS,
+) -> tuple[dict[str, Any], int, int, int]:
     """`categorical_stats` from the current window's `factorize` output (counted once)."""
     counts, cats, missing = current
     r, c, union = align(ref, counts, cats)
     n_ref, n_cur = int(r.sum()), int(c.sum())
     if not (n_ref and n_cur):
         return {}, missing, n_cur, len(union)
-    out: dict = {}
-    if "chisquare" in wanted:
-        s, p = binned.chi2(r, c)
-        out["chisquare"] = {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
-    if "z" in wanted and r.size == 2:
-        s, p = binned.z_two_proportion(r, c)
-        out["z"] = {"statistic": s, "p_value": p, "p_value_method": Z_P}
-    for name in BINNED:
-        if name in wanted:
-            out[name] = getattr(binned, name)(r, c)
+    out = counted("categorical", wanted, r, c, methods)
     new = (r == 0) & (c > 0)
     gone = (r > 0) & (c == 0)
     out["new_categories"] = _listed(union[new], c[new], n_cur)

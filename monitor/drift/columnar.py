@@ -19,15 +19,8 @@ from typing import Any
 import numpy as np
 
 from monitor.drift import engine
-from monitor.drift.categorical import CategoricalReference, counted_stats
 from monitor.drift.columns import Column, Source
-from monitor.drift.engine import (
-    choose_method,
-    empty_side,
-    feature_result,
-    numeric_feature,
-    wanted_stats,
-)
+from monitor.drift.engine import categorical_feature, choose_method, feature_result, numeric_feature
 from monitor.drift.frames import LOW_CARDINALITY, float_kind
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import Kind
@@ -109,23 +102,12 @@ def _feature(name: str, ref: Column, cur: Column, options: DriftOptions) -> Feat
         _, stats, quality, counts = numeric_feature(ref.values, cur.values, options, fo)  # type: ignore[arg-type]
         n_categories = 0
     else:
-        counts, stats, quality = _categorical(_counted(ref), _counted(cur), options, fo)
+        counts, stats, quality = categorical_feature(_counted(ref), _counted(cur), options, fo)
         n_categories = quality["n_categories"]
     (n_ref, miss_ref), (n_cur, miss_cur) = counts
     method = choose_method(kind, fo, options, n_ref, n_cur, n_categories)
     missing = (miss_ref / len(ref), miss_cur / len(cur))
     return feature_result(name, kind, method, stats, quality, fo, options, missing)
-
-
-def _categorical(ref: tuple, cur: tuple, options: DriftOptions, fo: FeatureOptions):
-    fitted, ref_missing = CategoricalReference.from_counts(*ref[:2]), ref[2]
-    n_ref = int(fitted.counts.sum())
-    wanted = wanted_stats("categorical", options, fo)
-    stats, cur_missing, n_cur, n_categories = counted_stats(fitted, cur, wanted)
-    quality: dict[str, Any] = {"n_categories": n_categories}
-    if not (n_ref and n_cur):
-        quality["error"] = empty_side(n_ref, n_cur)
-    return ((n_ref, ref_missing), (n_cur, cur_missing)), stats, quality
 
 
 def _counted(column: Column) -> tuple[np.ndarray, Categories, int]:
@@ -136,19 +118,20 @@ def _counted(column: Column) -> tuple[np.ndarray, Categories, int]:
         counts = np.bincount(column.codes + 1, minlength=k + 1)
         return counts[1:].astype(np.int64), Categories(column.categories or []), int(counts[0])
     values = column.values
-    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), bool)  # type: ignore[union-attr]
-    uniq, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)  # type: ignore[index]
+    assert values is not None  # a column holds codes or values (`columns.to_column`)
+    present = np.isfinite(values) if values.dtype.kind == "f" else np.ones(len(values), np.bool_)
+    uniq, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
     counts = np.bincount(rank[inverse], minlength=uniq.size).astype(np.int64)
-    return counts, Categories(uniq[order].tolist()), int(len(values) - present.sum())  # type: ignore[arg-type]
+    return counts, Categories(uniq[order].tolist()), int(len(values) - present.sum())
 
 
 class Categories:
     """The few `pandas.Index` operations `categorical.align` uses, on a list (no pandas)."""
 
-    def __init__(self, values: Sequence[Any]) -> None:
+    def __init__(self, values: Sequence[Any] | np.ndarray) -> None:
         self.values = np.empty(len(values), dtype=object)
         self.values[:] = list(values)
 

@@ -12,18 +12,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.drift.registry import get_method
-from monitor.errors import DriftError
+from monitor.errors import DriftError, KeyPathError
 
 FeatureKind = Literal["numeric", "categorical"]
 Threshold = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
-class KeyPathError(ValueError):
-    """A validation error below the object being validated: `path` extends its location."""
-
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def check_method(name: str, kind: FeatureKind | None = None) -> None:

@@ -21,7 +21,10 @@ numerics and the Jensen–Shannon distance (0.1) for categoricals.
 
 from __future__ import annotations
 
-from monitor.drift.registry import Kind
+from collections.abc import Mapping
+
+from monitor.drift.registry import METHODS, Kind, Method, table
+from monitor.errors import DriftError
 
 SMALL_SAMPLE = 1000
 
@@ -32,15 +35,20 @@ def default_method(
     n_current: int,
     n_categories: int = 0,
     small_sample: int = SMALL_SAMPLE,
+    methods: Mapping[str, Method] = METHODS,
 ) -> str:
     """Method name for a feature: p-value tests up to `small_sample` rows, distances above.
 
     `n_reference`/`n_current` count non-missing values; `n_categories` is the size of the
-    union of categories (categoricals only).
+    union of categories (categoricals only). The rule is the table's `Method.defaults`: the
+    first row whose `Default` matches the kind, the size and the number of categories, else
+    the first that matches the kind and size for any number (ks, wasserstein_normed; z for
+    two categories, else chisquare; jensenshannon).
     """
     small = min(n_reference, n_current) <= small_sample
-    if kind == "numeric":
-        return "ks" if small else "wasserstein_normed"
-    if small:
-        return "z" if n_categories == 2 else "chisquare"
-    return "jensenshannon"
+    defaults = table(methods).defaults
+    name = defaults.get((kind, small, n_categories)) or defaults.get((kind, small, None))
+    if name is None:
+        size = "small" if small else "large"
+        raise DriftError(f"no default drift method for {size} {kind} features")
+    return name

@@ -9,8 +9,9 @@ few threads (numpy's sorts release the GIL). The verdict for every feature goes 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -19,28 +20,30 @@ from monitor.drift.defaults import default_method
 from monitor.drift.frames import infer_kind
 from monitor.drift.numeric import NumericReference, finite_sorted, numeric_stats
 from monitor.drift.options import DriftOptions, FeatureOptions
-from monitor.drift.registry import Kind, decide, get_method
+from monitor.drift.registry import Kind, always, decide, get_method
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.errors import InputError
 
 if TYPE_CHECKING:  # pandas is imported by the callers that hold frames, not here
     import pandas as pd
 
-# Computed for every feature of a kind (cheap once the column is sorted or counted), besides
-# the feature's own method. KS (a merge of both samples and a p-value) is computed when it
-# decides the verdict (the default up to `small_sample` rows) or is asked for in `extra`.
-ALWAYS: dict[Kind, frozenset[str]] = {
-    "numeric": frozenset({"wasserstein_normed", "psi", "jensenshannon", "hellinger", "kl"}),
-    "categorical": frozenset({"chisquare", "z", "psi", "jensenshannon", "hellinger", "kl", "tvd"}),
-}
-
 POOL_MIN_VALUES = 2_000_000  # values (rows of both sides × columns) before columns go to threads
 
-__all__ = ["ALWAYS", "compare", "compare_feature", "decide", "select_columns", "summarize"]
+__all__ = ["compare", "compare_feature", "decide", "select_columns", "summarize"]
+
+
+class HasColumns(Protocol):
+    """A frame as `select_columns` sees it: its column labels (`columnar` passes files')."""
+
+    @property
+    def columns(self) -> Collection[Any]: ...
 
 
 def select_columns(
-    reference: pd.DataFrame, current: pd.DataFrame, columns: list[str] | None, ignore=()
+    reference: HasColumns,
+    current: HasColumns,
+    columns: list[str] | None,
+    ignore: Iterable[str] = (),
 ) -> list[str]:
     """The columns to compare; InputError when the two frames do not line up."""
     if columns is None:
@@ -130,8 +133,8 @@ def compare_feature(
     if kind == "numeric":
         method, stats, quality, (miss_ref, miss_cur) = _numeric(name, reference, current, options)
     else:
-        counted = counted or (factorize(reference), factorize(current))
-        counts, stats, quality = _categorical(name, *counted, options)
+        ref_counted, cur_counted = counted or (factorize(reference), factorize(current))
+        counts, stats, quality = categorical_feature(ref_counted, cur_counted, options, fo)
         (n_ref, miss_ref), (n_cur, miss_cur) = counts
         method = choose_method(kind, fo, options, n_ref, n_cur, quality["n_categories"])
     missing = (miss_ref / len(reference), miss_cur / len(current))
@@ -158,7 +161,7 @@ def feature_result(
         statistic=statistic,
         p_value=p_value,
         threshold=threshold,
-        drifted=decide(method, statistic, p_value, threshold),
+        drifted=decide(method, statistic, p_value, threshold, options.methods),
         missing_share_reference=missing[0],
         missing_share_current=missing[1],
         stats=stats,
@@ -169,12 +172,14 @@ def feature_result(
 def choose_method(
     kind: Kind, fo: FeatureOptions, options: DriftOptions, n_ref: int, n_cur: int, n_categories: int
 ) -> str:
+    """The feature's method: its own, else the global one if it fits the kind, else the default."""
+    methods = options.methods
     if fo.method is not None:
-        get_method(fo.method, kind)  # a per-feature method must fit the feature
+        get_method(fo.method, kind, methods)  # a per-feature method must fit the feature
         return fo.method
-    if options.method is not None and kind in get_method(options.method).kinds:
+    if options.method is not None and kind in get_method(options.method, None, methods).kinds:
         return options.method
-    return default_method(kind, n_ref, n_cur, n_categories, options.small_sample)
+    return default_method(kind, n_ref, n_cur, n_categories, options.small_sample, methods)
 
 
 def choose_threshold(method: str, fo: FeatureOptions, options: DriftOptions) -> float:
@@ -182,7 +187,7 @@ def choose_threshold(method: str, fo: FeatureOptions, options: DriftOptions) -> 
         return float(fo.threshold)
     if options.threshold is not None and fo.method is None and method == options.method:
         return float(options.threshold)
-    return get_method(method).default_threshold
+    return get_method(method, None, options.methods).default_threshold
 
 
 def pick_statistic(stats: dict, method: str, quality: dict) -> tuple[float, float | None]:
@@ -201,9 +206,12 @@ def pick_statistic(stats: dict, method: str, quality: dict) -> tuple[float, floa
 def wanted_stats(
     kind: Kind, options: DriftOptions, fo: FeatureOptions, method: str | None = None
 ) -> frozenset[str]:
-    extra = {m for m in options.extra if kind in get_method(m).kinds}
-    chosen = {m for m in (fo.method, options.method, method) if m and kind in get_method(m).kinds}
-    return ALWAYS[kind] | extra | chosen
+    """The methods to compute for a feature: those computed `always` for its kind, the
+    `extra` ones and the chosen ones (per feature, global, the verdict's) that fit the kind."""
+    methods = options.methods
+    names = (*options.extra, fo.method, options.method, method)
+    chosen = {m for m in names if m and kind in get_method(m, None, methods).kinds}
+    return always(kind, methods) | chosen
 
 
 def _numeric(name: str, reference: pd.Series, current: pd.Series, options: DriftOptions):
@@ -230,7 +238,8 @@ def numeric_feature(
         fitted = NumericReference.fit(ref, options.bins)
         if fitted.std == 0:
             quality["constant_reference"] = True
-        stats = numeric_stats(fitted, cur, wanted_stats("numeric", options, fo, method), quality)
+        wanted = wanted_stats("numeric", options, fo, method)
+        stats = numeric_stats(fitted, cur, wanted, quality, options.methods)
     else:
         quality["error"] = empty_side(ref.size, cur.size)
     return method, stats, quality, ((ref.size, ref_nan + ref_inf), (cur.size, cur_nan + cur_inf))
@@ -249,13 +258,17 @@ def _string_columns(reference: pd.Series, current: pd.Series) -> tuple | None:
     return None if cur is None else (ref, cur)
 
 
-def _categorical(name: str, reference: tuple, current: tuple, options: DriftOptions):
-    """Statistics from both sides' `factorize` output (counts, categories, missing)."""
-    fo = options.per_feature.get(name, FeatureOptions())
+def categorical_feature(
+    reference: tuple, current: tuple, options: DriftOptions, fo: FeatureOptions
+) -> tuple[tuple[tuple[int, int], tuple[int, int]], dict[str, Any], dict[str, Any]]:
+    """(((non-missing, missing) per side), stats, quality) from both sides' `factorize`
+    output (counts, categories, missing): shared by the frame and columnar paths."""
     fitted, ref_missing = CategoricalReference.from_counts(*reference[:2]), reference[2]
     n_ref = int(fitted.counts.sum())
     wanted = wanted_stats("categorical", options, fo)
-    stats, cur_missing, n_cur, n_categories = counted_stats(fitted, current, wanted)
+    stats, cur_missing, n_cur, n_categories = counted_stats(
+        fitted, current, wanted, options.methods
+    )
     quality: dict[str, Any] = {"n_categories": n_categories}
     if not (n_ref and n_cur):
         quality["error"] = empty_side(n_ref, n_cur)

@@ -8,9 +8,11 @@ costs seconds: a loop over draws would pay a reference-sized merge per draw.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
-from monitor.drift.binned import FLOOR
+from monitor.drift.count_stats import FLOOR
 
 __all__ = ["binned_many", "ks_many", "tie_bounds", "wasserstein_many"]
 
@@ -32,7 +34,7 @@ def tie_bounds(ref_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def _ranks(ref_sorted, draws_sorted, positions, side: str) -> np.ndarray:
+def _ranks(ref_sorted, draws_sorted, positions, side: Literal["left", "right"]) -> np.ndarray:
     if positions is None:
         return np.searchsorted(ref_sorted, draws_sorted, side=side)
     start, end = positions[1]
@@ -105,7 +107,7 @@ def _floored(counts: np.ndarray, floor: float) -> np.ndarray:
 def binned_many(
     ref_counts: np.ndarray, draw_counts: np.ndarray, methods: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
-    """`monitor.drift.binned`'s distances of each row of `draw_counts` (b, k) vs `ref_counts`."""
+    """`monitor.drift.count_stats`'s distances of each row of `draw_counts` (b, k) vs `ref_counts`."""
     out: dict[str, np.ndarray] = {}
     r = np.asarray(ref_counts, dtype=np.float64)[None, :]
     c = np.asarray(draw_counts, dtype=np.float64)

@@ -9,23 +9,24 @@ p-value, is computed only when the verdict uses it or it is asked for.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from monitor.drift import binned
 from monitor.drift.binning import bin_counts_sorted, sorted_quantile_edges, sorted_quantiles
+from monitor.drift.registry import METHODS, Method
 
 KS_EXACT_MAX_N = 10_000  # scipy's ks_2samp 'auto' is exact up to this size, asymptotic above
 KS_EXACT = "exact: scipy.stats.ks_2samp method 'auto' (both sizes <= 10,000)"
 KS_ASYMPTOTIC = "asymptotic: scipy.stats.kstwo.sf(D, round(n*m/(n+m))), as ks_2samp 'auto'"
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-BINNED = ("psi", "jensenshannon", "hellinger", "kl")
 EXACT_FLOAT_PRODUCT = 2**52  # n*m below this: floor(i*m/n) is exact in float64
-P_VALUE_METHODS = {
-    "anderson": "scipy.stats.anderson_ksamp midrank: interpolated in a table, capped to [0.001, 0.25]",
-    "cramer_von_mises": "scipy.stats.cramervonmises_2samp 'auto': exact if both sizes <= 20, else asymptotic",
-}
+ANDERSON_P = "scipy.stats.anderson_ksamp midrank: interpolated in a table, capped to [0.001, 0.25]"
+CRAMER_VON_MISES_P = (
+    "scipy.stats.cramervonmises_2samp 'auto': exact if both sizes <= 20, else asymptotic"
+)
 
 
 def finite_sorted(values: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -218,35 +219,60 @@ def describe(ref: NumericReference, cur: np.ndarray) -> dict:
     }
 
 
+def ks_entry(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
+    """The "ks" stats entry: statistic, p-value and how the p-value was computed."""
+    d, p, how = ks(ref.sorted, cur)
+    return {"statistic": d, "p_value": p, "p_value_method": how}
+
+
+def wasserstein_normed_entry(ref: NumericReference, cur: np.ndarray) -> float:
+    """The Wasserstein-1 distance over the reference's population std (`normed`)."""
+    return normed(wasserstein(ref.sorted, cur), ref.std)
+
+
+def anderson_entry(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
+    """The "anderson" stats entry; ValueError when scipy refuses the data."""
+    s, p = anderson(ref.sorted, cur)
+    return {"statistic": s, "p_value": p, "p_value_method": ANDERSON_P}
+
+
+def cramer_von_mises_entry(ref: NumericReference, cur: np.ndarray) -> dict[str, Any]:
+    """The "cramer_von_mises" stats entry; ValueError when scipy refuses the data."""
+    s, p = cramer_von_mises(ref.sorted, cur)
+    return {"statistic": s, "p_value": p, "p_value_method": CRAMER_VON_MISES_P}
+
+
 def numeric_stats(
-    ref: NumericReference, cur: np.ndarray, wanted: frozenset[str], quality: dict | None = None
-) -> dict:
+    ref: NumericReference,
+    cur: np.ndarray,
+    wanted: frozenset[str],
+    quality: dict[str, Any] | None = None,
+    methods: Mapping[str, Method] = METHODS,
+) -> dict[str, Any]:
     """Every statistic in `wanted` (method names) plus the descriptive ones, for one column.
 
-    KS (a merge and a p-value), Anderson–Darling and Cramér–von Mises are computed only
-    when in `wanted`;
-    when scipy refuses the data (e.g. a single distinct value overall for Anderson–Darling)
-    the reason goes to `quality["errors"][name]` and the statistic is left out.
+    Each wanted numeric method of the table, in its order, from the samples (`samples`) or
+    from the current values counted in the reference's bins (`counts`, counted once). KS (a
+    merge and a p-value), Anderson–Darling and Cramér–von Mises are computed only when in
+    `wanted`; when scipy refuses the data (e.g. a single distinct value overall for
+    Anderson–Darling) the reason goes to `quality["errors"][name]` and the statistic is left out.
     """
-    out: dict = {}
-    if "ks" in wanted:
-        d, p, how = ks(ref.sorted, cur)
-        out["ks"] = {"statistic": d, "p_value": p, "p_value_method": how}
-    if "wasserstein_normed" in wanted:
-        out["wasserstein_normed"] = normed(wasserstein(ref.sorted, cur), ref.std)
-    if wanted & set(BINNED):
-        counts = bin_counts_sorted(cur, ref.edges)
-        for name in BINNED:
-            if name in wanted:
-                out[name] = getattr(binned, name)(ref.counts, counts)
-    for name, test in (("anderson", anderson), ("cramer_von_mises", cramer_von_mises)):
-        if name in wanted:
+    out: dict[str, Any] = {}
+    counts = None
+    for name, m in methods.items():
+        if name not in wanted or "numeric" not in m.kinds:
+            continue
+        if m.samples is not None:
             try:
-                s, p = test(ref.sorted, cur)
+                out[name] = m.samples(ref, cur)
             except ValueError as exc:
                 if quality is not None:
                     quality.setdefault("errors", {})[name] = str(exc)
-                continue
-            out[name] = {"statistic": s, "p_value": p, "p_value_method": P_VALUE_METHODS[name]}
+        elif m.counts is not None:
+            if counts is None:
+                counts = bin_counts_sorted(cur, ref.edges)
+            value = m.counts(ref.counts, counts)
+            if value is not None:
+                out[name] = value
     out.update(describe(ref, cur))
     return out

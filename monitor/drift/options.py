@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.drift.defaults import SMALL_SAMPLE
-from monitor.drift.registry import METHODS, Kind, get_method
+from monitor.drift.registry import METHODS, Kind, Method, get_method, table
 from monitor.errors import ConfigError, DriftError
 
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -47,7 +47,8 @@ class DriftOptions:
     `method`/`threshold` apply to every feature whose kind the method accepts (others keep
     their default); `per_feature` overrides them by name. `extra` names methods computed in
     addition to the defaults (e.g. "anderson", "cramer_von_mises"); their numbers appear
-    in `stats` but do not decide the verdict. `workers` threads share the columns (default: `monitor.threads.budget().workers`).
+    in `stats` but do not decide the verdict. `workers` threads share the columns (default:
+    `monitor.threads.budget().workers`). `methods` is the method table (tests pass their own).
     """
 
     method: str | None = None
@@ -59,19 +60,23 @@ class DriftOptions:
     extra: tuple[str, ...] = ()
     small_sample: int = SMALL_SAMPLE
     workers: int = field(default_factory=_default_workers)
+    methods: Mapping[str, Method] = field(
+        default_factory=lambda: METHODS, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", table(self.methods))  # lookups once, not per feature
         if self.method is not None:
-            get_method(self.method)
+            get_method(self.method, methods=self.methods)
         _check_threshold(self.threshold, "drift options")
         for name, fo in self.per_feature.items():
             if fo.method is not None:
-                get_method(fo.method, fo.kind)
+                get_method(fo.method, fo.kind, self.methods)
             if fo.kind is not None and fo.kind not in KINDS:
                 raise DriftError(f"feature {name!r}: kind must be numeric or categorical")
             _check_threshold(fo.threshold, f"feature {name!r}")
         for name in self.extra:
-            get_method(name)
+            get_method(name, methods=self.methods)
         if not 0 < self.drift_share <= 1:
             raise DriftError(f"drift_share must be in (0, 1], got {self.drift_share!r}")
         if not 2 <= self.bins <= 1000:

@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,7 @@ class NumericSpec:
     reference_min: float
     reference_max: float
 
-    kind = "numeric"
+    kind: ClassVar[Literal["numeric"]] = "numeric"
 
     @cached_property
     def coarse_starts(self) -> np.ndarray:
@@ -114,7 +115,7 @@ class CategoricalSpec:
 
     categories: tuple[str, ...]
 
-    kind = "categorical"
+    kind: ClassVar[Literal["categorical"]] = "categorical"
 
     @property
     def n_bins(self) -> int:
@@ -179,7 +180,7 @@ def fit_numeric(
 ) -> tuple[NumericSpec, NumericSketch]:
     """The spec and the reference's own sketch in one pass (the reference is sorted once)."""
     raw = _as_float(reference)
-    values = np.sort(_finite(raw))
+    values = np.sort(_finite_values(raw))
     if values.size == 0:
         raise DriftError("cannot derive a numeric sketch spec from a reference with no values")
     coarse = quantile_edges(values, coarse_bins)
@@ -243,7 +244,7 @@ def sketch(spec: Spec, values) -> Sketch:
 def _numeric_sketch(
     spec: NumericSpec, values: np.ndarray, sorted_finite: np.ndarray | None = None
 ) -> NumericSketch:
-    finite = _finite(values) if sorted_finite is None else sorted_finite
+    finite = _finite_values(values) if sorted_finite is None else sorted_finite
     n_nan = int(np.count_nonzero(np.isnan(values))) if finite.size < values.size else 0
     if sorted_finite is None:
         counts = np.bincount(np.searchsorted(spec.edges, finite, "left"), minlength=spec.n_bins)
@@ -289,19 +290,20 @@ def merge_all(sketches: Iterable[Sketch]) -> Sketch:
             raise DriftError("cannot merge sketches built over different specs")
         if len(s.counts) != len(first.counts):
             raise DriftError("cannot merge sketches with different bin counts")
-    counts = np.sum([s.counts for s in items], axis=0, dtype=np.int64)
+    counts = np.asarray(np.sum([s.counts for s in items], axis=0, dtype=np.int64))
     missing = sum(s.missing for s in items)
     if isinstance(first, CategoricalSketch):
         return CategoricalSketch(first.spec_id, counts, missing)
+    numeric = cast("list[NumericSketch]", items)  # all of the first's type (checked above)
     return NumericSketch(
         first.spec_id,
         counts,
         missing,
-        sum(s.infinite for s in items),
-        float(np.sum([s.sum for s in items])),
-        float(np.sum([s.sumsq for s in items])),
-        float(min(s.min for s in items)),
-        float(max(s.max for s in items)),
+        sum(s.infinite for s in numeric),
+        float(np.sum([s.sum for s in numeric])),
+        float(np.sum([s.sumsq for s in numeric])),
+        float(min(s.min for s in numeric)),
+        float(max(s.max for s in numeric)),
     )
 
 
@@ -363,7 +365,8 @@ def _as_float(values) -> np.ndarray:
         raise DriftError(f"a numeric sketch got non-numeric values ({exc})") from None
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
+def _finite_values(values: np.ndarray) -> np.ndarray:
+    """The finite values of a float array (the array itself when all are finite)."""
     mask = np.isfinite(values)
     return values if mask.all() else values[mask]
 

@@ -93,7 +93,7 @@ def _categorical(spec: CategoricalSpec, values, g: np.ndarray, n: int) -> list[S
     ]
 
 
-def _missing(v, float_column: bool) -> bool:  # type: ignore[no-untyped-def]
+def _missing(v: object, float_column: bool) -> bool:
     """As the exact engine: None, NaN, pandas NA/NaT, and ±inf in float columns."""
     if v is None or v is pd.NaT or v is pd.NA:
         return True

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any, cast
 
 import pandas as pd
 
 from monitor.drift import engine
 from monitor.drift.frames import infer_kind
 from monitor.drift.options import DriftOptions, FeatureOptions
-from monitor.drift.registry import decide, get_method
+from monitor.drift.registry import (
+    METHODS,
+    Kind,
+    approximate,
+    decide,
+    get_method,
+    table,
+)
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import (
     FINE_BINS,
     TOP_K,
+    CategoricalSketch,
     NumericSketch,
     NumericSpec,
     Sketch,
@@ -42,7 +51,7 @@ __all__ = [
 ]
 
 # From sketches these are intervals; the verdict uses their least alarming end.
-APPROXIMATE = frozenset({"ks", "wasserstein_normed"})
+APPROXIMATE = approximate(METHODS)
 
 
 def build_specs(
@@ -115,18 +124,20 @@ def sketch_feature(
     """One feature's statistics and verdict from two sketches (engine's method/threshold rule)."""
     options = options or DriftOptions()
     fo = options.per_feature.get(name, FeatureOptions())
-    kind = spec.kind
+    kind: Kind = spec.kind
     if isinstance(spec, NumericSpec) and spec.coarse_bins != options.bins:
         raise DriftError(
             f"feature {name!r}: spec bins ({spec.coarse_bins}) differ from options ({options.bins})"
         )
-    quality: dict = {"approximate_from_sketch": sorted(APPROXIMATE)} if kind == "numeric" else {}
+    quality: dict[str, Any] = {}
+    if kind == "numeric":
+        quality["approximate_from_sketch"] = sorted(approximate(options.methods))
     n_categories = int(((ref.counts + cur.counts) > 0).sum()) if kind == "categorical" else 0
     method = engine.choose_method(kind, fo, options, ref.count, cur.count, n_categories)
     threshold = engine.choose_threshold(method, fo, options)
-    stats: dict = {}
+    stats: dict[str, Any] = {}
     if ref.count and cur.count:
-        stats = _stats(spec, ref, cur, _wanted(kind, options, fo), method)
+        stats = _stats(spec, ref, cur, _wanted(kind, options, fo), method, options)
         pooled = stats.pop("approximate", None)  # categorical: "other" pools categories
         if pooled is not None:
             quality["approximate_from_sketch"] = pooled["methods"]
@@ -134,13 +145,14 @@ def sketch_feature(
     else:
         quality["error"] = engine.empty_side(ref.count, cur.count)
     statistic, p_value = engine.pick_statistic(stats, method, quality)
-    drifted = decide(method, statistic, p_value, threshold)
-    if method in APPROXIMATE and stats:
-        other = _other_end(stats, method)
-        quality["sketch_undecided"] = decide(method, *other, threshold) != drifted
-    upper = (stats.get(method) or {}).get("p_value_upper") if method == "chisquare" else None
+    m = get_method(method, kind, options.methods)
+    drifted = decide(m, statistic, p_value, threshold)
+    if m.sketch_end is not None and stats:
+        quality["sketch_undecided"] = decide(m, *m.sketch_end(stats), threshold) != drifted
+    entry = stats.get(method)
+    upper = entry.get("p_value_upper") if isinstance(entry, dict) else None
     if upper is not None:  # pooled new categories: could the exact p-value flip the verdict?
-        quality["sketch_undecided"] = decide(method, statistic, upper, threshold) != drifted
+        quality["sketch_undecided"] = decide(m, statistic, upper, threshold) != drifted
     return FeatureResult(
         name=name,
         kind=kind,
@@ -156,30 +168,28 @@ def sketch_feature(
     )
 
 
-# KS bounds come cheap from sketches, so the sketch path keeps them for every numeric
-# feature (the exact engine computes KS only when it decides the verdict or is asked for).
-SKETCH_ALSO: dict[str, frozenset[str]] = {"numeric": frozenset({"ks"})}
-
-
-def _wanted(kind: str, options: DriftOptions, fo: FeatureOptions) -> frozenset[str]:
-    chosen = {m for m in (fo.method, options.method) if m and kind in get_method(m).kinds}
-    unsupported = {"anderson", "cramer_von_mises"} & chosen
+def _wanted(kind: Kind, options: DriftOptions, fo: FeatureOptions) -> frozenset[str]:
+    """The engine's methods for the feature, plus every interval the sketches give (cheap
+    from sketches, e.g. the KS bounds, which the exact engine computes only on demand)."""
+    methods = options.methods
+    chosen = {
+        n for n in (fo.method, options.method) if n and kind in get_method(n, None, methods).kinds
+    }
+    unsupported = sorted(n for n in chosen if not methods[n].from_sketches(kind))
     if unsupported:
-        raise DriftError(f"{', '.join(sorted(unsupported))} cannot be computed from sketches")
-    return engine.ALWAYS[kind] | SKETCH_ALSO.get(kind, frozenset()) | chosen
+        raise DriftError(f"{', '.join(unsupported)} cannot be computed from sketches")
+    return table(methods).from_sketches_always[kind] | chosen
 
 
-def _stats(spec: Spec, ref: Sketch, cur: Sketch, wanted: frozenset[str], method: str) -> dict:
+def _stats(
+    spec: Spec, ref: Sketch, cur: Sketch, wanted: frozenset[str], method: str, options: DriftOptions
+) -> dict[str, Any]:
+    # a sketch is of its spec's kind (`_check` compares their spec ids)
     if isinstance(spec, NumericSpec):
-        return numeric_sketch_stats(spec, ref, cur, wanted, ks_p_values=method == "ks")
-    return categorical_sketch_stats(spec, ref, cur, wanted)
-
-
-def _other_end(stats: dict, method: str) -> tuple[float, float | None]:
-    """(statistic, p_value) at the alarming end of the interval of an approximate method."""
-    if method == "ks":
-        return stats["ks"]["statistic_upper"], stats["ks"]["p_value_lower"]
-    return stats["wasserstein_normed_upper"], None
+        num_ref, num_cur = cast(NumericSketch, ref), cast(NumericSketch, cur)
+        return numeric_sketch_stats(spec, num_ref, num_cur, wanted, {method}, options.methods)
+    cat_ref, cat_cur = cast(CategoricalSketch, ref), cast(CategoricalSketch, cur)
+    return categorical_sketch_stats(spec, cat_ref, cat_cur, wanted, methods=options.methods)
 
 
 def _rows(s: Sketch) -> int:

@@ -31,14 +31,15 @@ inside their fine bin, with that bin as the interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from monitor.drift import binned
-from monitor.drift.categorical import CHI2_P, Z_P
 from monitor.drift.numeric import KS_EXACT_MAX_N, QUANTILES, normed
+from monitor.drift.registry import METHODS, Method, counted
 from monitor.drift.sketch import CategoricalSketch, CategoricalSpec, NumericSketch, NumericSpec
 from monitor.errors import DriftError
 
@@ -50,9 +51,6 @@ __all__ = [
     "numeric_sketch_stats",
     "wasserstein_bounds",
 ]
-
-NUMERIC_BINNED = ("psi", "jensenshannon", "hellinger", "kl")
-CATEGORICAL_BINNED = ("psi", "jensenshannon", "hellinger", "kl", "tvd")
 
 
 def coarse_counts(spec: NumericSpec, sketch: NumericSketch) -> np.ndarray:
@@ -215,38 +213,73 @@ def _describe(spec: NumericSpec, ref: NumericSketch, cur: NumericSketch) -> dict
     }
 
 
+def ks_entries(
+    spec: NumericSpec, ref: NumericSketch, cur: NumericSketch, p_values: bool
+) -> dict[str, Any]:
+    """The "ks" entry from sketches: the lower bound as statistic, the upper one beside it.
+
+    Without `p_values` the p-values stay None: scipy's exact Smirnov distribution (`kstwo.sf`,
+    what ks_2samp uses) costs up to ~1 s at 1M rows, so it is paid only when KS decides.
+    """
+    low, high = ks_bounds(spec, ref, cur)
+    entry: dict[str, Any] = {"statistic": low, "p_value": None, "statistic_upper": high}
+    if p_values:
+        entry["p_value"] = ks_pvalue(low, ref.count, cur.count)
+        entry["p_value_lower"] = ks_pvalue(high, ref.count, cur.count)
+    return {"ks": entry}
+
+
+def ks_alarming_end(stats: dict[str, Any]) -> tuple[float, float | None]:
+    """(statistic, p_value) at the alarming end of the KS interval."""
+    return stats["ks"]["statistic_upper"], stats["ks"]["p_value_lower"]
+
+
+def wasserstein_normed_entries(
+    spec: NumericSpec, ref: NumericSketch, cur: NumericSketch, p_values: bool
+) -> dict[str, Any]:
+    """The normed Wasserstein bounds: lower (the statistic), estimate and upper."""
+    std = _moments(spec, ref)[1]
+    lower, estimate, upper = (normed(w, std) for w in wasserstein_bounds(spec, ref, cur))
+    return {
+        "wasserstein_normed": lower,
+        "wasserstein_normed_estimate": estimate,
+        "wasserstein_normed_upper": upper,
+    }
+
+
+def wasserstein_normed_alarming_end(stats: dict[str, Any]) -> tuple[float, float | None]:
+    """(statistic, p_value) at the alarming end of the normed Wasserstein interval."""
+    return stats["wasserstein_normed_upper"], None
+
+
 def numeric_sketch_stats(
     spec: NumericSpec,
     ref: NumericSketch,
     cur: NumericSketch,
-    wanted: frozenset[str],
-    ks_p_values: bool = True,
-) -> dict:
+    wanted: Collection[str],
+    p_values_for: Collection[str] | None = None,
+    methods: Mapping[str, Method] = METHODS,
+) -> dict[str, Any]:
     """Every statistic in `wanted` plus the descriptive block; needs values on both sides.
 
-    `ks_p_values=False` leaves the KS p-values None: scipy's exact Smirnov distribution
-    (`kstwo.sf`, what ks_2samp uses) costs up to ~1 s at 1M rows, so the sketch path only
-    pays for it when KS decides the verdict.
+    Each wanted numeric method of the table, in its order: its interval from the sketches
+    (`sketch`), else its exact number from the fine counts coarsened to the engine's bins
+    (`counts`). Interval p-values are computed for the methods in `p_values_for` (None: all).
     """
     _check(spec, ref, cur)
-    out: dict = {}
-    if "ks" in wanted:
-        low, high = ks_bounds(spec, ref, cur)
-        out["ks"] = {"statistic": low, "p_value": None, "statistic_upper": high}
-        if ks_p_values:
-            out["ks"]["p_value"] = ks_pvalue(low, ref.count, cur.count)
-            out["ks"]["p_value_lower"] = ks_pvalue(high, ref.count, cur.count)
-    if "wasserstein_normed" in wanted:
-        std = _moments(spec, ref)[1]
-        lower, estimate, upper = (normed(w, std) for w in wasserstein_bounds(spec, ref, cur))
-        out["wasserstein_normed"] = lower
-        out["wasserstein_normed_estimate"] = estimate
-        out["wasserstein_normed_upper"] = upper
-    if wanted & set(NUMERIC_BINNED):
-        r, c = coarse_counts(spec, ref), coarse_counts(spec, cur)
-        for name in NUMERIC_BINNED:
-            if name in wanted:
-                out[name] = getattr(binned, name)(r, c)
+    out: dict[str, Any] = {}
+    counts = None
+    for name, m in methods.items():
+        if name not in wanted or "numeric" not in m.kinds:
+            continue
+        if m.sketch is not None:
+            out.update(m.sketch(spec, ref, cur, p_values_for is None or name in p_values_for))
+        elif m.counts is not None:
+            if counts is None:
+                counts = coarse_counts(spec, ref), coarse_counts(spec, cur)
+            value = m.counts(*counts)
+            if value is not None:
+                out[name] = value
     out.update(_describe(spec, ref, cur))
     return out
 
@@ -255,9 +288,10 @@ def categorical_sketch_stats(
     spec: CategoricalSpec,
     ref: CategoricalSketch,
     cur: CategoricalSketch,
-    wanted: frozenset[str],
+    wanted: Collection[str],
     new_category_count: int | None = None,
-) -> dict:
+    methods: Mapping[str, Method] = METHODS,
+) -> dict[str, Any]:
     """Statistics over spec categories + "other" (bins empty on both sides dropped).
 
     Equal to the exact engine's when the reference has at most K categories and no new
@@ -270,21 +304,15 @@ def categorical_sketch_stats(
     keep = (ref.counts + cur.counts) > 0
     r, c = ref.counts[keep], cur.counts[keep]
     pooled_new = _pooled_new(ref, cur, new_category_count)
-    out: dict = {}
-    if "chisquare" in wanted:
-        s, p = binned.chi2(r, c)
-        out["chisquare"] = {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
+    out = counted("categorical", wanted, r, c, methods)
+    chisquare = out.get("chisquare")
+    if chisquare is not None:
+        s = chisquare["statistic"]
         if pooled_new and new_category_count is not None:
-            out["chisquare"]["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
+            chisquare["p_value"] = float(stats.chi2.sf(s, r.size - 2 + new_category_count))
         elif pooled_new:  # 1..n distinct new values: the exact p-value lies in [p, p_upper]
             n_other = int(cur.counts[-1])
-            out["chisquare"]["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
-    if "z" in wanted and r.size == 2:
-        s, p = binned.z_two_proportion(r, c)
-        out["z"] = {"statistic": s, "p_value": p, "p_value_method": Z_P}
-    for name in CATEGORICAL_BINNED:
-        if name in wanted:
-            out[name] = getattr(binned, name)(r, c)
+            chisquare["p_value_upper"] = float(stats.chi2.sf(s, r.size - 2 + n_other))
     names = (*spec.categories, None)
     gone = [i for i in range(len(spec.categories)) if ref.counts[i] > 0 and cur.counts[i] == 0]
     out["vanished_categories"] = {names[i]: float(ref.counts[i] / ref.count) for i in gone}
@@ -305,6 +333,8 @@ def categorical_sketch_stats(
 # PSI/KL/JS, and the chi-square p-value (its statistic, TVD and Hellinger add one term
 # linear in each such category's count, so pooling leaves them unchanged).
 _CHANGED_BY_POOLED_NEW = ("chisquare", "jensenshannon", "kl", "psi")
+# ...and those that change when the reference's own categories beyond the top K are pooled.
+_CHANGED_BY_POOLED_REFERENCE = ("chisquare", "hellinger", "jensenshannon", "kl", "psi", "tvd")
 
 
 def _pooled_new(ref: CategoricalSketch, cur: CategoricalSketch, count: int | None) -> bool:
@@ -319,7 +349,7 @@ def _pooling(
     k = len(spec.categories)
     if ref.counts[-1] > 0:
         return {
-            "methods": sorted(("chisquare", *CATEGORICAL_BINNED)),
+            "methods": list(_CHANGED_BY_POOLED_REFERENCE),
             "reason": (
                 f"the reference has more than {k} categories: the rest share one 'other' "
                 "bucket (with any new ones), so statistics and p-values are over fewer "

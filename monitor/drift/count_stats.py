@@ -21,12 +21,15 @@ importing `scipy.stats` and `scipy.spatial` costs a batch CLI run over a second 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from monitor.errors import DriftError
 
 FLOOR = 1e-4
+CHI2_P = "asymptotic: chi-square survival function, K-1 degrees of freedom (chi2_contingency)"
+Z_P = "asymptotic: two-sided standard normal tail, 2*(1 - Phi(|z|))"
 
 
 def _check(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,3 +144,17 @@ def z_two_proportion(r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
     from scipy.special import ndtr
 
     return float(z), float(2.0 * ndtr(-abs(z)))  # scipy.stats.norm.sf(|z|) = ndtr(-|z|)
+
+
+def chisquare_entry(r: np.ndarray, c: np.ndarray) -> dict[str, Any]:
+    """The "chisquare" stats entry: `chi2` and how its p-value was computed."""
+    s, p = chi2(r, c)
+    return {"statistic": s, "p_value": p, "p_value_method": CHI2_P}
+
+
+def z_entry(r: np.ndarray, c: np.ndarray) -> dict[str, Any] | None:
+    """The "z" stats entry (`z_two_proportion`); None unless there are exactly 2 categories."""
+    if r.size != 2:
+        return None
+    s, p = z_two_proportion(r, c)
+    return {"statistic": s, "p_value": p, "p_value_method": Z_P}
