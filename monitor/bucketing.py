@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 
 from monitor.drift.sketch_groups import group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
@@ -27,14 +26,15 @@ from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
 from monitor.reference import Reference, latest
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.db import StorageUnavailable, storage_errors
+from monitor.storage.db import Connection, Engine, StorageUnavailable
 from monitor.storage.event_frames import (
     PREDICTION_FEATURE,
     TS_COLUMN,
     prediction_value,
     rows_to_frame,
 )
-from monitor.storage.sketch_store import Delta, DeltaRow, write_delta_rows
+from monitor.storage.ingest_store import write_deltas, write_deltas_nested
+from monitor.storage.sketch_store import Delta, DeltaRow
 
 log = logging.getLogger("monitor.bucketing")
 
@@ -115,6 +115,7 @@ def column_delta_rows(
     columns = feature_columns(cols.features, reference.features)
     out: list[DeltaRow] = []
     for name, spec in reference.specs.items():
+        values: list[Any]
         if name == PREDICTION_FEATURE:
             values = list(map(prediction_value, cols.prediction, cols.prediction_proba))
         else:
@@ -133,15 +134,13 @@ def column_delta_rows(
     return out
 
 
-def feature_columns(
-    feats: Sequence[dict[str, Any]], names: Sequence[str]
-) -> dict[str, Sequence[Any]]:
+def feature_columns(feats: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
     """Each named feature's values over the events (None where absent), in C-level passes
     when every event carries the features the first one does."""
     if not feats:
         return {name: [] for name in names}
     present = [n for n in names if n in feats[0]]
-    out: dict[str, Sequence[Any]] = {}
+    out: dict[str, list[Any]] = {}
     try:
         table = list(map(itemgetter(*present), feats)) if present else []
     except KeyError:  # some event lacks one: look each up
@@ -149,7 +148,7 @@ def feature_columns(
     if len(present) == 1:
         out[present[0]] = table
     elif present:
-        out.update(zip(present, zip(*table, strict=True), strict=True))
+        out.update(zip(present, map(list, zip(*table, strict=True)), strict=True))
     for name in names:
         if name not in out:
             out[name] = [f.get(name) for f in feats]
@@ -164,7 +163,7 @@ def predictions_frame(batch: Sequence[Prediction], columns: list[str]) -> pd.Dat
 class BucketSketcher:
     """Holds each monitor's newest reference (re-read every `refresh_s`) and writes deltas."""
 
-    def __init__(self, engine, settings: Settings, refresh_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, settings: Settings, refresh_s: float = 30.0) -> None:
         self._engine = engine
         self._monitors = list(settings.monitors)  # a reference may come from `reference set`
         self._refresh_s = refresh_s
@@ -227,8 +226,7 @@ class BucketSketcher:
         if not rows:
             return 0
         try:
-            with storage_errors(self._engine, "store sketches"), conn.begin_nested():
-                return write_delta_rows(conn, rows)
+            return write_deltas_nested(self._engine, conn, rows)
         except StorageUnavailable:
             raise
         except MonitorError as exc:
@@ -242,8 +240,7 @@ class BucketSketcher:
         if not rows:
             return 0
         try:
-            with storage_errors(self._engine, "store sketches"), self._engine.begin() as conn:
-                return write_delta_rows(conn, rows)
+            return write_deltas(self._engine, rows)
         except MonitorError as exc:
             log.warning("sketch_deltas_skipped", extra={"error": str(exc)[:300]})
             return 0

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from monitor.errors import InputError
+from monitor.event_columns import ParseRules
 from monitor.events import EventRejected, Label, Prediction, parse_label, parse_prediction
-from monitor.ingest.batch import ParseRules
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import dead_letters
 from monitor.storage.writes import write_batch

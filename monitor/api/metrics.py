@@ -49,7 +49,7 @@ from monitor import __version__
 from monitor.api import queries
 from monitor.errors import MonitorError
 from monitor.events import REASONS
-from monitor.ingest.metrics import IngestMetrics
+from monitor.ingest.counters import IngestMetrics
 from monitor.settings import SEVERITIES, MonitorSettings, Settings
 from monitor.storage.runs import FINISHED
 from monitor.storage.tables import (

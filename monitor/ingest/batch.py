@@ -14,21 +14,10 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
-from monitor.event_columns import PredictionColumns, parse_prediction_batch
+from monitor.event_columns import ParseRules, PredictionColumns, parse_prediction_batch
 from monitor.events import DeadLetter, EventRejected, Label, parse_label
 
 _VALUE = attrgetter("value")
-
-
-@dataclass(frozen=True)
-class ParseRules:
-    """What parsing needs from settings: topic roles, size limit, known models."""
-
-    predictions_topic: str
-    labels_topic: str
-    max_bytes: int
-    dead_letter_raw_bytes: int
-    known_models: frozenset[str] | None  # None: accept every model
 
 
 @dataclass
@@ -103,8 +92,8 @@ def parse_records(
             raws, max_bytes=rules.max_bytes, known_models=rules.known_models
         )
         starts = [start for start, _, _ in spans]
-        for i, exc in rejected:
+        for i, rejection in rejected:
             start, tp, recs = spans[bisect_right(starts, i) - 1]
-            reject(exc, tp, recs[i - start].offset, raws[i])
+            reject(rejection, tp, recs[i - start].offset, raws[i])
     batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch

@@ -29,8 +29,8 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from monitor.ingest.batch import Batch, ParseRules, parse_records
+from monitor.ingest.counters import IngestMetrics
 from monitor.ingest.lag import HighwaterReader, first_unstored, partition_lag
-from monitor.ingest.metrics import IngestMetrics
 from monitor.ingest.outage import OutageClock, Probe, database_probe
 from monitor.ingest.ownership import Ownership, partition_names
 from monitor.ingest.writer import BatchWriter, StoreJob

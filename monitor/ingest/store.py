@@ -13,9 +13,8 @@ import gc
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from monitor.ingest.batch import Batch
+from monitor.storage.db import Connection, Engine
 from monitor.storage.writes import StoreResult, store_batch
 
 
