@@ -9,6 +9,7 @@ events arrived, a consumer that died between the two writes).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -160,6 +161,21 @@ def predictions_frame(batch: Sequence[Prediction], columns: list[str]) -> pd.Dat
     return rows_to_frame(rows, columns)
 
 
+DeltaPlan = list[tuple[MonitorSettings, Reference]]
+"""What a batch's deltas are built from: each monitor with its current reference."""
+
+
+def plan_rows(plan: DeltaPlan, cols: PredictionColumns) -> list[DeltaRow]:
+    """The delta rows of a batch for every (monitor, reference) of `plan` (pure: no I/O, so
+    it can run in a worker process)."""
+    out: list[DeltaRow] = []
+    for m, ref in plan:
+        mine = matching_rows(m, cols)
+        sub = cols if mine is None else cols.take(mine)
+        out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
+    return out
+
+
 class BucketSketcher:
     """Holds each monitor's newest reference (re-read every `refresh_s`) and writes deltas."""
 
@@ -170,6 +186,8 @@ class BucketSketcher:
         self._refs: dict[str, Reference] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
+        self._plan: DeltaPlan = []
+        self._plan_of: dict[str, Reference] | None = None
 
     def references(self) -> dict[str, Reference]:
         with self._lock:
@@ -195,19 +213,23 @@ class BucketSketcher:
                 out.extend(frame_deltas(m.name, ref, frame, m.window.bucket))
         return out
 
+    def plan(self) -> DeltaPlan:
+        """Each monitor with a reference, with that reference minus its sketches (all the
+        deltas need; small enough to send to a worker process with every batch)."""
+        refs = self.references()
+        with self._lock:
+            if self._plan_of is not refs:
+                self._plan = [
+                    (m, dataclasses.replace(refs[m.name], sketches={}))
+                    for m in self._monitors
+                    if m.name in refs
+                ]
+                self._plan_of = refs
+            return self._plan
+
     def rows(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow]:
         """The deltas of a batch as rows to store (`deltas`, from columns)."""
-        cols = PredictionColumns.of(batch)
-        refs = self.references()
-        out: list[DeltaRow] = []
-        for m in self._monitors:
-            ref = refs.get(m.name)
-            if ref is None:
-                continue
-            mine = matching_rows(m, cols)
-            sub = cols if mine is None else cols.take(mine)
-            out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
-        return out
+        return plan_rows(self.plan(), PredictionColumns.of(batch))
 
     def prepare(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow] | None:
         """`rows`, or None (logged) when they cannot be built: the batch is stored without
@@ -248,10 +270,12 @@ class BucketSketcher:
 
 __all__ = [
     "BucketSketcher",
+    "DeltaPlan",
     "column_delta_rows",
     "frame_deltas",
     "matches",
     "matching_rows",
+    "plan_rows",
     "prediction_value",
     "predictions_frame",
 ]

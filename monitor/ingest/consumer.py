@@ -99,6 +99,7 @@ class Ingestor:
         self._left = False
         self._topics = [rules.predictions_topic, rules.labels_topic]
         self._owner = Ownership()
+        self._store = store
         self._writer = BatchWriter(store, backoff_max_s, pipeline_depth, on_retry=self._count_retry)
         self._depth = pipeline_depth
         # newest offsets sent per partition, with the generation of the batch they came from
@@ -126,6 +127,9 @@ class Ingestor:
             for job in self._inflight:
                 job.abandoned.set()
             self._writer.close()
+            close_store = getattr(self._store, "close", None)
+            if close_store is not None:  # batch_store's worker process
+                close_store()
             if self._highwaters is not None:
                 self._highwaters.close()
             self._consumer.close(autocommit=False)  # LeaveGroup: the partitions move at once
@@ -364,13 +368,18 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
     """The service's ingestor: a consumer from settings storing into `engine`.
 
     `options` go to Ingestor (e.g. before_commit, beat, metrics, shutdown_grace_s), except
-    `consumer_overrides`, which go to make_consumer, and `sketcher` (a BucketSketcher),
-    called with each batch's predictions once they are stored.
+    `consumer_overrides`, which go to make_consumer, `sketcher` (a BucketSketcher), whose
+    deltas of each batch are stored with it, and `delta_process` (default True: the deltas
+    are built in a worker process; see ingest/store.py).
     """
     from monitor.ingest.store import batch_store
 
     consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
-    store = batch_store(engine, options.pop("sketcher", None))  # deltas: see ingest/store.py
+    store = batch_store(
+        engine,
+        options.pop("sketcher", None),
+        delta_process=options.pop("delta_process", True),
+    )
     return Ingestor(
         consumer,
         store,
