@@ -145,15 +145,17 @@ def service(
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
-    t0, cpu0, flt0 = None, 0.0, 0
+    t0, cpu0, kid0, flt0 = None, 0.0, 0.0, 0
     while True:
         m = ingestor.metrics  # read without the lock: a monotone counter, polled
         if t0 is None and m.polled:
             t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
+            kid0 = probe.children_cpu_s()
         if sum(m.stored_predictions.values()) >= count:
             break
         time.sleep(0.02)  # rarely: each wake-up takes the GIL from the threads at work
     seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    worker_cpu, worker_rss = probe.children_cpu_s() - kid0, probe.children_peak_rss_mb()
     faults = probe.faults() - flt0
     threads = probe.thread_cpu()
     stop.set()
@@ -164,8 +166,10 @@ def service(
     return {
         "events": stored,
         "seconds": seconds,
-        "cpu_s": cpu,
+        "cpu_s": cpu + worker_cpu,
+        "worker_cpu_s": worker_cpu,
         "rss_mb": probe.peak_rss_mb(),
+        "worker_rss_mb": worker_rss,
         "batches": ingestor.metrics.batches,
         "faults": faults,
         "deltas": deltas,
@@ -389,10 +393,12 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     fa, fb = (x["faults"] / x["events"] for x in (a, b))
     print(
         f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads of all "
-        f"consumer processes; Postgres excluded); minor page faults per event (a) {fa:.2f}, "
+        f"consumer processes and their delta workers; Postgres excluded); minor page faults per event (a) {fa:.2f}, "
         f"(b) {fb:.2f}"
     )
     if "threads" in b:
+        w_us, w_mb = b["worker_cpu_s"] / b["events"] * 1e6, b["worker_rss_mb"]
+        print(f"(b) of which the delta worker process: {w_us:.1f} us/event, peak RSS {w_mb:.0f} MB")
         per = ", ".join(f"{k} {v / b['events'] * 1e6:.1f}" for k, v in b["threads"].items())
         print(f"(b) CPU us/event by thread (whole process life, incl. start-up): {per}")
         gc_us = ", ".join(f"gen{i} {v / b['events'] * 1e6:.1f}" for i, v in enumerate(b["gc_s"]))

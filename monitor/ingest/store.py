@@ -58,6 +58,7 @@ class DeltaWorker:
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self._executor().submit(_warm_up)  # start now: imports take seconds, not the 1st batch
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
