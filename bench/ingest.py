@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import _ingest_probe as probe
+from _ingest_bare import SESSION, bare, bare_confluent, has_confluent
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
 def produce_slice(bootstrap: str, topic: str, count: int, seed: int) -> int:
@@ -58,43 +58,6 @@ def produce(bootstrap: str, topic: str, count: int, processes: int) -> float:
         )
     assert sum(sent) == count, sent
     return time.perf_counter() - began
-
-
-def bare(bootstrap: str, topic: str, count: int) -> dict:
-    """(a): poll + orjson.loads, nothing else."""
-    import orjson
-    from kafka import KafkaConsumer
-
-    from monitor.ingest.consumer import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
-
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=5000,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
-        **SESSION,
-    )
-    seen, t0, cpu0, flt0 = 0, None, 0.0, 0
-    while seen < count:
-        for recs in consumer.poll(timeout_ms=1000).values():
-            if t0 is None:
-                t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
-            for rec in recs:
-                orjson.loads(rec.value)
-            seen += len(recs)
-    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
-    consumer.close()
-    return {
-        "events": seen,
-        "seconds": seconds,
-        "cpu_s": cpu,
-        "rss_mb": probe.peak_rss_mb(),
-        "faults": probe.faults() - flt0,
-    }
 
 
 def _service_ingestor(
@@ -314,7 +277,9 @@ def main() -> None:
         help="the monitor has a reference: the service also writes bucket sketch deltas",
     )
     p.add_argument("--consumers", type=int, default=1, help="service processes in one group")
-    p.add_argument("--role", choices=["bare", "service", "member"], help=argparse.SUPPRESS)
+    p.add_argument(
+        "--role", choices=["bare", "bare_c", "service", "member"], help=argparse.SUPPRESS
+    )
     p.add_argument("--topic", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -323,7 +288,7 @@ def main() -> None:
         print(json.dumps(out))
         return
     if args.role:
-        fn = bare if args.role == "bare" else service
+        fn = {"bare": bare, "bare_c": bare_confluent, "service": service}[args.role]
         extra = (args.db_url, args.max_records, args.sketch) if args.role == "service" else ()
         print(json.dumps(fn(args.bootstrap, args.topic, args.count, *extra)))
         return
@@ -361,7 +326,14 @@ def run(args: argparse.Namespace) -> None:
             b = _members(args, bootstrap, topic, db_url)
         else:
             b = _child("service", args, bootstrap, topic, db_url)
+        c = _child("bare_c", args, bootstrap, topic, "") if has_confluent() else None
         report(args, a, b, (load, os.getloadavg()))
+        if c is not None:
+            rc, cc = c["events"] / c["seconds"], c["cpu_s"] / c["events"] * 1e6
+            print(
+                f"(c) bare confluent-kafka consumer (poll + orjson): {rc:,.0f} events/s, ", end=""
+            )
+            print(f"{cc:.1f} us/event, peak RSS {c['rss_mb']:.0f} MB")
     finally:
         if broker is not None:
             broker.stop()

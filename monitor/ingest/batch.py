@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -37,6 +37,30 @@ class Batch:
     @property
     def size(self) -> int:
         return sum(self.consumed.values())
+
+
+def _parse_predictions(
+    batch: Batch,
+    raws: list[bytes],
+    spans: list[tuple[int, Any, Sequence[Any]]],
+    rules: ParseRules,
+    reject: Callable[[EventRejected, Any, int, bytes], None],
+) -> None:
+    """The prediction messages of every partition, validated together; `spans` say which
+    record each came from (for its dead letter)."""
+    if None in raws:  # tombstones: parsed as empty messages (invalid_json)
+        raws = [b"" if raw is None else raw for raw in raws]
+    batch.predictions, rejected = parse_prediction_batch(
+        raws, max_bytes=rules.max_bytes, known_models=rules.known_models
+    )
+    starts = [start for start, _, _ in spans]
+    for i, rejection in rejected:
+        start, tp, recs = spans[bisect_right(starts, i) - 1]
+        reject(rejection, tp, recs[i - start].offset, raws[i])
+    if rejected:
+        bad = {i for i, _ in rejected}
+        raws = [raw for i, raw in enumerate(raws) if i not in bad]
+    batch.prediction_raws = raws
 
 
 def parse_records(
@@ -89,18 +113,6 @@ def parse_records(
             except EventRejected as exc:
                 reject(exc, tp, rec.offset, raw)
     if raws:
-        if None in raws:  # tombstones: parsed as empty messages (invalid_json)
-            raws = [b"" if raw is None else raw for raw in raws]
-        batch.predictions, rejected = parse_prediction_batch(
-            raws, max_bytes=rules.max_bytes, known_models=rules.known_models
-        )
-        starts = [start for start, _, _ in spans]
-        for i, rejection in rejected:
-            start, tp, recs = spans[bisect_right(starts, i) - 1]
-            reject(rejection, tp, recs[i - start].offset, raws[i])
-        if rejected:
-            bad = {i for i, _ in rejected}
-            raws = [raw for i, raw in enumerate(raws) if i not in bad]
-        batch.prediction_raws = raws
+        _parse_predictions(batch, raws, spans, rules, reject)
     batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch
