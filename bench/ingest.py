@@ -91,7 +91,8 @@ def _service_ingestor(
         if latest(engine, "churn") is None:
             materialise(engine, settings.monitors[0], frame=training_frame(20_000), source="bench")
         sketcher = BucketSketcher(engine, settings)
-    return engine, build_ingestor(settings, engine, sketcher=sketcher)
+    in_process = os.environ.get("BENCH_DELTAS_IN_PROCESS") == "1"  # A/B of the delta worker
+    return engine, build_ingestor(settings, engine, sketcher=sketcher, delta_process=not in_process)
 
 
 def service(
@@ -276,6 +277,7 @@ def main() -> None:
         action="store_true",
         help="the monitor has a reference: the service also writes bucket sketch deltas",
     )
+    p.add_argument("--in-process", action="store_true", help="deltas without the worker process")
     p.add_argument("--consumers", type=int, default=1, help="service processes in one group")
     p.add_argument(
         "--role", choices=["bare", "bare_c", "service", "member"], help=argparse.SUPPRESS
@@ -283,6 +285,8 @@ def main() -> None:
     p.add_argument("--topic", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.in_process:
+        os.environ["BENCH_DELTAS_IN_PROCESS"] = "1"  # read by the service children
     if args.role == "member":
         out = member(args.bootstrap, args.topic, args.db_url, args.max_records, args.sketch)
         print(json.dumps(out))
@@ -345,7 +349,8 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     ra, rb = a["events"] / a["seconds"], b["events"] / b["seconds"]
     print(
         f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records} "
-        f"sketch deltas={'on' if args.sketch else 'off'} service processes={args.consumers}"
+        f"sketch deltas={'on' if args.sketch else 'off'} service processes={args.consumers} "
+        f"deltas built {'in-process' if args.in_process else 'in a worker process'}"
     )
     print(
         "load average before / after: "
