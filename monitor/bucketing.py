@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from monitor.drift.sketch import Spec
 from monitor.drift.sketch_groups import group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
 from monitor.event_columns import PredictionColumns
@@ -100,6 +102,61 @@ def matching_rows(monitor: MonitorSettings, cols: PredictionColumns) -> list[int
     ]
 
 
+@dataclass(frozen=True)
+class DeltaInputs:
+    """What one monitor's deltas of a batch are computed from: each reference feature's
+    values and each row's bucket, as plain lists and arrays (cheap to send to a process)."""
+
+    monitor: str
+    reference_id: int
+    specs: dict[str, Spec]
+    when: list[datetime]  # bucket starts
+    sizes: list[int]  # rows per bucket
+    groups: np.ndarray  # each row's bucket index
+    values: dict[str, list[Any]]  # feature name (and the prediction) -> values over the rows
+
+
+def delta_inputs(
+    monitor: str, reference: Reference, cols: PredictionColumns, bucket: timedelta
+) -> DeltaInputs:
+    """The inputs of `column_delta_rows` (a non-empty batch)."""
+    keys = np.fromiter(((t - _EPOCH) // bucket for t in cols.ts), dtype=np.int64, count=len(cols))
+    starts, groups = np.unique(keys, return_inverse=True)
+    sizes = np.bincount(groups, minlength=len(starts)).tolist()
+    when = [_EPOCH + bucket * k for k in starts.tolist()]
+    values = feature_columns(cols.features, reference.features)
+    if PREDICTION_FEATURE in reference.specs:
+        values[PREDICTION_FEATURE] = list(
+            map(prediction_value, cols.prediction, cols.prediction_proba)
+        )
+    return DeltaInputs(monitor, reference.id, reference.specs, when, sizes, groups, values)
+
+
+def input_rows(inputs: DeltaInputs) -> list[DeltaRow] | None:
+    """The delta rows of `inputs` (pure: runs in ingestion's worker process); None when some
+    values' sketch depends on pandas' dtype inference (see `group_blobs`): use the frame path."""
+    n, when, sizes = len(inputs.when), inputs.when, inputs.sizes
+    out: list[DeltaRow] = []
+    for name, spec in inputs.specs.items():
+        try:
+            blobs = group_blobs(
+                spec,
+                inputs.values[name],
+                inputs.groups,
+                n,
+                object_column=name == PREDICTION_FEATURE,
+            )
+        except DriftError as exc:
+            raise DriftError(f"column {name!r}: {exc}") from None
+        if blobs is None:
+            return None
+        out.extend(
+            DeltaRow(inputs.monitor, inputs.reference_id, name, when[i], sizes[i], blob)
+            for i, blob in enumerate(blobs)
+        )
+    return out
+
+
 def column_delta_rows(
     monitor: str, reference: Reference, cols: PredictionColumns, bucket: timedelta
 ) -> list[DeltaRow]:
@@ -108,31 +165,11 @@ def column_delta_rows(
     path for values whose sketch depends on pandas' dtype inference (see `group_blobs`)."""
     if not len(cols):
         return []
-    keys = np.fromiter(((t - _EPOCH) // bucket for t in cols.ts), dtype=np.int64, count=len(cols))
-    starts, groups = np.unique(keys, return_inverse=True)
-    n = len(starts)
-    sizes = np.bincount(groups, minlength=n).tolist()
-    when = [_EPOCH + bucket * k for k in starts.tolist()]
-    columns = feature_columns(cols.features, reference.features)
-    out: list[DeltaRow] = []
-    for name, spec in reference.specs.items():
-        values: list[Any]
-        if name == PREDICTION_FEATURE:
-            values = list(map(prediction_value, cols.prediction, cols.prediction_proba))
-        else:
-            values = columns[name]
-        try:
-            blobs = group_blobs(spec, values, groups, n, object_column=name == PREDICTION_FEATURE)
-        except DriftError as exc:
-            raise DriftError(f"column {name!r}: {exc}") from None
-        if blobs is None:
-            frame = predictions_frame(list(cols), reference.features)
-            return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
-        out.extend(
-            DeltaRow(monitor, reference.id, name, when[i], sizes[i], blob)
-            for i, blob in enumerate(blobs)
-        )
-    return out
+    rows = input_rows(delta_inputs(monitor, reference, cols, bucket))
+    if rows is None:
+        frame = predictions_frame(list(cols), reference.features)
+        return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
+    return rows
 
 
 def feature_columns(feats: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
@@ -173,6 +210,17 @@ def plan_rows(plan: DeltaPlan, cols: PredictionColumns) -> list[DeltaRow]:
         mine = matching_rows(m, cols)
         sub = cols if mine is None else cols.take(mine)
         out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
+    return out
+
+
+def plan_inputs(plan: DeltaPlan, cols: PredictionColumns) -> list[DeltaInputs]:
+    """`delta_inputs` of every (monitor, reference) of `plan` with rows in the batch."""
+    out: list[DeltaInputs] = []
+    for m, ref in plan:
+        mine = matching_rows(m, cols)
+        sub = cols if mine is None else cols.take(mine)
+        if len(sub):
+            out.append(delta_inputs(m.name, ref, sub, m.window.bucket))
     return out
 
 
@@ -270,11 +318,15 @@ class BucketSketcher:
 
 __all__ = [
     "BucketSketcher",
+    "DeltaInputs",
     "DeltaPlan",
     "column_delta_rows",
+    "delta_inputs",
     "frame_deltas",
+    "input_rows",
     "matches",
     "matching_rows",
+    "plan_inputs",
     "plan_rows",
     "prediction_value",
     "predictions_frame",

@@ -30,9 +30,6 @@ class Batch:
     consumed: Counter[str] = field(default_factory=Counter)  # per topic
     rejected: Counter[str] = field(default_factory=Counter)  # per reason
     generation: int = 0  # assignment generation when polled (see consumer.Ownership)
-    # The raw messages of `predictions`, in the same order: each parses to its row under any
-    # rules (they passed these), so a worker process can rebuild the columns (ingest/store.py).
-    prediction_raws: list[bytes] | None = None
 
     @property
     def size(self) -> int:
@@ -57,10 +54,6 @@ def _parse_predictions(
     for i, rejection in rejected:
         start, tp, recs = spans[bisect_right(starts, i) - 1]
         reject(rejection, tp, recs[i - start].offset, raws[i])
-    if rejected:
-        bad = {i for i, _ in rejected}
-        raws = [raw for i, raw in enumerate(raws) if i not in bad]
-    batch.prediction_raws = raws
 
 
 def parse_records(

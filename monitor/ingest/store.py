@@ -6,10 +6,11 @@ redelivered or partly duplicate batch adds no delta (the run's coverage check re
 is missing). A delta that cannot be built or stored is logged and skipped; the events
 themselves are stored.
 
-With `delta_process`, the deltas are built in a worker process (`DeltaWorker`) from the
-batch's raw messages, so that CPU work (~30% of the consumer's, see bench/RESULTS.md) runs
-beside the consumer's polling and parsing instead of under the same GIL. The worker only
-computes: every write stays in the batch's transaction on the writer thread.
+With `delta_process`, the writer gathers each monitor's inputs (feature value lists, bucket
+of each row: C-level passes) and a worker process (`DeltaWorker`) bins and serialises them,
+so that CPU work (about a quarter of the consumer's, see bench/RESULTS.md) runs beside the
+consumer's polling and parsing instead of under the same GIL, overlapped with the batch's
+COPY. The worker only computes: every write stays in the batch's transaction.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from monitor.bucketing import DeltaInputs, input_rows, plan_inputs
 from monitor.errors import MonitorError
-from monitor.event_columns import parse_prediction_batch
 from monitor.ingest.batch import Batch
 from monitor.storage.db import Connection, Engine
 from monitor.storage.sketch_store import DeltaRow
@@ -31,22 +33,29 @@ from monitor.storage.writes import StoreResult, store_batch
 
 log = logging.getLogger("monitor.bucketing")
 
-# Accepted messages passed these limits already; the worker re-parses them with none.
-_NO_LIMIT = 1 << 62
+Job = Future["list[DeltaRow] | str | None"]
 
 
-def delta_job(plan: Any, raws: list[bytes]) -> list[DeltaRow] | str:
-    """In the worker: parse accepted messages back into columns and build their deltas.
-    A MonitorError comes back as its message (the writer logs it and stores no delta)."""
-    from monitor.bucketing import plan_rows
-
-    cols, rejected = parse_prediction_batch(raws, max_bytes=_NO_LIMIT)
-    if rejected:  # cannot happen for accepted messages; never store deltas of other rows
-        return f"{len(rejected)} accepted messages did not parse again"
+def delta_job(inputs: list[DeltaInputs]) -> list[DeltaRow] | str | None:
+    """In the worker: the delta rows of a batch's inputs. A MonitorError comes back as its
+    message (the writer logs it and stores no delta); None: some values need the frame path
+    (the writer builds that batch's deltas itself)."""
+    out: list[DeltaRow] = []
     try:
-        return plan_rows(plan, cols)
+        for one in inputs:
+            rows = input_rows(one)
+            if rows is None:
+                return None
+            out.extend(rows)
     except MonitorError as exc:
         return str(exc)
+    return out
+
+
+def _worker_start() -> None:
+    """The worker's initializer: Ctrl-C (sent to the whole process group) is the parent's
+    to handle; the worker stops when the parent closes it (or dies: its pipe closes)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _warm_up() -> None:
@@ -63,20 +72,20 @@ class DeltaWorker:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
             )
         return self._pool
 
-    def submit(self, plan: Any, raws: list[bytes]) -> Future[list[DeltaRow] | str] | None:
+    def submit(self, inputs: list[DeltaInputs]) -> Job | None:
         """The job's future, or None when the worker cannot take it (build in-process)."""
         try:
-            return self._executor().submit(delta_job, plan, raws)
+            return self._executor().submit(delta_job, inputs)
         except (BrokenProcessPool, RuntimeError) as exc:
             self._broken(exc)
             return None
 
-    def result(self, future: Future[list[DeltaRow] | str]) -> list[DeltaRow] | str | None:
-        """The job's rows or error message; None when the worker died (build in-process)."""
+    def result(self, future: Job) -> list[DeltaRow] | str | None:
+        """`delta_job`'s answer; None also when the worker died (build in-process)."""
         try:
             return future.result()
         except BrokenProcessPool as exc:
@@ -121,18 +130,24 @@ class BatchStore:
             return store_batch(self._engine, predictions, batch.labels, batch.dead_letters)
         return store_batch(self._engine, predictions, batch.labels, batch.dead_letters, also=deltas)
 
-    def _submit(self, batch: Batch) -> Future[list[DeltaRow] | str] | None:
-        if self._worker is None or batch.prediction_raws is None:
+    def _submit(self, batch: Batch) -> Job | None:
+        """Gather the deltas' inputs here (C-level column passes) and hand the binning and
+        serialising to the worker; None: build them in-process (no worker, no reference)."""
+        if self._worker is None:
             return None
         plan = self._sketcher.plan()
         if not plan:
             return None
-        return self._worker.submit(plan, batch.prediction_raws)
+        try:
+            inputs = plan_inputs(plan, batch.predictions)
+        except MonitorError:
+            return None  # prepare() logs it
+        return self._worker.submit(inputs)
 
-    def _collect(self, pending: Future[list[DeltaRow] | str], batch: Batch) -> list[DeltaRow]:
+    def _collect(self, pending: Job, batch: Batch) -> list[DeltaRow]:
         assert self._worker is not None
         out = self._worker.result(pending)
-        if out is None:  # the worker died: build them here
+        if out is None:  # the worker died, or the frame path is needed: build them here
             return self._sketcher.prepare(batch.predictions) or []
         if isinstance(out, str):
             log.warning("sketch_deltas_skipped", extra={"error": out[:300]})

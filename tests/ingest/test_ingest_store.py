@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import pickle
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from ingest_support import Kit
 from sqlalchemy import delete, func, select
 
-from monitor.bucketing import BucketSketcher
+from monitor.bucketing import BucketSketcher, plan_inputs
 from monitor.ingest.batch import parse_records
 from monitor.ingest.consumer import parse_rules
 from monitor.ingest.producer import SampleSpec, generate, training_frame
@@ -116,9 +117,9 @@ def test_deltas_built_in_a_worker_process_are_the_in_process_ones(kit: Kit) -> N
     spec = SampleSpec(model=kit.model, count=1500, seed=5, start=T0, step_s=7.0, bad_share=0.05)
     records = {TP(kit.topics[0], 0): [Rec(i, m.value) for i, m in enumerate(generate(spec))]}
     batch = parse_records(records, parse_rules(kit.settings()), generation=0)
-    assert batch.dead_letters and batch.prediction_raws is not None
-    assert len(batch.prediction_raws) == len(batch.predictions)
-    assert delta_job(sketcher.plan(), batch.prediction_raws) == sketcher.rows(batch.predictions)
+    assert batch.dead_letters
+    inputs = plan_inputs(sketcher.plan(), batch.predictions)
+    assert delta_job(pickle.loads(pickle.dumps(inputs))) == sketcher.rows(batch.predictions)
     store = batch_store(kit.engine, sketcher, delta_process=True)
     try:
         result = store(batch)
