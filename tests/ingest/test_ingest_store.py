@@ -3,6 +3,7 @@ stored in full, and a delta that cannot be written never costs the events."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import pickle
@@ -14,6 +15,7 @@ from ingest_support import Kit
 from sqlalchemy import delete, func, select
 
 from monitor.bucketing import BucketSketcher, plan_inputs
+from monitor.drift.sketch import CategoricalSpec
 from monitor.ingest.batch import parse_records
 from monitor.ingest.consumer import parse_rules
 from monitor.ingest.producer import SampleSpec, generate, training_frame
@@ -155,3 +157,12 @@ def test_a_dead_delta_worker_is_replaced_and_the_batch_gets_its_deltas(kit: Kit)
     finally:
         store.close()  # type: ignore[attr-defined]
     assert counts(kit, ref_id)[2] == 600
+
+
+def test_the_worker_hands_back_batches_that_need_the_frame_path(kit: Kit) -> None:
+    sketcher, _ = setup(kit)
+    batch = polled(kit, messages(kit, 50, seed=9))
+    inputs = plan_inputs(sketcher.plan(), batch.predictions)
+    name = next(n for n, s in inputs[0].specs.items() if isinstance(s, CategoricalSpec))
+    odd = dataclasses.replace(inputs[0], values={**inputs[0].values, name: [1, None] * 25})
+    assert delta_job([odd]) is None  # ints beside None: pandas' inference decides the sketch
