@@ -52,6 +52,20 @@ def children_cpu_s() -> float:
     return total
 
 
+def wait_children_idle(quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+    """Return once the child processes (the delta worker importing numpy/pandas) have used
+    no CPU for `quiet_s`: their start-up is not part of the measured rate."""
+    deadline = time.monotonic() + timeout_s
+    last, since = children_cpu_s(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = children_cpu_s()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+
+
 def children_peak_rss_mb() -> float:
     """The sum of the live child processes' peak RSS (VmHWM)."""
     total = 0.0

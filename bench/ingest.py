@@ -105,6 +105,7 @@ def service(
 
     group = f"bench-svc-{uuid.uuid4().hex[:8]}"
     engine, ingestor = _service_ingestor(bootstrap, topic, db_url, max_records, sketch, group)
+    probe.wait_children_idle()  # the delta worker's imports: start-up, as the group join
     gc_clock = probe.GcClock()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)

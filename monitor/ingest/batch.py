@@ -30,6 +30,8 @@ class Batch:
     consumed: Counter[str] = field(default_factory=Counter)  # per topic
     rejected: Counter[str] = field(default_factory=Counter)  # per reason
     generation: int = 0  # assignment generation when polled (see consumer.Ownership)
+    records: Mapping[Any, Sequence[Any]] | None = None  # polled, not parsed yet (parse_batch)
+    received_at: datetime | None = None  # when polled (the dead letters' received_at)
 
     @property
     def size(self) -> int:
@@ -56,15 +58,26 @@ def _parse_predictions(
         reject(rejection, tp, recs[i - start].offset, raws[i])
 
 
-def parse_records(
-    records: Mapping[Any, Sequence[Any]], rules: ParseRules, generation: int
-) -> Batch:
-    """Parse every record of a poll; a bad one becomes a dead letter, never an exception.
+def collect_records(records: Mapping[Any, Sequence[Any]], generation: int) -> Batch:
+    """A poll's records as a batch with its offsets and counts, not parsed yet: the cheap
+    part, done on the consumer thread; `parse_batch` (on the writer thread) parses it."""
+    batch = Batch(generation=generation, records=records, received_at=datetime.now(UTC))
+    for tp, recs in records.items():
+        if recs:
+            batch.first_offsets[tp] = recs[0].offset
+            batch.offsets[tp] = recs[-1].offset + 1
+            batch.consumed[tp.topic] += len(recs)
+    return batch
 
-    Predictions of all partitions are validated together (`parse_prediction_batch`);
-    labels one by one (they are few)."""
-    batch = Batch(generation=generation)
-    received_at = datetime.now(UTC)
+
+def parse_batch(batch: Batch, rules: ParseRules) -> Batch:
+    """Parse the collected records (once); a bad one becomes a dead letter, never an
+    exception. Predictions of all partitions are validated together
+    (`parse_prediction_batch`); labels one by one (they are few)."""
+    records, batch.records = batch.records, None
+    if records is None:
+        return batch
+    received_at = batch.received_at or datetime.now(UTC)
     raws: list[bytes] = []  # prediction values of every partition, in poll order
     spans: list[tuple[int, Any, Sequence[Any]]] = []  # (index of the first in raws, tp, records)
     dead: list[tuple[tuple[int, int], DeadLetter]] = []  # in poll order: (tp index, offset)
@@ -90,9 +103,6 @@ def parse_records(
     for tp, recs in records.items():
         if not recs:
             continue
-        batch.first_offsets[tp] = recs[0].offset
-        batch.offsets[tp] = recs[-1].offset + 1
-        batch.consumed[tp.topic] += len(recs)
         if tp.topic != rules.labels_topic:
             spans.append((len(raws), tp, recs))
             raws.extend(map(_VALUE, recs))
@@ -109,3 +119,10 @@ def parse_records(
         _parse_predictions(batch, raws, spans, rules, reject)
     batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch
+
+
+def parse_records(
+    records: Mapping[Any, Sequence[Any]], rules: ParseRules, generation: int
+) -> Batch:
+    """Collect and parse every record of a poll (`collect_records` + `parse_batch`)."""
+    return parse_batch(collect_records(records, generation), rules)
