@@ -27,6 +27,57 @@ def faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+def _children() -> list[int]:
+    """PIDs of this process's live child processes (the delta worker)."""
+    out: list[int] = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                out.extend(int(p) for p in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of the live child processes (utime + stime from /proc)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in _children():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def wait_children_idle(quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+    """Return once the child processes (the delta worker importing numpy/pandas) have used
+    no CPU for `quiet_s`: their start-up is not part of the measured rate."""
+    deadline = time.monotonic() + timeout_s
+    last, since = children_cpu_s(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = children_cpu_s()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+
+
+def children_peak_rss_mb() -> float:
+    """The sum of the live child processes' peak RSS (VmHWM)."""
+    total = 0.0
+    for pid in _children():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += sum(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM:")) / 1024
+        except OSError:
+            continue
+    return total
+
+
 def thread_cpu() -> dict[str, float]:
     """CPU seconds per live thread of this process, by thread name (Linux /proc)."""
     names = {t.native_id: t.name for t in threading.enumerate()}

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import _ingest_probe as probe
+from _ingest_bare import SESSION, bare, bare_confluent, has_confluent
 
 PG = "host=127.0.0.1 port=5432 user=postgres dbname=test"
-SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
 def produce_slice(bootstrap: str, topic: str, count: int, seed: int) -> int:
@@ -58,43 +58,6 @@ def produce(bootstrap: str, topic: str, count: int, processes: int) -> float:
         )
     assert sum(sent) == count, sent
     return time.perf_counter() - began
-
-
-def bare(bootstrap: str, topic: str, count: int) -> dict:
-    """(a): poll + orjson.loads, nothing else."""
-    import orjson
-    from kafka import KafkaConsumer
-
-    from monitor.ingest.consumer import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
-
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_records=5000,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
-        **SESSION,
-    )
-    seen, t0, cpu0, flt0 = 0, None, 0.0, 0
-    while seen < count:
-        for recs in consumer.poll(timeout_ms=1000).values():
-            if t0 is None:
-                t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
-            for rec in recs:
-                orjson.loads(rec.value)
-            seen += len(recs)
-    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
-    consumer.close()
-    return {
-        "events": seen,
-        "seconds": seconds,
-        "cpu_s": cpu,
-        "rss_mb": probe.peak_rss_mb(),
-        "faults": probe.faults() - flt0,
-    }
 
 
 def _service_ingestor(
@@ -128,7 +91,8 @@ def _service_ingestor(
         if latest(engine, "churn") is None:
             materialise(engine, settings.monitors[0], frame=training_frame(20_000), source="bench")
         sketcher = BucketSketcher(engine, settings)
-    return engine, build_ingestor(settings, engine, sketcher=sketcher)
+    in_process = os.environ.get("BENCH_DELTAS_IN_PROCESS") == "1"  # A/B of the delta worker
+    return engine, build_ingestor(settings, engine, sketcher=sketcher, delta_process=not in_process)
 
 
 def service(
@@ -141,19 +105,22 @@ def service(
 
     group = f"bench-svc-{uuid.uuid4().hex[:8]}"
     engine, ingestor = _service_ingestor(bootstrap, topic, db_url, max_records, sketch, group)
+    probe.wait_children_idle()  # the delta worker's imports: start-up, as the group join
     gc_clock = probe.GcClock()
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
-    t0, cpu0, flt0 = None, 0.0, 0
+    t0, cpu0, kid0, flt0 = None, 0.0, 0.0, 0
     while True:
         m = ingestor.metrics  # read without the lock: a monotone counter, polled
         if t0 is None and m.polled:
             t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
+            kid0 = probe.children_cpu_s()
         if sum(m.stored_predictions.values()) >= count:
             break
         time.sleep(0.02)  # rarely: each wake-up takes the GIL from the threads at work
     seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    worker_cpu, worker_rss = probe.children_cpu_s() - kid0, probe.children_peak_rss_mb()
     faults = probe.faults() - flt0
     threads = probe.thread_cpu()
     stop.set()
@@ -164,8 +131,10 @@ def service(
     return {
         "events": stored,
         "seconds": seconds,
-        "cpu_s": cpu,
+        "cpu_s": cpu + worker_cpu,
+        "worker_cpu_s": worker_cpu,
         "rss_mb": probe.peak_rss_mb(),
+        "worker_rss_mb": worker_rss,
         "batches": ingestor.metrics.batches,
         "faults": faults,
         "deltas": deltas,
@@ -309,17 +278,22 @@ def main() -> None:
         action="store_true",
         help="the monitor has a reference: the service also writes bucket sketch deltas",
     )
+    p.add_argument("--in-process", action="store_true", help="deltas without the worker process")
     p.add_argument("--consumers", type=int, default=1, help="service processes in one group")
-    p.add_argument("--role", choices=["bare", "service", "member"], help=argparse.SUPPRESS)
+    p.add_argument(
+        "--role", choices=["bare", "bare_c", "service", "member"], help=argparse.SUPPRESS
+    )
     p.add_argument("--topic", help=argparse.SUPPRESS)
     p.add_argument("--db-url", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.in_process:
+        os.environ["BENCH_DELTAS_IN_PROCESS"] = "1"  # read by the service children
     if args.role == "member":
         out = member(args.bootstrap, args.topic, args.db_url, args.max_records, args.sketch)
         print(json.dumps(out))
         return
     if args.role:
-        fn = bare if args.role == "bare" else service
+        fn = {"bare": bare, "bare_c": bare_confluent, "service": service}[args.role]
         extra = (args.db_url, args.max_records, args.sketch) if args.role == "service" else ()
         print(json.dumps(fn(args.bootstrap, args.topic, args.count, *extra)))
         return
@@ -357,7 +331,14 @@ def run(args: argparse.Namespace) -> None:
             b = _members(args, bootstrap, topic, db_url)
         else:
             b = _child("service", args, bootstrap, topic, db_url)
+        c = _child("bare_c", args, bootstrap, topic, "") if has_confluent() else None
         report(args, a, b, (load, os.getloadavg()))
+        if c is not None:
+            rc, cc = c["events"] / c["seconds"], c["cpu_s"] / c["events"] * 1e6
+            print(
+                f"(c) bare confluent-kafka consumer (poll + orjson): {rc:,.0f} events/s, ", end=""
+            )
+            print(f"{cc:.1f} us/event, peak RSS {c['rss_mb']:.0f} MB")
     finally:
         if broker is not None:
             broker.stop()
@@ -369,7 +350,8 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     ra, rb = a["events"] / a["seconds"], b["events"] / b["seconds"]
     print(
         f"N={args.count} partitions={args.partitions} max_poll_records={args.max_records} "
-        f"sketch deltas={'on' if args.sketch else 'off'} service processes={args.consumers}"
+        f"sketch deltas={'on' if args.sketch else 'off'} service processes={args.consumers} "
+        f"deltas built {'in-process' if args.in_process else 'in a worker process'}"
     )
     print(
         "load average before / after: "
@@ -389,10 +371,12 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     fa, fb = (x["faults"] / x["events"] for x in (a, b))
     print(
         f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads of all "
-        f"consumer processes; Postgres excluded); minor page faults per event (a) {fa:.2f}, "
+        f"consumer processes and their delta workers; Postgres excluded); minor page faults per event (a) {fa:.2f}, "
         f"(b) {fb:.2f}"
     )
     if "threads" in b:
+        w_us, w_mb = b["worker_cpu_s"] / b["events"] * 1e6, b["worker_rss_mb"]
+        print(f"(b) of which the delta worker process: {w_us:.1f} us/event, peak RSS {w_mb:.0f} MB")
         per = ", ".join(f"{k} {v / b['events'] * 1e6:.1f}" for k, v in b["threads"].items())
         print(f"(b) CPU us/event by thread (whole process life, incl. start-up): {per}")
         gc_us = ", ".join(f"gen{i} {v / b['events'] * 1e6:.1f}" for i, v in enumerate(b["gc_s"]))

@@ -9,32 +9,35 @@ events arrived, a consumer that died between the two writes).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
 
+from monitor.drift.sketch import Spec
 from monitor.drift.sketch_groups import group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
 from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
 from monitor.reference import Reference, latest
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.db import StorageUnavailable, storage_errors
+from monitor.storage.db import Connection, Engine, StorageUnavailable
 from monitor.storage.event_frames import (
     PREDICTION_FEATURE,
     TS_COLUMN,
     prediction_value,
     rows_to_frame,
 )
-from monitor.storage.sketch_store import Delta, DeltaRow, write_delta_rows
+from monitor.storage.ingest_store import write_deltas, write_deltas_nested
+from monitor.storage.sketch_store import Delta, DeltaRow
 
 log = logging.getLogger("monitor.bucketing")
 
@@ -99,6 +102,61 @@ def matching_rows(monitor: MonitorSettings, cols: PredictionColumns) -> list[int
     ]
 
 
+@dataclass(frozen=True)
+class DeltaInputs:
+    """What one monitor's deltas of a batch are computed from: each reference feature's
+    values and each row's bucket, as plain lists and arrays (cheap to send to a process)."""
+
+    monitor: str
+    reference_id: int
+    specs: dict[str, Spec]
+    when: list[datetime]  # bucket starts
+    sizes: list[int]  # rows per bucket
+    groups: np.ndarray  # each row's bucket index
+    values: dict[str, list[Any]]  # feature name (and the prediction) -> values over the rows
+
+
+def delta_inputs(
+    monitor: str, reference: Reference, cols: PredictionColumns, bucket: timedelta
+) -> DeltaInputs:
+    """The inputs of `column_delta_rows` (a non-empty batch)."""
+    keys = np.fromiter(((t - _EPOCH) // bucket for t in cols.ts), dtype=np.int64, count=len(cols))
+    starts, groups = np.unique(keys, return_inverse=True)
+    sizes = np.bincount(groups, minlength=len(starts)).tolist()
+    when = [_EPOCH + bucket * k for k in starts.tolist()]
+    values = feature_columns(cols.features, reference.features)
+    if PREDICTION_FEATURE in reference.specs:
+        values[PREDICTION_FEATURE] = list(
+            map(prediction_value, cols.prediction, cols.prediction_proba)
+        )
+    return DeltaInputs(monitor, reference.id, reference.specs, when, sizes, groups, values)
+
+
+def input_rows(inputs: DeltaInputs) -> list[DeltaRow] | None:
+    """The delta rows of `inputs` (pure: runs in ingestion's worker process); None when some
+    values' sketch depends on pandas' dtype inference (see `group_blobs`): use the frame path."""
+    n, when, sizes = len(inputs.when), inputs.when, inputs.sizes
+    out: list[DeltaRow] = []
+    for name, spec in inputs.specs.items():
+        try:
+            blobs = group_blobs(
+                spec,
+                inputs.values[name],
+                inputs.groups,
+                n,
+                object_column=name == PREDICTION_FEATURE,
+            )
+        except DriftError as exc:
+            raise DriftError(f"column {name!r}: {exc}") from None
+        if blobs is None:
+            return None
+        out.extend(
+            DeltaRow(inputs.monitor, inputs.reference_id, name, when[i], sizes[i], blob)
+            for i, blob in enumerate(blobs)
+        )
+    return out
+
+
 def column_delta_rows(
     monitor: str, reference: Reference, cols: PredictionColumns, bucket: timedelta
 ) -> list[DeltaRow]:
@@ -107,41 +165,20 @@ def column_delta_rows(
     path for values whose sketch depends on pandas' dtype inference (see `group_blobs`)."""
     if not len(cols):
         return []
-    keys = np.fromiter(((t - _EPOCH) // bucket for t in cols.ts), dtype=np.int64, count=len(cols))
-    starts, groups = np.unique(keys, return_inverse=True)
-    n = len(starts)
-    sizes = np.bincount(groups, minlength=n).tolist()
-    when = [_EPOCH + bucket * k for k in starts.tolist()]
-    columns = feature_columns(cols.features, reference.features)
-    out: list[DeltaRow] = []
-    for name, spec in reference.specs.items():
-        if name == PREDICTION_FEATURE:
-            values = list(map(prediction_value, cols.prediction, cols.prediction_proba))
-        else:
-            values = columns[name]
-        try:
-            blobs = group_blobs(spec, values, groups, n, object_column=name == PREDICTION_FEATURE)
-        except DriftError as exc:
-            raise DriftError(f"column {name!r}: {exc}") from None
-        if blobs is None:
-            frame = predictions_frame(list(cols), reference.features)
-            return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
-        out.extend(
-            DeltaRow(monitor, reference.id, name, when[i], sizes[i], blob)
-            for i, blob in enumerate(blobs)
-        )
-    return out
+    rows = input_rows(delta_inputs(monitor, reference, cols, bucket))
+    if rows is None:
+        frame = predictions_frame(list(cols), reference.features)
+        return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
+    return rows
 
 
-def feature_columns(
-    feats: Sequence[dict[str, Any]], names: Sequence[str]
-) -> dict[str, Sequence[Any]]:
+def feature_columns(feats: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
     """Each named feature's values over the events (None where absent), in C-level passes
     when every event carries the features the first one does."""
     if not feats:
         return {name: [] for name in names}
     present = [n for n in names if n in feats[0]]
-    out: dict[str, Sequence[Any]] = {}
+    out: dict[str, list[Any]] = {}
     try:
         table = list(map(itemgetter(*present), feats)) if present else []
     except KeyError:  # some event lacks one: look each up
@@ -149,7 +186,7 @@ def feature_columns(
     if len(present) == 1:
         out[present[0]] = table
     elif present:
-        out.update(zip(present, zip(*table, strict=True), strict=True))
+        out.update(zip(present, map(list, zip(*table, strict=True)), strict=True))
     for name in names:
         if name not in out:
             out[name] = [f.get(name) for f in feats]
@@ -161,16 +198,44 @@ def predictions_frame(batch: Sequence[Prediction], columns: list[str]) -> pd.Dat
     return rows_to_frame(rows, columns)
 
 
+DeltaPlan = list[tuple[MonitorSettings, Reference]]
+"""What a batch's deltas are built from: each monitor with its current reference."""
+
+
+def plan_rows(plan: DeltaPlan, cols: PredictionColumns) -> list[DeltaRow]:
+    """The delta rows of a batch for every (monitor, reference) of `plan` (pure: no I/O, so
+    it can run in a worker process)."""
+    out: list[DeltaRow] = []
+    for m, ref in plan:
+        mine = matching_rows(m, cols)
+        sub = cols if mine is None else cols.take(mine)
+        out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
+    return out
+
+
+def plan_inputs(plan: DeltaPlan, cols: PredictionColumns) -> list[DeltaInputs]:
+    """`delta_inputs` of every (monitor, reference) of `plan` with rows in the batch."""
+    out: list[DeltaInputs] = []
+    for m, ref in plan:
+        mine = matching_rows(m, cols)
+        sub = cols if mine is None else cols.take(mine)
+        if len(sub):
+            out.append(delta_inputs(m.name, ref, sub, m.window.bucket))
+    return out
+
+
 class BucketSketcher:
     """Holds each monitor's newest reference (re-read every `refresh_s`) and writes deltas."""
 
-    def __init__(self, engine, settings: Settings, refresh_s: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: Engine, settings: Settings, refresh_s: float = 30.0) -> None:
         self._engine = engine
         self._monitors = list(settings.monitors)  # a reference may come from `reference set`
         self._refresh_s = refresh_s
         self._refs: dict[str, Reference] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
+        self._plan: DeltaPlan = []
+        self._plan_of: dict[str, Reference] | None = None
 
     def references(self) -> dict[str, Reference]:
         with self._lock:
@@ -196,19 +261,23 @@ class BucketSketcher:
                 out.extend(frame_deltas(m.name, ref, frame, m.window.bucket))
         return out
 
+    def plan(self) -> DeltaPlan:
+        """Each monitor with a reference, with that reference minus its sketches (all the
+        deltas need; small enough to send to a worker process with every batch)."""
+        refs = self.references()
+        with self._lock:
+            if self._plan_of is not refs:
+                self._plan = [
+                    (m, dataclasses.replace(refs[m.name], sketches={}))
+                    for m in self._monitors
+                    if m.name in refs
+                ]
+                self._plan_of = refs
+            return self._plan
+
     def rows(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow]:
         """The deltas of a batch as rows to store (`deltas`, from columns)."""
-        cols = PredictionColumns.of(batch)
-        refs = self.references()
-        out: list[DeltaRow] = []
-        for m in self._monitors:
-            ref = refs.get(m.name)
-            if ref is None:
-                continue
-            mine = matching_rows(m, cols)
-            sub = cols if mine is None else cols.take(mine)
-            out.extend(column_delta_rows(m.name, ref, sub, m.window.bucket))
-        return out
+        return plan_rows(self.plan(), PredictionColumns.of(batch))
 
     def prepare(self, batch: Sequence[Prediction] | PredictionColumns) -> list[DeltaRow] | None:
         """`rows`, or None (logged) when they cannot be built: the batch is stored without
@@ -227,8 +296,7 @@ class BucketSketcher:
         if not rows:
             return 0
         try:
-            with storage_errors(self._engine, "store sketches"), conn.begin_nested():
-                return write_delta_rows(conn, rows)
+            return write_deltas_nested(self._engine, conn, rows)
         except StorageUnavailable:
             raise
         except MonitorError as exc:
@@ -242,8 +310,7 @@ class BucketSketcher:
         if not rows:
             return 0
         try:
-            with storage_errors(self._engine, "store sketches"), self._engine.begin() as conn:
-                return write_delta_rows(conn, rows)
+            return write_deltas(self._engine, rows)
         except MonitorError as exc:
             log.warning("sketch_deltas_skipped", extra={"error": str(exc)[:300]})
             return 0
@@ -251,10 +318,16 @@ class BucketSketcher:
 
 __all__ = [
     "BucketSketcher",
+    "DeltaInputs",
+    "DeltaPlan",
     "column_delta_rows",
+    "delta_inputs",
     "frame_deltas",
+    "input_rows",
     "matches",
     "matching_rows",
+    "plan_inputs",
+    "plan_rows",
     "prediction_value",
     "predictions_frame",
 ]

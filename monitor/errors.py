@@ -92,3 +92,50 @@ class KeyPathError(MonitorError, ValueError):
     def __init__(self, path: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
         self.path = path
+
+
+# --- ingest ---
+
+REASONS = frozenset(
+    {
+        "too_large",
+        "invalid_utf8",
+        "invalid_json",
+        "not_an_object",
+        "missing_field",
+        "wrong_type",
+        "empty_string",
+        "too_long",
+        "too_many_entries",
+        "invalid_string",
+        "invalid_timestamp",
+        "non_finite_number",
+        "out_of_range",
+        "unknown_model",
+    }
+)
+"""The closed set of event rejection reasons: stable codes for dead letters, counters and
+alerts (monitor.events re-exports it)."""
+
+
+class EventRejected(MonitorError):
+    """A message that breaks the event contract. `reason` is a code from REASONS; `detail`
+    names the field and what was expected."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class BrokerError(MonitorError):
+    """The local demo broker is missing or did not start."""
+
+
+class TopicError(MonitorError):
+    """The broker refused to create a topic."""
+
+
+class CopyConflict(StorageError):
+    """COPY met a row that is already stored: roll back and use the idempotent INSERT."""

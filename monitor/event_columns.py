@@ -49,6 +49,18 @@ _TZINFO = attrgetter("tzinfo")
 _EMPTY: dict[str, Any] = {}
 
 
+@dataclass(frozen=True)
+class ParseRules:
+    """What parsing needs from settings: topic roles, size limit, known models (the
+    consumer builds it; dead-letter replay judges messages by the same rules)."""
+
+    predictions_topic: str
+    labels_topic: str
+    max_bytes: int
+    dead_letter_raw_bytes: int
+    known_models: frozenset[str] | None  # None: accept every model
+
+
 @dataclass
 class PredictionColumns:
     """Validated predictions, one list per field (row i of every list is one event)."""
@@ -108,19 +120,24 @@ class PredictionColumns:
         return out
 
 
+def _field(docs: list[dict[str, Any]], key: str) -> list[Any]:
+    """One field of every decoded document (None where absent), not yet checked."""
+    return [d.get(key) for d in docs]
+
+
 def parse_prediction_batch(
     raws: Sequence[bytes], *, max_bytes: int, known_models: frozenset[str] | None = None
 ) -> tuple[PredictionColumns, list[tuple[int, EventRejected]]]:
     """Validate a batch of prediction messages: (accepted events in input order, rejections
     as (input index, EventRejected)), exactly as `parse_prediction` on each message."""
     docs, ok = _decode_all(raws, max_bytes)
-    cols = PredictionColumns(
-        event_id=[d.get("event_id") for d in docs],
-        model=[d.get("model") for d in docs],
-        model_version=[d.get("model_version") for d in docs],
-        features=[d.get("features") for d in docs],
-        prediction=[d.get("prediction") for d in docs],
-        prediction_proba=[d.get("prediction_proba") for d in docs],
+    cols = PredictionColumns(  # unchecked values until the checks below mark them ok
+        event_id=_field(docs, "event_id"),
+        model=_field(docs, "model"),
+        model_version=_field(docs, "model_version"),
+        features=_field(docs, "features"),
+        prediction=_field(docs, "prediction"),
+        prediction_proba=_field(docs, "prediction_proba"),
     )
     _check_names(cols.event_id, ok, required=True)
     _check_names(cols.model, ok, required=True)
@@ -194,7 +211,7 @@ def _check_known(col: list[Any], known: frozenset[str], ok: list[bool]) -> None:
 def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
     """`events._timestamp` of each document; the common batch (ISO strings, all in UTC)
     in C-level passes."""
-    col = [d.get("timestamp") for d in docs]
+    col = _field(docs, "timestamp")
     if _NAME_TYPES.issuperset(map(type, col)) and max(map(len, col), default=0) <= 64:
         try:
             parsed = list(map(datetime.fromisoformat, col))
@@ -313,4 +330,4 @@ def _with_slow_path(
     return out, rejected
 
 
-__all__ = ["PredictionColumns", "parse_prediction_batch"]
+__all__ = ["ParseRules", "PredictionColumns", "parse_prediction_batch"]

@@ -32,7 +32,9 @@ from typing import Any
 
 import orjson
 
-from monitor.errors import MonitorError
+# Re-exported: the event contract's rejection (defined with the other exceptions).
+from monitor.errors import REASONS as REASONS
+from monitor.errors import EventRejected as EventRejected
 
 MAX_NAME_CHARS = 256  # event_id, model, model_version, feature/segment/class names
 MAX_STRING_VALUE_CHARS = 1024  # string feature values, string predictions and labels
@@ -41,26 +43,6 @@ MAX_SEGMENT_ENTRIES = 64
 MAX_CLASSES = 1000
 MAX_TIMESTAMP_CHARS = 64
 _DETAIL_NAME_CHARS = 80  # how much of an untrusted name is quoted in a detail message
-
-REASONS = frozenset(
-    {
-        "too_large",
-        "invalid_utf8",
-        "invalid_json",
-        "not_an_object",
-        "missing_field",
-        "wrong_type",
-        "empty_string",
-        "too_long",
-        "too_many_entries",
-        "invalid_string",
-        "invalid_timestamp",
-        "non_finite_number",
-        "out_of_range",
-        "unknown_model",
-    }
-)
-"""The closed set of rejection reasons: stable codes for dead letters, counters and alerts."""
 
 FeatureValue = float | int | str | bool | None
 
@@ -77,17 +59,6 @@ _STORED_FIELDS = (
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-
-
-class EventRejected(MonitorError):
-    """A message that breaks the contract. `reason` is a code from REASONS; `detail` names
-    the field and what was expected."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        assert reason in REASONS, reason
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)

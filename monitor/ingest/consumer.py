@@ -28,9 +28,9 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from monitor.ingest.batch import Batch, ParseRules, parse_records
+from monitor.ingest.batch import Batch, ParseRules, collect_records, parse_batch
+from monitor.ingest.counters import IngestMetrics
 from monitor.ingest.lag import HighwaterReader, first_unstored, partition_lag
-from monitor.ingest.metrics import IngestMetrics
 from monitor.ingest.outage import OutageClock, Probe, database_probe
 from monitor.ingest.ownership import Ownership, partition_names
 from monitor.ingest.writer import BatchWriter, StoreJob
@@ -99,7 +99,10 @@ class Ingestor:
         self._left = False
         self._topics = [rules.predictions_topic, rules.labels_topic]
         self._owner = Ownership()
-        self._writer = BatchWriter(store, backoff_max_s, pipeline_depth, on_retry=self._count_retry)
+        self._store = store
+        self._writer = BatchWriter(
+            self._parse_and_store, backoff_max_s, pipeline_depth, on_retry=self._count_retry
+        )
         self._depth = pipeline_depth
         # newest offsets sent per partition, with the generation of the batch they came from
         self._committed: dict[TopicPartition, tuple[OffsetAndMetadata, int]] = {}
@@ -126,6 +129,7 @@ class Ingestor:
             for job in self._inflight:
                 job.abandoned.set()
             self._writer.close()
+            getattr(self._store, "close", lambda: None)()  # batch_store's worker process
             if self._highwaters is not None:
                 self._highwaters.close()
             self._consumer.close(autocommit=False)  # LeaveGroup: the partitions move at once
@@ -148,7 +152,7 @@ class Ingestor:
             return
         with self.metrics.lock:
             self.metrics.polled += sum(len(recs) for recs in records.values())
-        batch = parse_records(records, self._rules, self._owner.generation)
+        batch = collect_records(records, self._owner.generation)  # parsed by the writer
         self._polled_at[id(batch)] = time.monotonic()
         self._next.update(batch.offsets)
         self._waiting = batch
@@ -186,6 +190,12 @@ class Ingestor:
         if paused:
             self._consumer.resume(*self._consumer.paused())
         return True
+
+    def _parse_and_store(self, batch: Batch) -> Any:
+        """The writer's job: parse the batch (once; a retry finds it parsed), store it. The
+        consumer thread only polls: under CPU contention the two threads share the work."""
+        parse_batch(batch, self._rules)
+        return self._store(batch)
 
     def _abandon(self, newest: Batch | None = None) -> None:
         """Give up every batch not yet committed: the writer skips them, and their partitions
@@ -364,13 +374,16 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
     """The service's ingestor: a consumer from settings storing into `engine`.
 
     `options` go to Ingestor (e.g. before_commit, beat, metrics, shutdown_grace_s), except
-    `consumer_overrides`, which go to make_consumer, and `sketcher` (a BucketSketcher),
-    called with each batch's predictions once they are stored.
-    """
+    `consumer_overrides` (to make_consumer), `sketcher` (a BucketSketcher: each batch's
+    deltas are stored with it) and `delta_process` (default True: see ingest/store.py)."""
     from monitor.ingest.store import batch_store
 
     consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
-    store = batch_store(engine, options.pop("sketcher", None))  # deltas: see ingest/store.py
+    store = batch_store(
+        engine,
+        options.pop("sketcher", None),
+        delta_process=options.pop("delta_process", True),
+    )
     return Ingestor(
         consumer,
         store,

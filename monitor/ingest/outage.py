@@ -7,29 +7,24 @@ database comes up when the database does.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from monitor.ingest.writer import backoff_s, is_transient
-from monitor.storage.db import StorageUnavailable, storage_errors
+from monitor.storage.db import Engine, StorageUnavailable
+from monitor.storage.ingest_store import ping
 
 log = logging.getLogger("monitor.ingest.outage")
 
 Probe = Callable[[], None]  # returns when the database answers, raises StorageUnavailable if not
 
 
-def database_probe(engine: Any) -> Probe:
+def database_probe(engine: Engine) -> Probe:
     """One cheap round trip (`SELECT 1`) on a pooled connection."""
-    from sqlalchemy import text
-
-    def probe() -> None:
-        with storage_errors(engine, "database probe"), engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    return probe
+    return functools.partial(ping, engine)
 
 
 def wait_for_database(probe: Probe, stop: threading.Event, cap_s: float) -> bool:

@@ -9,16 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from monitor.errors import MonitorError
+from monitor.errors import TopicError
 from monitor.settings import KafkaSettings
 
 log = logging.getLogger("monitor.ingest.topics")
 
 _TOPIC_ALREADY_EXISTS = 36
-
-
-class TopicError(MonitorError):
-    """The broker refused to create a topic."""
 
 
 def create_topics(

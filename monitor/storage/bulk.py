@@ -21,8 +21,8 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy import exc as sa_exc
 
+from monitor.errors import CopyConflict
 from monitor.event_columns import PredictionColumns
-from monitor.storage.db import StorageError
 
 _PREDICTION_COLUMNS = (
     "model, event_id, ts, model_version, received_at, features, prediction, "
@@ -31,10 +31,6 @@ _PREDICTION_COLUMNS = (
 _SKETCH_COLUMNS = (
     "monitor, reference_id, feature, bucket_start, row_count, sketch, compacted, created_at"
 )
-
-
-class CopyConflict(StorageError):
-    """COPY met a row that is already stored: roll back and use the idempotent INSERT."""
 
 
 def json_columns(batch: PredictionColumns) -> tuple[list[str], list[Any], list[Any], list[Any]]:
@@ -108,7 +104,13 @@ def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -
         return 0
     f, p, pp, s = json_columns(batch)
     ts = list(map(str, batch.ts))  # "2024-05-01 12:00:00.123000+00:00"
-    columns = [batch.model, batch.event_id, ts, batch.model_version, [str(at)] * len(batch)]
+    columns: list[list[Any]] = [
+        batch.model,
+        batch.event_id,
+        ts,
+        batch.model_version,
+        [str(at)] * len(batch),
+    ]
     text = _copy_text([*columns, f, p, pp, s], len(batch))
     rows = zip(
         batch.model,

@@ -25,9 +25,10 @@ import orjson
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from monitor.errors import CopyConflict
 from monitor.event_columns import PredictionColumns
 from monitor.events import DeadLetter, Label, Prediction
-from monitor.storage.bulk import CopyConflict, copy_predictions, json_columns
+from monitor.storage.bulk import copy_predictions, json_columns
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import dead_letters, labels, predictions
 

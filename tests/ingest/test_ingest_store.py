@@ -3,8 +3,10 @@ stored in full, and a delta that cannot be written never costs the events."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
+import pickle
 from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,11 +14,12 @@ from typing import Any
 from ingest_support import Kit
 from sqlalchemy import delete, func, select
 
-from monitor.bucketing import BucketSketcher
+from monitor.bucketing import BucketSketcher, plan_inputs
+from monitor.drift.sketch import CategoricalSpec
 from monitor.ingest.batch import parse_records
 from monitor.ingest.consumer import parse_rules
 from monitor.ingest.producer import SampleSpec, generate, training_frame
-from monitor.ingest.store import batch_store
+from monitor.ingest.store import batch_store, delta_job
 from monitor.reference import materialise
 from monitor.storage.tables import feature_sketches, predictions, reference_datasets
 
@@ -109,3 +112,57 @@ def test_a_batch_spanning_a_day_of_buckets(kit: Kit) -> None:
     assert (n_pred, covered) == (2000, 2000)
     assert n_delta == len(sketcher.references()[kit.model].specs) * (2000 * 45 // 300)
     assert timedelta(seconds=45 * 1999) > timedelta(hours=24)
+
+
+def test_deltas_built_in_a_worker_process_are_the_in_process_ones(kit: Kit) -> None:
+    sketcher, ref_id = setup(kit)
+    spec = SampleSpec(model=kit.model, count=1500, seed=5, start=T0, step_s=7.0, bad_share=0.05)
+    records = {TP(kit.topics[0], 0): [Rec(i, m.value) for i, m in enumerate(generate(spec))]}
+    batch = parse_records(records, parse_rules(kit.settings()), generation=0)
+    assert batch.dead_letters
+    inputs = plan_inputs(sketcher.plan(), batch.predictions)
+    assert delta_job(pickle.loads(pickle.dumps(inputs))) == sketcher.rows(batch.predictions)
+    store = batch_store(kit.engine, sketcher, delta_process=True)
+    try:
+        result = store(batch)
+    finally:
+        store.close()  # type: ignore[attr-defined]
+    assert result.predictions_inserted == len(batch.predictions)
+    fs = feature_sketches.c
+    with kit.engine.connect() as conn:
+        stored = conn.execute(
+            select(
+                fs.monitor, fs.reference_id, fs.feature, fs.bucket_start, fs.row_count, fs.sketch
+            )
+            .where(fs.reference_id == ref_id)
+            .order_by(fs.id)
+        ).all()
+    assert [tuple(r) for r in stored] == [tuple(r) for r in sketcher.rows(batch.predictions)]
+
+
+def test_a_dead_delta_worker_is_replaced_and_the_batch_gets_its_deltas(kit: Kit) -> None:
+    sketcher, ref_id = setup(kit)
+    store = batch_store(kit.engine, sketcher, delta_process=True)
+    try:
+        first = polled(kit, messages(kit, 200, seed=6))
+        store(first)
+        worker = store._worker._pool  # type: ignore[attr-defined]
+        for proc in list(worker._processes.values()):
+            proc.kill()
+            proc.join()
+        second = polled(kit, messages(kit, 200, seed=7))
+        assert store(second).predictions_inserted == 200
+        third = polled(kit, messages(kit, 200, seed=8))
+        assert store(third).predictions_inserted == 200
+    finally:
+        store.close()  # type: ignore[attr-defined]
+    assert counts(kit, ref_id)[2] == 600
+
+
+def test_the_worker_hands_back_batches_that_need_the_frame_path(kit: Kit) -> None:
+    sketcher, _ = setup(kit)
+    batch = polled(kit, messages(kit, 50, seed=9))
+    inputs = plan_inputs(sketcher.plan(), batch.predictions)
+    name = next(n for n, s in inputs[0].specs.items() if isinstance(s, CategoricalSpec))
+    odd = dataclasses.replace(inputs[0], values={**inputs[0].values, name: [1, None] * 25})
+    assert delta_job([odd]) is None  # ints beside None: pandas' inference decides the sketch

@@ -1,0 +1,82 @@
+"""The bare consumers bench/ingest.py compares the service with: poll + orjson, nothing else."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import _ingest_probe as probe
+
+SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+def bare(bootstrap: str, topic: str, count: int) -> dict:
+    """(a): poll + orjson.loads, nothing else."""
+    import orjson
+    from kafka import KafkaConsumer
+
+    from monitor.ingest.consumer import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        **SESSION,
+    )
+    seen, t0, cpu0, flt0 = 0, None, 0.0, 0
+    while seen < count:
+        for recs in consumer.poll(timeout_ms=1000).values():
+            if t0 is None:
+                t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
+            for rec in recs:
+                orjson.loads(rec.value)
+            seen += len(recs)
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    consumer.close()
+    return {
+        "events": seen,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "rss_mb": probe.peak_rss_mb(),
+        "faults": probe.faults() - flt0,
+    }
+
+
+def bare_confluent(bootstrap: str, topic: str, count: int) -> dict:
+    """(c), when confluent-kafka is installed: (a) with the compiled client (librdkafka)."""
+    import orjson
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-bare-c-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 1000,
+        }
+    )
+    consumer.subscribe([topic])
+    seen, t0, cpu0 = 0, None, 0.0
+    while seen < count:
+        msgs = [m for m in consumer.consume(5000, timeout=1.0) if not m.error()]
+        if msgs and t0 is None:
+            t0, cpu0 = time.perf_counter(), probe.cpu_s()
+        for m in msgs:
+            orjson.loads(m.value())
+        seen += len(msgs)
+    seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
+    consumer.close()
+    return {"events": seen, "seconds": seconds, "cpu_s": cpu, "rss_mb": probe.peak_rss_mb()}
+
+
+def has_confluent() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("confluent_kafka") is not None
