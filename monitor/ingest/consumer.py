@@ -375,14 +375,14 @@ def build_ingestor(settings: Settings, engine: Any, **options: Any) -> Ingestor:
 
     `options` go to Ingestor (e.g. before_commit, beat, metrics, shutdown_grace_s), except
     `consumer_overrides` (to make_consumer), `sketcher` (a BucketSketcher: each batch's
-    deltas are stored with it) and `delta_process` (default True: see ingest/store.py)."""
+    deltas are stored with it) and `delta_process` (default: `ingest.delta_process`; see ingest/store.py)."""
     from monitor.ingest.store import batch_store
 
     consumer = make_consumer(settings.kafka, **options.pop("consumer_overrides", {}))
     store = batch_store(
         engine,
         options.pop("sketcher", None),
-        delta_process=options.pop("delta_process", True),
+        delta_process=options.pop("delta_process", settings.ingest.delta_process),
     )
     return Ingestor(
         consumer,
