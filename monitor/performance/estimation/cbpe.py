@@ -3,9 +3,9 @@
 Fit: class-wise isotonic calibration of the model's scores on the labelled reference.
 Estimate: the window's expected confusion matrix from the calibrated probabilities and the
 metrics of that matrix (`confusion.py`); ROC AUC as the expected AUC with the model's own
-scores as the ranking. The band: the realised metric's spread when the window's labels are
-drawn from the calibrated probabilities while the calibration steps themselves are drawn
-from their reference noise (`sampling.py`).
+scores as the ranking. The band: the realised metric's analytic standard error around the
+estimate, from the window's label noise under the calibrated probabilities and the
+calibration steps' own reference noise (`sampling.py`, delta method).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
     cm = expected_confusion(proba, data.pred, k)
     values = {n: float(v) for n, v in confusion_metrics(cm, binary).items()}
     values["roc_auc"] = point_auc(proba, data.scores, binary)
-    errors = band_errors(state, data, values)
+    errors = band_errors(state, data, proba, values)
     realised = realised_metrics(data)
     z = float(state["z"])
     metrics = {
