@@ -29,7 +29,9 @@ def test_exported_trees_predict_like_sklearn_with_missing_values():
         x[:300], y[:300]
     )
     state = json.loads(json.dumps(export(model), allow_nan=False))
-    np.testing.assert_allclose(predict(state, x[300:]), model.predict(x[300:]), rtol=1e-12)
+    for compiled in (True, False):  # scikit-learn's compiled walk and the numpy fallback
+        got = predict(state, x[300:], compiled=compiled)
+        np.testing.assert_allclose(got, model.predict(x[300:]), rtol=1e-12)
 
 
 def fitted(seed=0):
