@@ -85,3 +85,28 @@ def test_needs_labels_and_matching_features():
     _, _, _, state = fitted()
     with pytest.raises(EstimationError, match="features"):
         dle.estimate(state, regression_data(x[:10, :3], y[:10]))
+
+
+def test_reference_error_comes_from_out_of_fold_predictions_of_every_row():
+    """Cross-fitting by hand: each fold predicted by a GBM fitted on the other folds."""
+    from monitor.performance.estimation.trees import fit_gbm
+
+    x, y = diabetes()
+    model = Ridge().fit(x[:150], y[:150])
+    ref = regression_data(x[150:], model.predict(x[150:]), y[150:])
+    state = dle.fit(ref)
+    inputs, loss = ref.inputs(), np.abs(ref.target - ref.prediction)
+    fold = np.random.default_rng(dle.SEED).permutation(ref.rows) % dle.FOLDS
+    held = np.empty(ref.rows)
+    for f in range(dle.FOLDS):
+        gbm = fit_gbm(inputs[fold != f], loss[fold != f], dle.SEED)
+        held[fold == f] = np.maximum(predict(gbm, inputs[fold == f]), 0)
+    resid = loss - held
+    se = resid.std(ddof=1) / np.sqrt(ref.rows)
+    assert state["abs"]["reference_error"] == pytest.approx(max(abs(resid.mean()), se))
+    kappa = np.mean(resid**2) / np.mean(held**2)
+    assert state["abs"]["kappa"] == pytest.approx(kappa)
+    # the stored model learnt from every reference row
+    np.testing.assert_allclose(
+        predict(state["abs"]["model"], inputs), predict(fit_gbm(inputs, loss, dle.SEED), inputs)
+    )
