@@ -1,6 +1,7 @@
 """Performance-estimation benchmark: our CBPE / DLE / AC / ATC against NannyML's CBPE / DLE.
 
     .venv/bin/python bench/estimate.py --sizes 500,5000 --out /tmp/estimate-results.md
+    .venv/bin/python bench/estimate.py --cost 1000000,100,10000   # the cost case only
 
 Real data that ships inside statsmodels (no downloads): RAND health insurance experiment
 (`randhie`, 20,190 rows: any doctor visit -> binary; 0 / 1-3 / 4+ visits -> 3 classes;
@@ -154,7 +155,9 @@ def child(data: Path) -> None:
     ref = pd.read_parquet(data / "reference.parquet")
     ana = pd.read_parquet(data / "analysis.parquet")
     make = _maker(spec)
-    methods = ["dle"] if spec["task"] == "regression" else ["cbpe", "ac", "atc"]
+    methods = spec.get("methods") or (
+        ["dle"] if spec["task"] == "regression" else ["cbpe", "ac", "atc"]
+    )
     report = {}
     for method in methods:
         start = time.perf_counter()
@@ -186,8 +189,11 @@ def peer_python() -> Path | str:
     return python
 
 
-def run_case(case: dict, size: int, count: int, edge: bool, root: Path) -> dict:
-    """Build one case's files, run both tools, return per-tool per-window values + realised."""
+def run_case(
+    case: dict, size: int, count: int, edge: bool, root: Path, ref_rows: int | None = None
+) -> dict:
+    """Build one case's files, run both tools, return per-tool per-window values + realised.
+    `ref_rows`: the reference resampled (with replacement) to that many rows (cost case)."""
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(case["y"]))
     a, b = int(0.3 * perm.size), int(0.6 * perm.size)
@@ -197,15 +203,17 @@ def run_case(case: dict, size: int, count: int, edge: bool, root: Path) -> dict:
     if edge:  # one window whose labels are all negative: ROC AUC is undefined there
         neg = pool[case["y"][pool] == 0]
         wins = [rng.choice(neg, size, replace=size > neg.size)]
-    ref = frame(case, model, perm[a:b])
+    ref_idx = perm[a:b] if ref_rows is None else rng.choice(perm[a:b], ref_rows, replace=True)
+    ref = frame(case, model, ref_idx)
     ana = pd.concat([frame(case, model, w) for w in wins], ignore_index=True)
-    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}"
+    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}_{ref_rows}"
     data.mkdir(parents=True, exist_ok=True)
     ref.to_parquet(data / "reference.parquet")
     ana.to_parquet(data / "analysis.parquet")
     feats = [c for c in case["x"].columns]
     spec = {"task": case["task"], "target": "y", "pred": "y_pred", "chunk": size,
-            "features": feats, "metrics": [p for _, p in METRICS[case["task"]]]}  # fmt: skip
+            "features": feats, "metrics": [p for _, p in METRICS[case["task"]]],
+            "methods": ["cbpe"] if ref_rows else None}  # fmt: skip
     if case["task"] != "regression":
         spec["proba"] = {str(c): f"p_{c}" for c in model.classes_}
     (data / "spec.json").write_text(json.dumps(spec))
@@ -252,6 +260,34 @@ def summarise(task: str, got: dict) -> list[dict]:
     return rows
 
 
+def cost_lines(root: Path, ref_rows: int, count: int, size: int) -> list[str]:
+    """Fit + estimate on a `ref_rows` reference (randhie rows resampled) and `count` windows."""
+    case = load_cases()[0]  # randhie binary
+    got = run_case(case, size, count, False, root, ref_rows=ref_rows)
+    if not got["ours"].ok:
+        sys.exit(f"our child failed: {got['ours'].stderr_tail}")
+    load = os.getloadavg()
+    lines = [
+        "",
+        f"Cost: randhie binary, reference resampled to {ref_rows:,} rows, {count} windows of "
+        f"{size:,} rows (CBPE only); load average after the run {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f}",
+        "",
+        "| tool | fit+estimate s | process wall s | peak RSS MB | windows |",
+        "|---|---|---|---|---|",
+    ]
+    for tool, m in (("ours (cbpe)", got["ours"]), ("NannyML CBPE", got["nannyml"])):
+        if m is None or not m.ok:
+            lines.append(f"| {tool} | failed | - | - | - |")
+            continue
+        rep = m.report.get("cbpe", m.report)
+        lines.append(
+            f"| {tool} | {rep['seconds']:.2f} | {m.wall_s:.2f} | {m.peak_rss_mb:.0f} | "
+            f"{len(rep['windows'])} |"
+        )
+    return lines
+
+
 def _f(v, spec=".4f") -> str:
     return "-" if v is None else format(v, spec)
 
@@ -262,9 +298,27 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--child", type=Path, default=None)
+    parser.add_argument(
+        "--cost",
+        default=None,
+        help="REF_ROWS,WINDOWS,ROWS: only the cost case, e.g. 1000000,100,10000",
+    )
     args = parser.parse_args()
     if args.child:
         return child(args.child)
+    if args.cost:
+        ref_rows, count, size = (int(v) for v in args.cost.split(","))
+        load = os.getloadavg()
+        head = (
+            f"Command: `.venv/bin/python bench/estimate.py --cost {args.cost}`; load average "
+            f"at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 shared cores)"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            text = "\n".join([head, *cost_lines(Path(tmp), ref_rows, count, size)]) + "\n"
+        print(text)
+        if args.out:
+            args.out.write_text(text)
+        return None
     sizes = [int(s) for s in args.sizes.split(",")]
     load = os.getloadavg()
     lines = [

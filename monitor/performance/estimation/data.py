@@ -30,19 +30,24 @@ class ClassificationData:
         return int(self.pred.shape[0])
 
 
+def _code(value: Any, lookup: dict[str, int], classes: tuple[Any, ...], what: str) -> int:
+    if value is None or (isinstance(value, float) and value != value):
+        return -1
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if key not in lookup:
+        known = ", ".join(map(str, classes))
+        raise EstimationError(f"{what} value {key[:60]!r} is not one of the classes {known}")
+    return lookup[key]
+
+
 def _index(values: Sequence[Any], classes: tuple[Any, ...], what: str) -> np.ndarray:
+    """Class index per value (-1 = missing): each distinct value is looked up once."""
     lookup = {str(c): i for i, c in enumerate(classes)}
-    out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v):
-            out[i] = -1
-            continue
-        key = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-        if key not in lookup:
-            known = ", ".join(map(str, classes))
-            raise EstimationError(f"{what} value {key[:60]!r} is not one of the classes {known}")
-        out[i] = lookup[key]
-    return out
+    try:
+        table = {v: _code(v, lookup, classes, what) for v in set(values)}
+    except TypeError:  # unhashable values: one by one
+        return np.array([_code(v, lookup, classes, what) for v in values], dtype=np.int64)
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def classification_data(
