@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _measure  # noqa: E402
 
+COST_METHOD = {"binary": "cbpe", "multiclass": "cbpe", "regression": "dle"}
 PEER = HERE / "peers" / "run_estimate_peer.py"
 PEER_VENV = HERE / ".peers-venv" / "nannyml"
 METRICS = {  # task -> (our name, NannyML's name)
@@ -213,7 +214,7 @@ def run_case(
     feats = [c for c in case["x"].columns]
     spec = {"task": case["task"], "target": "y", "pred": "y_pred", "chunk": size,
             "features": feats, "metrics": [p for _, p in METRICS[case["task"]]],
-            "methods": ["cbpe"] if ref_rows else None}  # fmt: skip
+            "methods": [COST_METHOD[case["task"]]] if ref_rows else None}  # fmt: skip
     if case["task"] != "regression":
         spec["proba"] = {str(c): f"p_{c}" for c in model.classes_}
     (data / "spec.json").write_text(json.dumps(spec))
@@ -261,30 +262,32 @@ def summarise(task: str, got: dict) -> list[dict]:
 
 
 def cost_lines(root: Path, ref_rows: int, count: int, size: int) -> list[str]:
-    """Fit + estimate on a `ref_rows` reference (randhie rows resampled) and `count` windows."""
-    case = load_cases()[0]  # randhie binary
-    got = run_case(case, size, count, False, root, ref_rows=ref_rows)
-    if not got["ours"].ok:
-        sys.exit(f"our child failed: {got['ours'].stderr_tail}")
-    load = os.getloadavg()
+    """Fit + estimate on a `ref_rows` reference (randhie rows resampled) and `count` windows,
+    binary (CBPE) and regression (DLE), each tool in its own process."""
     lines = [
         "",
-        f"Cost: randhie binary, reference resampled to {ref_rows:,} rows, {count} windows of "
-        f"{size:,} rows (CBPE only); load average after the run {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f}",
+        f"Cost: randhie, reference resampled to {ref_rows:,} rows, {count} windows of "
+        f"{size:,} rows.",
         "",
-        "| tool | fit+estimate s | process wall s | peak RSS MB | windows |",
-        "|---|---|---|---|---|",
+        "| case | tool | fit+estimate s | process wall s | peak RSS MB | windows | load after |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for tool, m in (("ours (cbpe)", got["ours"]), ("NannyML CBPE", got["nannyml"])):
-        if m is None or not m.ok:
-            lines.append(f"| {tool} | failed | - | - | - |")
-            continue
-        rep = m.report.get("cbpe", m.report)
-        lines.append(
-            f"| {tool} | {rep['seconds']:.2f} | {m.wall_s:.2f} | {m.peak_rss_mb:.0f} | "
-            f"{len(rep['windows'])} |"
-        )
+    for case in (load_cases()[0], load_cases()[2]):  # randhie binary, randhie regression
+        got = run_case(case, size, count, False, root, ref_rows=ref_rows)
+        if not got["ours"].ok:
+            sys.exit(f"our child failed: {got['ours'].stderr_tail}")
+        load = f"{os.getloadavg()[0]:.1f}"
+        method = COST_METHOD[case["task"]]
+        for tool, m in ((f"ours ({method})", got["ours"]), ("NannyML", got["nannyml"])):
+            if m is None or not m.ok:
+                lines.append(f"| {case['name']} | {tool} | failed | - | - | - | {load} |")
+                continue
+            rep = m.report.get(method, m.report)
+            lines.append(
+                f"| {case['name']} | {tool} | {rep['seconds']:.2f} | {m.wall_s:.2f} | "
+                f"{m.peak_rss_mb:.0f} | {len(rep['windows'])} | {load} |"
+            )
+        print(lines[-1], file=sys.stderr, flush=True)
     return lines
 
 

@@ -110,3 +110,22 @@ def test_reference_error_comes_from_out_of_fold_predictions_of_every_row():
     np.testing.assert_allclose(
         predict(state["abs"]["model"], inputs), predict(fit_gbm(inputs, loss, dle.SEED), inputs)
     )
+
+
+def test_large_reference_fits_on_a_sample_and_measures_on_the_other_rows(monkeypatch):
+    from monitor.performance.estimation.trees import fit_gbm
+
+    monkeypatch.setattr(dle, "FIT_ROWS", 100)
+    x, y = diabetes()
+    model = Ridge().fit(x[:100], y[:100])
+    ref = regression_data(x[100:], model.predict(x[100:]), y[100:])  # 342 > 2 × 100 rows
+    state = dle.fit(ref)
+    inputs, loss = ref.inputs(), (ref.target - ref.prediction) ** 2
+    train = np.zeros(ref.rows, dtype=bool)
+    train[np.random.default_rng(dle.SEED).choice(ref.rows, 100, replace=False)] = True
+    gbm = fit_gbm(inputs[train], loss[train], dle.SEED)
+    resid = loss[~train] - np.maximum(predict(gbm, inputs[~train]), 0)
+    se = resid.std(ddof=1) / np.sqrt(resid.size)
+    assert state["sq"]["fit_rows"] == 100
+    assert state["sq"]["reference_error"] == pytest.approx(max(abs(resid.mean()), se))
+    np.testing.assert_allclose(predict(state["sq"]["model"], inputs), predict(gbm, inputs))
