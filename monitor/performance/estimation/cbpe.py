@@ -28,7 +28,7 @@ from monitor.performance.estimation.confusion import (
     midranks,
     per_class,
 )
-from monitor.performance.estimation.data import ClassificationData, labelled
+from monitor.performance.estimation.data import ClassificationData, labelled, labels_of
 from monitor.performance.estimation.result import DEFAULT_Z, WindowEstimate, metric
 from monitor.performance.estimation.sampling import SEED, band_errors
 
@@ -39,14 +39,15 @@ NO_AUC = "fewer than one expected positive or negative row: ROC AUC is undefined
 def fit(data: ClassificationData, *, z: float = DEFAULT_Z) -> dict[str, Any]:
     """The JSON-safe fitted state: calibrators, class counts of the reference, band settings."""
     ref = labelled(data)
-    counts = np.bincount(ref.labels, minlength=len(ref.classes))
+    labels = labels_of(ref)
+    counts = np.bincount(labels, minlength=len(ref.classes))
     return json_safe(
         {
             "method": "cbpe",
             "version": 1,
             "classes": list(ref.classes),
             "binary": ref.binary,
-            "calibrators": fit_calibrators(ref.scores, ref.labels, ref.binary),
+            "calibrators": fit_calibrators(ref.scores, labels, ref.binary),
             "reference_rows": ref.rows,
             "reference_class_counts": counts.tolist(),
             "z": z,
@@ -76,15 +77,13 @@ def realised_metrics(data: ClassificationData) -> dict[str, float | None]:
     if data.labels is None or not (data.labels >= 0).any():
         return {}
     d = labelled(data)
-    k = len(d.classes)
-    values = {
+    labels, k = labels_of(d), len(d.classes)
+    values: dict[str, float | None] = {
         n: float(v)
-        for n, v in confusion_metrics(
-            drawn_confusion(d.labels[None], d.pred, k)[0], d.binary
-        ).items()
+        for n, v in confusion_metrics(drawn_confusion(labels[None], d.pred, k)[0], d.binary).items()
     }
     columns = [1] if d.binary else range(k)
-    aucs = [drawn_auc((d.labels == t)[None], midranks(d.scores[:, t]))[0] for t in columns]
+    aucs = [float(drawn_auc((labels == t)[None], midranks(d.scores[:, t]))[0]) for t in columns]
     aucs = [a for a in aucs if not np.isnan(a)]
     values["roc_auc"] = float(np.mean(aucs)) if aucs else None
     return values
@@ -110,7 +109,9 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
     binary, k = bool(state["binary"]), len(state["classes"])
     proba = calibrate(state["calibrators"], data.scores, binary)
     cm = expected_confusion(proba, data.pred, k)
-    values = {n: float(v) for n, v in confusion_metrics(cm, binary).items()}
+    values: dict[str, float | None] = {
+        n: float(v) for n, v in confusion_metrics(cm, binary).items()
+    }
     values["roc_auc"] = point_auc(proba, data.scores, binary)
     errors = band_errors(state, data, proba, values)
     realised = realised_metrics(data)

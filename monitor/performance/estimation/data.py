@@ -82,11 +82,17 @@ def classification_data(
     return ClassificationData(classes, p, pred, labels)
 
 
-def labelled(data: ClassificationData) -> ClassificationData:
-    """Only the labelled rows (the reference must have labels to fit)."""
+def labels_of(data: ClassificationData) -> np.ndarray:
+    """The label indices (-1 = unlabelled); EstimationError when the data has no target."""
     if data.labels is None:
         raise EstimationError("the reference needs the target column to fit an estimator")
-    keep = data.labels >= 0
+    return data.labels
+
+
+def labelled(data: ClassificationData) -> ClassificationData:
+    """Only the labelled rows (the reference must have labels to fit)."""
+    labels = labels_of(data)
+    keep = labels >= 0
     if not keep.any():
         raise EstimationError("the reference has no labelled rows")
-    return ClassificationData(data.classes, data.scores[keep], data.pred[keep], data.labels[keep])
+    return ClassificationData(data.classes, data.scores[keep], data.pred[keep], labels[keep])

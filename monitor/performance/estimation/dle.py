@@ -24,6 +24,7 @@ RMSE's band is MSE's by the delta method (sd / (2·RMSE)).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,7 +145,7 @@ def estimate(state: dict[str, Any], data: RegressionData) -> WindowEstimate:
     abs_hat = np.maximum(predict(state["abs"]["model"], x), 0.0)
     sq_hat = np.maximum(predict(state["sq"]["model"], x), 0.0)
     mae, mse = float(abs_hat.mean()), float(sq_hat.mean())
-    sd = {}
+    sd: dict[str, tuple[float, float]] = {}
     for name, hat in (("abs", abs_hat), ("sq", sq_hat)):
         ref = float(state[name]["reference_error"])
         sd[name] = (float(np.hypot(_window_part(state[name], hat), ref)), ref)
@@ -152,14 +153,19 @@ def estimate(state: dict[str, Any], data: RegressionData) -> WindowEstimate:
     if data.target is not None and np.isfinite(data.target).any():
         ok = np.isfinite(data.target)
         e = data.target[ok] - data.prediction[ok]
-        realised = {"mae": float(np.abs(e).mean()), "mse": float((e**2).mean())}
-        realised["rmse"] = float(np.sqrt(realised["mse"]))
+        mse_real = float((e**2).mean())
+        realised = {"mae": float(np.abs(e).mean()), "mse": mse_real, "rmse": math.sqrt(mse_real)}
     rmse = float(np.sqrt(mse))
-    rmse_sd = tuple(v / (2 * rmse) if rmse > 0 else None for v in sd["sq"])
+    half = 1 / (2 * rmse) if rmse > 0 else None  # delta method: d sqrt(MSE) = d MSE / 2 RMSE
+    rmse_sd = (None, None) if half is None else (sd["sq"][0] * half, sd["sq"][1] * half)
     none = (0.0, None)
+    bands: dict[str, tuple[float, float | None, float | None]] = {
+        "mae": (mae, *sd["abs"]),
+        "mse": (mse, *sd["sq"]),
+        "rmse": (rmse, *rmse_sd),
+    }
     metrics = {
-        "mae": metric("mae", mae, *sd["abs"], z, bounds=none, realised=realised.get("mae")),
-        "mse": metric("mse", mse, *sd["sq"], z, bounds=none, realised=realised.get("mse")),
-        "rmse": metric("rmse", rmse, *rmse_sd, z, bounds=none, realised=realised.get("rmse")),
+        name: metric(name, v, total, ref, z, bounds=none, realised=realised.get(name))
+        for name, (v, total, ref) in bands.items()
     }
     return WindowEstimate("dle", "regression", data.rows, metrics)
