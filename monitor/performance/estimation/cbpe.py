@@ -89,7 +89,9 @@ def realised_metrics(data: ClassificationData) -> dict[str, float | None]:
     return values
 
 
-def _notes(state: dict[str, Any]) -> list[str]:
+def _notes(state: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """A note when a class has few reference rows, with the reference's own sampling error of
+    each metric for this window (what a different reference of that size could move it by)."""
     few = [
         f"{cls!s} ({count})"
         for cls, count in zip(state["classes"], state["reference_class_counts"], strict=True)
@@ -97,9 +99,14 @@ def _notes(state: dict[str, Any]) -> list[str]:
     ]
     if not few:
         return []
+    own = ", ".join(
+        f"{name} {m.reference_error:.3f}"
+        for name, m in metrics.items()
+        if m.reference_error is not None
+    )
     return [
         f"few reference rows of class {', '.join(few)[:200]}: the reference's own sampling "
-        "error (reference_error) is part of every band"
+        f"error (reference_error: one standard error, part of every band) is {own or 'undefined'}"
     ]
 
 
@@ -138,4 +145,5 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
         }
         for t, cls in enumerate(state["classes"])
     ]
-    return WindowEstimate("cbpe", "classification", data.rows, metrics, table, _notes(state))
+    notes = _notes(state, metrics)
+    return WindowEstimate("cbpe", "classification", data.rows, metrics, table, notes)
