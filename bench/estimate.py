@@ -300,6 +300,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cases", default="", help="only data sets whose name contains this")
     parser.add_argument("--child", type=Path, default=None)
     parser.add_argument(
         "--cost",
@@ -326,7 +327,7 @@ def main() -> None:
     load = os.getloadavg()
     lines = [
         f"Command: `.venv/bin/python bench/estimate.py --sizes {args.sizes} --windows "
-        f"{args.windows}`; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"{args.windows}{' --cases ' + repr(args.cases) if args.cases else ''}`; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         f"(2 shared cores)",
         "",
         "| data set | rows/window | metric | tool | windows | |err| median | |err| p90 | "
@@ -335,7 +336,7 @@ def main() -> None:
     ]
     edge_lines = ["", "Windows whose labels are all negative (realised ROC AUC undefined):", ""]
     with tempfile.TemporaryDirectory() as tmp:
-        for case in load_cases():
+        for case in [c for c in load_cases() if args.cases in c["name"]]:
             for size in sizes:
                 if size * 1.6 > 0.4 * len(case["y"]) * 2:
                     continue  # the pool is too small for windows of this size
