@@ -261,7 +261,7 @@ def summarise(task: str, got: dict) -> list[dict]:
     return rows
 
 
-def cost_lines(root: Path, ref_rows: int, count: int, size: int) -> list[str]:
+def cost_lines(root: Path, ref_rows: int, count: int, size: int, only: str = "") -> list[str]:
     """Fit + estimate on a `ref_rows` reference (randhie rows resampled) and `count` windows,
     binary (CBPE) and regression (DLE), each tool in its own process."""
     lines = [
@@ -272,7 +272,8 @@ def cost_lines(root: Path, ref_rows: int, count: int, size: int) -> list[str]:
         "| case | tool | fit+estimate s | process wall s | peak RSS MB | windows | load after |",
         "|---|---|---|---|---|---|---|",
     ]
-    for case in (load_cases()[0], load_cases()[2]):  # randhie binary, randhie regression
+    cases = [c for c in (load_cases()[0], load_cases()[2]) if only in c["name"]]
+    for case in cases:  # randhie binary, randhie regression
         got = run_case(case, size, count, False, root, ref_rows=ref_rows)
         if not got["ours"].ok:
             sys.exit(f"our child failed: {got['ours'].stderr_tail}")
@@ -314,11 +315,14 @@ def main() -> None:
         ref_rows, count, size = (int(v) for v in args.cost.split(","))
         load = os.getloadavg()
         head = (
-            f"Command: `.venv/bin/python bench/estimate.py --cost {args.cost}`; load average "
+            f"Command: `.venv/bin/python bench/estimate.py --cost {args.cost}"
+            f"{' --cases ' + repr(args.cases) if args.cases else ''}`; load average "
             f"at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 shared cores)"
         )
         with tempfile.TemporaryDirectory() as tmp:
-            text = "\n".join([head, *cost_lines(Path(tmp), ref_rows, count, size)]) + "\n"
+            text = (
+                "\n".join([head, *cost_lines(Path(tmp), ref_rows, count, size, args.cases)]) + "\n"
+            )
         print(text)
         if args.out:
             args.out.write_text(text)

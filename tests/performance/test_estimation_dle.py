@@ -121,10 +121,10 @@ def test_large_reference_fits_on_a_sample_and_measures_on_the_other_rows(monkeyp
     ref = regression_data(x[100:], model.predict(x[100:]), y[100:])  # 342 > 2 × 100 rows
     state = dle.fit(ref)
     inputs, loss = ref.inputs(), (ref.target - ref.prediction) ** 2
-    train = np.zeros(ref.rows, dtype=bool)
-    train[np.random.default_rng(dle.SEED).choice(ref.rows, 100, replace=False)] = True
+    rows = np.random.default_rng(dle.SEED).permutation(ref.rows)
+    train, hold = np.sort(rows[:100]), np.sort(rows[100:200])  # 142 rows are in neither
     gbm = fit_gbm(inputs[train], loss[train], dle.SEED)
-    resid = loss[~train] - np.maximum(predict(gbm, inputs[~train]), 0)
+    resid = loss[hold] - np.maximum(predict(gbm, inputs[hold]), 0)
     se = resid.std(ddof=1) / np.sqrt(resid.size)
     assert state["sq"]["fit_rows"] == 100
     assert state["sq"]["reference_error"] == pytest.approx(max(abs(resid.mean()), se))

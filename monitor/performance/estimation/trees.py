@@ -125,11 +125,13 @@ def _predict_sklearn(predictors: list[Any], x: np.ndarray) -> np.ndarray | None:
     x = np.ascontiguousarray(x, dtype=np.float64)
     no_cats = np.zeros((0, 8), dtype=np.uint32)
     f_idx_map = np.zeros(x.shape[1], dtype=np.uint32)
+    out = np.zeros(x.shape[0])
     try:
-        parts = [p.predict(x, no_cats, f_idx_map, THREADS) for p in predictors]
+        for p in predictors:  # summed in place: one array of rows, not one per tree
+            out += p.predict(x, no_cats, f_idx_map, THREADS)
     except (TypeError, ValueError):  # pragma: no cover - a scikit-learn with another signature
         return None
-    return np.sum(parts, axis=0) if parts else np.zeros(x.shape[0])
+    return out
 
 
 def predict(model: dict[str, Any], x: np.ndarray, *, compiled: bool = True) -> np.ndarray:
