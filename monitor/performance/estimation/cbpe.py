@@ -63,11 +63,15 @@ def check_classes(state: dict[str, Any], data: ClassificationData) -> None:
         )
 
 
-def point_auc(proba: np.ndarray, scores: np.ndarray, binary: bool) -> float | None:
-    """Binary: expected AUC of the positive class; multiclass: macro over defined classes."""
+def point_auc(
+    proba: np.ndarray, scores: np.ndarray, binary: bool, orders: dict[int, np.ndarray] | None = None
+) -> float | None:
+    """Binary: expected AUC of the positive class; multiclass: macro over defined classes.
+    `orders`: class -> stable argsort of its scores, when the caller has them."""
+    orders = orders or {}
     if binary:
-        return expected_auc(scores[:, 1], proba[:, 1])
-    per = [expected_auc(scores[:, t], proba[:, t]) for t in range(scores.shape[1])]
+        return expected_auc(scores[:, 1], proba[:, 1], orders.get(1))
+    per = [expected_auc(scores[:, t], proba[:, t], orders.get(t)) for t in range(scores.shape[1])]
     defined = [v for v in per if v is not None]
     return float(np.mean(defined)) if defined else None
 
@@ -119,8 +123,10 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
     values: dict[str, float | None] = {
         n: float(v) for n, v in confusion_metrics(cm, binary).items()
     }
-    values["roc_auc"] = point_auc(proba, data.scores, binary)
-    errors = band_errors(state, data, proba, values)
+    columns = [1] if binary else range(k)
+    orders = {t: np.argsort(data.scores[:, t], kind="stable") for t in columns}  # sorted once
+    values["roc_auc"] = point_auc(proba, data.scores, binary, orders)
+    errors = band_errors(state, data, proba, values, orders)
     realised = realised_metrics(data)
     z = float(state["z"])
     metrics = {

@@ -78,7 +78,9 @@ def metric_gradients(cm: np.ndarray, binary: bool) -> dict[str, np.ndarray]:
     return out
 
 
-def auc_gradient(scores: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+def auc_gradient(
+    scores: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
+) -> np.ndarray | None:
     """d expected AUC / d w_i (see `confusion.expected_auc`); None where the AUC is undefined.
 
     AUC = N / (T1·T0) with N = sum_ij w_i (1 - w_j) K_ij, K_ij = 1 if s_j < s_i, ½ on ties
@@ -89,7 +91,7 @@ def auc_gradient(scores: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     t0 = n - t1
     if t1 < 1.0 or t0 < 1.0:
         return None
-    order = np.argsort(scores, kind="stable")
+    order = np.argsort(scores, kind="stable") if order is None else order
     s, wp = scores[order], w[order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     sizes = np.diff(np.r_[starts, n])
@@ -106,16 +108,22 @@ def auc_gradient(scores: np.ndarray, w: np.ndarray) -> np.ndarray | None:
 
 
 def row_gradients(
-    proba: np.ndarray, scores: np.ndarray, pred: np.ndarray, binary: bool
+    proba: np.ndarray,
+    scores: np.ndarray,
+    pred: np.ndarray,
+    binary: bool,
+    orders: dict[int, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray | None]:
-    """metric -> G (n, k) = d metric / d P_i(label = t); None where the metric is undefined."""
+    """metric -> G (n, k) = d metric / d P_i(label = t); None where the metric is undefined.
+    `orders`: class -> stable argsort of its scores, when the caller has them."""
+    orders = orders or {}
     k = proba.shape[1]
     cm = proba.T @ np.eye(k)[pred]
     out: dict[str, np.ndarray | None] = {
         name: g[:, pred].T for name, g in metric_gradients(cm, binary).items()
     }
     columns = [1] if binary else range(k)
-    per = {t: auc_gradient(scores[:, t], proba[:, t]) for t in columns}
+    per = {t: auc_gradient(scores[:, t], proba[:, t], orders.get(t)) for t in columns}
     defined = [t for t, g in per.items() if g is not None]
     if not defined:
         out["roc_auc"] = None
@@ -134,12 +142,17 @@ def label_variance(proba: np.ndarray, g: np.ndarray) -> float:
 
 
 def reference_variance(
-    state: dict[str, Any], raw: list[np.ndarray], proba: np.ndarray, g: np.ndarray
+    state: dict[str, Any],
+    raw: list[np.ndarray],
+    proba: np.ndarray,
+    g: np.ndarray,
+    steps: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> float:
     """Var of the estimate from the calibration steps' reference noise (module doc).
 
     `raw`: each calibrator's un-normalised calibrated column. Binary: p1 = c, p0 = 1 - c, so
-    dm/dc = G1 - G0. Multiclass: p_t = c_t / S, so dm/dc_t = (G_t - sum_u p_u G_u) / S."""
+    dm/dc = G1 - G0. Multiclass: p_t = c_t / S, so dm/dc_t = (G_t - sum_u p_u G_u) / S.
+    `steps`: each calibrator's `step_sd` of its column, when the caller has them."""
     binary = bool(state["binary"])
     if binary:
         d_cols = [g[:, 1] - g[:, 0]]
@@ -148,9 +161,10 @@ def reference_variance(
         inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
         mean = (proba * g).sum(axis=1)
         d_cols = [(g[:, t] - mean) * inv for t in range(len(raw))]
+    if steps is None:
+        steps = [step_sd(c, value) for c, value in zip(state["calibrators"], raw, strict=True)]
     var = 0.0
-    for c, value, d in zip(state["calibrators"], raw, d_cols, strict=True):
-        idx, sd = step_sd(c, value)
+    for (idx, sd), d in zip(steps, d_cols, strict=True):
         per_step = np.bincount(idx, weights=d, minlength=sd.size)
         var += float(np.sum((per_step * sd) ** 2))
     return var
@@ -161,6 +175,7 @@ def band_errors(
     data: ClassificationData,
     proba: np.ndarray,
     estimates: dict[str, float | None],
+    orders: dict[int, np.ndarray] | None = None,
 ) -> dict[str, tuple[float | None, float | None]]:
     """metric -> (sampling_error, reference_error) for this window; see the module doc."""
     binary = bool(state["binary"])
@@ -169,13 +184,14 @@ def band_errors(
         apply_isotonic(c, data.scores[:, t])
         for c, t in zip(state["calibrators"], columns, strict=True)
     ]
-    grads = row_gradients(proba, data.scores, data.pred, binary)
+    steps = [step_sd(c, value) for c, value in zip(state["calibrators"], raw, strict=True)]
+    grads = row_gradients(proba, data.scores, data.pred, binary, orders)
     out: dict[str, tuple[float | None, float | None]] = {}
     for name, value in estimates.items():
         g = grads.get(name)
         if value is None or g is None:
             out[name] = (None, None)
             continue
-        ref = reference_variance(state, raw, proba, g)
+        ref = reference_variance(state, raw, proba, g, steps)
         out[name] = (float(np.sqrt(label_variance(proba, g) + ref)), float(np.sqrt(ref)))
     return out
