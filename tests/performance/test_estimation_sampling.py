@@ -120,3 +120,20 @@ def test_reference_part_matches_drawn_calibration_steps():
             continue  # AUC's draws leave [0, 1] weights; its gradient is pinned above
         analytic = np.sqrt(reference_variance(state, [raw], proba, g))
         assert analytic == pytest.approx(np.std(drawn[name]), rel=0.1)
+
+
+def test_isotonic_fit_on_pooled_ties_equals_sklearn_on_every_row():
+    from sklearn.isotonic import IsotonicRegression
+
+    from monitor.performance.estimation.calibration import fit_isotonic
+
+    rng = np.random.default_rng(0)
+    scores = rng.choice(rng.random(300), 20_000)  # many ties, as a GBM's scores have
+    hits = rng.random(20_000) < scores
+    state = fit_isotonic(scores, hits)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, hits)
+    probe = np.r_[scores[:500], rng.random(500), -1.0, 2.0]
+    np.testing.assert_allclose(apply_isotonic(state, probe), iso.predict(probe), atol=1e-12)
+    values, counts = np.unique(iso.predict(scores), return_counts=True)
+    np.testing.assert_allclose(state["values"], values, atol=1e-12)
+    assert state["counts"] == counts.tolist()
