@@ -43,11 +43,21 @@ def _code(value: Any, lookup: dict[str, int], classes: tuple[Any, ...], what: st
 def _index(values: Sequence[Any], classes: tuple[Any, ...], what: str) -> np.ndarray:
     """Class index per value (-1 = missing): each distinct value is looked up once."""
     lookup = {str(c): i for i, c in enumerate(classes)}
+    array = np.asarray(values) if len(values) else np.empty(0)
+    if array.ndim == 1 and array.dtype.kind in "iufb":  # numbers: one numpy sort
+        distinct, inverse = np.unique(array, return_inverse=True)
+        codes = [_code(v.item(), lookup, classes, what) for v in distinct]
+        return np.asarray(codes, dtype=np.int64)[inverse.ravel()]
     try:
         table = {v: _code(v, lookup, classes, what) for v in set(values)}
     except TypeError:  # unhashable values: one by one
         return np.array([_code(v, lookup, classes, what) for v in values], dtype=np.int64)
     return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _sequence(values: Sequence[Any]) -> Sequence[Any]:
+    """numpy arrays as they are (no list of numpy scalars), anything else as a list."""
+    return values if isinstance(values, np.ndarray) else list(values)
 
 
 def classification_data(
@@ -75,10 +85,10 @@ def classification_data(
     if y_pred is None:
         pred = (p[:, 1] >= 0.5).astype(np.int64) if len(classes) == 2 else p.argmax(axis=1)
     else:
-        pred = _index(list(y_pred), classes, "prediction")
+        pred = _index(_sequence(y_pred), classes, "prediction")
         if (pred < 0).any():
             raise EstimationError("a row has no prediction")
-    labels = None if y_true is None else _index(list(y_true), classes, "target")
+    labels = None if y_true is None else _index(_sequence(y_true), classes, "target")
     return ClassificationData(classes, p, pred, labels)
 
 
