@@ -137,8 +137,8 @@ def _maker(spec: dict):
     cols = [spec["proba"][c] for c in classes]
 
     def make(df, target=True):
-        y = df[spec["target"]].tolist() if target else None
-        return classification_data(df[cols].to_numpy(), classes, df[spec["pred"]].tolist(), y)
+        y = df[spec["target"]].to_numpy() if target else None
+        return classification_data(df[cols].to_numpy(), classes, df[spec["pred"]].to_numpy(), y)
 
     return make
 
