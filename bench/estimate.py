@@ -1,6 +1,7 @@
 """Performance-estimation benchmark: our CBPE / DLE / AC / ATC against NannyML's CBPE / DLE.
 
     .venv/bin/python bench/estimate.py --sizes 500,5000 --out /tmp/estimate-results.md
+    .venv/bin/python bench/estimate.py --cost 1000000,100,10000   # the cost case only
 
 Real data that ships inside statsmodels (no downloads): RAND health insurance experiment
 (`randhie`, 20,190 rows: any doctor visit -> binary; 0 / 1-3 / 4+ visits -> 3 classes;
@@ -31,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _measure  # noqa: E402
 
+COST_METHOD = {"binary": "cbpe", "multiclass": "cbpe", "regression": "dle"}
 PEER = HERE / "peers" / "run_estimate_peer.py"
 PEER_VENV = HERE / ".peers-venv" / "nannyml"
 METRICS = {  # task -> (our name, NannyML's name)
@@ -135,8 +137,8 @@ def _maker(spec: dict):
     cols = [spec["proba"][c] for c in classes]
 
     def make(df, target=True):
-        y = df[spec["target"]].tolist() if target else None
-        return classification_data(df[cols].to_numpy(), classes, df[spec["pred"]].tolist(), y)
+        y = df[spec["target"]].to_numpy() if target else None
+        return classification_data(df[cols].to_numpy(), classes, df[spec["pred"]].to_numpy(), y)
 
     return make
 
@@ -154,7 +156,9 @@ def child(data: Path) -> None:
     ref = pd.read_parquet(data / "reference.parquet")
     ana = pd.read_parquet(data / "analysis.parquet")
     make = _maker(spec)
-    methods = ["dle"] if spec["task"] == "regression" else ["cbpe", "ac", "atc"]
+    methods = spec.get("methods") or (
+        ["dle"] if spec["task"] == "regression" else ["cbpe", "ac", "atc"]
+    )
     report = {}
     for method in methods:
         start = time.perf_counter()
@@ -186,8 +190,11 @@ def peer_python() -> Path | str:
     return python
 
 
-def run_case(case: dict, size: int, count: int, edge: bool, root: Path) -> dict:
-    """Build one case's files, run both tools, return per-tool per-window values + realised."""
+def run_case(
+    case: dict, size: int, count: int, edge: bool, root: Path, ref_rows: int | None = None
+) -> dict:
+    """Build one case's files, run both tools, return per-tool per-window values + realised.
+    `ref_rows`: the reference resampled (with replacement) to that many rows (cost case)."""
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(case["y"]))
     a, b = int(0.3 * perm.size), int(0.6 * perm.size)
@@ -197,15 +204,17 @@ def run_case(case: dict, size: int, count: int, edge: bool, root: Path) -> dict:
     if edge:  # one window whose labels are all negative: ROC AUC is undefined there
         neg = pool[case["y"][pool] == 0]
         wins = [rng.choice(neg, size, replace=size > neg.size)]
-    ref = frame(case, model, perm[a:b])
+    ref_idx = perm[a:b] if ref_rows is None else rng.choice(perm[a:b], ref_rows, replace=True)
+    ref = frame(case, model, ref_idx)
     ana = pd.concat([frame(case, model, w) for w in wins], ignore_index=True)
-    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}"
+    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}_{ref_rows}"
     data.mkdir(parents=True, exist_ok=True)
     ref.to_parquet(data / "reference.parquet")
     ana.to_parquet(data / "analysis.parquet")
     feats = [c for c in case["x"].columns]
     spec = {"task": case["task"], "target": "y", "pred": "y_pred", "chunk": size,
-            "features": feats, "metrics": [p for _, p in METRICS[case["task"]]]}  # fmt: skip
+            "features": feats, "metrics": [p for _, p in METRICS[case["task"]]],
+            "methods": [COST_METHOD[case["task"]]] if ref_rows else None}  # fmt: skip
     if case["task"] != "regression":
         spec["proba"] = {str(c): f"p_{c}" for c in model.classes_}
     (data / "spec.json").write_text(json.dumps(spec))
@@ -252,6 +261,37 @@ def summarise(task: str, got: dict) -> list[dict]:
     return rows
 
 
+def cost_lines(root: Path, ref_rows: int, count: int, size: int, only: str = "") -> list[str]:
+    """Fit + estimate on a `ref_rows` reference (randhie rows resampled) and `count` windows,
+    binary (CBPE) and regression (DLE), each tool in its own process."""
+    lines = [
+        "",
+        f"Cost: randhie, reference resampled to {ref_rows:,} rows, {count} windows of "
+        f"{size:,} rows.",
+        "",
+        "| case | tool | fit+estimate s | process wall s | peak RSS MB | windows | load after |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    cases = [c for c in (load_cases()[0], load_cases()[2]) if only in c["name"]]
+    for case in cases:  # randhie binary, randhie regression
+        got = run_case(case, size, count, False, root, ref_rows=ref_rows)
+        if not got["ours"].ok:
+            sys.exit(f"our child failed: {got['ours'].stderr_tail}")
+        load = f"{os.getloadavg()[0]:.1f}"
+        method = COST_METHOD[case["task"]]
+        for tool, m in ((f"ours ({method})", got["ours"]), ("NannyML", got["nannyml"])):
+            if m is None or not m.ok:
+                lines.append(f"| {case['name']} | {tool} | failed | - | - | - | {load} |")
+                continue
+            rep = m.report.get(method, m.report)
+            lines.append(
+                f"| {case['name']} | {tool} | {rep['seconds']:.2f} | {m.wall_s:.2f} | "
+                f"{m.peak_rss_mb:.0f} | {len(rep['windows'])} | {load} |"
+            )
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
 def _f(v, spec=".4f") -> str:
     return "-" if v is None else format(v, spec)
 
@@ -261,15 +301,37 @@ def main() -> None:
     parser.add_argument("--sizes", default="500,5000")
     parser.add_argument("--windows", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--cases", default="", help="only data sets whose name contains this")
     parser.add_argument("--child", type=Path, default=None)
+    parser.add_argument(
+        "--cost",
+        default=None,
+        help="REF_ROWS,WINDOWS,ROWS: only the cost case, e.g. 1000000,100,10000",
+    )
     args = parser.parse_args()
     if args.child:
         return child(args.child)
+    if args.cost:
+        ref_rows, count, size = (int(v) for v in args.cost.split(","))
+        load = os.getloadavg()
+        head = (
+            f"Command: `.venv/bin/python bench/estimate.py --cost {args.cost}"
+            f"{' --cases ' + repr(args.cases) if args.cases else ''}`; load average "
+            f"at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 shared cores)"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            text = (
+                "\n".join([head, *cost_lines(Path(tmp), ref_rows, count, size, args.cases)]) + "\n"
+            )
+        print(text)
+        if args.out:
+            args.out.write_text(text)
+        return None
     sizes = [int(s) for s in args.sizes.split(",")]
     load = os.getloadavg()
     lines = [
         f"Command: `.venv/bin/python bench/estimate.py --sizes {args.sizes} --windows "
-        f"{args.windows}`; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
+        f"{args.windows}{' --cases ' + repr(args.cases) if args.cases else ''}`; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         f"(2 shared cores)",
         "",
         "| data set | rows/window | metric | tool | windows | |err| median | |err| p90 | "
@@ -278,7 +340,7 @@ def main() -> None:
     ]
     edge_lines = ["", "Windows whose labels are all negative (realised ROC AUC undefined):", ""]
     with tempfile.TemporaryDirectory() as tmp:
-        for case in load_cases():
+        for case in [c for c in load_cases() if args.cases in c["name"]]:
             for size in sizes:
                 if size * 1.6 > 0.4 * len(case["y"]) * 2:
                     continue  # the pool is too small for windows of this size

@@ -37,7 +37,7 @@ def _proba_spec(text: str) -> list[tuple[str | None, str]]:
     parts = _names(text, "--proba")
     if len(parts) == 1 and "=" not in parts[0]:
         return [(None, parts[0])]
-    spec = []
+    spec: list[tuple[str | None, str]] = []
     for part in parts:
         cls, sep, col = part.partition("=")
         if not sep or not cls or not col:

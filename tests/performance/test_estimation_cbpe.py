@@ -151,6 +151,8 @@ def test_reference_with_few_rows_of_a_class_reports_its_own_error():
     small = cbpe.estimate(cbpe.fit(small_ref), cur)
     n0 = int((ref.labels[keep] == 0).sum())
     assert any(f"few reference rows of class 0 ({n0})" in n for n in small.notes)
+    own = f"roc_auc {small.metrics['roc_auc'].reference_error:.3f}"
+    assert any(own in n for n in small.notes)  # the reference's own error, stated
     assert not big.notes
     # precision is left out: a 40-row reference can give pure (all-positive) isotonic steps,
     # whose binomial noise is near zero (documented weakness in docs/estimation.md)

@@ -29,7 +29,9 @@ def test_exported_trees_predict_like_sklearn_with_missing_values():
         x[:300], y[:300]
     )
     state = json.loads(json.dumps(export(model), allow_nan=False))
-    np.testing.assert_allclose(predict(state, x[300:]), model.predict(x[300:]), rtol=1e-12)
+    for compiled in (True, False):  # scikit-learn's compiled walk and the numpy fallback
+        got = predict(state, x[300:], compiled=compiled)
+        np.testing.assert_allclose(got, model.predict(x[300:]), rtol=1e-12)
 
 
 def fitted(seed=0):
@@ -83,3 +85,47 @@ def test_needs_labels_and_matching_features():
     _, _, _, state = fitted()
     with pytest.raises(EstimationError, match="features"):
         dle.estimate(state, regression_data(x[:10, :3], y[:10]))
+
+
+def test_reference_error_comes_from_out_of_fold_predictions_of_every_row():
+    """Cross-fitting by hand: each fold predicted by a GBM fitted on the other folds."""
+    from monitor.performance.estimation.trees import fit_gbm
+
+    x, y = diabetes()
+    model = Ridge().fit(x[:150], y[:150])
+    ref = regression_data(x[150:], model.predict(x[150:]), y[150:])
+    state = dle.fit(ref)
+    inputs, loss = ref.inputs(), np.abs(ref.target - ref.prediction)
+    fold = np.random.default_rng(dle.SEED).permutation(ref.rows) % dle.FOLDS
+    held = np.empty(ref.rows)
+    for f in range(dle.FOLDS):
+        gbm = fit_gbm(inputs[fold != f], loss[fold != f], dle.SEED)
+        held[fold == f] = np.maximum(predict(gbm, inputs[fold == f]), 0)
+    resid = loss - held
+    se = resid.std(ddof=1) / np.sqrt(ref.rows)
+    assert state["abs"]["reference_error"] == pytest.approx(max(abs(resid.mean()), se))
+    kappa = np.mean(resid**2) / np.mean(held**2)
+    assert state["abs"]["kappa"] == pytest.approx(kappa)
+    # the stored model learnt from every reference row
+    np.testing.assert_allclose(
+        predict(state["abs"]["model"], inputs), predict(fit_gbm(inputs, loss, dle.SEED), inputs)
+    )
+
+
+def test_large_reference_fits_on_a_sample_and_measures_on_the_other_rows(monkeypatch):
+    from monitor.performance.estimation.trees import fit_gbm
+
+    monkeypatch.setattr(dle, "FIT_ROWS", 100)
+    x, y = diabetes()
+    model = Ridge().fit(x[:100], y[:100])
+    ref = regression_data(x[100:], model.predict(x[100:]), y[100:])  # 342 > 2 × 100 rows
+    state = dle.fit(ref)
+    inputs, loss = ref.inputs(), (ref.target - ref.prediction) ** 2
+    rows = np.random.default_rng(dle.SEED).permutation(ref.rows)
+    train, hold = np.sort(rows[:100]), np.sort(rows[100:200])  # 142 rows are in neither
+    gbm = fit_gbm(inputs[train], loss[train], dle.SEED)
+    resid = loss[hold] - np.maximum(predict(gbm, inputs[hold]), 0)
+    se = resid.std(ddof=1) / np.sqrt(resid.size)
+    assert state["sq"]["fit_rows"] == 100
+    assert state["sq"]["reference_error"] == pytest.approx(max(abs(resid.mean()), se))
+    np.testing.assert_allclose(predict(state["sq"]["model"], inputs), predict(gbm, inputs))

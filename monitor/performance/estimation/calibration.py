@@ -18,12 +18,16 @@ def fit_isotonic(scores: np.ndarray, hits: np.ndarray) -> dict[str, Any]:
     """Isotonic map score -> P(hit) and the reference rows per calibrated step."""
     from sklearn.isotonic import IsotonicRegression
 
+    # tied scores pooled first (what IsotonicRegression does internally, but with one numpy
+    # sort): the fit then runs on the distinct scores, weighted by their rows
+    distinct, inverse, rows = np.unique(scores, return_inverse=True, return_counts=True)
+    rate = np.bincount(inverse, weights=hits.astype(float)) / rows
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-    iso.fit(scores, hits.astype(float))
+    iso.fit(distinct, rate, sample_weight=rows.astype(float))
     state = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
-    values, counts = np.unique(apply_isotonic(state, scores), return_counts=True)
+    values, step = np.unique(apply_isotonic(state, distinct), return_inverse=True)
     state["values"] = values.tolist()
-    state["counts"] = counts.tolist()
+    state["counts"] = np.bincount(step, weights=rows).astype(np.int64).tolist()
     return state
 
 

@@ -3,9 +3,9 @@
 Fit: class-wise isotonic calibration of the model's scores on the labelled reference.
 Estimate: the window's expected confusion matrix from the calibrated probabilities and the
 metrics of that matrix (`confusion.py`); ROC AUC as the expected AUC with the model's own
-scores as the ranking. The band: the realised metric's spread when the window's labels are
-drawn from the calibrated probabilities while the calibration steps themselves are drawn
-from their reference noise (`sampling.py`).
+scores as the ranking. The band: the realised metric's analytic standard error around the
+estimate, from the window's label noise under the calibrated probabilities and the
+calibration steps' own reference noise (`sampling.py`, delta method).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from monitor.performance.estimation.confusion import (
     midranks,
     per_class,
 )
-from monitor.performance.estimation.data import ClassificationData, labelled
+from monitor.performance.estimation.data import ClassificationData, labelled, labels_of
 from monitor.performance.estimation.result import DEFAULT_Z, WindowEstimate, metric
 from monitor.performance.estimation.sampling import SEED, band_errors
 
@@ -39,14 +39,15 @@ NO_AUC = "fewer than one expected positive or negative row: ROC AUC is undefined
 def fit(data: ClassificationData, *, z: float = DEFAULT_Z) -> dict[str, Any]:
     """The JSON-safe fitted state: calibrators, class counts of the reference, band settings."""
     ref = labelled(data)
-    counts = np.bincount(ref.labels, minlength=len(ref.classes))
+    labels = labels_of(ref)
+    counts = np.bincount(labels, minlength=len(ref.classes))
     return json_safe(
         {
             "method": "cbpe",
             "version": 1,
             "classes": list(ref.classes),
             "binary": ref.binary,
-            "calibrators": fit_calibrators(ref.scores, ref.labels, ref.binary),
+            "calibrators": fit_calibrators(ref.scores, labels, ref.binary),
             "reference_rows": ref.rows,
             "reference_class_counts": counts.tolist(),
             "z": z,
@@ -62,11 +63,15 @@ def check_classes(state: dict[str, Any], data: ClassificationData) -> None:
         )
 
 
-def point_auc(proba: np.ndarray, scores: np.ndarray, binary: bool) -> float | None:
-    """Binary: expected AUC of the positive class; multiclass: macro over defined classes."""
+def point_auc(
+    proba: np.ndarray, scores: np.ndarray, binary: bool, orders: dict[int, np.ndarray] | None = None
+) -> float | None:
+    """Binary: expected AUC of the positive class; multiclass: macro over defined classes.
+    `orders`: class -> stable argsort of its scores, when the caller has them."""
+    orders = orders or {}
     if binary:
-        return expected_auc(scores[:, 1], proba[:, 1])
-    per = [expected_auc(scores[:, t], proba[:, t]) for t in range(scores.shape[1])]
+        return expected_auc(scores[:, 1], proba[:, 1], orders.get(1))
+    per = [expected_auc(scores[:, t], proba[:, t], orders.get(t)) for t in range(scores.shape[1])]
     defined = [v for v in per if v is not None]
     return float(np.mean(defined)) if defined else None
 
@@ -76,21 +81,21 @@ def realised_metrics(data: ClassificationData) -> dict[str, float | None]:
     if data.labels is None or not (data.labels >= 0).any():
         return {}
     d = labelled(data)
-    k = len(d.classes)
-    values = {
+    labels, k = labels_of(d), len(d.classes)
+    values: dict[str, float | None] = {
         n: float(v)
-        for n, v in confusion_metrics(
-            drawn_confusion(d.labels[None], d.pred, k)[0], d.binary
-        ).items()
+        for n, v in confusion_metrics(drawn_confusion(labels[None], d.pred, k)[0], d.binary).items()
     }
     columns = [1] if d.binary else range(k)
-    aucs = [drawn_auc((d.labels == t)[None], midranks(d.scores[:, t]))[0] for t in columns]
+    aucs = [float(drawn_auc((labels == t)[None], midranks(d.scores[:, t]))[0]) for t in columns]
     aucs = [a for a in aucs if not np.isnan(a)]
     values["roc_auc"] = float(np.mean(aucs)) if aucs else None
     return values
 
 
-def _notes(state: dict[str, Any]) -> list[str]:
+def _notes(state: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """A note when a class has few reference rows, with the reference's own sampling error of
+    each metric for this window (what a different reference of that size could move it by)."""
     few = [
         f"{cls!s} ({count})"
         for cls, count in zip(state["classes"], state["reference_class_counts"], strict=True)
@@ -98,9 +103,14 @@ def _notes(state: dict[str, Any]) -> list[str]:
     ]
     if not few:
         return []
+    own = ", ".join(
+        f"{name} {m.reference_error:.3f}"
+        for name, m in metrics.items()
+        if m.reference_error is not None
+    )
     return [
         f"few reference rows of class {', '.join(few)[:200]}: the reference's own sampling "
-        "error (reference_error) is part of every band"
+        f"error (reference_error: one standard error, part of every band) is {own or 'undefined'}"
     ]
 
 
@@ -110,9 +120,13 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
     binary, k = bool(state["binary"]), len(state["classes"])
     proba = calibrate(state["calibrators"], data.scores, binary)
     cm = expected_confusion(proba, data.pred, k)
-    values = {n: float(v) for n, v in confusion_metrics(cm, binary).items()}
-    values["roc_auc"] = point_auc(proba, data.scores, binary)
-    errors = band_errors(state, data, values)
+    values: dict[str, float | None] = {
+        n: float(v) for n, v in confusion_metrics(cm, binary).items()
+    }
+    columns = [1] if binary else range(k)
+    orders = {t: np.argsort(data.scores[:, t], kind="stable") for t in columns}  # sorted once
+    values["roc_auc"] = point_auc(proba, data.scores, binary, orders)
+    errors = band_errors(state, data, proba, values, orders)
     realised = realised_metrics(data)
     z = float(state["z"])
     metrics = {
@@ -137,4 +151,5 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
         }
         for t, cls in enumerate(state["classes"])
     ]
-    return WindowEstimate("cbpe", "classification", data.rows, metrics, table, _notes(state))
+    notes = _notes(state, metrics)
+    return WindowEstimate("cbpe", "classification", data.rows, metrics, table, notes)

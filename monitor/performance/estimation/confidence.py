@@ -18,7 +18,7 @@ import numpy as np
 
 from monitor.jsonsafe import json_safe
 from monitor.performance.estimation.cbpe import check_classes, realised_metrics
-from monitor.performance.estimation.data import ClassificationData, labelled
+from monitor.performance.estimation.data import ClassificationData, labelled, labels_of
 from monitor.performance.estimation.result import DEFAULT_Z, WindowEstimate, metric
 
 
@@ -28,7 +28,7 @@ def confidence(data: ClassificationData) -> np.ndarray:
 
 
 def _base(name: str, ref: ClassificationData, z: float) -> dict[str, Any]:
-    accuracy = float((ref.labels == ref.pred).mean())
+    accuracy = float(np.mean(labels_of(ref) == ref.pred))
     return {
         "method": name,
         "version": 1,

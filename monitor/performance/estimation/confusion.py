@@ -66,14 +66,16 @@ def confusion_metrics(cm: np.ndarray, binary: bool) -> dict[str, np.ndarray]:
     return out
 
 
-def expected_auc(scores: np.ndarray, weights_pos: np.ndarray) -> float | None:
+def expected_auc(
+    scores: np.ndarray, weights_pos: np.ndarray, order: np.ndarray | None = None
+) -> float | None:
     """ROC AUC of each row counted as positive with weight w and negative with weight 1 - w.
 
     Equals `roc_auc_score(y, s, sample_weight=w)` on the rows duplicated (y=1, w) and
     (y=0, 1 - w); ties count one half. None when there is less than one expected positive or
     negative: then the realised AUC is likely undefined (scikit-learn refuses a one-class window).
     """
-    value = float(expected_auc_draws(scores, weights_pos[None, :])[0])
+    value = float(expected_auc_draws(scores, weights_pos[None, :], order)[0])
     return None if np.isnan(value) else value
 
 

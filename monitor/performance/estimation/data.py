@@ -30,19 +30,34 @@ class ClassificationData:
         return int(self.pred.shape[0])
 
 
+def _code(value: Any, lookup: dict[str, int], classes: tuple[Any, ...], what: str) -> int:
+    if value is None or (isinstance(value, float) and value != value):
+        return -1
+    key = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if key not in lookup:
+        known = ", ".join(map(str, classes))
+        raise EstimationError(f"{what} value {key[:60]!r} is not one of the classes {known}")
+    return lookup[key]
+
+
 def _index(values: Sequence[Any], classes: tuple[Any, ...], what: str) -> np.ndarray:
+    """Class index per value (-1 = missing): each distinct value is looked up once."""
     lookup = {str(c): i for i, c in enumerate(classes)}
-    out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and v != v):
-            out[i] = -1
-            continue
-        key = str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-        if key not in lookup:
-            known = ", ".join(map(str, classes))
-            raise EstimationError(f"{what} value {key[:60]!r} is not one of the classes {known}")
-        out[i] = lookup[key]
-    return out
+    array = np.asarray(values) if len(values) else np.empty(0)
+    if array.ndim == 1 and array.dtype.kind in "iufb":  # numbers: one numpy sort
+        distinct, inverse = np.unique(array, return_inverse=True)
+        codes = [_code(v.item(), lookup, classes, what) for v in distinct]
+        return np.asarray(codes, dtype=np.int64)[inverse.ravel()]
+    try:
+        table = {v: _code(v, lookup, classes, what) for v in set(values)}
+    except TypeError:  # unhashable values: one by one
+        return np.array([_code(v, lookup, classes, what) for v in values], dtype=np.int64)
+    return np.fromiter(map(table.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _sequence(values: Sequence[Any]) -> Sequence[Any]:
+    """numpy arrays as they are (no list of numpy scalars), anything else as a list."""
+    return values if isinstance(values, np.ndarray) else list(values)
 
 
 def classification_data(
@@ -70,18 +85,24 @@ def classification_data(
     if y_pred is None:
         pred = (p[:, 1] >= 0.5).astype(np.int64) if len(classes) == 2 else p.argmax(axis=1)
     else:
-        pred = _index(list(y_pred), classes, "prediction")
+        pred = _index(_sequence(y_pred), classes, "prediction")
         if (pred < 0).any():
             raise EstimationError("a row has no prediction")
-    labels = None if y_true is None else _index(list(y_true), classes, "target")
+    labels = None if y_true is None else _index(_sequence(y_true), classes, "target")
     return ClassificationData(classes, p, pred, labels)
+
+
+def labels_of(data: ClassificationData) -> np.ndarray:
+    """The label indices (-1 = unlabelled); EstimationError when the data has no target."""
+    if data.labels is None:
+        raise EstimationError("the reference needs the target column to fit an estimator")
+    return data.labels
 
 
 def labelled(data: ClassificationData) -> ClassificationData:
     """Only the labelled rows (the reference must have labels to fit)."""
-    if data.labels is None:
-        raise EstimationError("the reference needs the target column to fit an estimator")
-    keep = data.labels >= 0
+    labels = labels_of(data)
+    keep = labels >= 0
     if not keep.any():
         raise EstimationError("the reference has no labelled rows")
-    return ClassificationData(data.classes, data.scores[keep], data.pred[keep], data.labels[keep])
+    return ClassificationData(data.classes, data.scores[keep], data.pred[keep], labels[keep])

@@ -1,16 +1,24 @@
-"""CBPE's sampling error for one window, by drawing what the window's realised metric could be.
+"""CBPE's sampling error for one window, analytic (delta method, no draws).
 
-Each draw (a) perturbs every calibration step by its reference noise (`calibration.step_sd`)
-and (b) draws every row's label from the perturbed probabilities, then computes the metric of
-the drawn labels (the realised value if the reference were the truth) and of the perturbed
-expected matrix (the estimate a different reference of the same size would have given).
+Every CBPE metric m is a smooth function of per-row label probabilities: the expected
+confusion matrix adds row i's P(label = t) to cell (t, pred_i), the expected AUC weights row
+i as a positive by P(positive). `row_gradients` gives G[i, t] = dm / dP_i(label = t)
+(`metric_gradients` for the confusion metrics, `auc_gradients` for ROC AUC). Two independent
+sources move the realised value away from the estimate:
 
-- reference_error = RMS over draws of (perturbed estimate - estimate): the reference's own part.
-- sampling_error = sqrt(reference_error² + label part²), the label part being the RMS of
-  (drawn realised - estimate) with the reference part removed. Windows over `SIM_ROWS` rows
-  draw a subsample; the label part shrinks with 1/sqrt(rows) to the window's size.
+- **the window's labels** (label part): row i's label is drawn from its calibrated
+  probabilities, so to first order Var(realised) = sum_i Var_{t ~ p_i}(G[i, t]) =
+  sum_i (sum_t p_it G_it² - (sum_t p_it G_it)²). Exact for accuracy; for ratios (precision,
+  F1, AUC) the linearisation of the realised value around the expected one.
+- **the reference** (reference_error): each isotonic step value v_j was learnt from n_j
+  reference rows, with binomial variance v_j(1 - v_j)/n_j (v shrunk by half a row towards 1/2,
+  so pure steps are not noise-free). Var(estimate) = sum over steps of
+  (sum of dm/dv_j over the window's rows on step j)² · Var(v_j): the influence-function
+  variance of the plug-in functional "metric of the window under the calibration map", which
+  scales as 1/(reference rows) and with how much of the window sits on each step.
 
-The draws are seeded (`SEED`), so the same window always gets the same band.
+sampling_error = sqrt(label part + reference part). Both sums are O(rows · classes²) (AUC:
+a sort), so a 10k-row window costs milliseconds; the band is deterministic.
 """
 
 from __future__ import annotations
@@ -19,110 +27,171 @@ from typing import Any
 
 import numpy as np
 
-from monitor.performance.estimation.calibration import apply_isotonic, combine, step_sd
-from monitor.performance.estimation.confusion import (
-    confusion_metrics,
-    drawn_auc,
-    drawn_confusion,
-    expected_auc_draws,
-    midranks,
-)
+from monitor.performance.estimation.calibration import apply_isotonic, step_sd
+from monitor.performance.estimation.confusion import per_class
 from monitor.performance.estimation.data import ClassificationData
 
-SEED = 0
-DRAWS = 100
-CHUNK = 25
-SIM_ROWS = 20_000
+SEED = 0  # kept in the state for compatibility; the analytic band draws nothing
 
 
-def _draw_labels(rng: np.random.Generator, proba: np.ndarray) -> np.ndarray:
-    """Labels (draws, m) from probabilities (draws, m, k) by inverse CDF."""
-    u = rng.random(proba.shape[:-1])
-    cum = np.cumsum(proba, axis=-1)
-    return np.minimum((u[..., None] > cum).sum(axis=-1), proba.shape[-1] - 1)
+def _safe_inv(den: np.ndarray) -> np.ndarray:
+    out = np.zeros(den.shape)
+    np.divide(1.0, den, out=out, where=den > 0)
+    return out
 
 
-def _auc_draws(proba, labels, scores, ranks, orders, binary) -> tuple[np.ndarray, np.ndarray]:
-    """(expected AUC, realised AUC) per draw; multiclass = mean over defined classes."""
-    columns = [1] if binary else range(scores.shape[1])
-    exp = np.stack([expected_auc_draws(scores[:, t], proba[..., t], orders[t]) for t in columns])
-    real = np.stack([drawn_auc(labels == t, ranks[t]) for t in columns])
-    with np.errstate(all="ignore"):
-        return _nanmean0(exp), _nanmean0(real)
+def metric_gradients(cm: np.ndarray, binary: bool) -> dict[str, np.ndarray]:
+    """d metric / d C[t, j], one (k, k) array per confusion metric of `confusion_metrics`.
 
-
-def _nanmean0(values: np.ndarray) -> np.ndarray:
-    count = (~np.isnan(values)).sum(axis=0)
-    total = np.nansum(values, axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _draws(state: dict[str, Any], scores: np.ndarray, pred: np.ndarray, rng) -> dict:
-    binary, k = bool(state["binary"]), len(state["classes"])
-    calibrators = state["calibrators"]
-    onehot = np.zeros((pred.size, k))
-    onehot[np.arange(pred.size), pred] = 1.0
-    columns = [1] if binary else range(k)
-    ranks = {t: midranks(scores[:, t]) for t in columns}
-    orders = {t: np.argsort(scores[:, t], kind="stable") for t in columns}
-    step_noise, base = [], []
-    for col, c in zip(columns, calibrators, strict=True):
-        _, sd = step_sd(c, np.asarray(c["values"], dtype=float))
-        step_noise.append(rng.standard_normal((DRAWS, sd.size)) * sd)
-        value = apply_isotonic(c, scores[:, col])
-        base.append((value, step_sd(c, value)[0]))  # each row's value and its step
-    exp: dict[str, list] = {}
-    real: dict[str, list] = {}
-    for start in range(0, DRAWS, CHUNK):
-        cols = [
-            np.clip(value + n[start : start + CHUNK][:, idx], 0.0, 1.0)
-            for (value, idx), n in zip(base, step_noise, strict=True)
-        ]
-        proba = combine(cols, binary)  # (draws, m, k)
-        labels = _draw_labels(rng, proba)
-        cm_exp = np.einsum("dmt,mj->dtj", proba, onehot)
-        pairs = [
-            (confusion_metrics(cm_exp, binary), exp),
-            (confusion_metrics(drawn_confusion(labels, pred, k), binary), real),
-        ]
-        for values, into in pairs:
-            for name, v in values.items():
-                into.setdefault(name, []).append(v)
-        auc_exp, auc_real = _auc_draws(proba, labels, scores, ranks, orders, binary)
-        exp.setdefault("roc_auc", []).append(auc_exp)
-        real.setdefault("roc_auc", []).append(auc_real)
-    return {
-        "exp": {n: np.concatenate(v) for n, v in exp.items()},
-        "real": {n: np.concatenate(v) for n, v in real.items()},
+    Where a denominator is 0 the metric is 0 by scikit-learn's `zero_division=0` and its
+    gradient is taken as 0. Terms that are the same for every t of a column j (e.g. through
+    the total or the predicted count) cancel in both variances, but are kept for clarity.
+    """
+    k = cm.shape[0]
+    eye = np.eye(k)
+    pc = per_class(cm)
+    tp, sup = np.diagonal(cm), pc["support"]
+    prd = cm.sum(axis=0)
+    d_tp = eye[:, :, None] * eye[:, None, :]  # [c, t, j] = δ_ct δ_cj
+    d_sup = np.broadcast_to(eye[:, :, None], (k, k, k))  # δ_ct
+    d_prd = np.broadcast_to(eye[:, None, :], (k, k, k))  # δ_cj
+    col = (slice(None), None, None)
+    grads = {
+        "precision": (d_tp - pc["precision"][col] * d_prd) * _safe_inv(prd)[col],
+        "recall": (d_tp - pc["recall"][col] * d_sup) * _safe_inv(sup)[col],
+        "f1": (2.0 * d_tp - pc["f1"][col] * (d_sup + d_prd)) * _safe_inv(sup + prd)[col],
     }
+    total = cm.sum()
+    out = {"accuracy": (eye - tp.sum() / total) / total if total > 0 else np.zeros((k, k))}
+    if binary:
+        for name, g in grads.items():
+            out[name] = g[1]
+        return out
+    # weighted = sum_c share_c m_c with share_c = support_c / total
+    share = sup / total if total > 0 else np.zeros(k)
+    d_share = (eye - share[:, None]) / total if total > 0 else np.zeros((k, k))  # [c, t]
+    for name, g in grads.items():
+        out[f"{name}_macro"] = g.mean(axis=0)
+        out[f"{name}_weighted"] = (
+            np.einsum("c,ctj->tj", share, g) + np.einsum("c,ct->t", pc[name], d_share)[:, None]
+        )
+    return out
 
 
-def _rms(values: np.ndarray, centre: float) -> float | None:
-    ok = values[~np.isnan(values)]
-    if ok.size < DRAWS // 2:
+def auc_gradient(
+    scores: np.ndarray, w: np.ndarray, order: np.ndarray | None = None
+) -> np.ndarray | None:
+    """d expected AUC / d w_i (see `confusion.expected_auc`); None where the AUC is undefined.
+
+    AUC = N / (T1·T0) with N = sum_ij w_i (1 - w_j) K_ij, K_ij = 1 if s_j < s_i, ½ on ties
+    (the row itself included), T1 = sum w, T0 = n - T1. dN/dw_i = (negatives below i, ties
+    half) - (positives above i, ties half)."""
+    n = scores.size
+    t1 = float(w.sum())
+    t0 = n - t1
+    if t1 < 1.0 or t0 < 1.0:
         return None
-    return float(np.sqrt(np.mean((ok - centre) ** 2)))
+    order = np.argsort(scores, kind="stable") if order is None else order
+    s, wp = scores[order], w[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    pos = np.add.reduceat(wp, starts)
+    neg = sizes - pos
+    neg_below = np.cumsum(neg) - neg
+    pos_above = t1 - np.cumsum(pos)
+    num = float((pos * (neg_below + 0.5 * neg)).sum())
+    auc = num / (t1 * t0)
+    d_group = (neg_below + 0.5 * neg) - (pos_above + 0.5 * pos)
+    d_num = np.empty(n)
+    d_num[order] = np.repeat(d_group, sizes)
+    return (d_num - auc * (t0 - t1)) / (t1 * t0)
+
+
+def row_gradients(
+    proba: np.ndarray,
+    scores: np.ndarray,
+    pred: np.ndarray,
+    binary: bool,
+    orders: dict[int, np.ndarray] | None = None,
+) -> dict[str, np.ndarray | None]:
+    """metric -> G (n, k) = d metric / d P_i(label = t); None where the metric is undefined.
+    `orders`: class -> stable argsort of its scores, when the caller has them."""
+    orders = orders or {}
+    k = proba.shape[1]
+    cm = proba.T @ np.eye(k)[pred]
+    out: dict[str, np.ndarray | None] = {
+        name: g[:, pred].T for name, g in metric_gradients(cm, binary).items()
+    }
+    columns = [1] if binary else range(k)
+    per = {t: auc_gradient(scores[:, t], proba[:, t], orders.get(t)) for t in columns}
+    defined = [t for t, g in per.items() if g is not None]
+    if not defined:
+        out["roc_auc"] = None
+        return out
+    g_auc = np.zeros(proba.shape)
+    for t in defined:
+        g_auc[:, t] = per[t] / len(defined)  # type: ignore[operator]  # None filtered above
+    out["roc_auc"] = g_auc
+    return out
+
+
+def label_variance(proba: np.ndarray, g: np.ndarray) -> float:
+    """Var of the linearised realised metric when each row's label is drawn from its row."""
+    mean = (proba * g).sum(axis=1)
+    return float(np.maximum((proba * g * g).sum(axis=1) - mean**2, 0.0).sum())
+
+
+def reference_variance(
+    state: dict[str, Any],
+    raw: list[np.ndarray],
+    proba: np.ndarray,
+    g: np.ndarray,
+    steps: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> float:
+    """Var of the estimate from the calibration steps' reference noise (module doc).
+
+    `raw`: each calibrator's un-normalised calibrated column. Binary: p1 = c, p0 = 1 - c, so
+    dm/dc = G1 - G0. Multiclass: p_t = c_t / S, so dm/dc_t = (G_t - sum_u p_u G_u) / S.
+    `steps`: each calibrator's `step_sd` of its column, when the caller has them."""
+    binary = bool(state["binary"])
+    if binary:
+        d_cols = [g[:, 1] - g[:, 0]]
+    else:
+        total = np.sum(raw, axis=0)
+        inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
+        mean = (proba * g).sum(axis=1)
+        d_cols = [(g[:, t] - mean) * inv for t in range(len(raw))]
+    if steps is None:
+        steps = [step_sd(c, value) for c, value in zip(state["calibrators"], raw, strict=True)]
+    var = 0.0
+    for (idx, sd), d in zip(steps, d_cols, strict=True):
+        per_step = np.bincount(idx, weights=d, minlength=sd.size)
+        var += float(np.sum((per_step * sd) ** 2))
+    return var
 
 
 def band_errors(
-    state: dict[str, Any], data: ClassificationData, estimates: dict[str, float | None]
+    state: dict[str, Any],
+    data: ClassificationData,
+    proba: np.ndarray,
+    estimates: dict[str, float | None],
+    orders: dict[int, np.ndarray] | None = None,
 ) -> dict[str, tuple[float | None, float | None]]:
     """metric -> (sampling_error, reference_error) for this window; see the module doc."""
-    rng = np.random.default_rng(int(state.get("seed", SEED)))
-    n = data.rows
-    idx = np.arange(n) if n <= SIM_ROWS else np.sort(rng.choice(n, SIM_ROWS, replace=False))
-    drawn = _draws(state, data.scores[idx], data.pred[idx], rng)
-    scale = idx.size / n
+    binary = bool(state["binary"])
+    columns = [1] if binary else range(len(state["classes"]))
+    raw = [
+        apply_isotonic(c, data.scores[:, t])
+        for c, t in zip(state["calibrators"], columns, strict=True)
+    ]
+    steps = [step_sd(c, value) for c, value in zip(state["calibrators"], raw, strict=True)]
+    grads = row_gradients(proba, data.scores, data.pred, binary, orders)
     out: dict[str, tuple[float | None, float | None]] = {}
     for name, value in estimates.items():
-        if value is None:
+        g = grads.get(name)
+        if value is None or g is None:
             out[name] = (None, None)
             continue
-        ref = _rms(drawn["exp"][name], value)
-        total = _rms(drawn["real"][name], value)
-        if ref is None or total is None:
-            out[name] = (None, ref)
-            continue
-        label_sq = max(total**2 - ref**2, 0.0) * scale
-        out[name] = (float(np.sqrt(ref**2 + label_sq)), ref)
+        ref = reference_variance(state, raw, proba, g, steps)
+        out[name] = (float(np.sqrt(label_variance(proba, g) + ref)), float(np.sqrt(ref)))
     return out

@@ -51,27 +51,102 @@ def _number(value: float) -> float | str:
     return float(value) if np.isfinite(value) else str(float(value))
 
 
-def _tree_predict(tree: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    feature = np.asarray(tree["feature"], dtype=np.int64)
-    threshold = np.array([float(t) for t in tree["threshold"]])
-    missing_left = np.asarray(tree["missing_left"], dtype=bool)
-    left = np.asarray(tree["left"], dtype=np.int64)
-    right = np.asarray(tree["right"], dtype=np.int64)
-    leaf = np.asarray(tree["leaf"], dtype=bool)
-    rows = np.arange(x.shape[0])
-    node = np.zeros(x.shape[0], dtype=np.int64)
-    for _ in range(leaf.size):
-        inner = ~leaf[node]
-        if not inner.any():
-            break
-        values = x[rows, feature[node]]
-        go_left = np.where(np.isnan(values), missing_left[node], values <= threshold[node])
-        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
-    return np.asarray(tree["value"], dtype=float)[node]
+CHUNK_CELLS = 4_000_000  # trees × rows walked at once (int64 node ids: 32 MB)
 
 
-def predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    out = np.full(x.shape[0], float(model["baseline"]))
+def compile_model(model: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The exported trees as one flat node table (child ids offset per tree) and the roots,
+    so that `predict` walks every tree and row at once."""
+    trees = model["trees"]
+    sizes = np.array([len(t["leaf"]) for t in trees], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+
+    def flat(key: str, dtype: Any) -> np.ndarray:
+        parts = [np.asarray(t[key], dtype=dtype) for t in trees]
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+    leaf = flat("leaf", bool)
+    shift = np.repeat(offsets, sizes)
+    out = {
+        "feature": flat("feature", np.int64),
+        "threshold": np.array([float(v) for t in trees for v in t["threshold"]]),
+        "missing_left": flat("missing_left", bool),
+        "left": np.where(leaf, 0, flat("left", np.int64) + shift),
+        "right": np.where(leaf, 0, flat("right", np.int64) + shift),
+        "leaf": leaf,
+        "value": flat("value", float),
+        "roots": offsets,
+    }
+    return out
+
+
+def _walk(c: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Every (tree, row) cell descends one level per step; cells that reached a leaf drop out."""
+    m, d = x.shape
+    flat_x = np.ascontiguousarray(x, dtype=float).ravel()
+    node = np.repeat(c["roots"], m)  # cell = tree * m + row
+    base = np.tile(np.arange(m, dtype=np.int64) * d, c["roots"].size)
+    active = np.flatnonzero(~c["leaf"][node])
+    while active.size:
+        n = node[active]
+        values = flat_x[base[active] + c["feature"][n]]
+        go_left = np.where(np.isnan(values), c["missing_left"][n], values <= c["threshold"][n])
+        n = np.where(go_left, c["left"][n], c["right"][n])
+        node[active] = n
+        active = active[~c["leaf"][n]]
+    return c["value"][node].reshape(c["roots"].size, m).sum(axis=0)
+
+
+def sklearn_predictors(model: dict[str, Any]) -> list[Any] | None:
+    """The exported trees rebuilt as scikit-learn's compiled `TreePredictor`s (numbers in,
+    no pickles), ~10x faster than the numpy walk; None where this scikit-learn's private
+    layout differs (then `predict` walks in numpy, which gives the same values)."""
+    try:
+        from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    except ImportError:  # pragma: no cover - depends on the installed scikit-learn
+        return None
+    out = []
     for tree in model["trees"]:
-        out += _tree_predict(tree, x)
+        nodes = np.zeros(len(tree["leaf"]), dtype=PREDICTOR_RECORD_DTYPE)
+        nodes["value"] = tree["value"]
+        nodes["feature_idx"] = tree["feature"]
+        nodes["num_threshold"] = [float(t) for t in tree["threshold"]]
+        nodes["missing_go_to_left"] = tree["missing_left"]
+        nodes["left"] = tree["left"]
+        nodes["right"] = tree["right"]
+        nodes["is_leaf"] = tree["leaf"]
+        no_cats = np.zeros((0, 8), dtype=np.uint32)
+        out.append(TreePredictor(nodes, no_cats, no_cats))
+    return out
+
+
+def _predict_sklearn(predictors: list[Any], x: np.ndarray) -> np.ndarray | None:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    no_cats = np.zeros((0, 8), dtype=np.uint32)
+    f_idx_map = np.zeros(x.shape[1], dtype=np.uint32)
+    out = np.zeros(x.shape[0])
+    try:
+        for p in predictors:  # summed in place: one array of rows, not one per tree
+            out += p.predict(x, no_cats, f_idx_map, THREADS)
+    except (TypeError, ValueError):  # pragma: no cover - a scikit-learn with another signature
+        return None
+    return out
+
+
+def predict(model: dict[str, Any], x: np.ndarray, *, compiled: bool = True) -> np.ndarray:
+    """Sum of the trees' leaf values plus the baseline, for every row of `x`.
+    `compiled=False` forces the numpy walk (tests pin both to scikit-learn)."""
+    predictors = sklearn_predictors(model) if compiled else None
+    if predictors is not None:
+        summed = _predict_sklearn(predictors, x)
+        if summed is not None:
+            return float(model["baseline"]) + summed
+    c = compile_model(model)
+    out = np.full(x.shape[0], float(model["baseline"]))
+    if c["roots"].size == 0:
+        return out
+    step = max(1, CHUNK_CELLS // c["roots"].size)
+    for start in range(0, x.shape[0], step):
+        out[start : start + step] += _walk(c, x[start : start + step])
     return out
