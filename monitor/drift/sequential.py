@@ -38,10 +38,11 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
+from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound
 from monitor.errors import DriftError
 
 K_DEFAULT = 0.5
-_SIEGMUND = 1.166
+_SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
     "CusumConfig",
@@ -78,17 +79,26 @@ class CusumConfig:
     features: int
     k: float = K_DEFAULT
     warmup: int = 0  # windows that estimate each feature's z offset and scale (self-starting)
+    # with warmup: the ARL0 holds for this stream with probability >= 1 - delta over the
+    # warm-up (guaranteed conditional performance, monitor.drift.alarm_guarantee)
+    delta: float | None = None
 
     def __post_init__(self) -> None:
         if self.features < 1:
             raise DriftError("a sequential rule needs at least one feature")
         if self.warmup != 0 and self.warmup < 10:
             raise DriftError(f"warmup must be 0 or at least 10 windows, got {self.warmup!r}")
+        if self.delta is not None and not (self.warmup and 0 < self.delta < 1):
+            raise DriftError(f"delta needs a warm-up and must be in (0, 1), got {self.delta!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
     @property
     def bound(self) -> float:
+        if self.delta is not None:
+            return guaranteed_bound(
+                float(self.arl0), self.k, self.warmup, self.delta, self.features
+            )
         return bound_for_arl(self.arl0 * self.features, self.k)
 
     def expected_delay(self, shift: float) -> float:
