@@ -39,21 +39,27 @@ import numpy as np
 import pandas as pd
 
 from monitor.drift import DriftOptions, compare, compare_feature
+from monitor.drift.alarm_guarantee import conditional_p_values, reference_share
 from monitor.drift.calibration import calibrate
 from monitor.drift.correction import correct
 from monitor.drift.engine import summarize
 from monitor.drift.sequential import CusumConfig, CusumState, update
 
 WINDOWS, SHIFT_AT, BUDGET_WINDOWS = 240, 120, 720
+LONG = 21_600  # resampled healthy windows per draw for the long-run rate (30 x 30 days)
+GUARD_SHARE, GUARD_DELTA, CUSUM_DELTA, WARMUP, K_NEW = 0.1, 0.05, 0.1, 96, 1.0
 RULES = (
     "engine feature",
     "engine dataset",
     "p<0.05",
     "auto+holm",
-    "auto+bh",
     "cusum",
     "cusum warm-up 48",
+    "guard",
+    "ss-cusum guaranteed",
+    "guard + ss-cusum",
 )
+SEQUENTIAL = ("cusum", "cusum warm-up 48", "ss-cusum guaranteed", "guard + ss-cusum")
 NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
 CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
 
@@ -84,10 +90,12 @@ class Window:
     p_plain: dict[str, float]  # KS / chi-square p-values
     p_auto: dict[str, float]
     z_auto: dict[str, float]
+    rho: dict[str, float]  # the reference's share of the null variance (alarm_guarantee)
+    guard: bool | None = None  # the guard's verdict, computed once
 
 
 def _score(report, cal) -> Window:
-    p_plain, p_auto, z_auto = {}, {}, {}
+    p_plain, p_auto, z_auto, rho = {}, {}, {}, {}
     for f in report.features:
         test = f.stats.get("ks" if f.kind == "numeric" else "chisquare")
         p_plain[f.name] = test["p_value"] if isinstance(test, dict) else np.nan
@@ -95,12 +103,13 @@ def _score(report, cal) -> Window:
         n = report.current_rows * (1 - f.missing_share_current)
         null = cal.features[f.name]
         if stat is None or n < 2:
-            p_auto[f.name], z_auto[f.name] = np.nan, np.nan
+            p_auto[f.name], z_auto[f.name], rho[f.name] = np.nan, np.nan, 0.0
             continue
         z = null.z_score(float(stat), n)
+        rho[f.name] = reference_share(n, null.reference_rows)
         z_auto[f.name], p_auto[f.name] = z, null.p_value(float(stat), n)
     return Window(
-        any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto
+        any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto, rho
     )
 
 
@@ -129,31 +138,67 @@ def decide(rule: str, win: Window, state: dict) -> bool:
         return win.engine_dataset
     if rule == "p<0.05":
         return any(p < 0.05 for p in win.p_plain.values())
-    if rule in ("auto+holm", "auto+bh"):
-        method = "holm" if rule == "auto+holm" else "bh"
-        return correct(win.p_auto, method, 1 / BUDGET_WINDOWS).any_rejected
+    if rule == "auto+holm":
+        return correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS).any_rejected
+    if rule == "guard":
+        return guard(win)
+    if rule == "guard + ss-cusum":
+        return guard(win) | decide("ss-cusum guaranteed", win, state)
     cusum, config = state["cusum"], state["config"]
     cusum, alarmed = update(cusum, win.z_auto, config, "ref")
     state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
     return bool(alarmed)
 
 
-def run_stream(windows: list[Window]) -> dict[str, list[bool]]:
+def guard(win: Window) -> bool:
+    """Per-window rule with a guaranteed conditional rate: Holm over conditional p-values."""
+    if win.guard is None:
+        p = conditional_p_values(win.z_auto, win.rho, GUARD_DELTA)
+        win.guard = correct(p, "holm", GUARD_SHARE / BUDGET_WINDOWS).any_rejected
+    return win.guard
+
+
+def cusum_config(rule: str, p: int) -> CusumConfig:
+    if rule in ("ss-cusum guaranteed", "guard + ss-cusum"):
+        arl0 = BUDGET_WINDOWS / (1 - GUARD_SHARE if rule == "guard + ss-cusum" else 1.0)
+        return CusumConfig(arl0, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA)
+    return CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
+
+
+def run_stream(windows: list[Window], rules: tuple[str, ...] = RULES) -> dict[str, list[bool]]:
     p = len(windows[0].z_auto)
     out = {}
-    for rule in RULES:
-        config = CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
-        state = {"cusum": CusumState(), "config": config}
+    for rule in rules:
+        state = {"cusum": CusumState(), "config": cusum_config(rule, p)}
         out[rule] = [decide(rule, w, state) for w in windows]
     return out
 
 
-def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
+def long_run(healthy: list[Window], rng) -> dict[str, float]:
+    """Sequential rules' false alarms per 30 days on a long healthy stream: the 240 windows
+    then LONG windows resampled from those after the longest warm-up (iid given the
+    reference, and not seen by the warm-up); counted over the windows after each rule's
+    warm-up."""
+    pool = healthy[WARMUP:]
+    stream = healthy + [pool[i] for i in rng.integers(0, len(pool), LONG)]
+    fired = run_stream(stream, SEQUENTIAL)
+    out = {}
+    for rule, flags in fired.items():
+        start = cusum_config(rule, len(healthy[0].z_auto)).warmup
+        out[rule] = sum(flags[start:]) / (len(flags) - start) * BUDGET_WINDOWS
+    return out
+
+
+def one_draw(frame: pd.DataFrame, m: int, seed: int, design: str) -> dict:
     """Healthy and shifted streams for one reference draw and window size."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(frame))
     half = min(len(frame) // 2, 3000)
-    ref, pool = frame.iloc[order[:half]], frame.iloc[order[half:]]
+    if design == "holdout":
+        order = rng.permutation(len(frame))
+        ref, pool = frame.iloc[order[:half]], frame.iloc[order[half:]]
+    else:  # population: reference and windows are iid draws from the data set's rows
+        ref = frame.iloc[rng.integers(0, len(frame), half)].reset_index(drop=True)
+        pool = frame
     opts = DriftOptions(workers=1)
     rows = [rng.integers(0, len(pool), m) for _ in range(WINDOWS)]
     first = compare(ref, pool.iloc[rows[0]], opts)
@@ -164,6 +209,7 @@ def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
     reports = [compare(ref, pool.iloc[r].reset_index(drop=True), opts) for r in rows]
     healthy = [_score(rep, cal) for rep in reports]
     result = {"healthy": run_stream(healthy), "calibrate_cpu_s": cal_s, "shifted": {}}
+    result["long"] = long_run(healthy, rng)
     numeric = [n for n, k in kinds.items() if k == "numeric"]
     categorical = [n for n, k in kinds.items() if k == "categorical"]
     plan = [(numeric[0], s) for s in NUMERIC_SHIFTS] if numeric else []
@@ -201,19 +247,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated data set names")
     ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
+    ap.add_argument("--design", choices=("population", "holdout"), default="population")
     args = ap.parse_args(argv)
     if args.cost:
         return cost(args.cost)
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"load average at start: {os.getloadavg()}", flush=True)
+    print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
     sets = datasets()
     if args.only:
         sets = {k: v for k, v in sets.items() if k in args.only.split(",")}
     started = time.perf_counter()
+    every: dict[int, list[dict]] = {m: [] for m in sizes}
     for name, frame in sets.items():
         for m in sizes:
-            draws = [one_draw(frame, m, seed) for seed in range(args.draws)]
+            draws = [one_draw(frame, m, seed, args.design) for seed in range(args.draws)]
             _print(name, frame, m, draws)
+            every[m] += draws
+    for m in sizes:
+        _summary(m, every[m])
     print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
     return 0
 
@@ -228,15 +279,21 @@ def cost(n: int) -> int:
     print(f"load average before: {os.getloadavg()}")
     wall, cpu = time.perf_counter(), time.process_time()
     cal = calibrate(ref)
+    bound = CusumConfig(BUDGET_WINDOWS, ref.shape[1], k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA)
+    h = bound.bound  # the guaranteed CUSUM bound (the guard's threshold is closed form)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"calibrate {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall, {cpu:.2f} s CPU")
+    print(
+        f"calibrate + guaranteed bound, {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall,"
+        f" {cpu:.2f} s CPU; CUSUM bound h = {h:.3f}"
+    )
     wall = time.perf_counter()
     report = compare(ref, cur, DriftOptions(workers=1))
     engine_s = time.perf_counter() - wall
     wall = time.perf_counter()
     win = _score(report, cal)
     correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS)
-    update(CusumState(), win.z_auto, CusumConfig(BUDGET_WINDOWS, len(win.z_auto)), "r")
+    guard(win)
+    update(CusumState(), win.z_auto, bound, "r")
     rules_s = time.perf_counter() - wall
     print(f"one window: compare {engine_s:.2f} s, scores + Holm + CUSUM {rules_s * 1e3:.1f} ms")
     print(f"load average after: {os.getloadavg()}")
@@ -248,10 +305,14 @@ def _print(name: str, frame: pd.DataFrame, m: int, draws: list[dict]) -> None:
     print(f"\n### {name} ({len(frame)} rows, {frame.shape[1]} features), windows of {m} rows")
     cal = ", ".join(f"{d['calibrate_cpu_s']:.2f}" for d in draws)
     print(f"calibration CPU s per draw: {cal}\n")
-    print("| rule | false alarms / 30 days, per draw | " + " | ".join(_shift_names(draws)) + " |")
-    print("|---" * (2 + len(_shift_names(draws))) + "|")
+    head = "| rule | false alarms / 30 days, per draw (240 windows) | long run, per draw | "
+    print(head + " | ".join(_shift_names(draws)) + " |")
+    print("|---" * (3 + len(_shift_names(draws))) + "|")
     for rule in RULES:
         fa = ", ".join(f"{sum(d['healthy'][rule]) * per30:.0f}" for d in draws)
+        fa += " | " + (
+            ", ".join(f"{d['long'][rule]:.2f}" for d in draws) if rule in SEQUENTIAL else ""
+        )
         cells = []
         for key in draws[0]["shifted"]:
             ds = [delay(d["shifted"][key][0][rule]) for d in draws]
@@ -262,6 +323,48 @@ def _print(name: str, frame: pd.DataFrame, m: int, draws: list[dict]) -> None:
         shares = ", ".join(f"{d['shifted'][key][1]:.0%}" for d in draws)
         flagged.append(f"{key[1]}: {shares}")
     print("\ncolumn flagged by the engine per shifted window (per draw): " + "; ".join(flagged))
+
+
+def rate(draw: dict, rule: str) -> float:
+    """False alarms per 30 days for one draw: long run for sequential rules, else 240 windows."""
+    if rule in SEQUENTIAL:
+        return draw["long"][rule]
+    return sum(draw["healthy"][rule]) * BUDGET_WINDOWS / WINDOWS
+
+
+def _summary(m: int, draws: list[dict]) -> None:
+    """Every data set and draw at window size m: per-draw rates and the issue's delays."""
+    limit = 5 if m >= 5000 else 24
+    hows = sorted({how for d in draws for _, how in d["shifted"]}, key=_SHIFT_ORDER.index)
+    print(f"\n### All data sets, windows of {m} rows ({len(draws)} data set x draw pairs)\n")
+    cells = " | ".join(f"{how}: caught within {limit} / median delay" for how in hows)
+    print(
+        f"| rule | false alarms / 30 days per draw: min / median / max | MTBFA / budget | {cells} |"
+    )
+    print("|---" * (3 + len(hows)) + "|")
+    for rule in RULES:
+        r = np.array([rate(d, rule) for d in draws])
+        ratio = "inf" if r.mean() == 0 else f"{1 / r.mean():.2f}"
+        row = [f"{r.min():.2f} / {np.median(r):.2f} / {r.max():.2f}", ratio]
+        for how in hows:
+            ds = [
+                delay(v[0][rule]) for d in draws for (_, h), v in d["shifted"].items() if h == how
+            ]
+            hit = [x for x in ds if x is not None]
+            caught = sum(x <= limit for x in hit)
+            med = f"{np.median(hit):.0f}" if hit else "-"
+            row.append(f"{caught}/{len(ds)} / {med}")
+        print(f"| {rule} | " + " | ".join(row) + " |")
+    flags = []
+    for how in hows:
+        v = [x[1] for d in draws for (_, h), x in d["shifted"].items() if h == how]
+        flags.append(f"{how}: {np.mean(v):.0%}")
+    print(
+        "\nengine flags the shifted column in (mean share of shifted windows): " + "; ".join(flags)
+    )
+
+
+_SHIFT_ORDER = list(NUMERIC_SHIFTS + CATEGORICAL_SHIFTS)
 
 
 def _shift_names(draws: list[dict]) -> list[str]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -62,8 +63,10 @@ def siegmund_arl(h: float, k: float, shift: float = 0.0) -> float:
     return (math.exp(-2 * d * b) + 2 * d * b - 1) / (2 * d * d)
 
 
+@lru_cache(maxsize=256)
 def bound_for_arl(arl0: float, k: float = K_DEFAULT) -> float:
-    """The bound h whose in-control ARL is `arl0` windows (Siegmund's approximation)."""
+    """The bound h whose in-control ARL is `arl0` windows (Siegmund's approximation; cached:
+    `CusumConfig.bound` asks for it on every window)."""
     if not (math.isfinite(arl0) and arl0 >= 2):
         raise DriftError(f"expected run length must be at least 2 windows, got {arl0!r}")
     if not k > 0:
