@@ -2,27 +2,45 @@
 
 Real data shipped inside Python packages (nothing downloaded): scikit-learn's diabetes,
 wine, breast_cancer and digits (the 20 most variable pixels), statsmodels' `fair` (with its
-occupation codes as a categorical). For each data set and reference draw (a random half of
-the rows, at most 3,000; the other half is the held-out pool), 240 hourly windows of m rows
-are resampled *with replacement* from the pool (no drift). Shifted streams are the same
-windows with one column changed from window 120 on. Every window is compared with the
-reference once by `monitor.drift.compare` (today's defaults); each rule below decides from
-that one report:
+occupation codes as a categorical). Designs (`--design`):
+
+- population (default): the data set's rows are the population F. Per reference draw, the
+  reference is min(rows/2, 3,000) rows drawn iid from F and the 240 hourly windows of m rows
+  are drawn iid from F too: exactly "reference and stream from the same distribution",
+  whatever the data set's size, so the per-draw rate is the conditional rate the guarantee
+  speaks of.
+- holdout (the first runs): the reference is a random half of the rows (at most 3,000) and
+  the windows are resampled from the other half. With a pool of 89-898 rows and windows of
+  500-5,000 the stream's distribution is the pool's, itself a random draw: its error
+  adds to the reference's (variance 1/N + 1/N_pool instead of 1/N) and no rule calibrated
+  on the reference alone can see it.
+
+Shifted streams are the same windows with one column changed from window 120 on. Every
+window is compared with the reference once by `monitor.drift.compare` (today's defaults);
+each rule below decides from that one report:
 
 - engine feature: today's `feature_drift` rule (any feature's default verdict);
 - engine dataset: today's `dataset_drift` rule (drift share >= 0.5);
 - p<0.05: any feature's KS / chi-square p-value below 0.05 (no correction);
-- auto+holm / auto+bh: null-calibrated p-values (`monitor.drift.calibration`, Wasserstein
-  for numerics, Jensen-Shannon for categoricals) corrected across features at alpha =
-  1/720 per window (budget: 1 false alarm per 30 days of hourly windows);
+- auto+holm: null-calibrated p-values (`monitor.drift.calibration`, Wasserstein for
+  numerics, Jensen-Shannon for categoricals), Holm at alpha = 1/720 per window;
 - cusum: `monitor.drift.sequential` on the calibrated z-scores, ARL0 = 720 windows for the
   monitor; a crossing counts one alarm and restarts that feature;
-- cusum warm-up 48: the same, self-starting: windows 1-48 of each stream only estimate each
-  feature's z offset and scale (no alarms there; false alarms still per 240 windows).
+- cusum warm-up 48: the same, self-starting (windows 1-48 only estimate each feature's z
+  mean and sd);
+- guard: Holm over `alarm_guarantee.conditional_p_values` (delta 0.01) at alpha =
+  0.05/720: a per-window rate <= 5% of the budget for this reference w.p. >= 0.99;
+- ss-cusum guaranteed: self-starting CUSUM, k = 1, warm-up 96 windows, bound from
+  `alarm_guarantee.guaranteed_bound` (ARL0 720 for the monitor w.p. >= 0.98 over the
+  warm-up);
+- guard + ss-cusum: the proposed default, the guard or the CUSUM (ARL0 720/0.95).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms
-per 30 days = alarms / 240 windows * 720. Delay = windows from the shift's start to the
-first alarm (1 = the first shifted window), "-" when none within 120 windows.
+per 30 days = alarms / 240 windows * 720. The sequential rules also get a long-run rate per
+draw (`long_run`: 21,600 more windows resampled from 1,000 further healthy windows scored
+by `monitor.drift.nullstats`, checked against the engine on every run): 240 windows hold
+a third of the budget's 720, too few to tell 1 per 30 days from 3. Delay = windows from the
+shift's start to the first alarm (1 = the first shifted window), "-" when none within 120.
 
     .venv/bin/python bench/alarms.py --sizes 500,5000 --draws 3
 """
