@@ -192,6 +192,8 @@ def _draw_counts(
     """(b, k) window counts: multinomial for the bootstrap, consecutive rows for chunks."""
     if mode == "bootstrap":
         return rng.multinomial(m, counts / counts.sum(), size=b)
+    if codes is None:
+        raise DriftError("chunks need the column's codes")
     k = counts.size
     cum = np.zeros((codes.size + 1, k), dtype=np.int32)
     np.cumsum(np.eye(k, dtype=np.int32)[codes], axis=0, out=cum[1:])
@@ -201,7 +203,7 @@ def _draw_counts(
 
 def _draw_values(
     values: np.ndarray, ordered: np.ndarray, m: int, b: int, mode: Mode, rng
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(b, m) sorted draws and, for the bootstrap, their positions in `ordered`."""
     if mode == "bootstrap":
         idx = rng.integers(0, ordered.size, size=(b, m))
@@ -258,6 +260,8 @@ def _feature_stats(
             out["ks"] = ks_many(prep.ordered, d, pos)
     rest = tuple(x for x in methods if x not in ("wasserstein_normed", "ks"))
     if rest:
+        if prep.counts is None:
+            raise DriftError(f"no bin counts prepared for {rest}")
         drawn = _draw_counts(prep.counts, prep.codes, m, b, mode, rng)
         out.update(binned_many(prep.counts, drawn, rest))
     return {k: np.sqrt(np.maximum(v, 0.0)) if k in QUADRATIC else v for k, v in out.items()}

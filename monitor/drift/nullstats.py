@@ -8,6 +8,8 @@ costs seconds: a loop over draws would pay a reference-sized merge per draw.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from monitor.drift.binned import FLOOR
@@ -32,7 +34,7 @@ def tie_bounds(ref_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return start, end
 
 
-def _ranks(ref_sorted, draws_sorted, positions, side: str) -> np.ndarray:
+def _ranks(ref_sorted, draws_sorted, positions, side: Literal["left", "right"]) -> np.ndarray:
     if positions is None:
         return np.searchsorted(ref_sorted, draws_sorted, side=side)
     start, end = positions[1]
