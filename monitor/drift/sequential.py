@@ -85,6 +85,9 @@ class CusumConfig:
     # with warmup: the ARL0 holds for this stream with probability >= 1 - delta over the
     # warm-up (guaranteed conditional performance, monitor.drift.alarm_guarantee)
     delta: float | None = None
+    # with warmup: standardised scores are clipped to [-cap, cap] (winsorised CUSUM): one
+    # heavy-tailed window cannot alarm alone; only lengthens the in-control ARL
+    cap: float | None = None
 
     def __post_init__(self) -> None:
         if self.features < 1:
@@ -93,6 +96,8 @@ class CusumConfig:
             raise DriftError(f"warmup must be 0 or at least 10 windows, got {self.warmup!r}")
         if self.delta is not None and not (self.warmup and 0 < self.delta < 1):
             raise DriftError(f"delta needs a warm-up and must be in (0, 1), got {self.delta!r}")
+        if self.cap is not None and not (self.warmup and self.cap > self.k):
+            raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
@@ -146,7 +151,7 @@ class CusumState:
         return replace(self, sums={n: s for n, s in self.sums.items() if n not in features})
 
 
-def _standardised(state: CusumState, name: str, z: float, warmup: int):
+def _standardised(state: CusumState, name: str, z: float, warmup: int, cap: float | None):
     """(score for the CUSUM or None while warming up, the feature's updated baseline)."""
     if warmup == 0:
         return z, None
@@ -159,7 +164,10 @@ def _standardised(state: CusumState, name: str, z: float, warmup: int):
         mean += delta / n
         return None, (n, mean, m2 + delta * (z - mean))
     sd = math.sqrt(m2 / (n - 1)) if n > 1 else 1.0
-    return (z - mean) / max(sd, 0.1), (n, mean, m2)
+    score = (z - mean) / max(sd, 0.1)
+    if cap is not None and math.isfinite(score):
+        score = min(max(score, -cap), cap)
+    return score, (n, mean, m2)
 
 
 def update(
@@ -177,7 +185,7 @@ def update(
     for name, z in z_scores.items():
         if z is None or math.isnan(z):
             continue
-        score, base[name] = _standardised(state, name, float(z), config.warmup)
+        score, base[name] = _standardised(state, name, float(z), config.warmup, config.cap)
         if score is not None:
             sums[name] = max(0.0, sums.get(name, 0.0) + score - k)
     if config.warmup == 0:

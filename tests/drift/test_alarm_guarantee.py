@@ -114,3 +114,20 @@ def test_cusum_config_uses_the_guaranteed_bound():
 def test_bad_input(call):
     with pytest.raises(DriftError):
         call()
+
+
+def test_capped_scores_cannot_alarm_in_one_window():
+    from monitor.drift.sequential import CusumState, update
+
+    config = CusumConfig(720, 1, k=1.0, warmup=10, delta=0.1, cap=3.0)
+    state = CusumState()
+    for z in [0.0, 1.0] * 5:  # warm-up: mean 0.5, sd ~0.53
+        state, _ = update(state, {"a": z}, config, "r")
+    state, alarmed = update(state, {"a": 50.0}, config, "r")
+    assert alarmed == () and state.sums["a"] == pytest.approx(3.0 - 1.0)
+    state, alarmed = update(state, {"a": math.inf}, config, "r")  # a constant reference moved
+    assert alarmed == ("a",)
+    with pytest.raises(DriftError):
+        CusumConfig(720, 1, k=1.0, cap=3.0)  # needs a warm-up
+    with pytest.raises(DriftError):
+        CusumConfig(720, 1, k=1.0, warmup=10, cap=0.5)  # below k
