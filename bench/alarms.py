@@ -304,9 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated data set names")
     ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
     ap.add_argument("--design", choices=("population", "holdout"), default="population")
+    ap.add_argument("--tradeoff", action="store_true", help="delta/cap vs per-draw rate only")
     args = ap.parse_args(argv)
     if args.cost:
         return cost(args.cost)
+    if args.tradeoff:
+        return tradeoff([int(s) for s in args.sizes.split(",")], args.draws, args.only)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
     sets = datasets()
@@ -322,6 +325,51 @@ def main(argv: list[str] | None = None) -> int:
     for m in sizes:
         _summary(m, every[m])
     print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
+    return 0
+
+
+def tradeoff(sizes: list[int], draws: int, only: str) -> int:
+    """The guaranteed self-starting CUSUM's long-run false alarms per 30 days, per draw, for
+    several delta and cap: healthy streams of nullstats-scored windows only (no engine), on
+    reference draws seeded 100.. (not those of the main tables)."""
+    variants = [(d, c) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
+    print(f"load average at start: {os.getloadavg()}")
+    print("| data set | m | " + " | ".join(f"δ {d}, cap {c}" for d, c in variants) + " |")
+    print("|---" * (2 + len(variants)) + "|")
+    per: dict[tuple, list[float]] = {v: [] for v in variants}
+    for name, frame in datasets().items():
+        if only and name not in only.split(","):
+            continue
+        for m in sizes:
+            cells: dict[tuple, list[float]] = {v: [] for v in variants}
+            for seed in range(100, 100 + draws):
+                rng = np.random.default_rng(seed)
+                ref = frame.iloc[rng.integers(0, len(frame), min(len(frame) // 2, 3000))]
+                ref = ref.reset_index(drop=True)
+                kinds = {
+                    f.name: f.kind
+                    for f in compare(ref, frame.iloc[:m], DriftOptions(workers=1)).features
+                }
+                cal = calibrate(ref, kinds=kinds, seed=seed)
+                wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (FRESH, m)))
+                pool = wins[WARMUP:]
+                stream = wins[:WARMUP] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
+                for d, c in variants:
+                    config = CusumConfig(BUDGET_WINDOWS, len(cal.features), k=K_NEW,
+                                         warmup=WARMUP, delta=d, cap=c)  # fmt: skip
+                    state, n = CusumState(), 0
+                    for w in stream:
+                        state, alarmed = update(state, w.z_auto, config, "r")
+                        if alarmed:
+                            n, state = n + 1, state.reset(alarmed)
+                    cells[(d, c)].append(n / LONG * BUDGET_WINDOWS)
+            for v in variants:
+                per[v] += cells[v]
+            row = " | ".join(", ".join(f"{x:.2f}" for x in cells[v]) for v in variants)
+            print(f"| {name} | {m} | {row} |", flush=True)
+    row = " | ".join(f"max {max(r):.2f}, MTBFA/budget {1 / np.mean(r):.2f}" for r in per.values())
+    print(f"| all | | {row} |")
+    print(f"load average at end: {os.getloadavg()}")
     return 0
 
 
