@@ -305,11 +305,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
     ap.add_argument("--design", choices=("population", "holdout"), default="population")
     ap.add_argument("--tradeoff", action="store_true", help="delta/cap vs per-draw rate only")
+    ap.add_argument("--warmup", type=int, default=WARMUP, help="warm-up for --tradeoff")
+    ap.add_argument("--fresh", type=int, default=FRESH, help="scored windows for --tradeoff")
     args = ap.parse_args(argv)
     if args.cost:
         return cost(args.cost)
     if args.tradeoff:
-        return tradeoff([int(s) for s in args.sizes.split(",")], args.draws, args.only)
+        return tradeoff(
+            [int(s) for s in args.sizes.split(",")], args.draws, args.only, args.warmup, args.fresh
+        )
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
     sets = datasets()
@@ -328,12 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def tradeoff(sizes: list[int], draws: int, only: str) -> int:
+def tradeoff(sizes: list[int], draws: int, only: str, warmup: int, fresh: int) -> int:
     """The guaranteed self-starting CUSUM's long-run false alarms per 30 days, per draw, for
     several delta and cap: healthy streams of nullstats-scored windows only (no engine), on
     reference draws seeded 100.. (not those of the main tables)."""
     variants = [(d, c) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
-    print(f"load average at start: {os.getloadavg()}")
+    print(f"load average at start: {os.getloadavg()}; warm-up {warmup} windows")
     print("| data set | m | " + " | ".join(f"δ {d}, cap {c}" for d, c in variants) + " |")
     print("|---" * (2 + len(variants)) + "|")
     per: dict[tuple, list[float]] = {v: [] for v in variants}
@@ -351,12 +355,12 @@ def tradeoff(sizes: list[int], draws: int, only: str) -> int:
                     for f in compare(ref, frame.iloc[:m], DriftOptions(workers=1)).features
                 }
                 cal = calibrate(ref, kinds=kinds, seed=seed)
-                wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (FRESH, m)))
-                pool = wins[WARMUP:]
-                stream = wins[:WARMUP] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
+                wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (fresh, m)))
+                pool = wins[warmup:]
+                stream = wins[:warmup] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
                 for d, c in variants:
                     config = CusumConfig(BUDGET_WINDOWS, len(cal.features), k=K_NEW,
-                                         warmup=WARMUP, delta=d, cap=c)  # fmt: skip
+                                         warmup=warmup, delta=d, cap=c)  # fmt: skip
                     state, n = CusumState(), 0
                     for w in stream:
                         state, alarmed = update(state, w.z_auto, config, "r")

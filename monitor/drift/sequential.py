@@ -25,7 +25,10 @@ large next to the reference). `warmup` > 0 makes the CUSUM self-starting: the fi
 and standard deviation of z (Welford); later scores are standardised by them. This trades
 blindness to a shift present from the start (the per-window rule still sees a large one)
 for a false-alarm rate that no longer depends on how the reference draw fell; the t-like
-error of the estimated scale shortens ARL0 somewhat for short warm-ups.
+error of the estimated scale shortens ARL0 somewhat for short warm-ups. `delta` chooses the
+bound so that ARL0 holds for this stream with probability 1 - delta over the warm-up
+(`monitor.drift.alarm_guarantee.guaranteed_bound`), and `cap` clips the standardised
+scores (a winsorised CUSUM, robust to heavy-tailed windows).
 """
 
 from __future__ import annotations
