@@ -2,27 +2,46 @@
 
 Real data shipped inside Python packages (nothing downloaded): scikit-learn's diabetes,
 wine, breast_cancer and digits (the 20 most variable pixels), statsmodels' `fair` (with its
-occupation codes as a categorical). For each data set and reference draw (a random half of
-the rows, at most 3,000; the other half is the held-out pool), 240 hourly windows of m rows
-are resampled *with replacement* from the pool (no drift). Shifted streams are the same
-windows with one column changed from window 120 on. Every window is compared with the
-reference once by `monitor.drift.compare` (today's defaults); each rule below decides from
-that one report:
+occupation codes as a categorical). Designs (`--design`):
+
+- population (default): the data set's rows are the population F. Per reference draw, the
+  reference is min(rows/2, 3,000) rows drawn iid from F and the 240 hourly windows of m rows
+  are drawn iid from F too: exactly "reference and stream from the same distribution",
+  whatever the data set's size, so the per-draw rate is the conditional rate the guarantee
+  speaks of.
+- holdout (the first runs): the reference is a random half of the rows (at most 3,000) and
+  the windows are resampled from the other half. With a pool of 89-898 rows and windows of
+  500-5,000 the stream's distribution is the pool's, itself a random draw: its error
+  adds to the reference's (variance 1/N + 1/N_pool instead of 1/N) and no rule calibrated
+  on the reference alone can see it.
+
+Shifted streams are the same windows with one column changed from window 120 on. Every
+window is compared with the reference once by `monitor.drift.compare` (today's defaults);
+each rule below decides from that one report:
 
 - engine feature: today's `feature_drift` rule (any feature's default verdict);
 - engine dataset: today's `dataset_drift` rule (drift share >= 0.5);
 - p<0.05: any feature's KS / chi-square p-value below 0.05 (no correction);
-- auto+holm / auto+bh: null-calibrated p-values (`monitor.drift.calibration`, Wasserstein
-  for numerics, Jensen-Shannon for categoricals) corrected across features at alpha =
-  1/720 per window (budget: 1 false alarm per 30 days of hourly windows);
+- auto+holm: null-calibrated p-values (`monitor.drift.calibration`, Wasserstein for
+  numerics, Jensen-Shannon for categoricals), Holm at alpha = 1/720 per window;
 - cusum: `monitor.drift.sequential` on the calibrated z-scores, ARL0 = 720 windows for the
   monitor; a crossing counts one alarm and restarts that feature;
-- cusum warm-up 48: the same, self-starting: windows 1-48 of each stream only estimate each
-  feature's z offset and scale (no alarms there; false alarms still per 240 windows).
+- cusum warm-up 48: the same, self-starting (windows 1-48 only estimate each feature's z
+  mean and sd);
+- guard: Holm over `alarm_guarantee.conditional_p_values` (delta 0.01) at alpha =
+  0.05/720: a per-window rate <= 5% of the budget for this reference w.p. >= 0.99;
+- ss-cusum guaranteed: self-starting CUSUM, k = 1, warm-up 96 windows, scores clipped to
+  [-3, 3], bound from `alarm_guarantee.guaranteed_bound` (ARL0 720 for the monitor
+  w.p. >= 0.98 over the warm-up);
+- guard + ss-cusum: the proposed default, the guard or the CUSUM (ARL0 720/0.95).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms
-per 30 days = alarms / 240 windows * 720. Delay = windows from the shift's start to the
-first alarm (1 = the first shifted window), "-" when none within 120 windows.
+per 30 days = alarms / 240 windows * 720. The sequential rules also get a long-run rate per
+draw (`long_run`: 14,400 more windows resampled from 1,000 further healthy windows scored
+by `monitor.drift.nullstats`, checked against the engine on every run): 240 windows hold
+a third of the budget's 720, too few to tell 1 per 30 days from 3. Delay = windows from the
+shift's start to the first alarm (1 = the first shifted window), "-" when none within
+60 (`SHIFTED`).
 
     .venv/bin/python bench/alarms.py --sizes 500,5000 --draws 3
 """
@@ -39,23 +58,34 @@ import numpy as np
 import pandas as pd
 
 from monitor.drift import DriftOptions, compare, compare_feature
+from monitor.drift.alarm_guarantee import conditional_p_values, reference_share
 from monitor.drift.calibration import calibrate
 from monitor.drift.correction import correct
 from monitor.drift.engine import summarize
+from monitor.drift.nullstats import binned_many, wasserstein_many
 from monitor.drift.sequential import CusumConfig, CusumState, update
 
-WINDOWS, SHIFT_AT, BUDGET_WINDOWS = 240, 120, 720
-RULES = (
-    "engine feature",
-    "engine dataset",
-    "p<0.05",
-    "auto+holm",
-    "auto+bh",
-    "cusum",
-    "cusum warm-up 48",
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _alarm_tables import (
+    BUDGET_WINDOWS,
+    CAP,
+    CATEGORICAL_SHIFTS,
+    CUSUM_DELTA,
+    FRESH,
+    GUARD_DELTA,
+    GUARD_SHARE,
+    K_NEW,
+    LONG,
+    NUMERIC_SHIFTS,
+    RULES,
+    SEQUENTIAL,
+    SHIFT_AT,
+    SHIFTED,
+    WARMUP,
+    WINDOWS,
+    print_draws,
+    print_summary,
 )
-NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
-CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
 
 
 def datasets() -> dict[str, pd.DataFrame]:
@@ -84,10 +114,12 @@ class Window:
     p_plain: dict[str, float]  # KS / chi-square p-values
     p_auto: dict[str, float]
     z_auto: dict[str, float]
+    rho: dict[str, float]  # the reference's share of the null variance (alarm_guarantee)
+    guard: bool | None = None  # the guard's verdict, computed once
 
 
 def _score(report, cal) -> Window:
-    p_plain, p_auto, z_auto = {}, {}, {}
+    p_plain, p_auto, z_auto, rho = {}, {}, {}, {}
     for f in report.features:
         test = f.stats.get("ks" if f.kind == "numeric" else "chisquare")
         p_plain[f.name] = test["p_value"] if isinstance(test, dict) else np.nan
@@ -95,12 +127,13 @@ def _score(report, cal) -> Window:
         n = report.current_rows * (1 - f.missing_share_current)
         null = cal.features[f.name]
         if stat is None or n < 2:
-            p_auto[f.name], z_auto[f.name] = np.nan, np.nan
+            p_auto[f.name], z_auto[f.name], rho[f.name] = np.nan, np.nan, 0.0
             continue
         z = null.z_score(float(stat), n)
+        rho[f.name] = reference_share(n, null.reference_rows)
         z_auto[f.name], p_auto[f.name] = z, null.p_value(float(stat), n)
     return Window(
-        any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto
+        any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto, rho
     )
 
 
@@ -129,31 +162,97 @@ def decide(rule: str, win: Window, state: dict) -> bool:
         return win.engine_dataset
     if rule == "p<0.05":
         return any(p < 0.05 for p in win.p_plain.values())
-    if rule in ("auto+holm", "auto+bh"):
-        method = "holm" if rule == "auto+holm" else "bh"
-        return correct(win.p_auto, method, 1 / BUDGET_WINDOWS).any_rejected
+    if rule == "auto+holm":
+        return correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS).any_rejected
+    if rule == "guard":
+        return guard(win)
+    if rule == "guard + ss-cusum":
+        return guard(win) | decide("ss-cusum guaranteed", win, state)
     cusum, config = state["cusum"], state["config"]
     cusum, alarmed = update(cusum, win.z_auto, config, "ref")
     state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
     return bool(alarmed)
 
 
-def run_stream(windows: list[Window]) -> dict[str, list[bool]]:
+def guard(win: Window) -> bool:
+    """Per-window rule with a guaranteed conditional rate: Holm over conditional p-values."""
+    if win.guard is None:
+        p = conditional_p_values(win.z_auto, win.rho, GUARD_DELTA)
+        win.guard = correct(p, "holm", GUARD_SHARE / BUDGET_WINDOWS).any_rejected
+    return win.guard
+
+
+def cusum_config(rule: str, p: int) -> CusumConfig:
+    if rule in ("ss-cusum guaranteed", "guard + ss-cusum"):
+        arl0 = BUDGET_WINDOWS / (1 - GUARD_SHARE if rule == "guard + ss-cusum" else 1.0)
+        return CusumConfig(arl0, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA, cap=CAP)
+    return CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
+
+
+def run_stream(windows: list[Window], rules: tuple[str, ...] = RULES) -> dict[str, list[bool]]:
     p = len(windows[0].z_auto)
     out = {}
-    for rule in RULES:
-        config = CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
-        state = {"cusum": CusumState(), "config": config}
+    for rule in rules:
+        state = {"cusum": CusumState(), "config": cusum_config(rule, p)}
         out[rule] = [decide(rule, w, state) for w in windows]
     return out
 
 
-def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
+def fresh_windows(ref: pd.DataFrame, pool: pd.DataFrame, cal, rows: np.ndarray) -> list[Window]:
+    """FRESH more healthy windows scored for the new rules only, by `monitor.drift.nullstats`
+    (the engine's Wasserstein / Jensen-Shannon, pinned draw by draw in its tests) instead of
+    a full `compare`: cheap enough for a pool much larger than the warm-up. Rows are drawn
+    like the stream's (one row index per window, shared by all features)."""
+    m = rows.shape[1]
+    z: list[dict[str, float]] = [{} for _ in range(len(rows))]
+    rho: dict[str, float] = {}
+    for name, null in cal.features.items():
+        values = pool[name].to_numpy()
+        rho[name] = reference_share(m, null.reference_rows)
+        if null.kind == "numeric":
+            ref_sorted = np.sort(ref[name].to_numpy(dtype=float))
+            stats_ = np.concatenate(
+                [
+                    wasserstein_many(ref_sorted, np.sort(values[r], axis=1))
+                    for r in np.array_split(rows, 10)
+                ]
+            )
+        else:
+            cats, codes = np.unique(
+                np.concatenate([ref[name].to_numpy(), values]), return_inverse=True
+            )
+            ref_counts = np.bincount(codes[: len(ref)], minlength=cats.size)
+            pool_codes = codes[len(ref) :]
+            counts = np.stack([np.bincount(pool_codes[r], minlength=cats.size) for r in rows])
+            stats_ = binned_many(ref_counts, counts, ("jensenshannon",))["jensenshannon"]
+        for i, v in enumerate(stats_):
+            z[i][name] = null.z_score(float(v), m)
+    return [Window(False, False, {}, {}, zi, rho) for zi in z]
+
+
+def long_run(healthy: list[Window], fresh: list[Window], rng) -> dict[str, float]:
+    """Sequential rules' false alarms per 30 days on a long healthy stream: the 240 windows
+    then LONG windows resampled from FRESH further healthy windows (iid given the reference,
+    not seen by the warm-up); counted over the windows after each rule's warm-up."""
+    stream = healthy + [fresh[i] for i in rng.integers(0, len(fresh), LONG)]
+    fired = run_stream(stream, SEQUENTIAL)
+    out = {}
+    for rule, flags in fired.items():
+        start = cusum_config(rule, len(healthy[0].z_auto)).warmup
+        out[rule] = sum(flags[start:]) / (len(flags) - start) * BUDGET_WINDOWS
+    return out
+
+
+def one_draw(frame: pd.DataFrame, m: int, seed: int, design: str) -> dict:
     """Healthy and shifted streams for one reference draw and window size."""
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(frame))
     half = min(len(frame) // 2, 3000)
-    ref, pool = frame.iloc[order[:half]], frame.iloc[order[half:]]
+    if design == "holdout":
+        order = rng.permutation(len(frame))
+        ref, pool = frame.iloc[order[:half]], frame.iloc[order[half:]]
+    else:  # population: reference and windows are iid draws from the data set's rows
+        ref = frame.iloc[rng.integers(0, len(frame), half)].reset_index(drop=True)
+        pool = frame
     opts = DriftOptions(workers=1)
     rows = [rng.integers(0, len(pool), m) for _ in range(WINDOWS)]
     first = compare(ref, pool.iloc[rows[0]], opts)
@@ -164,6 +263,10 @@ def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
     reports = [compare(ref, pool.iloc[r].reset_index(drop=True), opts) for r in rows]
     healthy = [_score(rep, cal) for rep in reports]
     result = {"healthy": run_stream(healthy), "calibrate_cpu_s": cal_s, "shifted": {}}
+    fresh = fresh_windows(ref, pool, cal, rng.integers(0, len(pool), (FRESH, m)))
+    pin = fresh_windows(ref, pool, cal, rows[0][None, :])[0].z_auto  # same as the engine's?
+    result["pin"] = max(abs(pin[n] - healthy[0].z_auto[n]) for n in pin)
+    result["long"] = long_run(healthy, fresh, rng)
     numeric = [n for n, k in kinds.items() if k == "numeric"]
     categorical = [n for n, k in kinds.items() if k == "categorical"]
     plan = [(numeric[0], s) for s in NUMERIC_SHIFTS] if numeric else []
@@ -171,13 +274,13 @@ def one_draw(frame: pd.DataFrame, m: int, seed: int) -> dict:
     for column, how in plan:
         stream = list(healthy[:SHIFT_AT])
         flags = 0
-        for t in range(SHIFT_AT, WINDOWS):
+        for t in range(SHIFT_AT, SHIFT_AT + SHIFTED):
             cur = pool.iloc[rows[t]].reset_index(drop=True)
             moved = shift(cur[column], how, ref[column], rng)
             rep = compare_feature(column, ref[column], moved, opts)
             flags += rep.drifted
             stream.append(_shifted(healthy[t], reports[t], rep, cal, m))
-        result["shifted"][(column, how)] = (run_stream(stream), flags / (WINDOWS - SHIFT_AT))
+        result["shifted"][(column, how)] = (run_stream(stream), flags / SHIFTED)
     return result
 
 
@@ -188,84 +291,114 @@ def _shifted(win: Window, report, feature, cal, m: int) -> Window:
     return _score(rep, cal)
 
 
-def delay(fired: list[bool]) -> int | None:
-    for t in range(SHIFT_AT, WINDOWS):
-        if fired[t]:
-            return t - SHIFT_AT + 1
-    return None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="500,5000")
     ap.add_argument("--draws", type=int, default=3)
     ap.add_argument("--only", default="", help="comma-separated data set names")
     ap.add_argument("--cost", type=int, default=0, help="only time calibration on N rows")
+    ap.add_argument("--design", choices=("population", "holdout"), default="population")
+    ap.add_argument("--tradeoff", action="store_true", help="delta/cap vs per-draw rate only")
+    ap.add_argument("--warmup", type=int, default=WARMUP, help="warm-up for --tradeoff")
+    ap.add_argument("--fresh", type=int, default=FRESH, help="scored windows for --tradeoff")
     args = ap.parse_args(argv)
     if args.cost:
         return cost(args.cost)
+    if args.tradeoff:
+        return tradeoff(
+            [int(s) for s in args.sizes.split(",")], args.draws, args.only, args.warmup, args.fresh
+        )
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"load average at start: {os.getloadavg()}", flush=True)
+    print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
     sets = datasets()
     if args.only:
         sets = {k: v for k, v in sets.items() if k in args.only.split(",")}
     started = time.perf_counter()
+    every: dict[int, list[dict]] = {m: [] for m in sizes}
     for name, frame in sets.items():
         for m in sizes:
-            draws = [one_draw(frame, m, seed) for seed in range(args.draws)]
-            _print(name, frame, m, draws)
+            draws = [one_draw(frame, m, seed, args.design) for seed in range(args.draws)]
+            print_draws(name, frame, m, draws)
+            every[m] += draws
+    for m in sizes:
+        print_summary(m, every[m])
     print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
+    return 0
+
+
+def tradeoff(sizes: list[int], draws: int, only: str, warmup: int, fresh: int) -> int:
+    """The guaranteed self-starting CUSUM's long-run false alarms per 30 days, per draw, for
+    several delta and cap: healthy streams of nullstats-scored windows only (no engine), on
+    reference draws seeded 100.. (not those of the main tables)."""
+    variants = [(d, c) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
+    print(f"load average at start: {os.getloadavg()}; warm-up {warmup} windows")
+    print("| data set | m | " + " | ".join(f"δ {d}, cap {c}" for d, c in variants) + " |")
+    print("|---" * (2 + len(variants)) + "|")
+    per: dict[tuple, list[float]] = {v: [] for v in variants}
+    for name, frame in datasets().items():
+        if only and name not in only.split(","):
+            continue
+        for m in sizes:
+            cells: dict[tuple, list[float]] = {v: [] for v in variants}
+            for seed in range(100, 100 + draws):
+                rng = np.random.default_rng(seed)
+                ref = frame.iloc[rng.integers(0, len(frame), min(len(frame) // 2, 3000))]
+                ref = ref.reset_index(drop=True)
+                kinds = {
+                    f.name: f.kind
+                    for f in compare(ref, frame.iloc[:m], DriftOptions(workers=1)).features
+                }
+                cal = calibrate(ref, kinds=kinds, seed=seed)
+                wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (fresh, m)))
+                pool = wins[warmup:]
+                stream = wins[:warmup] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
+                for d, c in variants:
+                    config = CusumConfig(BUDGET_WINDOWS, len(cal.features), k=K_NEW,
+                                         warmup=warmup, delta=d, cap=c)  # fmt: skip
+                    state, n = CusumState(), 0
+                    for w in stream:
+                        state, alarmed = update(state, w.z_auto, config, "r")
+                        if alarmed:
+                            n, state = n + 1, state.reset(alarmed)
+                    cells[(d, c)].append(n / LONG * BUDGET_WINDOWS)
+            for v in variants:
+                per[v] += cells[v]
+            row = " | ".join(", ".join(f"{x:.2f}" for x in cells[v]) for v in variants)
+            print(f"| {name} | {m} | {row} |", flush=True)
+    row = " | ".join(f"max {max(r):.2f}, MTBFA/budget {1 / np.mean(r):.2f}" for r in per.values())
+    print(f"| all | | {row} |")
+    print(f"load average at end: {os.getloadavg()}")
     return 0
 
 
 def cost(n: int) -> int:
     """Calibration of an n-row, 25-feature reference (bench/drift.py's frames), and the
     per-window cost of the new rules next to the engine's compare of an n-row window."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from drift import make_frames
 
     ref, cur = make_frames(n)
     print(f"load average before: {os.getloadavg()}")
     wall, cpu = time.perf_counter(), time.process_time()
     cal = calibrate(ref)
+    bound = CusumConfig(BUDGET_WINDOWS, ref.shape[1], k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA)
+    h = bound.bound  # the guaranteed CUSUM bound (the guard's threshold is closed form)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"calibrate {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall, {cpu:.2f} s CPU")
+    print(
+        f"calibrate + guaranteed bound, {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall,"
+        f" {cpu:.2f} s CPU; CUSUM bound h = {h:.3f}"
+    )
     wall = time.perf_counter()
     report = compare(ref, cur, DriftOptions(workers=1))
     engine_s = time.perf_counter() - wall
     wall = time.perf_counter()
     win = _score(report, cal)
     correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS)
-    update(CusumState(), win.z_auto, CusumConfig(BUDGET_WINDOWS, len(win.z_auto)), "r")
+    guard(win)
+    update(CusumState(), win.z_auto, bound, "r")
     rules_s = time.perf_counter() - wall
     print(f"one window: compare {engine_s:.2f} s, scores + Holm + CUSUM {rules_s * 1e3:.1f} ms")
     print(f"load average after: {os.getloadavg()}")
     return 0
-
-
-def _print(name: str, frame: pd.DataFrame, m: int, draws: list[dict]) -> None:
-    per30 = BUDGET_WINDOWS / WINDOWS
-    print(f"\n### {name} ({len(frame)} rows, {frame.shape[1]} features), windows of {m} rows")
-    cal = ", ".join(f"{d['calibrate_cpu_s']:.2f}" for d in draws)
-    print(f"calibration CPU s per draw: {cal}\n")
-    print("| rule | false alarms / 30 days, per draw | " + " | ".join(_shift_names(draws)) + " |")
-    print("|---" * (2 + len(_shift_names(draws))) + "|")
-    for rule in RULES:
-        fa = ", ".join(f"{sum(d['healthy'][rule]) * per30:.0f}" for d in draws)
-        cells = []
-        for key in draws[0]["shifted"]:
-            ds = [delay(d["shifted"][key][0][rule]) for d in draws]
-            cells.append(", ".join("-" if x is None else str(x) for x in ds))
-        print(f"| {rule} | {fa} | " + " | ".join(cells) + " |")
-    flagged = []
-    for key in draws[0]["shifted"]:
-        shares = ", ".join(f"{d['shifted'][key][1]:.0%}" for d in draws)
-        flagged.append(f"{key[1]}: {shares}")
-    print("\ncolumn flagged by the engine per shifted window (per draw): " + "; ".join(flagged))
-
-
-def _shift_names(draws: list[dict]) -> list[str]:
-    return [f"delay {how} ({c})" for c, how in draws[0]["shifted"]]
 
 
 if __name__ == "__main__":

@@ -192,7 +192,8 @@ def _draw_counts(
     """(b, k) window counts: multinomial for the bootstrap, consecutive rows for chunks."""
     if mode == "bootstrap":
         return rng.multinomial(m, counts / counts.sum(), size=b)
-    assert codes is not None  # chunks: `_Prepared.of` keeps the codes with the counts
+    if codes is None:
+        raise DriftError("chunks need the column's codes")
     k = counts.size
     cum = np.zeros((codes.size + 1, k), dtype=np.int32)
     np.cumsum(np.eye(k, dtype=np.int32)[codes], axis=0, out=cum[1:])
@@ -259,7 +260,8 @@ def _feature_stats(
             out["ks"] = ks_many(prep.ordered, d, pos)
     rest = tuple(x for x in methods if x not in ("wasserstein_normed", "ks"))
     if rest:
-        assert prep.counts is not None  # `_Prepared.of` counts for every binned method
+        if prep.counts is None:
+            raise DriftError(f"no bin counts prepared for {rest}")
         drawn = _draw_counts(prep.counts, prep.codes, m, b, mode, rng)
         out.update(binned_many(prep.counts, drawn, rest))
     return {k: np.sqrt(np.maximum(v, 0.0)) if k in QUADRATIC else v for k, v in out.items()}

@@ -25,7 +25,10 @@ large next to the reference). `warmup` > 0 makes the CUSUM self-starting: the fi
 and standard deviation of z (Welford); later scores are standardised by them. This trades
 blindness to a shift present from the start (the per-window rule still sees a large one)
 for a false-alarm rate that no longer depends on how the reference draw fell; the t-like
-error of the estimated scale shortens ARL0 somewhat for short warm-ups.
+error of the estimated scale shortens ARL0 somewhat for short warm-ups. `delta` chooses the
+bound so that ARL0 holds for this stream with probability 1 - delta over the warm-up
+(`monitor.drift.alarm_guarantee.guaranteed_bound`), and `cap` clips the standardised
+scores (a winsorised CUSUM, robust to heavy-tailed windows).
 """
 
 from __future__ import annotations
@@ -33,15 +36,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from scipy import optimize
 
+from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound
 from monitor.errors import DriftError
 
 K_DEFAULT = 0.5
-_SIEGMUND = 1.166
+_SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
     "CusumConfig",
@@ -61,8 +66,10 @@ def siegmund_arl(h: float, k: float, shift: float = 0.0) -> float:
     return (math.exp(-2 * d * b) + 2 * d * b - 1) / (2 * d * d)
 
 
+@lru_cache(maxsize=256)
 def bound_for_arl(arl0: float, k: float = K_DEFAULT) -> float:
-    """The bound h whose in-control ARL is `arl0` windows (Siegmund's approximation)."""
+    """The bound h whose in-control ARL is `arl0` windows (Siegmund's approximation; cached:
+    `CusumConfig.bound` asks for it on every window)."""
     if not (math.isfinite(arl0) and arl0 >= 2):
         raise DriftError(f"expected run length must be at least 2 windows, got {arl0!r}")
     if not k > 0:
@@ -78,17 +85,31 @@ class CusumConfig:
     features: int
     k: float = K_DEFAULT
     warmup: int = 0  # windows that estimate each feature's z offset and scale (self-starting)
+    # with warmup: the ARL0 holds for this stream with probability >= 1 - delta over the
+    # warm-up (guaranteed conditional performance, monitor.drift.alarm_guarantee)
+    delta: float | None = None
+    # with warmup: standardised scores are clipped to [-cap, cap] (winsorised CUSUM): one
+    # heavy-tailed window cannot alarm alone; only lengthens the in-control ARL
+    cap: float | None = None
 
     def __post_init__(self) -> None:
         if self.features < 1:
             raise DriftError("a sequential rule needs at least one feature")
         if self.warmup != 0 and self.warmup < 10:
             raise DriftError(f"warmup must be 0 or at least 10 windows, got {self.warmup!r}")
+        if self.delta is not None and not (self.warmup and 0 < self.delta < 1):
+            raise DriftError(f"delta needs a warm-up and must be in (0, 1), got {self.delta!r}")
+        if self.cap is not None and not (self.warmup and self.cap > self.k):
+            raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
     @property
     def bound(self) -> float:
+        if self.delta is not None:
+            return guaranteed_bound(
+                float(self.arl0), self.k, self.warmup, self.delta, self.features
+            )
         return bound_for_arl(self.arl0 * self.features, self.k)
 
     def expected_delay(self, shift: float) -> float:
@@ -133,7 +154,7 @@ class CusumState:
         return replace(self, sums={n: s for n, s in self.sums.items() if n not in features})
 
 
-def _standardised(state: CusumState, name: str, z: float, warmup: int):
+def _standardised(state: CusumState, name: str, z: float, warmup: int, cap: float | None):
     """(score for the CUSUM or None while warming up, the feature's updated baseline)."""
     if warmup == 0:
         return z, None
@@ -146,7 +167,10 @@ def _standardised(state: CusumState, name: str, z: float, warmup: int):
         mean += delta / n
         return None, (n, mean, m2 + delta * (z - mean))
     sd = math.sqrt(m2 / (n - 1)) if n > 1 else 1.0
-    return (z - mean) / max(sd, 0.1), (n, mean, m2)
+    score = (z - mean) / max(sd, 0.1)
+    if cap is not None and math.isfinite(score):
+        score = min(max(score, -cap), cap)
+    return score, (n, mean, m2)
 
 
 def update(
@@ -164,7 +188,7 @@ def update(
     for name, z in z_scores.items():
         if z is None or math.isnan(z):
             continue
-        score, base[name] = _standardised(state, name, float(z), config.warmup)
+        score, base[name] = _standardised(state, name, float(z), config.warmup, config.cap)
         if score is not None:
             sums[name] = max(0.0, sums.get(name, 0.0) + score - k)
     if config.warmup == 0:
