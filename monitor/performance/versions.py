@@ -28,7 +28,7 @@ class space, so the positive class is the same for both.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -43,7 +43,8 @@ EXACT_BELOW = 25  # discordant pairs below which McNemar's test is the exact bin
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 SEED = 20260516
-_CHUNK_CELLS = 2_000_000  # resampled indices held at once
+_CHUNK_CELLS = 4_000_000  # resampled values held at once
+MAX_DISTINCT_ROWS = 256  # up to this many distinct rows: multinomial counts, not indices
 
 
 @dataclass(frozen=True)
@@ -110,15 +111,8 @@ class VersionComparison:
             "rows_a": self.rows_a,
             "rows_b": self.rows_b,
             "pairs": self.pairs,
-            "test": None
-            if test is None
-            else {
-                "name": test.name,
-                "statistic": test.statistic,
-                "p_value": test.p_value,
-                "discordant": list(test.discordant) if test.discordant else None,
-            },
-            "metrics": [m.__dict__.copy() for m in self.metrics],
+            "test": None if test is None else asdict(test),
+            "metrics": [asdict(m) for m in self.metrics],
             "confidence": self.confidence,
             "resamples": self.resamples,
             "reason": self.reason,
@@ -220,10 +214,17 @@ def compare_versions(
             if chosen == "paired"
             else two_proportion_z(int(ra.sum()), n_a, int(rb.sum()), n_b)
         )
-    diffs = tuple(
-        _metric_diff(name, fn, ca, cb, chosen == "paired", rng, resamples, confidence)
-        for name, fn in metrics.items()
-    )
+    boot = None
+    if resamples > 0:
+        if chosen == "paired":
+            ba, bb = bootstrap_means([ca, cb], rng, resamples)
+        else:
+            (ba,), (bb,) = (
+                bootstrap_means([ca], rng, resamples),
+                bootstrap_means([cb], rng, resamples),
+            )
+        boot = (ba, bb)
+    diffs = tuple(_metric_diff(name, fn, ca, cb, boot, confidence) for name, fn in metrics.items())
     return replace(
         base, design=chosen, task=task, rows_a=n_a, rows_b=n_b, pairs=len(pa), test=test,
         metrics=diffs,
@@ -316,33 +317,33 @@ def joint_proba(a: VersionRows, b: VersionRows) -> tuple[np.ndarray | None, tupl
     return out, keys
 
 
-def _means(columns: Mapping[str, np.ndarray], idx: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Column means over all rows (idx None) or over each resample row of `idx` (r, n)."""
-    if idx is None:
-        return {k: np.asarray(v.mean()) for k, v in columns.items()}
-    return {k: v[idx].mean(axis=1) for k, v in columns.items()}
+def bootstrap_means(
+    sides: list[Mapping[str, np.ndarray]], rng: np.random.Generator, resamples: int
+) -> list[dict[str, np.ndarray]]:
+    """Each side's column means over `resamples` resamples of the rows, drawn with
+    replacement; the sides share their rows (one resample of pairs) when given together.
 
-
-def _draws(
-    fn: _Metric,
-    ca: Mapping[str, np.ndarray],
-    cb: Mapping[str, np.ndarray],
-    paired: bool,
-    rng: np.random.Generator,
-    resamples: int,
-) -> np.ndarray:
-    """`resamples` bootstrap values of fn(B) − fn(A), in chunks of bounded memory."""
-    n_a, n_b = _rows(ca), _rows(cb)
-    chunk = max(1, _CHUNK_CELLS // max(n_a, n_b))
-    out: list[np.ndarray] = []
-    done = 0
-    while done < resamples:
-        r = min(chunk, resamples - done)
-        ia = rng.integers(0, n_a, size=(r, n_a))
-        ib = ia if paired else rng.integers(0, n_b, size=(r, n_b))
-        out.append(fn(_means(cb, ib)) - fn(_means(ca, ia)))
-        done += r
-    return np.concatenate(out)
+    Rows take few distinct values for classification (0/1 indicators): then the counts of each
+    distinct row in a resample are drawn at once (multinomial, the same distribution as
+    drawing rows); otherwise rows are drawn by index, in chunks of bounded memory."""
+    names = [(i, k) for i, cols in enumerate(sides) for k in cols]
+    matrix = np.column_stack([sides[i][k] for i, k in names]).astype(np.float64)
+    n = len(matrix)
+    values, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    if len(values) <= MAX_DISTINCT_ROWS:
+        freq = np.bincount(inverse.ravel(), minlength=len(values)) / n
+        means = rng.multinomial(n, freq, size=resamples) @ values / n
+    else:
+        chunk = max(1, _CHUNK_CELLS // (n * len(names)))
+        parts = []
+        for lo in range(0, resamples, chunk):
+            idx = rng.integers(0, n, size=(min(chunk, resamples - lo), n))
+            parts.append(matrix[idx].mean(axis=1))
+        means = np.concatenate(parts)
+    out: list[dict[str, np.ndarray]] = [{} for _ in sides]
+    for j, (i, k) in enumerate(names):
+        out[i][k] = means[:, j]
+    return out
 
 
 def _metric_diff(
@@ -350,16 +351,15 @@ def _metric_diff(
     fn: _Metric,
     ca: Mapping[str, np.ndarray],
     cb: Mapping[str, np.ndarray],
-    paired: bool,
-    rng: np.random.Generator,
-    resamples: int,
+    boot: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None,
     confidence: float,
 ) -> MetricDiff:
-    va, vb = _finite(fn(_means(ca, None))), _finite(fn(_means(cb, None)))
+    va = _finite(fn({k: np.asarray(v.mean()) for k, v in ca.items()}))
+    vb = _finite(fn({k: np.asarray(v.mean()) for k, v in cb.items()}))
     diff = None if va is None or vb is None else vb - va
     low = high = None
-    if diff is not None and resamples > 0:
-        draws = _draws(fn, ca, cb, paired, rng, resamples)
+    if diff is not None and boot is not None:
+        draws = fn(boot[1]) - fn(boot[0])
         draws = draws[np.isfinite(draws)]
         if len(draws):
             tail = (1 - confidence) / 2
@@ -383,6 +383,7 @@ __all__ = [
     "TestResult",
     "VersionComparison",
     "VersionRows",
+    "bootstrap_means",
     "compare_versions",
     "joint_proba",
     "mcnemar",
