@@ -42,6 +42,37 @@ def window_or_400(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return lo, hi
 
 
+def versions_or_400(
+    watching: list[MonitorSettings], a: str | None, b: str | None
+) -> tuple[str, str]:
+    """A and B as given, a missing one from the versions the model's monitors watch."""
+    configured = list(dict.fromkeys(m.model_version for m in watching if m.model_version))
+    if a is None:
+        a = next((v for v in configured if v != b), None)
+    if b is None:
+        b = next((v for v in configured if v != a), None)
+    if a is None or b is None:
+        raise HTTPException(
+            status_code=400, detail="give a and b: the model's monitors name fewer versions"
+        )
+    if a == b:
+        raise HTTPException(status_code=400, detail="a and b name the same version")
+    return a, b
+
+
+def newest_window_or_400(
+    engine: Engine, monitors: list[MonitorSettings]
+) -> tuple[datetime, datetime]:
+    """The window of the newest finished run of the versions' monitors."""
+    latest = run_reads.latest_runs(engine, [m.name for m in monitors])
+    if not latest:
+        raise HTTPException(
+            status_code=400, detail="no finished run of these versions: give start and end"
+        )
+    newest = max(latest.values(), key=lambda r: (r["window_end"], r["id"]))
+    return newest["window_start"], newest["window_end"]
+
+
 def version_drift(
     engine: Engine, monitors: list[MonitorSettings], start: datetime, end: datetime
 ) -> list[VersionDriftOut]:
@@ -70,13 +101,28 @@ def compare(
     request: Request,
     model: Annotated[str, Path(description="A model some monitor watches.", max_length=200)],
     a: Annotated[
-        str, Query(min_length=1, max_length=200, pattern=NO_NUL, description="Version A.")
-    ],
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=NO_NUL,
+            description="Version A (default: the first version a monitor of the model watches).",
+        ),
+    ] = None,
     b: Annotated[
-        str, Query(min_length=1, max_length=200, pattern=NO_NUL, description="Version B.")
-    ],
-    start: Annotated[AwareDatetime, Query(description="Window start (inclusive).")],
-    end: Annotated[AwareDatetime, Query(description="Window end (exclusive).")],
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=NO_NUL,
+            description="Version B (default: the next configured version).",
+        ),
+    ] = None,
+    start: Annotated[
+        AwareDatetime | None,
+        Query(description="Window start, inclusive (default: the newest run's window of A or B)."),
+    ] = None,
+    end: Annotated[AwareDatetime | None, Query(description="Window end, exclusive.")] = None,
     design: Annotated[
         Literal["paired", "unpaired"] | None,
         Query(description="Default: paired when the versions scored common event ids."),
@@ -88,13 +134,16 @@ def compare(
     watching = [m for m in settings.monitors if m.model == model]
     if not watching:
         raise HTTPException(status_code=404, detail="no monitor watches this model")
-    if a == b:
-        raise HTTPException(status_code=400, detail="a and b name the same version")
+    a, b = versions_or_400(watching, a, b)
+    mons = [m for m in watching if m.model_version in (a, b)]
+    if start is None and end is None:
+        start, end = newest_window_or_400(engine, mons)
+    elif start is None or end is None:
+        raise HTTPException(status_code=400, detail="give both start and end, or neither")
     lo, hi = window_or_400(start, end)
     rows_a = load_version_rows(engine, model, a, lo, hi)
     rows_b = load_version_rows(engine, model, b, lo, hi)
     result = compare_versions(rows_a, rows_b, design=design).to_dict()
-    mons = [m for m in watching if m.model_version in (a, b)]
     return VersionCompareOut(
         model=model,
         window_start=lo,

@@ -112,3 +112,16 @@ def test_unpaired_when_forced_and_errors(shadow) -> None:
     other = "/api/v1/models/nope/versions/compare"
     assert client.get(other, params={"a": "3", "b": "4", **WINDOW}, headers=AUTH).status_code == 404
     assert client.get(URL, params={"a": "3", "b": "4", **WINDOW}).status_code == 401
+
+
+def test_defaults_are_the_configured_versions_on_the_newest_window(shadow) -> None:
+    client, _, _ = shadow
+    doc = client.get(URL, headers=AUTH).json()
+    assert (doc["version_a"], doc["version_b"], doc["pairs"]) == ("3", "4", N)
+    assert doc["window_start"].startswith(T0.isoformat()[:19])
+    swapped = client.get(URL, params={"a": "4"}, headers=AUTH).json()
+    assert (swapped["version_a"], swapped["version_b"]) == ("4", "3")
+    half = client.get(URL, params={"start": WINDOW["start"]}, headers=AUTH)
+    assert half.status_code == 400 and half.json() == {
+        "detail": "give both start and end, or neither"
+    }
