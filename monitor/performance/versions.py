@@ -334,11 +334,13 @@ def bootstrap_means(
         freq = np.bincount(inverse.ravel(), minlength=len(values)) / n
         means = rng.multinomial(n, freq, size=resamples) @ values / n
     else:
-        chunk = max(1, _CHUNK_CELLS // (n * len(names)))
+        chunk = max(1, _CHUNK_CELLS // n)
         parts = []
         for lo in range(0, resamples, chunk):
-            idx = rng.integers(0, n, size=(min(chunk, resamples - lo), n))
-            parts.append(matrix[idx].mean(axis=1))
+            r = min(chunk, resamples - lo)  # r resamples: how often each row was drawn, at once
+            idx = rng.integers(0, n, size=(r, n)) + n * np.arange(r)[:, None]
+            counts = np.bincount(idx.ravel(), minlength=r * n).reshape(r, n)
+            parts.append(counts @ matrix / n)
         means = np.concatenate(parts)
     out: list[dict[str, np.ndarray]] = [{} for _ in sides]
     for j, (i, k) in enumerate(names):

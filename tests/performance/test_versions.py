@@ -131,6 +131,10 @@ def test_regression_bootstrap_and_forced_unpaired() -> None:
     assert mae.a == pytest.approx(mean_absolute_error(y, pa), rel=1e-12)
     assert rmse.b == pytest.approx(np.sqrt(mean_squared_error(y, pb)), rel=1e-12)
     assert mae.high is not None and mae.high < 0  # B clearly better
+    idx = np.random.default_rng(99).integers(0, 150, size=(20000, 150))
+    ea, eb = np.abs(pa - y), np.abs(pb - y)
+    lo, hi = np.quantile(eb[idx].mean(axis=1) - ea[idx].mean(axis=1), [0.025, 0.975])
+    assert (mae.low, mae.high) == (pytest.approx(lo, abs=0.01), pytest.approx(hi, abs=0.01))
     forced = compare_versions(rows("1", ids, y, pa), rows("2", ids, y, pb), design="unpaired")
     assert forced.design == "unpaired" and forced.metrics[0].diff == mae.diff
     width = forced.metrics[0].high - forced.metrics[0].low  # type: ignore[operator]
