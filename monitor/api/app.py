@@ -28,6 +28,7 @@ from monitor.api import (
     routes_dead_letters,
     routes_monitors,
     routes_runs,
+    routes_versions,
 )
 from monitor.api.deps import ERRORS
 from monitor.api.prometheus import IngestObserver, build_registry
@@ -164,6 +165,7 @@ def create_app(
             routes_alerts.silences_router,
             routes_dead_letters.router,
             routes_channels.router,
+            routes_versions.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
     return app

@@ -249,3 +249,55 @@ class AckIn(BaseModel):
 class Health(_Out):
     status: Literal["ok", "ready", "not_ready"]
     checks: dict[str, bool] = Field(default_factory=dict)
+
+
+# --- champion and challenger (issue 16 item 4) ---------------------------------------------
+
+
+class VersionTestOut(_Out):
+    """The accuracy test: McNemar on the discordant pairs (paired) or the two-proportion z-test."""
+
+    name: Literal["mcnemar_exact", "mcnemar_chi2", "two_proportion_z"]
+    statistic: float | None
+    p_value: float | None
+    discordant: list[int] | None = Field(
+        description="[A right and B wrong, A wrong and B right] (paired only)."
+    )
+
+
+class MetricDiffOut(_Out):
+    metric: str
+    a: float | None
+    b: float | None
+    diff: float | None = Field(description="b - a")
+    low: float | None = Field(description="Bootstrap interval of b - a, lower end.")
+    high: float | None
+
+
+class VersionDriftOut(_Out):
+    """A monitor of one of the two versions and its finished run over exactly this window."""
+
+    monitor: str
+    version: str
+    run: RunBrief | None
+
+
+class VersionCompareOut(_Out):
+    model: str
+    window_start: datetime
+    window_end: datetime
+    version_a: str
+    version_b: str
+    design: Literal["paired", "unpaired"]
+    task: Literal["classification", "regression"] | None
+    predictions_a: int
+    predictions_b: int
+    rows_a: int
+    rows_b: int
+    pairs: int
+    test: VersionTestOut | None
+    metrics: list[MetricDiffOut]
+    confidence: float
+    resamples: int
+    reason: str | None
+    drift: list[VersionDriftOut]

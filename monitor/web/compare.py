@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from monitor.performance.versions import VersionComparison, compare_versions
 from monitor.settings import MonitorSettings
+from monitor.storage.db import Engine
+from monitor.storage.version_reads import load_version_rows
 from monitor.web import charts
 from monitor.web.html import badge, e, figure, fmt, fmt_share, fmt_ts, page, table, td
 from monitor.web.monitor_view import preferred_metrics
@@ -54,6 +57,7 @@ def compare_page(
     reference_perf: tuple[dict[str, float] | None, dict[str, float] | None],
     csrf: str | None,
     note: str | None = None,
+    versions: VersionComparison | None = None,
 ) -> str:
     form = compare_form(monitors, a.name if a else None, b.name if b else None)
     head = f'<h1>Compare</h1><section class="card">{form}'
@@ -83,6 +87,7 @@ def compare_page(
         f"{_side_by_side(chosen, features)}</section>"
         f'<section class="card" id="cmp-performance"><h2>Performance side by side</h2>'
         f"{_perf_side_by_side(a, b, common, chosen, perf, reference_perf)}</section>"
+        f"{versions_section(versions, chosen)}"
     )
     return page("Compare", body, csrf=csrf, charts=True, active="compare")
 
@@ -240,3 +245,90 @@ def _latest_label(run: Any) -> str:
     start: datetime = run.window_start
     end: datetime = run.window_end
     return f"{fmt_ts(start)} → {fmt_ts(end)} UTC"
+
+
+def version_comparison(
+    engine: Engine,
+    a: MonitorSettings | None,
+    b: MonitorSettings | None,
+    chosen: tuple[dict[str, Any], dict[str, Any]] | None,
+) -> VersionComparison | None:
+    """Champion vs challenger on the chosen window when A and B watch two versions of one
+    model on the same traffic (same segment); None otherwise."""
+    if a is None or b is None or chosen is None or a.model != b.model:
+        return None
+    if a.model_version is None or b.model_version is None or a.model_version == b.model_version:
+        return None
+    if dict(a.segment) != dict(b.segment):
+        return None
+    start, end = chosen[0]["window_start"], chosen[0]["window_end"]
+    seg = dict(a.segment) or None
+    rows_a = load_version_rows(engine, a.model, a.model_version, start, end, segment=seg)
+    rows_b = load_version_rows(engine, b.model, b.model_version, start, end, segment=seg)
+    return compare_versions(rows_a, rows_b)
+
+
+_TESTS = {
+    "mcnemar_exact": "McNemar's exact test on the discordant pairs",
+    "mcnemar_chi2": "McNemar's test (chi-square, continuity correction) on the discordant pairs",
+    "two_proportion_z": "two-proportion z-test",
+}
+
+
+def versions_section(
+    cmp: VersionComparison | None, chosen: tuple[dict[str, Any], dict[str, Any]] | None
+) -> str:
+    """The champion/challenger card: the accuracy test and B − A with its interval."""
+    if cmp is None:
+        return ""
+    head = (
+        '<section class="card" id="cmp-versions"><h2>Champion and challenger: version '
+        f"{e(cmp.version_a)} (A) vs {e(cmp.version_b)} (B)</h2>"
+    )
+    when = f" ({e(window_text(chosen[0]))})" if chosen else ""
+    design = (
+        f"paired: {cmp.pairs:,} requests scored by both versions (shadow traffic)"
+        if cmp.design == "paired"
+        else "unpaired: each request scored by one version (split traffic)"
+    )
+    facts = meta_list(
+        [
+            ("window", window_text(chosen[0]) if chosen else "–"),
+            ("design", design),
+            ("labelled rows", f"A {cmp.rows_a:,} of {cmp.predictions[0]:,} · "
+                              f"B {cmp.rows_b:,} of {cmp.predictions[1]:,}"),
+        ]
+    )  # fmt: skip
+    if cmp.reason:
+        return f'{head}{facts}<p class="muted">No comparison{when}: {e(cmp.reason)}.</p></section>'
+    test = ""
+    if cmp.test is not None:
+        t = cmp.test
+        disc = ""
+        if t.discordant is not None:
+            b, c = t.discordant
+            disc = f" (A right, B wrong: {b:,}; A wrong, B right: {c:,})"
+        test = (
+            f'<p id="cmp-versions-test">Accuracy: {e(_TESTS[t.name])}'
+            f"{e(disc)}, statistic {e(fmt(t.statistic, 4))}, "
+            f"p = {e(fmt(t.p_value, 4))}</p>"
+        )
+    pct = f"{cmp.confidence:.0%}"
+    rows = [
+        "<tr>"
+        + td(m.metric)
+        + td(fmt(m.a, 4), "num")
+        + td(fmt(m.b, 4), "num")
+        + td(fmt(m.diff, 4), "num", sort=m.diff)
+        + td(f"[{fmt(m.low, 4)}, {fmt(m.high, 4)}]", "num")
+        + "</tr>"
+        for m in cmp.metrics
+    ]
+    tbl = table(
+        ["Metric", "A", "B", "B − A", f"{pct} bootstrap interval"], rows, empty="No metric."
+    )
+    note = (
+        f'<p class="muted">Interval: {cmp.resamples:,} bootstrap resamples of the '
+        f"{'pairs' if cmp.design == 'paired' else 'rows of each version'}.</p>"
+    )
+    return f"{head}{facts}{test}{tbl}{note}</section>"

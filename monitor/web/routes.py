@@ -356,6 +356,7 @@ def compare(
         ),
         csrf=s.csrf,
         note=note,
+        versions=compare_view.version_comparison(engine, ma, mb, chosen),
     )
     return html(body)
 

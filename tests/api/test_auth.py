@@ -17,7 +17,14 @@ from monitor.errors import ConfigError
 from monitor.settings import ApiSettings, parse_settings
 
 OPEN = {"/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/docs"}
-EXAMPLE = {"name": "mon", "run_id": "1", "alert_id": "1", "silence_id": "999999", "feature": "x"}
+EXAMPLE = {
+    "name": "mon",
+    "run_id": "1",
+    "alert_id": "1",
+    "silence_id": "999999",
+    "feature": "x",
+    "model": "zz",
+}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str, bool]]:
