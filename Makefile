@@ -27,6 +27,8 @@ system-deps:
 test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check monitor tests bench
 	$(VENV)/bin/ruff format --check monitor tests bench
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 # Layer contracts and types (pyproject: [tool.importlinter], [tool.mypy]).
