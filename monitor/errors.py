@@ -19,6 +19,11 @@ class StorageError(MonitorError):
     """The store is unreachable or refused a write."""
 
 
+class StorageUnavailable(StorageError):
+    """The store cannot be reached right now (connection refused/lost, SQLite locked).
+    Retrying later may succeed; nothing of the failed transaction was stored."""
+
+
 class DriftError(MonitorError):
     """The drift engine was asked for something it cannot compute (unknown method, bad kind)."""
 

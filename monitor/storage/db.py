@@ -17,19 +17,14 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from monitor.errors import StorageError
+from monitor.errors import StorageError, StorageUnavailable
 
 # The handles other layers name in type hints (they never build SQL themselves).
-__all__ = ["Connection", "Engine"]
+__all__ = ["Connection", "Engine", "StorageUnavailable"]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 POSTGRES_CONNECT_TIMEOUT_S = 5
 _PACKAGE_DIR = Path(__file__).parent
-
-
-class StorageUnavailable(StorageError):
-    """The store cannot be reached right now (connection refused/lost, SQLite locked).
-    Retrying later may succeed; nothing of the failed transaction was stored."""
 
 
 def _json_dumps(value: Any) -> str:
