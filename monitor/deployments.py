@@ -10,8 +10,8 @@ resolutions and their outbox rows are one transaction; the references are stored
 
 At run time the newest deployment of a model wins over the configured `model_version` of
 its monitors (`effective_monitor`); the reference used is, as always, the newest stored
-version. Posting the same deployment again (same version, reference and trigger as the
-model's newest) records nothing and returns the stored one.
+version. Posting the same deployment again (the same version and reference as the model's
+newest) records nothing and returns the stored one.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def deploy(
         raise InputError("a deployment needs a version and a reference")
     link = _trigger(engine, trigger)
     newest = store.latest_deployment(engine, model)
-    if newest is not None and newest.same_as(version, reference, trigger):
+    if newest is not None and newest.same_as(version, reference):
         return DeployOutcome(newest, created=False)
     now = now or datetime.now(UTC)
     old = {m.name: effective_monitor(engine, m) for m in monitors}
@@ -84,7 +84,7 @@ def deploy(
     }  # fmt: skip
     with storage_errors(engine, "record deployment"), engine.begin() as conn:
         again = store.newest_deployment(conn, model)  # a concurrent identical post won
-        if again is not None and again.same_as(version, reference, trigger):
+        if again is not None and again.same_as(version, reference):
             return DeployOutcome(again, created=False)
         deployment = store.record_deployment(
             conn,

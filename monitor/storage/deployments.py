@@ -35,13 +35,10 @@ class Deployment:
     reference_versions: dict[str, int] = field(default_factory=dict)  # monitor -> version
     superseded: list[int] = field(default_factory=list)  # alert ids resolved by it
 
-    def same_as(self, version: str, reference: str, trigger: str | None) -> bool:
-        """Whether a new request would record this deployment again (idempotent posts)."""
-        return (self.version, self.reference, self.trigger_delivery_id) == (
-            version,
-            reference,
-            trigger,
-        )
+    def same_as(self, version: str, reference: str) -> bool:
+        """Whether a new request would record this deployment again (idempotent posts: the
+        same version with the same reference; the first post's trigger link is kept)."""
+        return (self.version, self.reference) == (version, reference)
 
 
 @dataclass(frozen=True)

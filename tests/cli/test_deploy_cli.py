@@ -37,7 +37,7 @@ def test_deploy_supersedes_and_links_the_trigger(db_url, tmp_path, capsys) -> No
     ref = latest(engine, "mon")
     assert ref is not None and ref.version == 2 and ref.source == f"file:{ref2}"
 
-    code, out, _ = run(capsys, *args, "--trigger", delivery)
+    code, out, _ = run(capsys, *args)  # the same version and reference: recorded once
     assert code == 0 and "already recorded" in out
     [dep] = list_deployments(engine, "m")
     assert (dep.trigger_delivery_id, dep.alert_id) == (delivery, alert.id)

@@ -40,8 +40,8 @@ def test_record_list_newest(engine) -> None:
     assert [d.version for d in store.list_deployments(engine, "m")] == ["3", "2"]
     newest = store.latest_deployment(engine, "m")
     assert newest is not None and newest.superseded == [5, 6]
-    assert newest.same_as("3", "/data/3.parquet", None)
-    assert not newest.same_as("3", "/data/3.parquet", "d-1")
+    assert newest.same_as("3", "/data/3.parquet")
+    assert not newest.same_as("3", "/data/2.parquet") and not newest.same_as("2", "/data/3.parquet")
     assert store.latest_deployment(engine, "other") is None
 
 
