@@ -277,6 +277,71 @@ def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# --- resolution by a deployment (monitor.deployments) --------------------------------------
+
+SUPERSEDED = "superseded"
+SUPERSEDED_FAMILIES = ("drift", "performance")  # alerts about the model, not about the data feed
+
+
+def supersede(
+    conn: Connection,
+    row: Alert,
+    rule: RuleSettings,
+    facts: RunFacts,
+    alerting: AlertingSettings,
+    now: datetime,
+    *,
+    by: dict[str, Any],
+) -> AlertChange:
+    """Resolve an open alert of a version that a deployment replaced (reason `superseded`).
+
+    `facts`: the alert's monitor, model, old version and last window. A firing alert people
+    were told about gets a resolved notification whose payload carries `reason` and
+    `superseded_by` (`by`: the deployment's id and version)."""
+    owed = row.state == "firing" and row.last_notified_at is not None
+    summary = f"superseded by {facts.model} version {by.get('version')}"
+    write = store.AlertWrite(
+        state="resolved",
+        severity=row.severity,
+        consecutive=0,
+        last_run_id=row.last_run_id,
+        details=row.details,
+        fired_at=row.fired_at,
+        last_notified_at=now if owed else row.last_notified_at,
+        resolved_at=now,
+    )
+    store.update_alert(conn, row.id, write)
+    detail: dict[str, Any] = {"from": row.state, "notify": "resolved" if owed else None}
+    detail |= {"silenced": False, "summary": summary, "reason": SUPERSEDED, "superseded_by": by}
+    store.add_alert_event(conn, row.id, "resolved", now, None, json_safe(detail))
+    event: str | None = None
+    delivery_ids: list[str] = []
+    if owed:
+        event = f"{event_family(rule.condition)}.resolved"
+        payload = build_payload(
+            event=event,
+            alert_id=row.id,
+            fingerprint=row.fingerprint,
+            facts=facts,
+            hit=RuleHit(rule, row.subject, False, {"summary": summary}),
+            fired_at=row.fired_at or now,
+            resolved_at=now,
+        )
+        payload |= json_safe({"reason": SUPERSEDED, "superseded_by": by})
+        delivery_ids = routing.enqueue(conn, payload=payload, rule=rule, alerting=alerting, now=now)
+    return AlertChange(
+        alert_id=row.id,
+        fingerprint=row.fingerprint,
+        rule=row.rule,
+        subject=row.subject,
+        before=row.state,
+        after="resolved",
+        notify="resolved" if owed else None,
+        event=event,
+        delivery_ids=tuple(delivery_ids),
+    )
+
+
 # --- reads for the CLI (the API reads monitor.storage.alerts directly) -----------------------
 
 
@@ -309,6 +374,7 @@ def acknowledge(
 
 __all__ = [
     "STATES",
+    "SUPERSEDED",
     "Alert",
     "AlertChange",
     "AlertEvent",
@@ -319,4 +385,5 @@ __all__ = [
     "build_payload",
     "fingerprint",
     "list_alerts",
+    "supersede",
 ]

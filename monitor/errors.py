@@ -144,3 +144,10 @@ class TopicError(MonitorError):
 
 class CopyConflict(StorageError):
     """COPY met a row that is already stored: roll back and use the idempotent INSERT."""
+
+
+# --- deploy ---
+
+
+class UnknownModel(ConfigError):
+    """A deployment names a model no configured monitor watches (the API answers 404)."""

@@ -26,6 +26,7 @@ from monitor.api import (
     routes_alerts,
     routes_channels,
     routes_dead_letters,
+    routes_deployments,
     routes_monitors,
     routes_runs,
     routes_versions,
@@ -166,6 +167,7 @@ def create_app(
             routes_dead_letters.router,
             routes_channels.router,
             routes_versions.router,
+            routes_deployments.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
     return app

@@ -301,3 +301,41 @@ class VersionCompareOut(_Out):
     resamples: int
     reason: str | None
     drift: list[VersionDriftOut]
+
+
+# --- deployments (issue #16 item 2) ---
+
+
+class DeploymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    reference: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NO_NUL,
+        description="The new version's training data: a CSV/Parquet path the service can read.",
+    )
+    trigger: str | None = Field(
+        None,
+        max_length=200,
+        pattern=NO_NUL,
+        description="The outbox delivery id of the retraining trigger that caused it.",
+    )
+
+
+class DeploymentOut(_Out):
+    id: int
+    model: str
+    version: str
+    reference: str
+    trigger_delivery_id: str | None
+    alert_id: int | None
+    deployed_at: datetime
+    reference_versions: dict[str, int]
+    superseded: list[int]
+    created: bool
+
+
+class DeploymentList(_Out):
+    items: list[DeploymentOut]

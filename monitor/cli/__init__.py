@@ -44,6 +44,7 @@ def _register() -> None:
         db,
         dead_letters,
         demo,
+        deploy,
         drift,
         estimate,
         health,
@@ -75,6 +76,7 @@ def _register() -> None:
         dead_letters,
         performance,
         routes,
+        deploy,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from monitor.deployments import effective_monitor
 from monitor.reference import event_filter
 from monitor.scheduler.execute import RunOutcome, run_frame, run_window
 from monitor.settings import MonitorSettings, Settings
@@ -33,6 +34,7 @@ def tick(
     engine: Engine, settings: Settings, monitor: MonitorSettings, now: datetime | None = None
 ) -> list[RunOutcome]:
     """Compute every window of `monitor` that is due at `now` and not claimed by anyone."""
+    monitor = effective_monitor(engine, monitor)  # the newest deployment's version wins
     now = now or datetime.now(UTC)
     if monitor.window.events is not None:
         frame = load_frame(engine, event_filter(monitor), limit=monitor.window.events, newest=True)

@@ -320,3 +320,18 @@ web_sessions = Table(  # dashboard sign-ins (monitor.web.sessions), shared by AP
     Index("ix_web_sessions_expires_at", "expires_at"),
     Index("ix_web_sessions_created_at", "created_at"),
 )
+
+deployments = Table(  # model versions that went live (monitor.deployments), newest = highest id
+    "deployments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("model", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("reference", Text, nullable=False),  # the training data's path or URI
+    Column("trigger_delivery_id", Text),  # the outbox delivery (retraining trigger), if given
+    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="SET NULL")),
+    Column("reference_versions", json_doc()),  # {monitor: reference version materialised}
+    Column("superseded", json_doc()),  # ids of the alerts resolved as superseded
+    Column("deployed_at", UTCDateTime, nullable=False),
+    Index("ix_deployments_model_id", "model", "id"),
+)

@@ -53,6 +53,7 @@ STORE_COMMANDS: list[tuple[str, ...]] = [
     ("performance", "list", "--monitor", "mon"),
     ("performance", "show", "--monitor", "mon", "--window", WINDOW),
     ("report", "--monitor", "mon", "--window", WINDOW),
+    ("deploy", "--model", "m", "--version", "2", "--reference", "../store/ref.parquet"),
 ]
 # The seeded store has no performance runs: the answer proves monitor "mon" was configured.
 EXPECTED_ERRORS = {"performance show": "monitor mon: no performance run for window"}

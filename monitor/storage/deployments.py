@@ -1,0 +1,139 @@
+"""Deployments in storage: which version of a model went live, with which reference.
+
+One row per deployment, newest = highest id. A row keeps the reference source it came with,
+the reference version materialised for each monitor of the model, the alerts it resolved as
+superseded, and (when the caller passed the retraining trigger's delivery id) that outbox
+delivery and its alert. `record_deployment` takes the caller's connection: the deployment and
+the alert resolutions it causes are stored in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from monitor.storage.db import storage_errors
+from monitor.storage.tables import deployments, drift_runs, notifications
+
+d, n, r = deployments.c, notifications.c, drift_runs.c
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One stored deployment."""
+
+    id: int
+    model: str
+    version: str
+    reference: str
+    trigger_delivery_id: str | None
+    alert_id: int | None
+    deployed_at: datetime
+    reference_versions: dict[str, int] = field(default_factory=dict)  # monitor -> version
+    superseded: list[int] = field(default_factory=list)  # alert ids resolved by it
+
+    def same_as(self, version: str, reference: str) -> bool:
+        """Whether a new request would record this deployment again (idempotent posts: the
+        same version with the same reference; the first post's trigger link is kept)."""
+        return (self.version, self.reference) == (version, reference)
+
+
+@dataclass(frozen=True)
+class DeliveryLink:
+    """An outbox delivery a deployment names as its trigger."""
+
+    delivery_id: str
+    alert_id: int | None
+    event: str
+    route: str
+
+
+def _row(m: Any) -> Deployment:
+    return Deployment(
+        id=int(m["id"]),
+        model=m["model"],
+        version=m["version"],
+        reference=m["reference"],
+        trigger_delivery_id=m["trigger_delivery_id"],
+        alert_id=m["alert_id"],
+        deployed_at=m["deployed_at"],
+        reference_versions=dict(m["reference_versions"] or {}),
+        superseded=list(m["superseded"] or []),
+    )
+
+
+def newest_deployment(conn: Connection, model: str) -> Deployment | None:
+    """The model's newest deployment on the caller's connection, or None."""
+    stmt = select(deployments).where(d.model == model).order_by(d.id.desc()).limit(1)
+    m = conn.execute(stmt).mappings().first()
+    return None if m is None else _row(m)
+
+
+def latest_deployment(engine: Engine, model: str) -> Deployment | None:
+    """The model's newest deployment, or None (what the monitors of the model run on)."""
+    with storage_errors(engine, "load deployment"), engine.connect() as conn:
+        return newest_deployment(conn, model)
+
+
+def list_deployments(engine: Engine, model: str, limit: int = 100) -> list[Deployment]:
+    """The model's deployments, newest first."""
+    stmt = select(deployments).where(d.model == model).order_by(d.id.desc()).limit(limit)
+    with storage_errors(engine, "list deployments"), engine.connect() as conn:
+        return [_row(m) for m in conn.execute(stmt).mappings()]
+
+
+def delivery_link(engine: Engine, delivery_id: str) -> DeliveryLink | None:
+    """The outbox delivery with this id (its first row: one per route), or None."""
+    stmt = (
+        select(n.delivery_id, n.alert_id, n.event, n.route)
+        .where(n.delivery_id == delivery_id)
+        .order_by(n.id)
+        .limit(1)
+    )
+    with storage_errors(engine, "load delivery"), engine.connect() as conn:
+        m = conn.execute(stmt).mappings().first()
+    if m is None:
+        return None
+    return DeliveryLink(m["delivery_id"], m["alert_id"], m["event"], m["route"])
+
+
+def record_deployment(
+    conn: Connection,
+    *,
+    model: str,
+    version: str,
+    reference: str,
+    trigger: DeliveryLink | None,
+    reference_versions: dict[str, int],
+    superseded: list[int],
+    deployed_at: datetime,
+) -> Deployment:
+    """Store one deployment on the caller's connection; the stored row."""
+    values = {
+        "model": model,
+        "version": version,
+        "reference": reference,
+        "trigger_delivery_id": trigger.delivery_id if trigger else None,
+        "alert_id": trigger.alert_id if trigger else None,
+        "reference_versions": reference_versions,
+        "superseded": superseded,
+        "deployed_at": deployed_at,
+    }
+    new_id = conn.execute(insert(deployments).values(**values).returning(d.id)).scalar_one()
+    return _row({"id": new_id, **values})
+
+
+def set_superseded(conn: Connection, deployment_id: int, alert_ids: list[int]) -> None:
+    """The alerts a just-recorded deployment resolved as superseded."""
+    conn.execute(update(deployments).where(d.id == deployment_id).values(superseded=alert_ids))
+
+
+def run_windows(conn: Connection, run_ids: list[int]) -> dict[int, tuple[datetime, datetime]]:
+    """[start, end) of each of the drift runs `run_ids` that exists, by id."""
+    if not run_ids:
+        return {}
+    stmt = select(r.id, r.window_start, r.window_end).where(r.id.in_(run_ids))
+    return {int(i): (s, e) for i, s, e in conn.execute(stmt)}
