@@ -23,8 +23,10 @@ from monitor.performance import (
     TaskKind,
     evaluate_window,
 )
+from monitor.performance.labelled import LabelledWindow
 from monitor.reference import latest
 from monitor.rules import RuleHit, RunFacts, evaluate
+from monitor.scheduler.estimation import estimate_windows
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage.db import Engine, storage_errors
 from monitor.storage.labelled import load_window, relabelled_span
@@ -54,7 +56,24 @@ def compute_window(
     max_segment_values: int = MAX_SEGMENT_VALUES,
 ) -> PerformanceResult:
     """Load the monitor's labelled window [start, end) and evaluate it."""
-    window = load_window(
+    window = load_monitor_window(engine, monitor, start, end)
+    return evaluate_loaded(
+        window,
+        monitor,
+        now=now,
+        min_rows=min_rows,
+        segments=segments,
+        task=task,
+        pos_label=pos_label,
+        max_segment_values=max_segment_values,
+    )
+
+
+def load_monitor_window(
+    engine: Engine, monitor: MonitorSettings, start: datetime, end: datetime
+) -> LabelledWindow:
+    """The monitor's predictions in [start, end), each with its label if one is stored."""
+    return load_window(
         engine,
         monitor.model,
         start,
@@ -62,6 +81,20 @@ def compute_window(
         model_version=monitor.model_version,
         segment=monitor.segment,
     )
+
+
+def evaluate_loaded(
+    window: LabelledWindow,
+    monitor: MonitorSettings,
+    *,
+    now: datetime,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    segments: bool = True,
+    task: TaskKind | None = None,
+    pos_label: Any = None,
+    max_segment_values: int = MAX_SEGMENT_VALUES,
+) -> PerformanceResult:
+    """Evaluate a loaded window (its realised metrics)."""
     return evaluate_window(
         window,
         monitor=monitor.name,
@@ -109,16 +142,21 @@ def performance_tick(
     cfg = monitor.performance
     fresh: dict[tuple[datetime, datetime], tuple[int, PerformanceResult]] = {}
     results = []
+    loaded: list[tuple[Window, LabelledWindow]] = []
     for window in windows_to_evaluate(engine, monitor, spec, now):
-        result = compute_window(
-            engine, monitor, window.start, window.end, now=now, min_rows=cfg.min_rows,
-            segments=cfg.segments, task=cfg.task, pos_label=cfg.positive_class,
+        rows = load_monitor_window(engine, monitor, window.start, window.end)
+        result = evaluate_loaded(
+            rows, monitor, now=now, min_rows=cfg.min_rows, segments=cfg.segments,
+            task=cfg.task, pos_label=cfg.positive_class,
         )  # fmt: skip
         stored = store_window(engine, monitor.name, result, now)
         results.append(result)
+        loaded.append((window, rows))
         if stored.created:
             fresh[(window.start, window.end)] = (stored.id, result)
     _feed_rules(engine, settings, monitor, fresh, now)
+    if cfg.estimator != "none":
+        estimate_windows(engine, settings, monitor, loaded, now)
     return results
 
 

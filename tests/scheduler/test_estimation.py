@@ -1,0 +1,144 @@
+"""Estimated performance through the real scheduler path on Postgres: the estimator is
+fitted once at reference materialisation and loaded by later ticks, a window without labels
+gets a stored estimate with its band, and an estimated drop fires an alert saying so."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from scheduler_support import T0, put, settings_for, traffic
+from sqlalchemy import func, select
+
+from monitor.errors import ConfigError
+from monitor.reference import materialise
+from monitor.scheduler.ticks import tick
+from monitor.settings import parse_settings
+from monitor.storage.estimators import load_estimator, window_estimate_rows
+from monitor.storage.performance_runs import latest_runs
+from monitor.storage.tables import notifications, reference_estimators
+
+HOUR = timedelta(hours=1)
+
+
+def _calibrated_training(path, n=4000, seed=0) -> pd.DataFrame:
+    """Scores that are calibrated probabilities: label ~ Bernoulli(score)."""
+    rng = np.random.default_rng(seed)
+    proba = rng.uniform(0, 1, n)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, n),
+            "y": rng.lognormal(0, 0.5, n),
+            "c": rng.choice(["a", "b", "c"], n),
+            "prediction": proba,
+            "label": (rng.uniform(0, 1, n) < proba).astype(int),
+        }
+    )
+    frame.to_parquet(path)
+    return frame
+
+
+def _unsure(batch, seed: int):
+    """The same events with scores near 0.5: the model is unsure, accuracy near a coin's."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in batch:
+        proba = float(np.clip(0.5 + rng.normal(0, 0.03), 0, 1))
+        out.append(dataclasses.replace(p, prediction=int(proba >= 0.5), prediction_proba=proba))
+    return out
+
+
+def _settings(engine, path, rules):
+    settings = settings_for(
+        engine.url.render_as_string(hide_password=False),
+        path,
+        performance={"estimator": "cbpe", "min_rows": 100, "label_horizon": "2d"},
+        rules=rules,
+    )
+    routes = {"hook": {"type": "webhook", "url": "http://127.0.0.1:9/x", "secret": "s"}}
+    alerting = settings.alerting.model_validate({"routes": routes})
+    return settings.model_copy(update={"alerting": alerting})
+
+
+def test_windows_without_labels_are_estimated_and_an_estimated_drop_fires(
+    pg_engine, tmp_path
+) -> None:
+    train = _calibrated_training(tmp_path / "ref.parquet")
+    rule = {
+        "name": "est-accuracy",
+        "condition": "estimated_performance",
+        "metric": "accuracy",
+        "max_drop": 0.1,
+        "band": "outside",
+        "severity": "critical",
+    }
+    settings = _settings(pg_engine, tmp_path / "ref.parquet", [rule])
+    monitor = settings.monitors[0]
+    ref = materialise(pg_engine, monitor)
+    stored = load_estimator(pg_engine, ref.id, "cbpe")
+    assert stored is not None and stored.state["method"] == "cbpe"
+    assert stored.state["state"]["reference_rows"] == len(train)
+    ref_acc = ref.performance["accuracy"]
+
+    # window 1: scores like the reference's, no labels -> estimated accuracy near 0.75
+    w1 = traffic(600, T0, HOUR, seed=51)
+    put(pg_engine, w1)
+    tick(pg_engine, settings, monitor, now=T0 + HOUR + timedelta(seconds=1))
+    assert [(r.window_start, r.status, r.labelled) for r in latest_runs(pg_engine, "mon")] == [
+        (T0, "insufficient_labels", 0)
+    ]
+    (est1,) = window_estimate_rows(pg_engine, "mon")
+    acc = est1.estimate["metrics"]["accuracy"]
+    assert (est1.window_start, est1.rows, est1.estimate["method"]) == (T0, 600, "cbpe")
+    p = np.array([e.prediction_proba for e in w1])
+    assert acc["value"] == pytest.approx(np.maximum(p, 1 - p).mean(), abs=0.03)
+    assert acc["lower"] < acc["value"] < acc["upper"] and acc["realised"] is None
+    assert set(est1.estimate["metrics"]) >= {"accuracy", "precision", "recall", "f1", "roc_auc"}
+
+    # window 2: the model is unsure (scores near 0.5): estimated accuracy ~0.5, whole band
+    # below reference - 0.1 -> the rule fires, the payload says "estimated" with the band
+    put(pg_engine, _unsure(traffic(600, T0 + HOUR, HOUR, seed=52), seed=3))
+    tick(pg_engine, settings, monitor, now=T0 + 2 * HOUR + timedelta(seconds=1))
+    est2 = window_estimate_rows(pg_engine, "mon")[0]
+    assert est2.window_start == T0 + HOUR
+    assert est2.estimate["metrics"]["accuracy"]["upper"] < ref_acc - 0.1
+    with pg_engine.connect() as conn:
+        rows = conn.execute(select(notifications.c.event, notifications.c.payload)).all()
+        fitted = conn.execute(select(func.count()).select_from(reference_estimators)).scalar()
+    assert [r.event for r in rows] == ["performance.detected"]
+    payload = rows[0].payload
+    assert payload["condition"] == "estimated_performance"
+    assert payload["summary"].startswith("estimated accuracy")
+    perf = payload["performance"]
+    assert perf["estimated"] is True and perf["method"] == "cbpe"
+    assert perf["reference"] == pytest.approx(ref_acc)
+    assert perf["threshold"] == pytest.approx(ref_acc - 0.1)
+    assert perf["band"]["upper"] < perf["threshold"] and perf["band"]["lower"] < perf["value"]
+    # fitted once at materialisation; the ticks loaded it
+    assert fitted == 1
+
+    # nothing new: no new estimate, no new notification
+    tick(pg_engine, settings, monitor, now=T0 + 2 * HOUR + timedelta(minutes=1))
+    assert len(window_estimate_rows(pg_engine, "mon")) == 2
+    with pg_engine.connect() as conn:
+        assert len(conn.execute(select(notifications.c.id)).all()) == 1
+
+
+def test_the_estimator_setting_is_validated_at_load(tmp_path) -> None:
+    def load(performance):
+        doc = {
+            "database": {"url": "sqlite://"},
+            "monitors": [
+                {"name": "m", "model": "m", "reference": "r.csv", "performance": performance}
+            ],
+        }
+        return parse_settings(doc)
+
+    assert load({}).monitors[0].performance.estimator == "none"
+    with pytest.raises(ConfigError, match="estimator"):
+        load({"estimator": "nannyml"})
+    with pytest.raises(ConfigError, match="estimator cbpe is not for regression"):
+        load({"estimator": "cbpe", "task": "regression"})
