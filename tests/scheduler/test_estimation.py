@@ -142,3 +142,48 @@ def test_the_estimator_setting_is_validated_at_load(tmp_path) -> None:
         load({"estimator": "nannyml"})
     with pytest.raises(ConfigError, match="estimator cbpe is not for regression"):
         load({"estimator": "cbpe", "task": "regression"})
+
+
+def test_a_regression_window_without_labels_gets_a_dle_estimate(pg_engine, tmp_path) -> None:
+    rng = np.random.default_rng(4)
+    n = 1500
+    x = rng.normal(0, 1, n)
+    pred = 2.0 * x
+    frame = pd.DataFrame(
+        {
+            "x": x,
+            "y": rng.lognormal(0, 0.5, n),
+            "c": rng.choice(["a", "b", "c"], n),
+            "prediction": pred,
+            "label": pred + rng.normal(0, 1, n) * (0.2 + np.abs(x)),  # error grows with |x|
+        }
+    )
+    frame.to_parquet(tmp_path / "reg.parquet")
+    settings = settings_for(
+        pg_engine.url.render_as_string(hide_password=False),
+        tmp_path / "reg.parquet",
+        performance={"enabled": True, "task": "regression", "estimator": "dle"},
+    )
+    monitor = settings.monitors[0]
+    ref = materialise(pg_engine, monitor)
+    stored = load_estimator(pg_engine, ref.id, "dle")
+    assert stored is not None and stored.state["features"] == ["x", "y", "c"]
+    assert stored.state["categories"] == {"c": ["a", "b", "c"]}
+
+    # the window's inputs sit far out in |x|: the estimated MAE is well above the reference's
+    events = [
+        dataclasses.replace(
+            e,
+            features={**e.features, "x": 2.5 + abs(e.features["x"])},
+            prediction=2.0 * (2.5 + abs(e.features["x"])),
+            prediction_proba=None,
+        )
+        for e in traffic(300, T0, HOUR, seed=61)
+    ]
+    put(pg_engine, events)
+    tick(pg_engine, settings, monitor, now=T0 + HOUR + timedelta(seconds=1))
+    (est,) = window_estimate_rows(pg_engine, "mon")
+    mae = est.estimate["metrics"]["mae"]
+    assert est.estimate["method"] == "dle" and est.rows == 300
+    assert mae["value"] > 1.5 * ref.performance["mae"]
+    assert mae["lower"] < mae["value"] < mae["upper"]
