@@ -76,7 +76,13 @@ def frame_classification(
 ) -> ClassificationData:
     """A labelled reference file whose prediction column holds positive-class scores
     (predicted class: score >= 0.5)."""
-    proba = np.asarray(scores, dtype=float)
+    try:
+        proba = np.asarray([np.nan if v is None else v for v in scores], dtype=float)
+    except (TypeError, ValueError):
+        raise EstimationError(
+            "the reference's prediction column holds classes, not scores: the estimators "
+            "need the positive class's probability"
+        ) from None
     keep = np.isfinite(proba)
     y = [v for v, k in zip(labels, keep.tolist(), strict=True) if k]
     return classification_data(proba[keep], binary_classes(y, pos_label), None, y)
