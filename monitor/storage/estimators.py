@@ -3,9 +3,10 @@
 `reference_estimators`: an estimator's JSON state (numbers and lists, never pickles), fitted
 once on a labelled reference version, so every scheduler replica loads it instead of
 refitting. `window_estimates`: a window's estimated metrics and bands (`WindowEstimate`'s
-JSON), one row per window and estimator, replaced when the window's prediction count
-changes (late predictions); an unchanged recomputation stores nothing. Two writers at once:
-the unique keys let one win and the other returns its row.
+JSON), one row per window and estimator. A recomputation replaces it when the document
+changed: late predictions (a new estimate: `created`) or late labels (the same estimate with
+the realised values beside it: `relabelled`); an unchanged one stores nothing. Two writers
+at once: the unique keys let one win and the other returns its row.
 """
 
 from __future__ import annotations
@@ -49,17 +50,18 @@ class WindowEstimateRow:
     rows: int
     estimate: dict[str, Any]
     computed_at: datetime
-    created: bool = False  # inserted or replaced by this call
+    created: bool = False  # a new estimate: inserted, or replaced on a new prediction count
+    relabelled: bool = False  # only the realised values beside the estimate were updated
 
 
 def _estimator(row: Any, created: bool = False) -> EstimatorRow:
     return EstimatorRow(row.id, row.reference_id, row.method, row.state, row.created_at, created)
 
 
-def _estimate(row: Any, created: bool = False) -> WindowEstimateRow:
+def _estimate(row: Any, created: bool = False, relabelled: bool = False) -> WindowEstimateRow:
     return WindowEstimateRow(
         row.id, row.monitor, row.window_start, row.window_end, row.estimator_id, row.rows,
-        row.estimate, row.computed_at, created,
+        row.estimate, row.computed_at, created, relabelled,
     )  # fmt: skip
 
 
@@ -121,13 +123,13 @@ def store_window_estimate(
     estimate: dict[str, Any],
     now: datetime,
 ) -> WindowEstimateRow:
-    """Store the window's estimate unless one on the same prediction count is stored."""
+    """Store the window's estimate unless the same document is stored (module doc)."""
     doc = json_safe(estimate)
     with storage_errors(engine, "store window estimate"):
         try:
             with engine.begin() as conn:
                 prev = _window_row(conn, monitor, start, end, estimator_id)
-                if prev is not None and prev.rows == rows:
+                if prev is not None and prev.estimate == doc:
                     return _estimate(prev)
                 values = {"rows": rows, "estimate": doc, "computed_at": now}
                 if prev is not None:
@@ -142,7 +144,9 @@ def store_window_estimate(
                             **values,
                         )
                     )
-                return _estimate(_window_row(conn, monitor, start, end, estimator_id), True)
+                new = prev is None or prev.rows != rows
+                row = _window_row(conn, monitor, start, end, estimator_id)
+                return _estimate(row, created=new, relabelled=not new)
         except sa_exc.IntegrityError:
             with engine.connect() as conn:  # a concurrent writer stored it
                 row = _window_row(conn, monitor, start, end, estimator_id)

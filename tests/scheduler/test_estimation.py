@@ -1,6 +1,7 @@
 """Estimated performance through the real scheduler path on Postgres: the estimator is
 fitted once at reference materialisation and loaded by later ticks, a window without labels
-gets a stored estimate with its band, and an estimated drop fires an alert saying so."""
+gets a stored estimate with its band, an estimated drop fires an alert saying so, and late
+labels put the realised value beside the estimate."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from scheduler_support import T0, put, settings_for, traffic
+from sklearn.metrics import accuracy_score
 from sqlalchemy import func, select
 
 from monitor.errors import ConfigError
+from monitor.events import Label
 from monitor.reference import materialise
 from monitor.scheduler.ticks import tick
 from monitor.settings import parse_settings
 from monitor.storage.estimators import load_estimator, window_estimate_rows
 from monitor.storage.performance_runs import latest_runs
 from monitor.storage.tables import notifications, reference_estimators
+from monitor.storage.writes import store_batch
 
 HOUR = timedelta(hours=1)
 
@@ -125,6 +129,22 @@ def test_windows_without_labels_are_estimated_and_an_estimated_drop_fires(
     assert len(window_estimate_rows(pg_engine, "mon")) == 2
     with pg_engine.connect() as conn:
         assert len(conn.execute(select(notifications.c.id)).all()) == 1
+
+    # window 1's labels arrive late: the realised accuracy is stored beside its estimate
+    rng = np.random.default_rng(7)
+    labels = [Label(e.event_id, e.model, int(rng.uniform() < e.prediction_proba), T0) for e in w1]
+    store_batch(pg_engine, [], labels, [])
+    tick(pg_engine, settings, monitor, now=T0 + 2 * HOUR + timedelta(minutes=2))
+    by_start = {r.window_start: r for r in window_estimate_rows(pg_engine, "mon")}
+    late = by_start[T0].estimate["metrics"]["accuracy"]
+    pred = [int(e.prediction_proba >= 0.5) for e in w1]
+    truth = [label.label for label in labels]
+    assert late["realised"] == pytest.approx(accuracy_score(truth, pred), rel=1e-12)
+    assert late["value"] == acc["value"] and late["upper"] == acc["upper"]
+    run = next(r for r in latest_runs(pg_engine, "mon") if r.window_start == T0)
+    assert run.metrics["overall"]["metrics"]["accuracy"] == pytest.approx(late["realised"])
+    with pg_engine.connect() as conn:
+        assert len(conn.execute(select(notifications.c.id)).all()) == 1  # not re-judged
 
 
 def test_the_estimator_setting_is_validated_at_load(tmp_path) -> None:

@@ -35,19 +35,25 @@ def test_an_estimator_is_stored_once_per_reference_version_and_method(engine) ->
     assert load_estimator(engine, ref_id, "ac") is None
 
 
-def test_a_window_estimate_is_replaced_only_when_its_prediction_count_changes(engine) -> None:
+def test_a_window_estimate_is_replaced_only_when_its_document_changes(engine) -> None:
     est = store_estimator(engine, _reference(engine), "ac", {"state": {}}, NOW)
     doc = {"method": "ac", "metrics": {"accuracy": {"value": 0.7, "lower": 0.6, "upper": 0.8}}}
 
-    def put(rows: int, value: float, at: datetime):
-        body = {**doc, "rows": rows, "metrics": {"accuracy": {"value": value}}}
+    def put(rows: int, value: float, at: datetime, realised: float | None = None):
+        metric = {"value": value, "realised": realised}
+        body = {**doc, "rows": rows, "metrics": {"accuracy": metric}}
         return store_window_estimate(
             engine, "mon", NOW, NOW + HOUR, estimator_id=est.id, rows=rows, estimate=body, now=at
         )
 
     first = put(100, 0.7, NOW)
-    same = put(100, 0.1, NOW + HOUR)
-    assert first.created and not same.created and same.estimate == first.estimate
+    same = put(100, 0.7, NOW + HOUR)
+    assert first.created and not same.created and not same.relabelled
+    assert same.computed_at == NOW
+    # late labels: the same rows, the realised value beside the estimate
+    relabelled = put(100, 0.7, NOW + HOUR, realised=0.69)
+    assert relabelled.relabelled and not relabelled.created
+    assert relabelled.estimate["metrics"]["accuracy"]["realised"] == 0.69
     changed = put(120, 0.6, NOW + 2 * HOUR)
     assert changed.created and changed.id == first.id and changed.rows == 120
     rows = window_estimate_rows(engine, "mon")
