@@ -32,6 +32,7 @@ from monitor.storage.event_frames import load_frame
 from monitor.window import Window
 
 log = logging.getLogger("monitor.performance")
+_TOLD: set[tuple[str, int]] = set()  # (monitor, reference id) already told of no estimator
 
 
 def stored_estimator(
@@ -42,7 +43,20 @@ def stored_estimator(
     method = monitor.performance.estimator
     if method == "none" or ref is None:
         return None
-    return load_estimator(engine, ref.id, method)
+    row = load_estimator(engine, ref.id, method)
+    if row is None and (monitor.name, ref.id) not in _TOLD:
+        _TOLD.add((monitor.name, ref.id))  # once per process and reference version
+        log.warning(
+            "estimator_missing",
+            extra={
+                "monitor": monitor.name,
+                "estimator": method,
+                "reference_version": ref.version,
+                "hint": "materialised before the estimator was configured, or it could not be "
+                "fitted (estimator_not_fitted); `monitor reference refresh` fits it",
+            },
+        )
+    return row
 
 
 def estimate_windows(

@@ -207,3 +207,28 @@ def test_a_regression_window_without_labels_gets_a_dle_estimate(pg_engine, tmp_p
     assert est.estimate["method"] == "dle" and est.rows == 300
     assert mae["value"] > 1.5 * ref.performance["mae"]
     assert mae["lower"] < mae["value"] < mae["upper"]
+
+
+def test_a_reference_without_a_stored_estimator_is_not_refitted_by_a_tick(
+    pg_engine, tmp_path, caplog
+) -> None:
+    _calibrated_training(tmp_path / "ref.parquet")
+    rule = {"name": "est", "condition": "estimated_performance", "metric": "f1", "threshold": 0.1}
+    settings = _settings(pg_engine, tmp_path / "ref.parquet", [rule])
+    monitor = settings.monitors[0]
+    before = monitor.model_copy(
+        update={"performance": monitor.performance.model_copy(update={"estimator": "none"})}
+    )
+    old = materialise(pg_engine, before)  # materialised before the estimator was configured
+    assert load_estimator(pg_engine, old.id, "cbpe") is None
+    put(pg_engine, traffic(300, T0, HOUR, seed=71))
+    with caplog.at_level("WARNING", logger="monitor.performance"):
+        tick(pg_engine, settings, monitor, now=T0 + HOUR + timedelta(seconds=1))
+    assert window_estimate_rows(pg_engine, "mon") == []
+    assert any(r.message == "estimator_missing" for r in caplog.records)
+
+    new = materialise(pg_engine, monitor)  # `monitor reference refresh`
+    assert load_estimator(pg_engine, new.id, "cbpe") is not None
+    put(pg_engine, traffic(300, T0 + HOUR, HOUR, seed=72))
+    tick(pg_engine, settings, monitor, now=T0 + 2 * HOUR + timedelta(seconds=1))
+    assert [r.window_start for r in window_estimate_rows(pg_engine, "mon")] == [T0 + HOUR]
