@@ -163,7 +163,7 @@ class PerformanceSettings(StrictModel):
     arrive, for `label_horizon` after it closed (each change is a new stored revision).
     """
 
-    enabled: bool | None = None  # None: on when a rule has condition performance
+    enabled: bool | None = None  # None: on with a performance rule or an estimator
     task: Literal["classification", "regression"] | None = None  # None: inferred
     positive_class: str | int | bool | None = None  # binary: default the larger class
     label_horizon: Duration = timedelta(days=14)
@@ -205,6 +205,8 @@ class MonitorSettings(StrictModel):
     def performance_enabled(self) -> bool:
         if self.performance.enabled is not None:
             return self.performance.enabled
+        if self.performance.estimator != "none":
+            return True
         return any(r.condition in ("performance", "estimated_performance") for r in self.rules)
 
     @field_validator("rules")

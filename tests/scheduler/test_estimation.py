@@ -232,3 +232,31 @@ def test_a_reference_without_a_stored_estimator_is_not_refitted_by_a_tick(
     put(pg_engine, traffic(300, T0 + HOUR, HOUR, seed=72))
     tick(pg_engine, settings, monitor, now=T0 + 2 * HOUR + timedelta(seconds=1))
     assert [r.window_start for r in window_estimate_rows(pg_engine, "mon")] == [T0 + HOUR]
+
+
+def test_a_reference_of_stored_traffic_fits_from_stored_probabilities_and_labels(
+    pg_engine, tmp_path
+) -> None:
+    settings = _settings(pg_engine, tmp_path / "unused.parquet", [])
+    monitor = settings.monitors[0].model_copy(
+        update={"reference": settings.monitors[0].reference.model_validate({"first_events": 800})}
+    )
+    history = traffic(800, T0 - 24 * HOUR, HOUR, seed=81)
+    put(pg_engine, history)
+    rng = np.random.default_rng(8)
+    labels = [
+        Label(e.event_id, e.model, int(rng.uniform() < e.prediction_proba), T0) for e in history
+    ]
+    store_batch(pg_engine, [], labels, [])
+    ref = materialise(pg_engine, monitor)
+    stored = load_estimator(pg_engine, ref.id, "cbpe")
+    assert stored is not None and stored.state["state"]["reference_rows"] == 800
+    assert [str(c) for c in stored.state["state"]["classes"]] == ["0", "1"]
+
+    put(pg_engine, traffic(300, T0, HOUR, seed=82))
+    tick(pg_engine, settings, monitor, now=T0 + HOUR + timedelta(seconds=1))
+    # the reference's own labelled hour is within the label horizon: estimated too
+    by_start = {r.window_start: r for r in window_estimate_rows(pg_engine, "mon")}
+    est = by_start[T0]
+    assert est.rows == 300 and est.estimate["metrics"]["accuracy"]["value"] > 0.6
+    assert est.estimate["metrics"]["accuracy"]["realised"] is None
