@@ -321,7 +321,10 @@ def fit_estimator(
 
     method = monitor.performance.estimator
     try:
-        state = fit_state(method, rows, list(monitor.features), monitor.performance.positive_class)
+        state = fit_state(
+            method, rows, list(monitor.features), monitor.performance.positive_class,
+            label=LABEL_COLUMN,
+        )  # fmt: skip
     except (EstimationError, InputError) as exc:
         log.warning(
             "estimator_not_fitted",

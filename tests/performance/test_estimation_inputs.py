@@ -59,13 +59,13 @@ def test_fit_state_is_json_and_a_window_is_read_in_the_reference_class_order() -
     frame = pd.DataFrame(
         {"__prediction__": p, "__label__": (rng.uniform(0, 1, 400) < p).astype(int)}
     )
-    doc = fit_state("atc", frame, [])
+    doc = fit_state("atc", frame, [], label="__label__")
     assert doc["method"] == "atc" and doc["state"]["classes"] == [0, 1]
     assert needs_features(doc) is None
     w = _window(p[:50].tolist(), (p[:50] >= 0.5).astype(int).tolist(), [None] * 50)
     est = estimate_window(doc, w)
     assert est is not None and est.rows == 50 and est.metrics["accuracy"].value is not None
     with pytest.raises(EstimationError, match="holds classes, not scores"):
-        fit_state("cbpe", frame.assign(__prediction__=["a", "b"] * 200), [])
+        fit_state("cbpe", frame.assign(__prediction__=["a", "b"] * 200), [], label="__label__")
     with pytest.raises(EstimationError, match="DLE needs the features"):
-        fit_state("dle", w, [])
+        fit_state("dle", w, [], label="__label__")

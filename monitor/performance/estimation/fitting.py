@@ -23,14 +23,14 @@ from monitor.performance.estimation.registry import get_estimator
 from monitor.performance.estimation.result import WindowEstimate
 from monitor.performance.labelled import LabelledWindow
 
-LABEL = "__label__"  # the label column of a reference file frame (monitor.reference's name)
 DOC_VERSION = 1
 
 
 def fit_state(
-    method: str, rows: Any, features: Sequence[str], pos_label: Any = None
+    method: str, rows: Any, features: Sequence[str], pos_label: Any = None, *, label: str
 ) -> dict[str, Any]:
-    """The stored document of `method` fitted on `rows` (EstimationError: cannot fit)."""
+    """The stored document of `method` fitted on `rows` (EstimationError: cannot fit): a
+    `LabelledWindow`, or a reference frame with the prediction and the `label` column."""
     est = get_estimator(method)
     if rows is None:
         raise EstimationError("the reference has no labelled rows")
@@ -45,15 +45,15 @@ def fit_state(
         if data is None:
             raise EstimationError("the reference's predictions carry no prediction_proba")
         return {**doc, "state": est.fit(data)}
-    if PREDICTION not in rows.columns or LABEL not in rows.columns:
+    if PREDICTION not in rows.columns or label not in rows.columns:
         raise EstimationError("the reference file needs the prediction and the label columns")
     if est.task == "classification":
-        data = frame_classification(rows[PREDICTION].tolist(), rows[LABEL].tolist(),
+        data = frame_classification(rows[PREDICTION].tolist(), rows[label].tolist(),
                                     pos_label=pos_label)  # fmt: skip
         return {**doc, "state": est.fit(data)}
-    names = list(features) or [c for c in rows.columns if c not in (PREDICTION, LABEL)]
+    names = list(features) or [c for c in rows.columns if c not in (PREDICTION, label)]
     cats = regression_columns(rows, names)
-    reg = frame_regression(rows, names, cats, target=rows[LABEL].tolist())
+    reg = frame_regression(rows, names, cats, target=rows[label].tolist())
     if reg is None:
         raise EstimationError("the reference file has no numeric predictions")
     return {**doc, "state": est.fit(reg), "features": names, "categories": cats}

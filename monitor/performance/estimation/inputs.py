@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from monitor.display import PREDICTION_FEATURE
 from monitor.errors import EstimationError
 from monitor.performance.estimation.data import ClassificationData, classification_data
 from monitor.performance.estimation.dle import RegressionData, regression_data
 from monitor.performance.estimation.frames import categories, matrix
 from monitor.performance.labelled import LabelledWindow
 
-PREDICTION = "__prediction__"  # the prediction column of an event frame (storage's name)
+PREDICTION = PREDICTION_FEATURE  # the prediction column of an event or reference frame
 
 
 def _usable(proba: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
