@@ -183,6 +183,8 @@ def render(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     resolved = event.endswith(".resolved")
     severity = str(p.get("severity", "info"))
     what = title(event)
+    if p.get("condition") == "estimated_performance":
+        what = f"Estimated {what[0].lower()}{what[1:]}"  # "Estimated performance degradation"
     monitor = p.get("monitor", "")
     if resolved:
         header = f":white_check_mark: {what} · {_plain(monitor, 80)}"
