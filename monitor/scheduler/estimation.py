@@ -18,7 +18,7 @@ from monitor.errors import EstimationError, InputError
 from monitor.performance.estimation.fitting import estimate_window, needs_features
 from monitor.performance.labelled import LabelledWindow
 from monitor.reference import Reference, event_filter, latest
-from monitor.rules import RunFacts, evaluate
+from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage.db import Engine, storage_errors
 from monitor.storage.estimators import (
@@ -140,16 +140,33 @@ def _judge_newest(
         estimated=row.estimate.get("metrics") or {},
         estimator=est.method,
     )
-    hits = evaluate(monitor.rules, facts)
-    with storage_errors(engine, "store estimated performance alerts"), engine.begin() as conn:
+    step_window_alerts(
+        engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
+        "estimated_performance_alert",
+    )  # fmt: skip
+
+
+def step_window_alerts(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    facts: RunFacts,
+    hits: list[RuleHit],
+    now: datetime,
+    event: str,
+) -> None:
+    """Step the alerts of one performance window's hits in one transaction and log each
+    change as `event` (realised and estimated performance alike: one subject per window, so
+    open subjects without a hit keep their state)."""
+    with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
         changes = apply_run(
             conn, facts, hits, monitor.rules, settings.alerting, now, keep_unreported=True
         )
     for c in changes:
         log.info(
-            "estimated_performance_alert",
+            event,
             extra={"monitor": monitor.name, "rule": c.rule, "subject": c.subject, "state": c.after},
         )
 
 
-__all__ = ["estimate_windows", "stored_estimator"]
+__all__ = ["estimate_windows", "step_window_alerts", "stored_estimator"]

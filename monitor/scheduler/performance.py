@@ -15,7 +15,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from monitor.alerts import apply_run
 from monitor.performance import (
     DEFAULT_MIN_ROWS,
     MAX_SEGMENT_VALUES,
@@ -26,9 +25,9 @@ from monitor.performance import (
 from monitor.performance.labelled import LabelledWindow
 from monitor.reference import latest
 from monitor.rules import RuleHit, RunFacts, evaluate
-from monitor.scheduler.estimation import estimate_windows
+from monitor.scheduler.estimation import estimate_windows, step_window_alerts
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.db import Engine, storage_errors
+from monitor.storage.db import Engine
 from monitor.storage.labelled import load_window, relabelled_span
 from monitor.storage.performance_runs import (
     last_evaluated,
@@ -57,9 +56,9 @@ def compute_window(
 ) -> PerformanceResult:
     """Load the monitor's labelled window [start, end) and evaluate it."""
     window = load_monitor_window(engine, monitor, start, end)
-    return evaluate_loaded(
+    return evaluate_window(
         window,
-        monitor,
+        monitor=monitor.name,
         now=now,
         min_rows=min_rows,
         segments=segments,
@@ -80,30 +79,6 @@ def load_monitor_window(
         end,
         model_version=monitor.model_version,
         segment=monitor.segment,
-    )
-
-
-def evaluate_loaded(
-    window: LabelledWindow,
-    monitor: MonitorSettings,
-    *,
-    now: datetime,
-    min_rows: int = DEFAULT_MIN_ROWS,
-    segments: bool = True,
-    task: TaskKind | None = None,
-    pos_label: Any = None,
-    max_segment_values: int = MAX_SEGMENT_VALUES,
-) -> PerformanceResult:
-    """Evaluate a loaded window (its realised metrics)."""
-    return evaluate_window(
-        window,
-        monitor=monitor.name,
-        now=now,
-        min_rows=min_rows,
-        segments=segments,
-        task=task,
-        pos_label=pos_label,
-        max_segment_values=max_segment_values,
     )
 
 
@@ -145,8 +120,8 @@ def performance_tick(
     loaded: list[tuple[Window, LabelledWindow]] = []
     for window in windows_to_evaluate(engine, monitor, spec, now):
         rows = load_monitor_window(engine, monitor, window.start, window.end)
-        result = evaluate_loaded(
-            rows, monitor, now=now, min_rows=cfg.min_rows, segments=cfg.segments,
+        result = evaluate_window(
+            rows, monitor=monitor.name, now=now, min_rows=cfg.min_rows, segments=cfg.segments,
             task=cfg.task, pos_label=cfg.positive_class,
         )  # fmt: skip
         stored = store_window(engine, monitor.name, result, now)
@@ -226,15 +201,7 @@ def _judge(
     hits = evaluate(monitor.rules, facts)
     if late:
         hits = [_late_hit(h, window) for h in hits]
-    with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
-        changes = apply_run(
-            conn, facts, hits, monitor.rules, settings.alerting, now, keep_unreported=True
-        )
-    for c in changes:
-        log.info(
-            "performance_alert",
-            extra={"monitor": monitor.name, "rule": c.rule, "subject": c.subject, "state": c.after},
-        )
+    step_window_alerts(engine, settings, monitor, facts, hits, now, "performance_alert")
 
 
 def _late_hit(hit: RuleHit, window: Window) -> RuleHit:
