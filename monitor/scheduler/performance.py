@@ -11,7 +11,6 @@ revealed late fires that window's alert at once, a later revision without it res
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +36,6 @@ from monitor.storage.performance_runs import (
 )
 from monitor.window import Window, WindowSpec, floor_to, latest_closed
 
-log = logging.getLogger("monitor.performance")
 MAX_WINDOWS_PER_TICK = 200
 
 
