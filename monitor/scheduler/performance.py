@@ -128,7 +128,7 @@ def performance_tick(
         if stored.created:
             fresh[(window.start, window.end)] = (stored.id, result)
     _feed_rules(engine, settings, monitor, fresh, now)
-    if cfg.estimator != "none":
+    if cfg.estimator != "none" and loaded:  # a tick with nothing new reads nothing
         estimate_windows(engine, settings, monitor, loaded, now)
     return results
 
