@@ -69,3 +69,12 @@ def test_fit_state_is_json_and_a_window_is_read_in_the_reference_class_order() -
         fit_state("cbpe", frame.assign(__prediction__=["a", "b"] * 200), [], label="__label__")
     with pytest.raises(EstimationError, match="DLE needs the features"):
         fit_state("dle", w, [], label="__label__")
+
+
+def test_multiclass_window_columns_follow_the_reference_classes() -> None:
+    w = _window([{"c": 0.6, "a": 0.4}, {"a": 0.1, "c": 0.9}], ["c", "c"], [None, None])
+    data = window_classification(w, classes=["a", "b", "c"])
+    assert data is not None and data.classes == ("a", "b", "c")
+    assert data.scores.tolist() == [[0.4, 0.0, 0.6], [0.1, 0.0, 0.9]]
+    with pytest.raises(EstimationError, match=r"did not have: \['z'\]"):
+        window_classification(_window([{"z": 1.0}], ["z"], [None]), classes=["a", "b"])

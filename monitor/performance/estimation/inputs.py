@@ -63,6 +63,8 @@ def window_classification(
     if not keep.any():
         return None
     proba, y_pred, y_true = window.proba[keep], window.y_pred[keep], window.y_true[keep]
+    if classes is not None and proba.ndim == 2:
+        proba = aligned(proba, window.proba_classes or (), classes)
     if classes is None:
         if proba.ndim == 2:
             classes = list(window.proba_classes or ())
@@ -70,6 +72,22 @@ def window_classification(
             labelled = [v for v in y_true.tolist() if v is not None]
             classes = binary_classes(labelled + y_pred.tolist(), pos_label)
     return classification_data(proba, list(classes), y_pred.tolist(), y_true.tolist())
+
+
+def aligned(proba: np.ndarray, keys: Sequence[Any], classes: Sequence[Any]) -> np.ndarray:
+    """Probability columns named `keys` in the order of `classes` (a class no row of the
+    window names has probability 0, as for a key missing from one row's object)."""
+    where = {str(k): i for i, k in enumerate(keys)}
+    extra = sorted(set(where) - {str(c) for c in classes})
+    if extra:
+        raise EstimationError(
+            f"window probabilities name classes the reference did not have: {extra[:10]}"
+        )
+    out = np.zeros((proba.shape[0], len(classes)))
+    for j, c in enumerate(classes):
+        if str(c) in where:
+            out[:, j] = proba[:, where[str(c)]]
+    return out
 
 
 def frame_classification(
@@ -119,6 +137,7 @@ def frame_regression(
 
 
 __all__ = [
+    "aligned",
     "binary_classes",
     "frame_classification",
     "frame_regression",
