@@ -9,6 +9,7 @@ version; nothing re-reads the training data until someone asks (`monitor referen
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,13 +23,16 @@ from monitor.drift.sketch_report import fit_reference
 from monitor.errors import (
     ConfigError,
     DriftError,
+    EstimationError,
     InputError,
     MonitorError,
     ReferenceFailed,
     ReferencePending,
 )
+from monitor.performance.labelled import LabelledWindow
 from monitor.settings import MonitorSettings
 from monitor.storage.db import Engine
+from monitor.storage.estimators import EstimatorRow, store_estimator
 from monitor.storage.event_frames import (
     PREDICTION_FEATURE,
     TS_COLUMN,
@@ -45,6 +49,7 @@ from monitor.storage.references import (
     store_reference,
 )
 
+log = logging.getLogger("monitor.reference")
 _LEN = struct.Struct("<I")
 LABEL_COLUMN = "__label__"
 
@@ -146,11 +151,15 @@ def materialise(
     if len(frame) == 0:
         raise ReferenceFailed(f"monitor {monitor.name}: the reference has no rows")
     performance = None
+    fit_on: pd.DataFrame | LabelledWindow | None = None
     if LABEL_COLUMN in frame.columns:
         performance = reference_metrics(monitor, frame)
+        fit_on = frame
         frame = frame.drop(columns=[LABEL_COLUMN])
     elif monitor.performance_enabled and monitor.reference and not monitor.reference.path:
-        performance = _stored_reference_metrics(engine, monitor)
+        labelled = _stored_labelled(engine, monitor)
+        performance = _stored_reference_metrics(monitor, labelled)
+        fit_on = labelled
     options = drift_options(monitor)
     if not monitor.prediction_drift and PREDICTION_FEATURE in frame:
         frame = frame.drop(columns=[PREDICTION_FEATURE])
@@ -176,6 +185,8 @@ def materialise(
         spec=spec_doc,
         sketch=blob,
     )
+    if fit_on is not None and monitor.performance.estimator != "none":
+        fit_estimator(engine, monitor, row.id, fit_on, now)
     return Reference(
         row.id, row.monitor, row.version, row.created_at, row.source, row.row_count, specs,
         sketches, performance,
@@ -266,19 +277,26 @@ def _stored_range(engine: Engine, monitor: MonitorSettings) -> tuple[datetime, d
     return (first, last + timedelta(microseconds=1)) if last is not None else None
 
 
-def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[str, float] | None:
-    """The model's metrics on a reference of stored traffic, from its labelled events."""
-    from monitor.performance import reference_performance
+def _stored_labelled(engine: Engine, monitor: MonitorSettings) -> LabelledWindow | None:
+    """The predictions (with their labels) of a reference of stored traffic."""
     from monitor.storage.labelled import load_window
 
     span = _stored_range(engine, monitor)
     if span is None:
         return None
-    window = load_window(
+    return load_window(
         engine, monitor.model, *span,
         model_version=monitor.model_version, segment=dict(monitor.segment) or None,
     )  # fmt: skip
-    if not window.labelled.any():
+
+
+def _stored_reference_metrics(
+    monitor: MonitorSettings, window: LabelledWindow | None
+) -> dict[str, float] | None:
+    """The model's metrics on a reference of stored traffic, from its labelled events."""
+    from monitor.performance import reference_performance
+
+    if window is None or not window.labelled.any():
         return None
     try:
         metrics = reference_performance(
@@ -287,6 +305,33 @@ def _stored_reference_metrics(engine: Engine, monitor: MonitorSettings) -> dict[
     except MonitorError:
         return None
     return {k: v for k, v in metrics.scalars().items() if v is not None}
+
+
+def fit_estimator(
+    engine: Engine,
+    monitor: MonitorSettings,
+    reference_id: int,
+    rows: pd.DataFrame | LabelledWindow | None,
+    now: datetime,
+) -> EstimatorRow | None:
+    """Fit the monitor's `performance.estimator` on the labelled reference rows (a file
+    frame or stored traffic) and store its JSON state with the reference version, once.
+    A reference the estimator cannot learn from is logged and left without one."""
+    from monitor.performance.estimation.fitting import fit_state
+
+    method = monitor.performance.estimator
+    try:
+        state = fit_state(
+            method, rows, list(monitor.features), monitor.performance.positive_class,
+            label=LABEL_COLUMN,
+        )  # fmt: skip
+    except (EstimationError, InputError) as exc:
+        log.warning(
+            "estimator_not_fitted",
+            extra={"monitor": monitor.name, "estimator": method, "error": str(exc)},
+        )
+        return None
+    return store_estimator(engine, reference_id, method, state, now)
 
 
 def latest(engine: Engine, monitor: str, version: int | None = None) -> Reference | None:

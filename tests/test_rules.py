@@ -358,3 +358,57 @@ def test_summaries_keep_untrusted_names_on_one_line() -> None:
     assert hit.subject == name  # the subject is the real name (hashed into the fingerprint)
     summary = hit.details["summary"]
     assert "\n" not in summary and "\x1b" not in summary and len(summary) < 120
+
+
+# --- estimated_performance (issue 15) ---
+
+
+def _estimated(value, lower, upper, metric="accuracy", **kw) -> RunFacts:
+    est = {metric: {"value": value, "lower": lower, "upper": upper, "sampling_error": 0.01}}
+    return facts(
+        kind="performance",
+        estimated=est,
+        estimator="cbpe",
+        reference_performance={"accuracy": 0.8, "mae": 1.0},
+        **kw,
+    )
+
+
+def test_estimated_performance_compares_the_estimate_or_the_whole_band() -> None:
+    plain = rule("estimated_performance", metric="accuracy", max_drop=0.1)
+    outside = rule("estimated_performance", metric="accuracy", max_drop=0.1, band="outside")
+    # estimate 0.65 below 0.8 - 0.1, band [0.6, 0.72] reaches above 0.7
+    f = _estimated(0.65, 0.6, 0.72)
+    (h,) = evaluate([plain], f)
+    assert h.condition is True
+    assert h.details["summary"] == (
+        "estimated accuracy 0.65 [band 0.6, 0.72]: estimate < 0.7 (reference 0.8) on 500 predictions"
+    )
+    perf = h.details["performance"]
+    assert perf["estimated"] is True and perf["method"] == "cbpe"
+    assert perf["threshold"] == pytest.approx(0.7) and perf["band"]["upper"] == 0.72
+    (o,) = evaluate([outside], f)
+    assert o.condition is False and "band >= 0.7" in o.details["summary"]
+    (o2,) = evaluate([outside], _estimated(0.62, 0.58, 0.66))
+    assert o2.condition is True
+
+
+def test_estimated_performance_lower_is_better_and_no_verdict_cases() -> None:
+    r = rule("estimated_performance", metric="mae", threshold=1.5, band="outside")
+    assert evaluate([r], _estimated(1.8, 1.6, 2.0, metric="mae"))[0].condition is True
+    assert evaluate([r], _estimated(1.8, 1.4, 2.0, metric="mae"))[0].condition is False
+    assert evaluate([r], _estimated(None, None, None, metric="mae")) == []  # undefined
+    assert evaluate([r], facts(kind="performance")) == []  # no estimate
+    # realised facts do not feed it, estimated facts do not feed a realised rule
+    assert evaluate([r], facts(kind="performance", performance={"mae": 9.0})) == []
+    realised = rule("performance", metric="mae", threshold=1.5)
+    assert evaluate([realised], _estimated(1.8, 1.6, 2.0, metric="mae")) == []
+
+
+def test_estimated_performance_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="estimated_performance needs a metric"):
+        rule("estimated_performance", threshold=0.5)
+    with pytest.raises(ValueError, match="needs a threshold or max_drop"):
+        rule("estimated_performance", metric="f1")
+    with pytest.raises(ValueError, match="band is an option of condition estimated_performance"):
+        rule("performance", metric="f1", threshold=0.5, band="outside")

@@ -120,9 +120,16 @@ def describe(p: Mapping[str, Any]) -> str:
         )
     perf = p.get("performance")
     if isinstance(perf, Mapping):
+        band = perf.get("band") if perf.get("estimated") else None
         lines.append(
-            f"{_line(perf.get('metric', 'metric'), 60)} {_num(perf.get('value'))}"
-            f" (reference {_num(perf.get('reference'))}, threshold {_num(perf.get('threshold'))})."
+            ("Estimated " if perf.get("estimated") else "")
+            + f"{_line(perf.get('metric', 'metric'), 60)} {_num(perf.get('value'))}"
+            + (
+                f" (band {_num(band.get('lower'))} to {_num(band.get('upper'))}, "
+                if isinstance(band, Mapping)
+                else " ("
+            )
+            + f"reference {_num(perf.get('reference'))}, threshold {_num(perf.get('threshold'))})."
         )
     return "\n".join(lines)
 

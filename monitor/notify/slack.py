@@ -132,13 +132,19 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
     if not resolved and isinstance(perf, Mapping):
         text = f"{_num(perf.get('value'))}"
         extra = []
+        band = perf.get("band") if perf.get("estimated") else None
+        if isinstance(band, Mapping):
+            extra.append(f"band {_num(band.get('lower'))} to {_num(band.get('upper'))}")
         if perf.get("reference") is not None:
             extra.append(f"reference {_num(perf['reference'])}")
         if perf.get("threshold") is not None:
             extra.append(f"threshold {_num(perf['threshold'])}")
         if extra:
             text += f" ({', '.join(extra)})"
-        fields.append(_mrkdwn(f"*{esc(perf.get('metric', 'metric'), 60)}*\n{text}"))
+        name = esc(perf.get("metric", "metric"), 60)
+        if perf.get("estimated"):
+            name = f"estimated {name}"
+        fields.append(_mrkdwn(f"*{name}*\n{text}"))
     return fields
 
 
@@ -177,6 +183,8 @@ def render(payload: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     resolved = event.endswith(".resolved")
     severity = str(p.get("severity", "info"))
     what = title(event)
+    if p.get("condition") == "estimated_performance":
+        what = f"Estimated {what[0].lower()}{what[1:]}"  # "Estimated performance degradation"
     monitor = p.get("monitor", "")
     if resolved:
         header = f":white_check_mark: {what} · {_plain(monitor, 80)}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from monitor.drift.result import FeatureResult
 from monitor.rules.facts import RuleHit, RunFacts, hit, short_name
-from monitor.rules.performance import performance
+from monitor.rules.performance import estimated_performance, performance
 from monitor.settings import RuleSettings
 from monitor.verdict import at_least, comparison, feature_entry, number
 
@@ -26,6 +26,8 @@ def evaluate(rules: Sequence[RuleSettings], facts: RunFacts) -> list[RuleHit]:
 def _evaluate_one(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     if rule.condition == "performance":
         return performance(rule, facts)
+    if rule.condition == "estimated_performance":
+        return estimated_performance(rule, facts)
     if facts.kind != "drift":
         return []
     if rule.condition == "insufficient_data":

@@ -25,6 +25,7 @@ _FAMILY: dict[str, Family] = {
     "out_of_range_share": "data_quality",
     "insufficient_data": "insufficient_data",
     "performance": "performance",
+    "estimated_performance": "performance",
 }
 
 
@@ -56,6 +57,9 @@ class RunFacts:
     multivariate: Mapping[str, Any] | None = None  # domain-classifier result, when enabled
     reference_performance: Mapping[str, float] | None = None
     labelled_rows: int | None = None  # rows with a label behind `performance`
+    # estimated metrics of a window (metric -> {value, lower, upper, sampling_error, ...})
+    estimated: Mapping[str, Mapping[str, Any]] | None = None
+    estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
     kind: Literal["drift", "performance"] = "drift"
 
     def feature(self, name: str) -> FeatureResult | None:

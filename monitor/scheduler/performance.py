@@ -11,11 +11,9 @@ revealed late fires that window's alert at once, a later revision without it res
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
-from monitor.alerts import apply_run
 from monitor.performance import (
     DEFAULT_MIN_ROWS,
     MAX_SEGMENT_VALUES,
@@ -23,10 +21,12 @@ from monitor.performance import (
     TaskKind,
     evaluate_window,
 )
+from monitor.performance.labelled import LabelledWindow
 from monitor.reference import latest
 from monitor.rules import RuleHit, RunFacts, evaluate
+from monitor.scheduler.estimation import estimate_windows, step_window_alerts
 from monitor.settings import MonitorSettings, Settings
-from monitor.storage.db import Engine, storage_errors
+from monitor.storage.db import Engine
 from monitor.storage.labelled import load_window, relabelled_span
 from monitor.storage.performance_runs import (
     last_evaluated,
@@ -36,7 +36,6 @@ from monitor.storage.performance_runs import (
 )
 from monitor.window import Window, WindowSpec, floor_to, latest_closed
 
-log = logging.getLogger("monitor.performance")
 MAX_WINDOWS_PER_TICK = 200
 
 
@@ -54,14 +53,7 @@ def compute_window(
     max_segment_values: int = MAX_SEGMENT_VALUES,
 ) -> PerformanceResult:
     """Load the monitor's labelled window [start, end) and evaluate it."""
-    window = load_window(
-        engine,
-        monitor.model,
-        start,
-        end,
-        model_version=monitor.model_version,
-        segment=monitor.segment,
-    )
+    window = load_monitor_window(engine, monitor, start, end)
     return evaluate_window(
         window,
         monitor=monitor.name,
@@ -71,6 +63,20 @@ def compute_window(
         task=task,
         pos_label=pos_label,
         max_segment_values=max_segment_values,
+    )
+
+
+def load_monitor_window(
+    engine: Engine, monitor: MonitorSettings, start: datetime, end: datetime
+) -> LabelledWindow:
+    """The monitor's predictions in [start, end), each with its label if one is stored."""
+    return load_window(
+        engine,
+        monitor.model,
+        start,
+        end,
+        model_version=monitor.model_version,
+        segment=monitor.segment,
     )
 
 
@@ -109,16 +115,21 @@ def performance_tick(
     cfg = monitor.performance
     fresh: dict[tuple[datetime, datetime], tuple[int, PerformanceResult]] = {}
     results = []
+    loaded: list[tuple[Window, LabelledWindow]] = []
     for window in windows_to_evaluate(engine, monitor, spec, now):
-        result = compute_window(
-            engine, monitor, window.start, window.end, now=now, min_rows=cfg.min_rows,
-            segments=cfg.segments, task=cfg.task, pos_label=cfg.positive_class,
+        rows = load_monitor_window(engine, monitor, window.start, window.end)
+        result = evaluate_window(
+            rows, monitor=monitor.name, now=now, min_rows=cfg.min_rows, segments=cfg.segments,
+            task=cfg.task, pos_label=cfg.positive_class,
         )  # fmt: skip
         stored = store_window(engine, monitor.name, result, now)
         results.append(result)
+        loaded.append((window, rows))
         if stored.created:
             fresh[(window.start, window.end)] = (stored.id, result)
     _feed_rules(engine, settings, monitor, fresh, now)
+    if cfg.estimator != "none" and loaded:  # a tick with nothing new reads nothing
+        estimate_windows(engine, settings, monitor, loaded, now)
     return results
 
 
@@ -188,15 +199,7 @@ def _judge(
     hits = evaluate(monitor.rules, facts)
     if late:
         hits = [_late_hit(h, window) for h in hits]
-    with storage_errors(engine, "store performance alerts"), engine.begin() as conn:
-        changes = apply_run(
-            conn, facts, hits, monitor.rules, settings.alerting, now, keep_unreported=True
-        )
-    for c in changes:
-        log.info(
-            "performance_alert",
-            extra={"monitor": monitor.name, "rule": c.rule, "subject": c.subject, "state": c.after},
-        )
+    step_window_alerts(engine, settings, monitor, facts, hits, now, "performance_alert")
 
 
 def _late_hit(hit: RuleHit, window: Window) -> RuleHit:

@@ -49,4 +49,5 @@ RuleCondition = Literal[
     "out_of_range_share",
     "insufficient_data",
     "performance",
+    "estimated_performance",
 ]

@@ -127,6 +127,8 @@ class RuleSettings(StrictModel):
     metric: str | None = None  # performance rules (issue: performance monitoring)
     max_drop: float | None = Field(None, ge=0)  # performance: worse than reference by > this
     min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
+    # estimated_performance: "outside" fires only when the whole band is past the bound
+    band: Literal["outside"] | None = None
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -144,10 +146,13 @@ class RuleSettings(StrictModel):
             raise ValueError(f"condition {self.condition} needs a threshold")
         if self.condition == "feature_statistic" and not self.feature:
             raise ValueError("condition feature_statistic needs a feature")
-        if self.condition == "performance" and not self.metric:
-            raise ValueError("condition performance needs a metric")
-        if self.condition == "performance" and self.threshold is None and self.max_drop is None:
-            raise ValueError("condition performance needs a threshold or max_drop")
+        perf = self.condition in ("performance", "estimated_performance")
+        if perf and not self.metric:
+            raise ValueError(f"condition {self.condition} needs a metric")
+        if perf and self.threshold is None and self.max_drop is None:
+            raise ValueError(f"condition {self.condition} needs a threshold or max_drop")
+        if self.band is not None and self.condition != "estimated_performance":
+            raise ValueError("band is an option of condition estimated_performance only")
         return self
 
 
@@ -158,12 +163,26 @@ class PerformanceSettings(StrictModel):
     arrive, for `label_horizon` after it closed (each change is a new stored revision).
     """
 
-    enabled: bool | None = None  # None: on when a rule has condition performance
+    enabled: bool | None = None  # None: on with a performance rule or an estimator
     task: Literal["classification", "regression"] | None = None  # None: inferred
     positive_class: str | int | bool | None = None  # binary: default the larger class
     label_horizon: Duration = timedelta(days=14)
     min_rows: int = Field(50, ge=1)  # labelled rows below which a group has no metrics
     segments: bool = True
+    # fitted on the labelled reference, applied to windows without labels (docs/estimation.md)
+    estimator: Literal["none", "cbpe", "ac", "atc", "dle"] = "none"
+
+    @model_validator(mode="after")
+    def _estimator_fits_task(self) -> PerformanceSettings:
+        regression = self.estimator == "dle"
+        if self.estimator == "none" or self.task is None:
+            return self
+        if regression != (self.task == "regression"):
+            valid = "dle" if self.task == "regression" else "cbpe, ac, atc"
+            raise ValueError(
+                f"estimator {self.estimator} is not for {self.task}; valid for {self.task}: {valid}"
+            )
+        return self
 
 
 class MonitorSettings(StrictModel):
@@ -186,7 +205,9 @@ class MonitorSettings(StrictModel):
     def performance_enabled(self) -> bool:
         if self.performance.enabled is not None:
             return self.performance.enabled
-        return any(r.condition == "performance" for r in self.rules)
+        if self.performance.estimator != "none":
+            return True
+        return any(r.condition in ("performance", "estimated_performance") for r in self.rules)
 
     @field_validator("rules")
     @classmethod

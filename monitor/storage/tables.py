@@ -335,3 +335,41 @@ deployments = Table(  # model versions that went live (monitor.deployments), new
     Column("deployed_at", UTCDateTime, nullable=False),
     Index("ix_deployments_model_id", "model", "id"),
 )
+
+# --- performance estimation (issue 15) ---
+reference_estimators = Table(  # an estimator fitted once on a labelled reference version
+    "reference_estimators",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("method", Text, nullable=False),  # cbpe | ac | atc | dle
+    Column("state", json_doc(), nullable=False),  # the estimator's JSON state (no pickles)
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reference_id", "method", name="uq_reference_estimators_ref_method"),
+)
+
+window_estimates = Table(  # the estimated metrics (with bands) of one performance window
+    "window_estimates",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("monitor", Text, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column(
+        "estimator_id",
+        BigInteger,
+        ForeignKey("reference_estimators.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("rows", BigInteger, nullable=False),  # predictions the estimate was computed on
+    Column("estimate", json_doc(), nullable=False),  # WindowEstimate.to_dict()
+    Column("computed_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "monitor", "window_start", "window_end", "estimator_id", name="uq_window_estimates_window"
+    ),
+)

@@ -495,3 +495,16 @@ def test_real_alertmanager_fires_stays_firing_and_resolves(alertmanager, tmp_pat
     assert datetime.fromisoformat(alert["endsAt"]) == resolved_at
     assert resend_firing(engine, al, datetime.now(UTC) + timedelta(minutes=1)) == 0
     engine.dispose()
+
+
+def test_an_estimated_performance_description_says_estimated_and_shows_the_band() -> None:
+    from notify_support import firing_payload
+
+    from monitor.notify.alertmanager import describe
+
+    perf = {"metric": "accuracy", "value": 0.52, "reference": 0.75, "threshold": 0.65}
+    est = {**perf, "estimated": True, "band": {"lower": 0.46, "upper": 0.58}}
+    plain = describe(firing_payload(performance=perf)).splitlines()[-1]
+    assert plain == "accuracy 0.52 (reference 0.75, threshold 0.65)."
+    line = describe(firing_payload(performance=est)).splitlines()[-1]
+    assert line == "Estimated accuracy 0.52 (band 0.46 to 0.58, reference 0.75, threshold 0.65)."

@@ -376,3 +376,32 @@ def test_dropped_connection_is_one_attempt(sqlite_engine, receiver, mode) -> Non
     assert deliver_due(sqlite_engine, settings, now=T0).retried == 1
     assert len(recv.requests) == 1
     assert row(sqlite_engine, did)["last_error"].startswith("connection error:")
+
+
+def test_an_estimated_performance_alert_says_estimated_and_shows_the_band() -> None:
+    perf = {
+        "metric": "accuracy",
+        "value": 0.52,
+        "reference": 0.75,
+        "threshold": 0.65,
+        "estimated": True,
+        "method": "cbpe",
+        "band": {"lower": 0.46, "upper": 0.58, "sampling_error": 0.02},
+        "band_rule": "outside",
+    }
+    _, blocks = render(
+        firing_payload(
+            event="performance.detected",
+            condition="estimated_performance",
+            dataset_drift=None,
+            drift_share=None,
+            drifted_features=[],
+            performance=perf,
+            summary="estimated accuracy 0.52",
+        )
+    )
+    field = {
+        "type": "mrkdwn",
+        "text": "*estimated accuracy*\n0.52 (band 0.46 to 0.58, reference 0.75, threshold 0.65)",
+    }
+    assert field in blocks[2]["fields"]
