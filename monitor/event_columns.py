@@ -36,9 +36,9 @@ from monitor.events import (
     EventRejected,
     FeatureValue,
     Prediction,
-    _segment,
-    _timestamp,
     parse_prediction,
+    parse_segment,
+    parse_timestamp,
 )
 
 _NONE = type(None)
@@ -209,7 +209,7 @@ def _check_known(col: list[Any], known: frozenset[str], ok: list[bool]) -> None:
 
 
 def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
-    """`events._timestamp` of each document; the common batch (ISO strings, all in UTC)
+    """`events.parse_timestamp` of each document; the common batch (ISO strings, all in UTC)
     in C-level passes."""
     col = _field(docs, "timestamp")
     if _NAME_TYPES.issuperset(map(type, col)) and max(map(len, col), default=0) <= 64:
@@ -222,7 +222,7 @@ def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
     out: list[Any] = []
     for i, doc in enumerate(docs):
         try:
-            out.append(_timestamp(doc))
+            out.append(parse_timestamp(doc))
         except EventRejected:
             out.append(None)
             ok[i] = False
@@ -297,7 +297,7 @@ def _segments(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
             out.append(None)
             continue
         try:
-            out.append(_segment(doc))
+            out.append(parse_segment(doc))
         except EventRejected:
             out.append(None)
             ok[i] = False

@@ -205,7 +205,8 @@ def _name_field(doc: dict[str, Any], field: str, *, required: bool = True) -> st
     return value
 
 
-def _timestamp(doc: dict[str, Any]) -> datetime:
+def parse_timestamp(doc: dict[str, Any]) -> datetime:
+    """The event's required `timestamp`, parsed (shared with the columnar parser)."""
     value = doc.get("timestamp")
     if value is None:
         raise EventRejected("missing_field", "timestamp is required")
@@ -335,7 +336,8 @@ def _string_map(doc: dict[str, Any], field: str) -> dict[str, str] | None:
     return value
 
 
-def _segment(doc: dict[str, Any]) -> dict[str, str] | None:
+def parse_segment(doc: dict[str, Any]) -> dict[str, str] | None:
+    """The event's `segment` merged over its `tags` (string maps); None when it has neither."""
     tags = _string_map(doc, "tags")
     segment = _string_map(doc, "segment")
     if tags is None or segment is None:
@@ -370,11 +372,11 @@ def parse_prediction(
     event_id = _name_field(doc, "event_id")
     model = _name_field(doc, "model")
     version = _name_field(doc, "model_version", required=False)
-    ts = _timestamp(doc)
+    ts = parse_timestamp(doc)
     features = _features(doc, len(raw))
     prediction = _prediction(doc)
     proba = _proba(doc)
-    segment = _segment(doc)
+    segment = parse_segment(doc)
     _check_nul(raw, doc)
     _check_model(model, known_models)  # type: ignore[arg-type]
     return Prediction(event_id, model, version, ts, features, prediction, proba, segment)  # type: ignore[arg-type]
@@ -385,7 +387,7 @@ def parse_label(raw: bytes, *, max_bytes: int, known_models: frozenset[str] | No
     doc = _decode(raw, max_bytes)
     event_id = _name_field(doc, "event_id")
     model = _name_field(doc, "model")
-    ts = _timestamp(doc)
+    ts = parse_timestamp(doc)
     if "label" not in doc or doc["label"] is None:
         raise EventRejected("missing_field", "label is required")
     label = doc["label"]

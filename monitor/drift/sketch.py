@@ -179,7 +179,7 @@ def fit_numeric(
     reference, fine_bins: int = FINE_BINS, coarse_bins: int = 10
 ) -> tuple[NumericSpec, NumericSketch]:
     """The spec and the reference's own sketch in one pass (the reference is sorted once)."""
-    raw = _as_float(reference)
+    raw = as_float(reference)
     values = np.sort(_finite_values(raw))
     if values.size == 0:
         raise DriftError("cannot derive a numeric sketch spec from a reference with no values")
@@ -208,7 +208,7 @@ def categorical_spec(reference, top_k: int = TOP_K) -> CategoricalSpec:
     """The reference's `top_k` most frequent categories (ties broken by name)."""
     if top_k < 1:
         raise DriftError(f"top_k must be at least 1, got {top_k}")
-    names, counts = _category_counts(reference)
+    names, counts = category_counts(reference)
     if not names:
         raise DriftError("cannot derive a categorical sketch spec from a reference with no values")
     ranked = sorted(zip(names, counts, strict=True), key=lambda nc: (-nc[1], nc[0]))
@@ -237,7 +237,7 @@ def spec_from_dict(data: dict) -> Spec:
 def sketch(spec: Spec, values) -> Sketch:
     """Sketch one batch of values (array-like; NaN/None are missing) over `spec`."""
     if isinstance(spec, NumericSpec):
-        return _numeric_sketch(spec, _as_float(values))
+        return _numeric_sketch(spec, as_float(values))
     return _categorical_sketch(spec, values)
 
 
@@ -266,7 +266,7 @@ def _numeric_sketch(
 
 def _categorical_sketch(spec: CategoricalSpec, values) -> CategoricalSketch:
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    names, counts = _category_counts(series)
+    names, counts = category_counts(series)
     position = {c: i for i, c in enumerate(spec.categories)}
     out = np.zeros(spec.n_bins, dtype=np.int64)
     for name, count in zip(names, counts, strict=True):
@@ -354,7 +354,7 @@ def from_bytes(data: bytes) -> Sketch:
     return NumericSketch(spec_id, counts, missing, *moments)
 
 
-def _as_float(values) -> np.ndarray:
+def as_float(values) -> np.ndarray:
     """Float64 values with every missing marker (None, NaN, pd.NA) as NaN."""
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
     try:
@@ -371,7 +371,7 @@ def _finite_values(values: np.ndarray) -> np.ndarray:
     return values if mask.all() else values[mask]
 
 
-def _category_counts(values) -> tuple[list[str], list[int]]:
+def category_counts(values) -> tuple[list[str], list[int]]:
     """Counts of non-missing values by name (str: the stored, JSON-safe category name).
 
     Missing as in the exact engine: None, NaN, pandas NA/NaT and, in float columns, ±inf.

@@ -28,7 +28,7 @@ from monitor.drift.sketch import (
     NumericSpec,
     Sketch,
     Spec,
-    _as_float,
+    as_float,
 )
 
 __all__ = ["group_blobs", "sketch_groups"]
@@ -38,7 +38,7 @@ def sketch_groups(spec: Spec, values, groups: np.ndarray, n_groups: int) -> list
     """One sketch per group id in range(n_groups); `groups[i]` is row i's group."""
     groups = np.asarray(groups, dtype=np.intp)
     if isinstance(spec, NumericSpec):
-        return _numeric(spec, _as_float(values), groups, n_groups)
+        return _numeric(spec, as_float(values), groups, n_groups)
     return _categorical(spec, values, groups, n_groups)
 
 

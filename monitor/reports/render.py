@@ -90,7 +90,7 @@ HEIGHT_REPORTER = """<script>
 
 
 @cache
-def _plotly_js() -> str:
+def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     js = get_plotlyjs()
@@ -216,7 +216,7 @@ def render_report(
         summary = f'<section id="summary"><h2>Drift summary</h2>{summary_html(drift)}</section>'
     history_section, figure_blocks = _history_html(history or {})
     charts = bool(figure_blocks) or 'data-figure="' in (performance_html or "")
-    plotly = f"<script>{_plotly_js()}</script>" if charts else ""
+    plotly = f"<script>{plotly_js()}</script>" if charts else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -73,7 +73,7 @@ def from_frame(
     frame: pd.DataFrame, features: tuple[FeatureResult, ...], specs: dict[str, Any]
 ) -> tuple[FeatureResult, ...]:
     """The same from a count window's rows (already in memory)."""
-    from monitor.drift.sketch import _category_counts
+    from monitor.drift.sketch import category_counts
 
     out = []
     for f in features:
@@ -84,7 +84,7 @@ def from_frame(
             and _needs_count(f)
             and _complete_reference(f)
         ):
-            names, counts = _category_counts(frame[f.name])
+            names, counts = category_counts(frame[f.name])
             known = set(spec.categories)
             new = {n: c for n, c in zip(names, counts, strict=True) if n not in known}
             top = sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_LISTED]

@@ -111,10 +111,10 @@ def _from_rows(
     limit: int,
 ) -> tuple[int, dict[str, int]]:
     """`unseen_categories` in Python, for names a SQLite JSON path cannot quote."""
-    from monitor.drift.sketch import _category_counts
+    from monitor.drift.sketch import category_counts
 
     frame = load_frame(engine, flt, start=start, end=end, columns=[feature])
-    names, counts = _category_counts(frame[feature])
+    names, counts = category_counts(frame[feature])
     seen = set(known)
     new = {n: c for n, c in zip(names, counts, strict=True) if n not in seen}
     top = sorted(new.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]

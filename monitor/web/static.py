@@ -147,6 +147,6 @@ def plotly_url() -> str:
 
 @cache
 def plotly_js() -> bytes:
-    from monitor.reports.render import _plotly_js  # the reports' cached, script-safe copy
+    from monitor.reports.render import plotly_js as reports_plotly_js  # cached, script-safe
 
-    return _plotly_js().encode()
+    return reports_plotly_js().encode()
