@@ -27,6 +27,7 @@ from monitor.api import (
     routes_channels,
     routes_dead_letters,
     routes_deployments,
+    routes_estimates,
     routes_monitors,
     routes_runs,
     routes_versions,
@@ -168,6 +169,7 @@ def create_app(
             routes_channels.router,
             routes_versions.router,
             routes_deployments.router,
+            routes_estimates.router,
         ):
             app.include_router(router, prefix=API_PREFIX)
     return app

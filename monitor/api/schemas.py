@@ -339,3 +339,35 @@ class DeploymentOut(_Out):
 
 class DeploymentList(_Out):
     items: list[DeploymentOut]
+
+
+# --- estimates (issue #15 item 5) ---
+
+
+class EstimatedMetricOut(_Out):
+    """One metric's estimate with its band; `realised` once the window's labels arrived."""
+
+    name: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+    sampling_error: float | None
+    reference_error: float | None
+    realised: float | None
+    reason: str | None
+
+
+class WindowEstimateOut(_Out):
+    window_start: datetime
+    window_end: datetime
+    method: str
+    task: str | None
+    rows: int
+    computed_at: datetime
+    metrics: list[EstimatedMetricOut]
+    notes: list[str]
+
+
+class EstimateList(_Out):
+    monitor: str
+    items: list[WindowEstimateOut]
