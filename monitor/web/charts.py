@@ -287,3 +287,83 @@ def metric_figure(
         yaxis={"title": {"text": plot_text(metric)}},
     )
     return {"data": data, "layout": layout}
+
+
+# --- estimated performance (issue #15 item 5) -----------------------------------------------
+
+METHOD_COLOURS = (CUR_COLOUR, B_COLOUR, "#b279a2", "#9d755d")
+
+
+def estimate_value(doc: dict[str, Any] | None, metric: str, field: str) -> float | None:
+    """One field (value, lower, upper, realised) of a metric in a stored window estimate."""
+    entry = (((doc or {}).get("metrics") or {}).get(metric)) or {}
+    value = entry.get(field) if isinstance(entry, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def estimate_metric_names(
+    docs: Sequence[dict[str, Any] | None], wanted: Sequence[str]
+) -> list[str]:
+    """The estimated metrics worth a chart: the preferred ones first, then the others, each
+    only where some window has an estimate."""
+    names = list(wanted) + [k for d in docs for k in ((d or {}).get("metrics") or {})]
+    names = list(dict.fromkeys(names))
+    return [m for m in names if any(estimate_value(d, m, "value") is not None for d in docs)]
+
+
+def _band_traces(
+    method: str, pts: list[tuple[str, float, float]], colour: str
+) -> list[dict[str, Any]]:
+    """The band as a shaded area: the upper edge, then the lower edge filled up to it."""
+    edge = {"type": "scatter", "mode": "lines", "line": {"width": 0, "color": colour}}
+    return [
+        {**edge, "x": [x for x, _, _ in pts], "y": [u for _, _, u in pts],
+         "showlegend": False, "hoverinfo": "skip", "name": plot_text(f"{method} upper")},
+        {**edge, "x": [x for x, _, _ in pts], "y": [lo for _, lo, _ in pts],
+         "fill": "tonexty", "fillcolor": _fill(colour), "hoverinfo": "skip",
+         "name": plot_text(f"{method} band")},
+    ]  # fmt: skip
+
+
+def _fill(colour: str) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},0.2)"
+
+
+def estimate_figure(metric: str, rows: Sequence[Any]) -> dict[str, Any]:
+    """One estimated metric over windows (oldest first, `WindowEstimateRow`s) per estimator:
+    the band shaded, the estimate as a line, the realised value as points where labels arrived."""
+    data: list[dict[str, Any]] = []
+    methods = list(dict.fromkeys(str(r.estimate.get("method", "")) for r in rows))
+    for i, method in enumerate(methods):
+        colour = METHOD_COLOURS[i % len(METHOD_COLOURS)]
+        mine = [r for r in rows if str(r.estimate.get("method", "")) == method]
+        value = [(ts(r.window_end), estimate_value(r.estimate, metric, "value")) for r in mine]
+        band = [
+            (ts(r.window_end), lo, hi)
+            for r in mine
+            if (lo := estimate_value(r.estimate, metric, "lower")) is not None
+            and (hi := estimate_value(r.estimate, metric, "upper")) is not None
+        ]
+        real = [(ts(r.window_end), estimate_value(r.estimate, metric, "realised")) for r in mine]
+        if band:
+            data += _band_traces(method, band, colour)
+        data.append(
+            {"type": "scatter", "mode": "lines+markers", "name": plot_text(f"{method} estimate"),
+             "x": [x for x, y in value if y is not None], "y": [y for _, y in value if y is not None],
+             "line": {"color": colour}, "hovertemplate": "%{x} UTC<br>estimated %{y:.4f}<extra></extra>"}
+        )  # fmt: skip
+        data.append(
+            {"type": "scatter", "mode": "markers", "name": plot_text(f"{method} realised"),
+             "x": [x for x, y in real if y is not None], "y": [y for _, y in real if y is not None],
+             "marker": {"color": RED, "symbol": "diamond", "size": 8},
+             "hovertemplate": "%{x} UTC<br>realised %{y:.4f}<extra></extra>"}
+        )  # fmt: skip
+    padded = time_range([ts(r.window_end) for r in rows])
+    layout = chart_layout(
+        f"{metric} (estimated)",
+        height=260,
+        xaxis={"type": "date", **({"range": padded} if padded else {})},
+        yaxis={"title": {"text": plot_text(metric)}},
+    )
+    return {"data": data, "layout": layout}

@@ -35,6 +35,13 @@ def performance_history(engine: Engine, monitor: str, limit: int = 30) -> list[A
     return list(reversed(latest_runs(engine, monitor, limit=limit)))
 
 
+def estimate_history(engine: Engine, monitor: str, limit: int = 30) -> list[Any]:
+    """The last `limit` windows' stored estimates, oldest first (WindowEstimateRow)."""
+    from monitor.storage.estimators import window_estimate_rows
+
+    return list(reversed(window_estimate_rows(engine, monitor, limit=limit)))
+
+
 @dataclass(frozen=True)
 class Distributions:
     """A run's reference and current sketches per feature, over the same specs."""

@@ -185,13 +185,17 @@ def runs_html(runs: Sequence[dict[str, Any]], reports: set[int]) -> str:
     )
 
 
-def preferred_metrics(m: MonitorSettings, docs: Sequence[dict[str, Any] | None]) -> list[str]:
+def preferred_metrics(
+    m: MonitorSettings, docs: Sequence[dict[str, Any] | None], *, known_only: bool = True
+) -> list[str]:
+    """The task's usual metrics, the rules' metrics first; `known_only`: only those some
+    performance run document has."""
     task = next((d.get("task") for d in docs if d and d.get("task")), None)
     wanted = list(REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS)
     for rule in m.rules:
         if rule.metric and rule.metric not in wanted:
             wanted.insert(0, rule.metric)
-    return charts.metric_names(docs, wanted)
+    return charts.metric_names(docs, wanted) if known_only else wanted
 
 
 def performance_html(
@@ -225,6 +229,29 @@ def performance_html(
     return f'<p class="muted small">{e(note)}</p><div class="charts">{"".join(figs)}</div>'
 
 
+def estimates_html(m: MonitorSettings, estimates: Sequence[Any], prefix: str) -> str:
+    """Estimated performance per window (oldest first, `WindowEstimateRow`s): each metric's
+    estimate with its band shaded and the realised value beside it where labels arrived."""
+    if not estimates:
+        return ""
+    docs = [r.estimate for r in estimates]
+    names = charts.estimate_metric_names(docs, preferred_metrics(m, docs, known_only=False))
+    if not names:
+        return '<p class="muted">No window has a defined estimate yet.</p>'
+    figs = [
+        figure(f"{prefix}-{i}", charts.estimate_figure(name, estimates), "chart small")
+        for i, name in enumerate(names)
+    ]
+    note = (
+        "estimated before the labels arrive (shaded: the band); "
+        "red points: the realised value once the window's labels arrived"
+    )
+    return (
+        f'<h3>Estimated performance</h3><p class="muted small">{e(note)}</p>'
+        f'<div class="charts">{"".join(figs)}</div>'
+    )
+
+
 def monitor_page(
     m: MonitorSettings,
     *,
@@ -234,6 +261,7 @@ def monitor_page(
     history: list[dict[str, Any]],
     perf: Sequence[Any],
     reference_perf: dict[str, float] | None,
+    estimates: Sequence[Any] = (),
     alerts: Sequence[dict[str, Any]],
     runs: Sequence[dict[str, Any]],
     reports: set[int],
@@ -269,7 +297,8 @@ def monitor_page(
 <section class="card" id="heat"><h2>Drift by feature and window</h2>{heatmap_html(hm)}</section>
 <section class="card" id="share"><h2>Drift share over time</h2>{share_html}</section>
 <section class="card" id="performance"><h2>Performance over time</h2>
-{performance_html(m, perf, reference_perf, "perf")}</section>
+{performance_html(m, perf, reference_perf, "perf")}
+{estimates_html(m, estimates, "estimate")}</section>
 <section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts)}</section>
 <section class="card" id="runs"><h2>Runs</h2>{runs_html(runs, reports)}</section>"""
     return page(m.name, body, csrf=csrf, charts=True)

@@ -214,6 +214,7 @@ def monitor_page(request: Request, name: Name) -> Response:
         history=run_reads.recent_runs(engine, [m.name], 60)[m.name],
         perf=data.performance_history(engine, m.name),
         reference_perf=data.reference_performance(engine, m.name),
+        estimates=data.estimate_history(engine, m.name),
         alerts=data.monitor_alerts(engine, m.name),
         runs=runs,
         reports=reports,
