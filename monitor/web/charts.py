@@ -228,11 +228,16 @@ def drift_share_html(
     )
 
 
+def as_number(value: Any) -> float | None:
+    """A stored JSON number as a float; anything else (None, a bool, a string) as None."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def metric_value(doc: dict[str, Any] | None, metric: str) -> float | None:
     """A scalar metric from a performance_runs.metrics document (None when not computed)."""
     metrics = ((doc or {}).get("overall") or {}).get("metrics") or {}
     value = metrics.get(metric)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return as_number(value)
 
 
 def metric_names(docs: Sequence[dict[str, Any] | None], wanted: Sequence[str]) -> list[str]:
@@ -298,7 +303,7 @@ def estimate_value(doc: dict[str, Any] | None, metric: str, field: str) -> float
     """One field (value, lower, upper, realised) of a metric in a stored window estimate."""
     entry = (((doc or {}).get("metrics") or {}).get(metric)) or {}
     value = entry.get(field) if isinstance(entry, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return as_number(value)
 
 
 def estimate_metric_names(
