@@ -30,7 +30,14 @@ from monitor.storage import deployments as store
 from monitor.storage.db import Connection, Engine, storage_errors
 from monitor.storage.deployments import DeliveryLink, Deployment
 
-__all__ = ["DeployOutcome", "Deployment", "deploy", "effective_monitor", "monitors_of"]
+__all__ = [
+    "DeployOutcome",
+    "Deployment",
+    "deploy",
+    "effective_monitor",
+    "monitors_of",
+    "overrides",
+]
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,17 @@ def effective_monitor(engine: Engine, monitor: MonitorSettings) -> MonitorSettin
     if newest is None or newest.version == monitor.model_version:
         return monitor
     return monitor.model_copy(update={"model_version": newest.version})
+
+
+def overrides(engine: Engine, monitors: list[MonitorSettings]) -> dict[str, Deployment]:
+    """The deployment each monitor runs on where its version differs from the configured
+    `model_version`, by monitor name (what the API and the pages show besides the config)."""
+    newest = store.latest_deployments(engine, sorted({m.model for m in monitors}))
+    return {
+        m.name: dep
+        for m in monitors
+        if (dep := newest.get(m.model)) is not None and dep.version != m.model_version
+    }
 
 
 def deploy(

@@ -55,16 +55,28 @@ class RunBrief(_Out):
     error: str | None
 
 
+class DeployedVersion(_Out):
+    id: int
+    version: str
+    deployed_at: datetime
+    configured_version: str | None
+
+
 class MonitorOut(_Out):
     name: str
     model: str
-    model_version: str | None
+    model_version: str | None = Field(
+        description="The version the monitor runs on: the newest deployment's, else the config's."
+    )
     segment: dict[str, str]
     reference_version: int | None
     schedule: Schedule
     rules: list[str]
     last_run: RunBrief | None
     alerts_firing: int
+    deployment: DeployedVersion | None = Field(
+        None, description="The deployment whose version replaced the configured one, if any."
+    )
 
 
 class MonitorList(_Out):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import deployments, drift_runs, notifications
@@ -76,6 +76,16 @@ def latest_deployment(engine: Engine, model: str) -> Deployment | None:
     """The model's newest deployment, or None (what the monitors of the model run on)."""
     with storage_errors(engine, "load deployment"), engine.connect() as conn:
         return newest_deployment(conn, model)
+
+
+def latest_deployments(engine: Engine, models: list[str]) -> dict[str, Deployment]:
+    """The newest deployment of each of `models` that has one, by model."""
+    if not models:
+        return {}
+    newest = select(func.max(d.id)).where(d.model.in_(models)).group_by(d.model)
+    stmt = select(deployments).where(d.id.in_(newest))
+    with storage_errors(engine, "load deployments"), engine.connect() as conn:
+        return {m["model"]: _row(m) for m in conn.execute(stmt).mappings()}
 
 
 def list_deployments(engine: Engine, model: str, limit: int = 100) -> list[Deployment]:

@@ -10,6 +10,7 @@ version 2's events against the new reference.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -153,6 +154,26 @@ def test_deploy_supersedes_switches_and_is_idempotent(world) -> None:
             select(drift_runs.c.reference_id).where(drift_runs.c.id == outcome.run_id)
         ).scalar_one()
     assert ref_id == ref.id
+
+
+def test_monitors_show_the_deployed_version(world) -> None:
+    """After test_deploy_…: the API and the monitor page show version 2 and its deployment."""
+    client = world["client"]
+    (dep,) = client.get("/api/v1/models/m/deployments", headers=READ).json()["items"]
+    shown = {"id": dep["id"], "version": "2", "deployed_at": dep["deployed_at"]}
+    items = client.get("/api/v1/monitors", headers=READ).json()["items"]
+    for m in items:
+        assert m["model_version"] == "2"
+        assert m["deployment"] == {**shown, "configured_version": None}
+    detail = client.get("/api/v1/monitors/mon", headers=READ).json()
+    assert detail == next(m for m in items if m["name"] == "mon")
+
+    form = client.get("/login", params={"next": "/monitors/mon"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    client.post("/login", data={"csrf": csrf, "token": READ_TOKEN, "next": "/monitors/mon"})
+    page = client.get("/monitors/mon")
+    assert page.status_code == 200
+    assert f"2 (deployment {dep['id']}, " in page.text and "configured: any)" in page.text
 
 
 def test_bad_input(world) -> None:

@@ -47,3 +47,12 @@ def test_record_list_newest(engine) -> None:
 
 def test_delivery_link_absent(engine) -> None:
     assert store.delivery_link(engine, "no-such-delivery") is None
+
+
+def test_latest_deployments_by_model(engine) -> None:
+    assert store.latest_deployments(engine, []) == {}
+    with engine.begin() as conn:
+        _record(conn, "2", T0)
+        newest = _record(conn, "3", T0 + timedelta(hours=1))
+    got = store.latest_deployments(engine, ["m", "other"])
+    assert got == {"m": newest}
