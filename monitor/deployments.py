@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.alerts import SUPERSEDED_FAMILIES, AlertChange, supersede
-from monitor.errors import InputError, UnknownModel
+from monitor.errors import DeploymentRaced, InputError, UnknownModel
 from monitor.lifecycle import Alert
 from monitor.reference import materialise, reference_frame
 from monitor.rules import RunFacts, event_family
@@ -100,26 +100,49 @@ def deploy(
         m.name: materialise(engine, _with_reference(m, reference), frame=f, source=src, now=now).version
         for m, f, src in frames
     }  # fmt: skip
-    with storage_errors(engine, "record deployment"), engine.begin() as conn:
-        again = store.newest_deployment(conn, model)  # a concurrent identical post won
+    try:
+        with storage_errors(engine, "record deployment"), engine.begin() as conn:
+            again = store.newest_deployment(conn, model)  # a concurrent identical post won
+            if again is not None and again.same_as(version, reference):
+                return DeployOutcome(again, created=False)
+            deployment, changes = _record(conn, settings, old, model, version, reference,
+                                          link, versions, now)  # fmt: skip
+    except DeploymentRaced:  # a concurrent post was stored first (unique deployment key)
+        again = store.latest_deployment(engine, model)
         if again is not None and again.same_as(version, reference):
             return DeployOutcome(again, created=False)
-        deployment = store.record_deployment(
-            conn,
-            model=model,
-            version=version,
-            reference=reference,
-            trigger=link,
-            reference_versions=versions,
-            superseded=[],
-            deployed_at=now,
-        )
-        by = {"deployment_id": deployment.id, "version": version}
-        changes = _supersede_all(conn, settings, list(old.values()), by, now)
-        superseded = [c.alert_id for c in changes]
-        store.set_superseded(conn, deployment.id, superseded)
+        raise
+    superseded = [c.alert_id for c in changes]
     deployment = replace(deployment, superseded=superseded)
     return DeployOutcome(deployment, created=True, changes=tuple(changes))
+
+
+def _record(
+    conn: Connection,
+    settings: Settings,
+    old: dict[str, MonitorSettings],
+    model: str,
+    version: str,
+    reference: str,
+    link: DeliveryLink | None,
+    versions: dict[str, int],
+    now: datetime,
+) -> tuple[Deployment, list[AlertChange]]:
+    """Store the deployment and resolve the old version's alerts, on the caller's connection."""
+    deployment = store.record_deployment(
+        conn,
+        model=model,
+        version=version,
+        reference=reference,
+        trigger=link,
+        reference_versions=versions,
+        superseded=[],
+        deployed_at=now,
+    )
+    by = {"deployment_id": deployment.id, "version": version}
+    changes = _supersede_all(conn, settings, list(old.values()), by, now)
+    store.set_superseded(conn, deployment.id, [c.alert_id for c in changes])
+    return deployment, changes
 
 
 def _trigger(engine: Engine, delivery_id: str | None) -> DeliveryLink | None:

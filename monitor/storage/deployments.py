@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import exc as sa_exc
 
+from monitor.errors import DeploymentRaced
 from monitor.storage.db import storage_errors
 from monitor.storage.tables import deployments, drift_runs, notifications
 
@@ -121,7 +123,12 @@ def record_deployment(
     superseded: list[int],
     deployed_at: datetime,
 ) -> Deployment:
-    """Store one deployment on the caller's connection; the stored row."""
+    """Store one deployment on the caller's connection; the stored row.
+
+    It follows the model's newest deployment the connection sees; DeploymentRaced (and the
+    caller's transaction is lost) when a concurrent one following the same was stored first.
+    """
+    newest = newest_deployment(conn, model)
     values = {
         "model": model,
         "version": version,
@@ -132,7 +139,13 @@ def record_deployment(
         "superseded": superseded,
         "deployed_at": deployed_at,
     }
-    new_id = conn.execute(insert(deployments).values(**values).returning(d.id)).scalar_one()
+    stmt = insert(deployments).values(**values, follows_id=newest.id if newest else 0)
+    try:
+        new_id = conn.execute(stmt.returning(d.id)).scalar_one()
+    except sa_exc.IntegrityError as exc:
+        raise DeploymentRaced(
+            f"another deployment of model {model!r} was stored meanwhile"
+        ) from exc
     return _row({"id": new_id, **values})
 
 

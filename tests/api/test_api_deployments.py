@@ -11,6 +11,7 @@ version 2's events against the new reference.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,11 +28,13 @@ from sqlalchemy import select
 
 from monitor.app import create_app
 from monitor.demo_receivers import Receivers
+from monitor.deployments import DeployOutcome, deploy
 from monitor.notify.delivery import deliver_due
 from monitor.reference import latest
 from monitor.scheduler.ticks import tick
 from monitor.storage import make_engine
 from monitor.storage.alerts import alert_detail, list_alerts
+from monitor.storage.deployments import list_deployments
 from monitor.storage.tables import drift_runs, notifications
 from monitor.storage.writes import store_batch
 
@@ -194,3 +197,26 @@ def test_bad_input(world) -> None:
     assert client.post(url.format("m"), json=body).status_code == 401
     listed = client.get(url.format("m"), headers=READ).json()["items"]
     assert all(d["version"] != "3" for d in listed)  # nothing was recorded
+
+
+def test_two_simultaneous_identical_deployments_record_once(world) -> None:
+    """Two posts of version 3 at once (both past the first check, both materialising the
+    reference): one records it, the other returns the stored one (unique deployment key)."""
+    engine, settings = world["engine"], world["settings"]
+    before = [d.id for d in list_deployments(engine, "m")]
+    start = threading.Barrier(2)
+    outcomes: list[DeployOutcome] = []
+
+    def post() -> None:
+        start.wait()
+        outcomes.append(deploy(engine, settings, model="m", version="3", reference=world["ref2"]))
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(o.created for o in outcomes) == [False, True]
+    assert outcomes[0].deployment.id == outcomes[1].deployment.id
+    after = [d.id for d in list_deployments(engine, "m")]
+    assert after == [outcomes[0].deployment.id, *before]
