@@ -11,7 +11,10 @@ resolutions and their outbox rows are one transaction; the references are stored
 At run time the newest deployment of a model wins over the configured `model_version` of
 its monitors (`effective_monitor`); the reference used is, as always, the newest stored
 version. Posting the same deployment again (the same version and reference as the model's
-newest) records nothing and returns the stored one.
+newest) records nothing and returns the stored one. Deployments of one model run one at a
+time (`storage.deployments.deployment_lock`), and a unique key (the deployment each one
+follows) stops a second row where that lock does not reach (DeploymentRaced: the loser
+returns the winner when identical, else the API answers 409).
 """
 
 from __future__ import annotations
@@ -90,6 +93,21 @@ def deploy(
     if not version or not reference:
         raise InputError("a deployment needs a version and a reference")
     link = _trigger(engine, trigger)
+    with store.deployment_lock(engine, model):  # simultaneous posts: one after the other
+        return _deploy_locked(engine, settings, monitors, model, version, reference, link, now)
+
+
+def _deploy_locked(
+    engine: Engine,
+    settings: Settings,
+    monitors: list[MonitorSettings],
+    model: str,
+    version: str,
+    reference: str,
+    link: DeliveryLink | None,
+    now: datetime | None,
+) -> DeployOutcome:
+    """`deploy` under the model's deployment lock: references first, then one transaction."""
     newest = store.latest_deployment(engine, model)
     if newest is not None and newest.same_as(version, reference):
         return DeployOutcome(newest, created=False)

@@ -349,5 +349,48 @@ class DeploymentOut(_Out):
     created: bool
 
 
+class EpisodeAlertOut(_Out):
+    id: int
+    monitor: str
+    rule: str
+    subject: str
+    severity: str
+    state: str
+    fired_at: datetime | None
+    resolved_at: datetime | None
+
+
+class EpisodeTriggerOut(_Out):
+    delivery_id: str
+    route: str
+    event: str
+    status: str
+    delivered_at: datetime | None
+    answer: dict[str, Any] | None = Field(description="The target's answer: run id, URL.")
+
+
+class EpisodeRunOut(_Out):
+    id: int
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    dataset_drift: bool | None
+    drift_share: float | None
+
+
+class EpisodeOut(_Out):
+    deployment: DeploymentOut
+    alert: EpisodeAlertOut | None
+    trigger: EpisodeTriggerOut | None
+    runs: list[EpisodeRunOut] = Field(
+        description="The deployed version's first finished drift runs per monitor."
+    )
+
+
+class EpisodeList(_Out):
+    items: list[EpisodeOut]
+
+
 class DeploymentList(_Out):
     items: list[DeploymentOut]

@@ -9,18 +9,28 @@ the alert resolutions it causes are stored in one transaction.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from monitor.errors import DeploymentRaced
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import deployments, drift_runs, notifications
+from monitor.storage.tables import (
+    alerts,
+    deployments,
+    drift_runs,
+    notifications,
+    reference_datasets,
+)
 
 d, n, r = deployments.c, notifications.c, drift_runs.c
+a, rd = alerts.c, reference_datasets.c
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,28 @@ def _row(m: Any) -> Deployment:
         reference_versions=dict(m["reference_versions"] or {}),
         superseded=list(m["superseded"] or []),
     )
+
+
+_LOCAL_LOCK = threading.Lock()  # SQLite: one process writes
+
+
+@contextmanager
+def deployment_lock(engine: Engine, model: str) -> Iterator[None]:
+    """Deployments of one model one at a time: a session advisory lock on Postgres (across
+    replicas), a process lock on SQLite. The unique deployment key backs it up."""
+    if engine.dialect.name != "postgresql":
+        with _LOCAL_LOCK:
+            yield
+        return
+    key = {"k": f"monitor.deploy:{model}"}
+    with storage_errors(engine, "lock deployments"), engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), key)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
+            conn.commit()
 
 
 def newest_deployment(conn: Connection, model: str) -> Deployment | None:
@@ -160,3 +192,126 @@ def run_windows(conn: Connection, run_ids: list[int]) -> dict[int, tuple[datetim
         return {}
     stmt = select(r.id, r.window_start, r.window_end).where(r.id.in_(run_ids))
     return {int(i): (s, e) for i, s, e in conn.execute(stmt)}
+
+
+# --- retraining episodes (issue #16 item 3) ---
+
+
+@dataclass(frozen=True)
+class EpisodeAlert:
+    """The alert whose retraining trigger led to a deployment."""
+
+    id: int
+    monitor: str
+    rule: str
+    subject: str
+    severity: str
+    state: str
+    fired_at: datetime | None
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EpisodeTrigger:
+    """The trigger's delivery: its route, status and the target's answer (run id, URL)."""
+
+    delivery_id: str
+    route: str
+    event: str
+    status: str
+    delivered_at: datetime | None
+    answer: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class EpisodeRun:
+    """One of the deployed version's first finished drift runs (on its reference)."""
+
+    id: int
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    dataset_drift: bool | None
+    drift_share: float | None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """alert fired -> trigger delivered -> deployment of a version -> its first runs."""
+
+    deployment: Deployment
+    alert: EpisodeAlert | None
+    trigger: EpisodeTrigger | None
+    runs: list[EpisodeRun]
+
+
+def episodes(engine: Engine, model: str, first: int = 3, limit: int = 20) -> list[Episode]:
+    """The model's deployments that name a retraining trigger, newest first, each with its
+    alert, its trigger delivery (the row that kept the target's answer, else the first) and
+    the first `first` finished drift runs per monitor on the reference it materialised."""
+    stmt = (
+        select(deployments)
+        .where(d.model == model, d.trigger_delivery_id.is_not(None))
+        .order_by(d.id.desc())
+        .limit(limit)
+    )
+    with storage_errors(engine, "load episodes"), engine.connect() as conn:
+        deps = [_row(m) for m in conn.execute(stmt).mappings()]
+        found = _episode_alerts(conn, [x.alert_id for x in deps if x.alert_id is not None])
+        triggers = _triggers(conn, [x.trigger_delivery_id for x in deps if x.trigger_delivery_id])
+        return [
+            Episode(
+                deployment=x,
+                alert=found.get(x.alert_id) if x.alert_id is not None else None,
+                trigger=triggers.get(x.trigger_delivery_id or ""),
+                runs=_first_runs(conn, x.reference_versions, first),
+            )
+            for x in deps
+        ]
+
+
+def _episode_alerts(conn: Connection, ids: list[int]) -> dict[int, EpisodeAlert]:
+    if not ids:
+        return {}
+    cols = (a.id, a.monitor, a.rule, a.subject, a.severity, a.state, a.fired_at, a.resolved_at)
+    rows = conn.execute(select(*cols).where(a.id.in_(ids))).all()
+    return {int(row[0]): EpisodeAlert(*row) for row in rows}
+
+
+def _triggers(conn: Connection, delivery_ids: list[str]) -> dict[str, EpisodeTrigger]:
+    if not delivery_ids:
+        return {}
+    cols = (n.delivery_id, n.route, n.event, n.status, n.delivered_at, n.answer)
+    stmt = select(*cols).where(n.delivery_id.in_(delivery_ids)).order_by(n.id)
+    out: dict[str, EpisodeTrigger] = {}
+    for row in conn.execute(stmt).all():
+        known = out.get(row[0])
+        if known is None or (known.answer is None and row[5] is not None):
+            out[row[0]] = EpisodeTrigger(*row)
+    return out
+
+
+def _first_runs(
+    conn: Connection, reference_versions: dict[str, int], first: int
+) -> list[EpisodeRun]:
+    """The first finished drift runs of each monitor on the given reference versions."""
+    runs: list[EpisodeRun] = []
+    for monitor, version in sorted(reference_versions.items()):
+        ref_ids = select(rd.id).where(rd.monitor == monitor, rd.version == version)
+        stmt = (
+            select(
+                r.id,
+                r.monitor,
+                r.window_start,
+                r.window_end,
+                r.status,
+                r.dataset_drift,
+                r.drift_share,
+            )
+            .where(r.monitor == monitor, r.reference_id.in_(ref_ids), r.status != "running")
+            .order_by(r.window_start, r.id)
+            .limit(first)
+        )
+        runs.extend(EpisodeRun(*row) for row in conn.execute(stmt).all())
+    return runs

@@ -24,7 +24,7 @@ import pytest
 from api_support import ADMIN_TOKEN, HOUR, READ_TOKEN, T0, XSS, make_settings, seed, traffic
 from api_support import training as old_training
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from monitor.app import create_app
 from monitor.demo_receivers import Receivers
@@ -179,6 +179,36 @@ def test_monitors_show_the_deployed_version(world) -> None:
     assert f"2 (deployment {dep['id']}, " in page.text and "configured: any)" in page.text
 
 
+def test_episodes_link_alert_trigger_deployment_and_first_runs(world) -> None:
+    """After test_deploy_…: one episode, the drift alert → its delivery (with the answer a
+    retraining target would have stored) → version 2 → its first run on the new reference."""
+    engine, client = world["engine"], world["client"]
+    (dep,) = client.get("/api/v1/models/m/deployments", headers=READ).json()["items"]
+    answer = {"run_id": "manual__42", "url": "http://airflow/dags/retrain/runs/manual__42"}
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications)
+            .where(notifications.c.delivery_id == dep["trigger_delivery_id"])
+            .values(answer=answer)
+        )
+    got = client.get("/api/v1/models/m/episodes", headers=READ)
+    assert got.status_code == 200, got.text
+    (episode,) = got.json()["items"]
+    assert episode["deployment"] == dep
+    alert = episode["alert"]
+    assert alert["id"] == dep["alert_id"] and alert["rule"] == "dataset"
+    assert alert["state"] == "resolved" and alert["fired_at"] is not None
+    trigger = episode["trigger"]
+    assert trigger["delivery_id"] == dep["trigger_delivery_id"] and trigger["route"] == "slack"
+    assert trigger["event"] == "drift.detected" and trigger["answer"] == answer
+    (run,) = episode["runs"]  # mon's first window on version 2; mon2 has not run since
+    assert run["monitor"] == "mon" and run["status"] == "succeeded"
+    assert run["dataset_drift"] is False and run["window_start"] == "2026-11-02T16:00:00Z"
+    assert client.get("/api/v1/models/m/episodes?first=1", headers=READ).json() == got.json()
+    assert client.get("/api/v1/models/nope/episodes", headers=READ).status_code == 404
+    assert client.get("/api/v1/models/m/episodes").status_code == 401
+
+
 def test_bad_input(world) -> None:
     client, ref2 = world["client"], world["ref2"]
     url = "/api/v1/models/{}/deployments"
@@ -206,17 +236,26 @@ def test_two_simultaneous_identical_deployments_record_once(world) -> None:
     before = [d.id for d in list_deployments(engine, "m")]
     start = threading.Barrier(2)
     outcomes: list[DeployOutcome] = []
+    errors: list[BaseException] = []
 
     def post() -> None:
         start.wait()
-        outcomes.append(deploy(engine, settings, model="m", version="3", reference=world["ref2"]))
+        try:
+            outcomes.append(
+                deploy(engine, settings, model="m", version="3", reference=world["ref2"])
+            )
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    assert not errors, errors
     assert sorted(o.created for o in outcomes) == [False, True]
     assert outcomes[0].deployment.id == outcomes[1].deployment.id
     after = [d.id for d in list_deployments(engine, "m")]
     assert after == [outcomes[0].deployment.id, *before]
+    ref = latest(engine, "mon")  # the second post waited and materialised nothing
+    assert ref is not None and ref.version == 3

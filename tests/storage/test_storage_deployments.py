@@ -108,3 +108,15 @@ def test_two_concurrent_deployments_following_the_same_store_one(engine) -> None
     assert [d.id for d in store.list_deployments(engine, "m")] == [first.id]
     with engine.begin() as conn:  # the next one follows the stored one
         assert _record(conn, "3", T0 + timedelta(hours=1)).id > first.id
+
+
+def test_episodes_only_of_triggered_deployments(engine) -> None:
+    """No trigger, no episode; a trigger whose delivery and alert are gone keeps the
+    deployment with neither (the runs come from the reference versions it materialised)."""
+    assert store.episodes(engine, "m") == []
+    link = store.DeliveryLink("gone", None, "drift.detected", "retrain")
+    with engine.begin() as conn:
+        _record(conn, "2", T0)
+        triggered = _record(conn, "3", T0 + timedelta(hours=1), link)
+    (episode,) = store.episodes(engine, "m")
+    assert episode == store.Episode(triggered, None, None, [])
