@@ -86,6 +86,7 @@ def _episode(x: Episode) -> EpisodeOut:
         alert=EpisodeAlertOut(**vars(x.alert)) if x.alert else None,
         trigger=EpisodeTriggerOut(**vars(x.trigger)) if x.trigger else None,
         runs=[EpisodeRunOut(**vars(run)) for run in x.runs],
+        before=[EpisodeRunOut(**vars(run)) for run in x.before],
     )
 
 

@@ -386,6 +386,9 @@ class EpisodeOut(_Out):
     runs: list[EpisodeRunOut] = Field(
         description="The deployed version's first finished drift runs per monitor."
     )
+    before: list[EpisodeRunOut] = Field(
+        description="Each monitor's last finished drift runs before the deployment."
+    )
 
 
 class EpisodeList(_Out):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from monitor.errors import DeploymentRaced
@@ -236,6 +236,17 @@ class EpisodeRun:
     drift_share: float | None
 
 
+_RUN_COLS = (
+    r.id,
+    r.monitor,
+    r.window_start,
+    r.window_end,
+    r.status,
+    r.dataset_drift,
+    r.drift_share,
+)
+
+
 @dataclass(frozen=True)
 class Episode:
     """alert fired -> trigger delivered -> deployment of a version -> its first runs."""
@@ -244,12 +255,14 @@ class Episode:
     alert: EpisodeAlert | None
     trigger: EpisodeTrigger | None
     runs: list[EpisodeRun]
+    before: list[EpisodeRun] = field(default_factory=list)  # the old version's last runs
 
 
 def episodes(engine: Engine, model: str, first: int = 3, limit: int = 20) -> list[Episode]:
     """The model's deployments that name a retraining trigger, newest first, each with its
     alert, its trigger delivery (the row that kept the target's answer, else the first) and
-    the first `first` finished drift runs per monitor on the reference it materialised."""
+    the first `first` finished drift runs per monitor on the reference it materialised, and
+    the last `first` finished runs of each monitor that ended before it went live."""
     stmt = (
         select(deployments)
         .where(d.model == model, d.trigger_delivery_id.is_not(None))
@@ -266,6 +279,7 @@ def episodes(engine: Engine, model: str, first: int = 3, limit: int = 20) -> lis
                 alert=found.get(x.alert_id) if x.alert_id is not None else None,
                 trigger=triggers.get(x.trigger_delivery_id or ""),
                 runs=_first_runs(conn, x.reference_versions, first),
+                before=_last_runs_before(conn, x, first),
             )
             for x in deps
         ]
@@ -300,18 +314,32 @@ def _first_runs(
     for monitor, version in sorted(reference_versions.items()):
         ref_ids = select(rd.id).where(rd.monitor == monitor, rd.version == version)
         stmt = (
-            select(
-                r.id,
-                r.monitor,
-                r.window_start,
-                r.window_end,
-                r.status,
-                r.dataset_drift,
-                r.drift_share,
-            )
+            select(*_RUN_COLS)
             .where(r.monitor == monitor, r.reference_id.in_(ref_ids), r.status != "running")
             .order_by(r.window_start, r.id)
             .limit(first)
         )
         runs.extend(EpisodeRun(*row) for row in conn.execute(stmt).all())
+    return runs
+
+
+def _last_runs_before(conn: Connection, deployment: Deployment, last: int) -> list[EpisodeRun]:
+    """Each monitor's last finished drift runs not on the deployment's reference whose window
+    ended by the deployment, oldest first (the old version's, to compare with the new
+    version's first ones)."""
+    runs: list[EpisodeRun] = []
+    for monitor, version in sorted(deployment.reference_versions.items()):
+        ref_ids = select(rd.id).where(rd.monitor == monitor, rd.version == version)
+        stmt = (
+            select(*_RUN_COLS)
+            .where(
+                r.monitor == monitor,
+                or_(r.reference_id.is_(None), r.reference_id.not_in(ref_ids)),
+                r.window_end <= deployment.deployed_at,
+                r.status != "running",
+            )
+            .order_by(r.window_start.desc(), r.id.desc())
+            .limit(last)
+        )
+        runs.extend(reversed([EpisodeRun(*row) for row in conn.execute(stmt).all()]))
     return runs

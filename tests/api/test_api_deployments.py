@@ -204,7 +204,18 @@ def test_episodes_link_alert_trigger_deployment_and_first_runs(world) -> None:
     (run,) = episode["runs"]  # mon's first window on version 2; mon2 has not run since
     assert run["monitor"] == "mon" and run["status"] == "succeeded"
     assert run["dataset_drift"] is False and run["window_start"] == "2026-11-02T16:00:00Z"
-    assert client.get("/api/v1/models/m/episodes?first=1", headers=READ).json() == got.json()
+    before = episode["before"]  # the old version's last windows, oldest first
+    assert before and {b["monitor"] for b in before} <= {"mon", "mon2"}
+    assert all(b["window_end"] <= run["window_start"] for b in before)
+    mon_before = [b["window_start"] for b in before if b["monitor"] == "mon"]
+    assert mon_before == sorted(mon_before) and len(mon_before) == 3
+    one = client.get("/api/v1/models/m/episodes?first=1", headers=READ).json()["items"][0]
+    assert (
+        one["runs"] == episode["runs"]
+        and one["before"]
+        == [b for b in before if b["monitor"] == "mon"][-1:]
+        + [b for b in before if b["monitor"] == "mon2"][-1:]
+    )
     assert client.get("/api/v1/models/nope/episodes", headers=READ).status_code == 404
     assert client.get("/api/v1/models/m/episodes").status_code == 401
 
