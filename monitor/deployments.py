@@ -11,7 +11,10 @@ resolutions and their outbox rows are one transaction; the references are stored
 At run time the newest deployment of a model wins over the configured `model_version` of
 its monitors (`effective_monitor`); the reference used is, as always, the newest stored
 version. Posting the same deployment again (the same version and reference as the model's
-newest) records nothing and returns the stored one.
+newest) records nothing and returns the stored one. Deployments of one model run one at a
+time (`storage.deployments.deployment_lock`), and a unique key (the deployment each one
+follows) stops a second row where that lock does not reach (DeploymentRaced: the loser
+returns the winner when identical, else the API answers 409).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from monitor.alerts import SUPERSEDED_FAMILIES, AlertChange, supersede
-from monitor.errors import InputError, UnknownModel
+from monitor.errors import DeploymentRaced, InputError, UnknownModel
 from monitor.lifecycle import Alert
 from monitor.reference import materialise, reference_frame
 from monitor.rules import RunFacts, event_family
@@ -30,7 +33,14 @@ from monitor.storage import deployments as store
 from monitor.storage.db import Connection, Engine, storage_errors
 from monitor.storage.deployments import DeliveryLink, Deployment
 
-__all__ = ["DeployOutcome", "Deployment", "deploy", "effective_monitor", "monitors_of"]
+__all__ = [
+    "DeployOutcome",
+    "Deployment",
+    "deploy",
+    "effective_monitor",
+    "monitors_of",
+    "overrides",
+]
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,17 @@ def effective_monitor(engine: Engine, monitor: MonitorSettings) -> MonitorSettin
     return monitor.model_copy(update={"model_version": newest.version})
 
 
+def overrides(engine: Engine, monitors: list[MonitorSettings]) -> dict[str, Deployment]:
+    """The deployment each monitor runs on where its version differs from the configured
+    `model_version`, by monitor name (what the API and the pages show besides the config)."""
+    newest = store.latest_deployments(engine, sorted({m.model for m in monitors}))
+    return {
+        m.name: dep
+        for m in monitors
+        if (dep := newest.get(m.model)) is not None and dep.version != m.model_version
+    }
+
+
 def deploy(
     engine: Engine,
     settings: Settings,
@@ -72,6 +93,21 @@ def deploy(
     if not version or not reference:
         raise InputError("a deployment needs a version and a reference")
     link = _trigger(engine, trigger)
+    with store.deployment_lock(engine, model):  # simultaneous posts: one after the other
+        return _deploy_locked(engine, settings, monitors, model, version, reference, link, now)
+
+
+def _deploy_locked(
+    engine: Engine,
+    settings: Settings,
+    monitors: list[MonitorSettings],
+    model: str,
+    version: str,
+    reference: str,
+    link: DeliveryLink | None,
+    now: datetime | None,
+) -> DeployOutcome:
+    """`deploy` under the model's deployment lock: references first, then one transaction."""
     newest = store.latest_deployment(engine, model)
     if newest is not None and newest.same_as(version, reference):
         return DeployOutcome(newest, created=False)
@@ -82,26 +118,49 @@ def deploy(
         m.name: materialise(engine, _with_reference(m, reference), frame=f, source=src, now=now).version
         for m, f, src in frames
     }  # fmt: skip
-    with storage_errors(engine, "record deployment"), engine.begin() as conn:
-        again = store.newest_deployment(conn, model)  # a concurrent identical post won
+    try:
+        with storage_errors(engine, "record deployment"), engine.begin() as conn:
+            again = store.newest_deployment(conn, model)  # a concurrent identical post won
+            if again is not None and again.same_as(version, reference):
+                return DeployOutcome(again, created=False)
+            deployment, changes = _record(conn, settings, old, model, version, reference,
+                                          link, versions, now)  # fmt: skip
+    except DeploymentRaced:  # a concurrent post was stored first (unique deployment key)
+        again = store.latest_deployment(engine, model)
         if again is not None and again.same_as(version, reference):
             return DeployOutcome(again, created=False)
-        deployment = store.record_deployment(
-            conn,
-            model=model,
-            version=version,
-            reference=reference,
-            trigger=link,
-            reference_versions=versions,
-            superseded=[],
-            deployed_at=now,
-        )
-        by = {"deployment_id": deployment.id, "version": version}
-        changes = _supersede_all(conn, settings, list(old.values()), by, now)
-        superseded = [c.alert_id for c in changes]
-        store.set_superseded(conn, deployment.id, superseded)
+        raise
+    superseded = [c.alert_id for c in changes]
     deployment = replace(deployment, superseded=superseded)
     return DeployOutcome(deployment, created=True, changes=tuple(changes))
+
+
+def _record(
+    conn: Connection,
+    settings: Settings,
+    old: dict[str, MonitorSettings],
+    model: str,
+    version: str,
+    reference: str,
+    link: DeliveryLink | None,
+    versions: dict[str, int],
+    now: datetime,
+) -> tuple[Deployment, list[AlertChange]]:
+    """Store the deployment and resolve the old version's alerts, on the caller's connection."""
+    deployment = store.record_deployment(
+        conn,
+        model=model,
+        version=version,
+        reference=reference,
+        trigger=link,
+        reference_versions=versions,
+        superseded=[],
+        deployed_at=now,
+    )
+    by = {"deployment_id": deployment.id, "version": version}
+    changes = _supersede_all(conn, settings, list(old.values()), by, now)
+    store.set_superseded(conn, deployment.id, [c.alert_id for c in changes])
+    return deployment, changes
 
 
 def _trigger(engine: Engine, delivery_id: str | None) -> DeliveryLink | None:

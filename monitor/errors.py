@@ -151,3 +151,10 @@ class CopyConflict(StorageError):
 
 class UnknownModel(ConfigError):
     """A deployment names a model no configured monitor watches (the API answers 404)."""
+
+
+# --- episodes ---
+
+
+class DeploymentRaced(MonitorError):
+    """Another deployment of the model was stored at the same time (the API answers 409)."""

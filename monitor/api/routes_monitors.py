@@ -22,6 +22,7 @@ from monitor.api.deps import (
 )
 from monitor.api.queries import decode_cursor, encode_cursor
 from monitor.api.schemas import (
+    DeployedVersion,
     FeatureHistory,
     HistoryPoint,
     MonitorList,
@@ -34,6 +35,7 @@ from monitor.api.schemas import (
     RunPage,
     Schedule,
 )
+from monitor.deployments import Deployment, overrides
 from monitor.settings import MonitorSettings
 from monitor.storage import run_reads
 
@@ -61,17 +63,27 @@ def _monitor_out(
     last: dict[str, Any] | None,
     firing: dict[str, int],
     refs: dict[str, int],
+    deployed: dict[str, Deployment],
 ) -> MonitorOut:
+    dep = deployed.get(m.name)
     return MonitorOut(
         name=m.name,
         model=m.model,
-        model_version=m.model_version,
+        model_version=dep.version if dep else m.model_version,
         segment=dict(m.segment),
         reference_version=refs.get(m.name),
         schedule=schedule_of(m),
         rules=[r.name for r in m.rules],
         last_run=RunBrief(**last) if last else None,
         alerts_firing=firing.get(m.name, 0),
+        deployment=DeployedVersion(
+            id=dep.id,
+            version=dep.version,
+            deployed_at=dep.deployed_at,
+            configured_version=m.model_version,
+        )
+        if dep
+        else None,
     )
 
 
@@ -83,8 +95,9 @@ def list_monitors(request: Request) -> MonitorList:
     last = run_reads.latest_runs(engine, names)
     firing = run_reads.firing_counts(engine)
     refs = run_reads.reference_versions(engine, names)
+    deployed = overrides(engine, list(settings.monitors))
     return MonitorList(
-        items=[_monitor_out(m, last.get(m.name), firing, refs) for m in settings.monitors]
+        items=[_monitor_out(m, last.get(m.name), firing, refs, deployed) for m in settings.monitors]
     )
 
 
@@ -98,7 +111,8 @@ def get_monitor(request: Request, name: Name) -> MonitorOut:
     engine, m = engine_of(request), monitor_or_404(settings_of(request), name)
     last = run_reads.latest_runs(engine, [m.name])
     refs = run_reads.reference_versions(engine, [m.name])
-    return _monitor_out(m, last.get(m.name), run_reads.firing_counts(engine), refs)
+    firing, deployed = run_reads.firing_counts(engine), overrides(engine, [m])
+    return _monitor_out(m, last.get(m.name), firing, refs, deployed)
 
 
 @router.get(

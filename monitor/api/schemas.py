@@ -55,16 +55,28 @@ class RunBrief(_Out):
     error: str | None
 
 
+class DeployedVersion(_Out):
+    id: int
+    version: str
+    deployed_at: datetime
+    configured_version: str | None
+
+
 class MonitorOut(_Out):
     name: str
     model: str
-    model_version: str | None
+    model_version: str | None = Field(
+        description="The version the monitor runs on: the newest deployment's, else the config's."
+    )
     segment: dict[str, str]
     reference_version: int | None
     schedule: Schedule
     rules: list[str]
     last_run: RunBrief | None
     alerts_firing: int
+    deployment: DeployedVersion | None = Field(
+        None, description="The deployment whose version replaced the configured one, if any."
+    )
 
 
 class MonitorList(_Out):
@@ -335,6 +347,52 @@ class DeploymentOut(_Out):
     reference_versions: dict[str, int]
     superseded: list[int]
     created: bool
+
+
+class EpisodeAlertOut(_Out):
+    id: int
+    monitor: str
+    rule: str
+    subject: str
+    severity: str
+    state: str
+    fired_at: datetime | None
+    resolved_at: datetime | None
+
+
+class EpisodeTriggerOut(_Out):
+    delivery_id: str
+    route: str
+    event: str
+    status: str
+    delivered_at: datetime | None
+    answer: dict[str, Any] | None = Field(description="The target's answer: run id, URL.")
+
+
+class EpisodeRunOut(_Out):
+    id: int
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    dataset_drift: bool | None
+    drift_share: float | None
+
+
+class EpisodeOut(_Out):
+    deployment: DeploymentOut
+    alert: EpisodeAlertOut | None
+    trigger: EpisodeTriggerOut | None
+    runs: list[EpisodeRunOut] = Field(
+        description="The deployed version's first finished drift runs per monitor."
+    )
+    before: list[EpisodeRunOut] = Field(
+        description="Each monitor's last finished drift runs before the deployment."
+    )
+
+
+class EpisodeList(_Out):
+    items: list[EpisodeOut]
 
 
 class DeploymentList(_Out):

@@ -333,7 +333,9 @@ deployments = Table(  # model versions that went live (monitor.deployments), new
     Column("reference_versions", json_doc()),  # {monitor: reference version materialised}
     Column("superseded", json_doc()),  # ids of the alerts resolved as superseded
     Column("deployed_at", UTCDateTime, nullable=False),
+    Column("follows_id", BigInteger),  # the model's deployment it follows, 0 for the first
     Index("ix_deployments_model_id", "model", "id"),
+    Index("uq_deployments_model_follows", "model", "follows_id", unique=True),
 )
 
 # --- performance estimation (issue 15) ---

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.deployments import Deployment
 from monitor.settings import MonitorSettings
 from monitor.storage.dashboard import Heatmap
 from monitor.web import charts
@@ -29,6 +30,7 @@ from monitor.web.pages import (
     meta_list,
     run_link,
     run_status,
+    version_text,
     window_text,
 )
 
@@ -266,6 +268,7 @@ def monitor_page(
     runs: Sequence[dict[str, Any]],
     reports: set[int],
     csrf: str | None,
+    deployment: Deployment | None = None,
 ) -> str:
     label, kind = run_status(last)
     w = m.window
@@ -279,7 +282,7 @@ def monitor_page(
         [
             ("status", badge(label, kind)),
             ("model", m.model),
-            ("model version", m.model_version or "any"),
+            ("model version", version_text(m, deployment)),
             ("segment", ", ".join(f"{k}={v}" for k, v in m.segment.items()) or "all traffic"),
             ("reference version", fmt(reference_version)),
             ("window", window),

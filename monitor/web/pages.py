@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.deployments import Deployment
 from monitor.settings import MonitorSettings
 from monitor.web import charts
 from monitor.web.html import (
@@ -42,6 +43,17 @@ def monitor_label(m: MonitorSettings) -> str:
     if m.segment:
         parts.append(", ".join(f"{k}={v}" for k, v in m.segment.items()))
     return " · ".join(parts)
+
+
+def version_text(m: MonitorSettings, deployment: Deployment | None) -> str:
+    """The version a monitor runs on: the configured one, or the deployed one with its
+    deployment when that replaced the configuration's."""
+    if deployment is None:
+        return m.model_version or "any"
+    return (
+        f"{deployment.version} (deployment {deployment.id}, {fmt_ts(deployment.deployed_at)} UTC;"
+        f" configured: {m.model_version or 'any'})"
+    )
 
 
 def window_text(run: dict[str, Any]) -> str:

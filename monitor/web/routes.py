@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from monitor.access.auth import Tokens
 from monitor.access.throttle import client_address, limiter_of
+from monitor.deployments import overrides
 from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
 from monitor.storage import dashboard, run_reads
 from monitor.web import compare as compare_view
@@ -219,6 +220,7 @@ def monitor_page(request: Request, name: Name) -> Response:
         runs=runs,
         reports=reports,
         csrf=s.csrf,
+        deployment=overrides(engine, [m]).get(m.name),
     )
     return html(body)
 

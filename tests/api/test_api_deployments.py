@@ -10,6 +10,8 @@ version 2's events against the new reference.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -22,15 +24,17 @@ import pytest
 from api_support import ADMIN_TOKEN, HOUR, READ_TOKEN, T0, XSS, make_settings, seed, traffic
 from api_support import training as old_training
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from monitor.app import create_app
 from monitor.demo_receivers import Receivers
+from monitor.deployments import DeployOutcome, deploy
 from monitor.notify.delivery import deliver_due
 from monitor.reference import latest
 from monitor.scheduler.ticks import tick
 from monitor.storage import make_engine
 from monitor.storage.alerts import alert_detail, list_alerts
+from monitor.storage.deployments import list_deployments
 from monitor.storage.tables import drift_runs, notifications
 from monitor.storage.writes import store_batch
 
@@ -155,6 +159,67 @@ def test_deploy_supersedes_switches_and_is_idempotent(world) -> None:
     assert ref_id == ref.id
 
 
+def test_monitors_show_the_deployed_version(world) -> None:
+    """After test_deploy_…: the API and the monitor page show version 2 and its deployment."""
+    client = world["client"]
+    (dep,) = client.get("/api/v1/models/m/deployments", headers=READ).json()["items"]
+    shown = {"id": dep["id"], "version": "2", "deployed_at": dep["deployed_at"]}
+    items = client.get("/api/v1/monitors", headers=READ).json()["items"]
+    for m in items:
+        assert m["model_version"] == "2"
+        assert m["deployment"] == {**shown, "configured_version": None}
+    detail = client.get("/api/v1/monitors/mon", headers=READ).json()
+    assert detail == next(m for m in items if m["name"] == "mon")
+
+    form = client.get("/login", params={"next": "/monitors/mon"})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    client.post("/login", data={"csrf": csrf, "token": READ_TOKEN, "next": "/monitors/mon"})
+    page = client.get("/monitors/mon")
+    assert page.status_code == 200
+    assert f"2 (deployment {dep['id']}, " in page.text and "configured: any)" in page.text
+
+
+def test_episodes_link_alert_trigger_deployment_and_first_runs(world) -> None:
+    """After test_deploy_…: one episode, the drift alert → its delivery (with the answer a
+    retraining target would have stored) → version 2 → its first run on the new reference."""
+    engine, client = world["engine"], world["client"]
+    (dep,) = client.get("/api/v1/models/m/deployments", headers=READ).json()["items"]
+    answer = {"run_id": "manual__42", "url": "http://airflow/dags/retrain/runs/manual__42"}
+    with engine.begin() as conn:
+        conn.execute(
+            update(notifications)
+            .where(notifications.c.delivery_id == dep["trigger_delivery_id"])
+            .values(answer=answer)
+        )
+    got = client.get("/api/v1/models/m/episodes", headers=READ)
+    assert got.status_code == 200, got.text
+    (episode,) = got.json()["items"]
+    assert episode["deployment"] == dep
+    alert = episode["alert"]
+    assert alert["id"] == dep["alert_id"] and alert["rule"] == "dataset"
+    assert alert["state"] == "resolved" and alert["fired_at"] is not None
+    trigger = episode["trigger"]
+    assert trigger["delivery_id"] == dep["trigger_delivery_id"] and trigger["route"] == "slack"
+    assert trigger["event"] == "drift.detected" and trigger["answer"] == answer
+    (run,) = episode["runs"]  # mon's first window on version 2; mon2 has not run since
+    assert run["monitor"] == "mon" and run["status"] == "succeeded"
+    assert run["dataset_drift"] is False and run["window_start"] == "2026-11-02T16:00:00Z"
+    before = episode["before"]  # the old version's last windows, oldest first
+    assert before and {b["monitor"] for b in before} <= {"mon", "mon2"}
+    assert all(b["window_end"] <= run["window_start"] for b in before)
+    mon_before = [b["window_start"] for b in before if b["monitor"] == "mon"]
+    assert mon_before == sorted(mon_before) and len(mon_before) == 3
+    one = client.get("/api/v1/models/m/episodes?first=1", headers=READ).json()["items"][0]
+    assert (
+        one["runs"] == episode["runs"]
+        and one["before"]
+        == [b for b in before if b["monitor"] == "mon"][-1:]
+        + [b for b in before if b["monitor"] == "mon2"][-1:]
+    )
+    assert client.get("/api/v1/models/nope/episodes", headers=READ).status_code == 404
+    assert client.get("/api/v1/models/m/episodes").status_code == 401
+
+
 def test_bad_input(world) -> None:
     client, ref2 = world["client"], world["ref2"]
     url = "/api/v1/models/{}/deployments"
@@ -173,3 +238,35 @@ def test_bad_input(world) -> None:
     assert client.post(url.format("m"), json=body).status_code == 401
     listed = client.get(url.format("m"), headers=READ).json()["items"]
     assert all(d["version"] != "3" for d in listed)  # nothing was recorded
+
+
+def test_two_simultaneous_identical_deployments_record_once(world) -> None:
+    """Two posts of version 3 at once (both past the first check, both materialising the
+    reference): one records it, the other returns the stored one (unique deployment key)."""
+    engine, settings = world["engine"], world["settings"]
+    before = [d.id for d in list_deployments(engine, "m")]
+    start = threading.Barrier(2)
+    outcomes: list[DeployOutcome] = []
+    errors: list[BaseException] = []
+
+    def post() -> None:
+        start.wait()
+        try:
+            outcomes.append(
+                deploy(engine, settings, model="m", version="3", reference=world["ref2"])
+            )
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(o.created for o in outcomes) == [False, True]
+    assert outcomes[0].deployment.id == outcomes[1].deployment.id
+    after = [d.id for d in list_deployments(engine, "m")]
+    assert after == [outcomes[0].deployment.id, *before]
+    ref = latest(engine, "mon")  # the second post waited and materialised nothing
+    assert ref is not None and ref.version == 3
