@@ -11,6 +11,7 @@ name is re-exported here.
 """
 
 from monitor.drift.config import DriftSettings, FeatureKind
+from monitor.settings.alarm import AlarmSettings
 from monitor.settings.base import (
     SEVERITIES,
     Duration,
@@ -56,6 +57,7 @@ __all__ = [
     "MIN_TOKEN_CHARS",
     "ROUTE_MODELS",
     "SEVERITIES",
+    "AlarmSettings",
     "AlertingSettings",
     "AlertmanagerRoute",
     "ApiSettings",

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from monitor.drift.config import DriftSettings, FeatureKind
+from monitor.settings.alarm import AlarmSettings
 from monitor.settings.base import Duration, RuleCondition, Severity, StrictModel
 
 
@@ -197,6 +198,7 @@ class MonitorSettings(StrictModel):
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
+    alarm: AlarmSettings = Field(default_factory=AlarmSettings)
     prediction_drift: bool = True  # the prediction/score distribution as one more feature
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)
     rules: list[RuleSettings] = Field(default_factory=list)
@@ -208,6 +210,13 @@ class MonitorSettings(StrictModel):
         if self.performance.estimator != "none":
             return True
         return any(r.condition in ("performance", "estimated_performance") for r in self.rules)
+
+    @property
+    def run_every(self) -> timedelta | None:
+        """Time between two runs: the window's step (or size), a count window's interval."""
+        if self.window.events is not None:
+            return self.schedule.interval
+        return self.window.step or self.window.size
 
     @field_validator("rules")
     @classmethod
