@@ -41,6 +41,7 @@ def cli(ctx: click.Context, log_format: str | None, log_level: str | None) -> No
 def _register() -> None:
     from monitor.cli import (
         alerts,
+        calibrate,
         db,
         dead_letters,
         demo,
@@ -77,6 +78,7 @@ def _register() -> None:
         performance,
         routes,
         deploy,
+        calibrate,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -1,4 +1,4 @@
-"""`monitor alerts list|show|ack|silence|unsilence`: alert state from the terminal.
+"""`monitor alerts list|show|ack|mark|silence|unsilence`: alert state from the terminal.
 
 Reads go to the same tables the scheduler writes. `ack` records an `alert_events` row with
 state "acknowledged" (who, optional comment): it changes nothing in the alert's lifecycle,
@@ -25,7 +25,7 @@ SEVERITIES = ("info", "warning", "critical")
 
 @click.group()
 def alerts() -> None:
-    """Alerts: list, show (history and deliveries), acknowledge, silence.
+    """Alerts: list, show (history and deliveries), acknowledge, mark, silence.
 
     \b
     Exit codes: 0 ok; 2 bad input or config (unknown alert or monitor, bad time),
@@ -121,7 +121,13 @@ def _print_alert(a: dict[str, Any]) -> None:
     click.echo("\nhistory")
     for e in a["history"]:
         detail = e["detail"] or {}
-        if e["state"] == "acknowledged":
+        if e["state"] == "marked":
+            note = (
+                f"{detail.get('verdict')} alarm by {escape_text(str(detail.get('by') or '?'), 40)}"
+            )
+            if detail.get("note"):
+                note += f": {escape_text(str(detail['note']), 120)}"
+        elif e["state"] == "acknowledged":
             note = f"by {escape_text(str(detail.get('by') or '?'), 40)}"
             if detail.get("comment"):
                 note += f": {escape_text(str(detail['comment']), 120)}"
@@ -177,6 +183,36 @@ def _login() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name for this uid (containers)
         return "unknown"
+
+
+@alerts.command("mark")
+@CONFIG
+@click.argument("alert_id", type=int)
+@click.argument("verdict", type=click.Choice(["false", "true"]))
+@click.option("--note", default=None, help="Why (kept with the mark).")
+@click.option("--by", "by", default=None, help="Who marks (default: the login name).")
+def mark_cmd(
+    config_path: str | None, alert_id: int, verdict: str, note: str | None, by: str | None
+) -> None:
+    """Mark an alert a false alarm (false) or a true one (true); the newest mark counts.
+
+    Marks feed the measured false-alarm share that `monitor calibrate` shows next to the
+    budget; each is kept in the alert's history.
+    """
+    from monitor.storage.alert_marks import mark_alert
+
+    _, engine = open_store(config_path)
+    if note is not None and len(note) > 1000:
+        raise InputError("--note is limited to 1000 characters")
+    who = by or _login()
+    mark = mark_alert(engine, alert_id, verdict, datetime.now(UTC), who, note)
+    if mark is None:
+        raise InputError(f"no alert with id {alert_id}")
+    what = "a false alarm" if verdict == "false" else "a true alarm"
+    click.echo(
+        f"marked alert {alert_id} ({escape_text(mark.monitor, 60)} / "
+        f"{escape_text(mark.rule, 60)}) {what} by {escape_text(who, 60)}"
+    )
 
 
 alerts.add_command(silence_cli.add_cmd, name="silence")

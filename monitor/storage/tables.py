@@ -375,3 +375,19 @@ window_estimates = Table(  # the estimated metrics (with bands) of one performan
         "monitor", "window_start", "window_end", "estimator_id", name="uq_window_estimates_window"
     ),
 )
+
+# --- alert marks (issue 14 item 5, b14-calib) ---
+alert_marks = Table(  # an operator's verdict on an alert: a false alarm or a true one (last wins)
+    "alert_marks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("monitor", Text, nullable=False),  # the alert's, for per-monitor shares
+    Column("rule", Text, nullable=False),
+    Column("verdict", Text, nullable=False),  # false | true
+    Column("note", Text),
+    Column("by", Text),
+    Column("marked_at", UTCDateTime, nullable=False),
+    Index("ix_alert_marks_monitor_at", "monitor", "marked_at"),
+    Index("ix_alert_marks_alert", "alert_id", "id"),
+)
