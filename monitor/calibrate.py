@@ -129,10 +129,8 @@ def plan_for(
     """The simulation plan of a monitor's drift rules for windows of `rows` rows."""
     every = monitor.run_every or timedelta(hours=1)
     rules = tuple(
-        RulePlan(r.name, r.condition, r.threshold, r.feature, r.for_runs)
-        for r in monitor.rules
-        if r.condition in DRIFT_CONDITIONS
-    )
+        RulePlan(r.name, r.condition, r.threshold, r.feature, r.for_runs) for r in monitor.rules
+    )  # rules of other families are listed as not simulated
     features = feature_plans(monitor, frame, ref, rows)
     return Plan(
         features=features,
@@ -151,16 +149,17 @@ def plan_for(
 
 
 def window_rows(engine: Engine, monitor: MonitorSettings, given: int | None, now: datetime) -> int:
-    """Rows per window: given, a count window's size, else the median of the stored runs."""
+    """Rows per window: given, a count window's size, else the median of the last 100
+    stored runs."""
     if given is not None:
         return given
     if monitor.window.events is not None:
         return monitor.window.events
-    typical = typical_window_rows(engine, monitor.name, now - PERIOD)
+    typical = typical_window_rows(engine, monitor.name)
     if typical is None or typical < 2:
         raise InputError(
-            f"monitor {monitor.name}: window size unknown (a time window with no stored run in "
-            "30 days); give the rows per window (--window-rows)"
+            f"monitor {monitor.name}: window size unknown (a time window and no stored run "
+            "yet); give the rows per window (--window-rows)"
         )
     return typical
 

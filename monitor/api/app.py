@@ -24,6 +24,7 @@ from monitor.access.auth import Tokens, require_read
 from monitor.access.throttle import FailureLimiter
 from monitor.api import (
     routes_alerts,
+    routes_calibrate,
     routes_channels,
     routes_dead_letters,
     routes_deployments,
@@ -170,6 +171,8 @@ def create_app(
             routes_versions.router,
             routes_deployments.router,
             routes_estimates.router,
+            routes_calibrate.monitors_router,
+            routes_calibrate.alerts_router,
         ):
             app.include_router(router, prefix=API_PREFIX)
     return app

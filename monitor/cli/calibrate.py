@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from monitor.cli._common import CONFIG, echo_json, open_store, safe
+from monitor.cli._common import CONFIG, echo_json, open_store, parse_when, safe
 from monitor.errors import ConfigError, InputError
 
 
@@ -120,6 +120,8 @@ def _print_backtest(doc: dict[str, Any]) -> None:
               help="Replay the stored windows of this period (e.g. 30d) instead.")  # fmt: skip
 @click.option("--proposed", "proposed_path", type=click.Path(dir_okay=False),
               default=None, help="With --backtest: the proposed config (default: the current).")  # fmt: skip
+@click.option("--until", default=None, metavar="TIME",
+              help="With --backtest: end of the period (ISO 8601 with zone; default now).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def calibrate_cmd(
     config_path: str | None,
@@ -129,6 +131,7 @@ def calibrate_cmd(
     seed: int,
     backtest_span: str | None,
     proposed_path: str | None,
+    until: str | None,
     as_json: bool,
 ) -> None:
     """Expected false alarms per day and per 30 days of a monitor's drift rules against its
@@ -141,18 +144,21 @@ def calibrate_cmd(
     settings, engine = open_store(config_path)
     monitor = _monitor(settings, monitor_name)
     if backtest_span is not None:
-        doc = _backtest(engine, monitor, proposed_path, _days(backtest_span))
+        end = parse_when(until, "--until") or datetime.now(UTC)
+        doc = _backtest(engine, monitor, proposed_path, _days(backtest_span), end)
         echo_json(doc) if as_json else _print_backtest(doc)
         return
-    if proposed_path is not None:
-        raise click.UsageError("--proposed goes with --backtest")
+    if proposed_path is not None or until is not None:
+        raise click.UsageError("--proposed and --until go with --backtest")
     from monitor.calibrate import calibration
 
     doc = calibration(engine, monitor, windows=windows, rows=window_rows, seed=seed)
     echo_json(doc) if as_json else _print_calibration(doc)
 
 
-def _backtest(engine: Any, current: Any, proposed_path: str | None, days: float) -> dict:
+def _backtest(
+    engine: Any, current: Any, proposed_path: str | None, days: float, end: datetime
+) -> dict:
     from monitor.backtest import backtest
     from monitor.settings import load_settings
 
@@ -166,7 +172,7 @@ def _backtest(engine: Any, current: Any, proposed_path: str | None, days: float)
                 f"{safe(current.name)!r}"
             )
         proposed = found[0]
-    return backtest(engine, proposed, days=days, now=datetime.now(UTC))
+    return backtest(engine, proposed, days=days, now=end)
 
 
 COMMANDS = [calibrate_cmd]

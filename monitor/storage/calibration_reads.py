@@ -74,16 +74,17 @@ def stored_windows(engine: Engine, monitor: str, since: datetime) -> list[Stored
     ]
 
 
-def typical_window_rows(engine: Engine, monitor: str, since: datetime) -> int | None:
-    """The median current row count of the monitor's succeeded drift runs since `since`."""
+def typical_window_rows(engine: Engine, monitor: str, last: int = 100) -> int | None:
+    """The median current row count of the monitor's `last` succeeded drift runs."""
     stmt = (
         select(r.current_rows)
         .where(r.monitor == monitor, r.kind == "drift", r.status == "succeeded")
-        .where(r.window_end >= since, r.current_rows.is_not(None))
-        .order_by(r.current_rows)
+        .where(r.current_rows.is_not(None))
+        .order_by(r.window_end.desc())
+        .limit(last)
     )
     with storage_errors(engine, "load window sizes"), engine.connect() as conn:
-        sizes = [int(x) for x in conn.execute(stmt).scalars()]
+        sizes = sorted(int(x) for x in conn.execute(stmt).scalars())
     return sizes[len(sizes) // 2] if sizes else None
 
 
