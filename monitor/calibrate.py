@@ -189,8 +189,10 @@ def calibration(
     rows: int | None = None,
     seed: int = 0,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    """The simulation for the monitor's stored reference (cached), budget and marks."""
+    compute: bool = True,
+) -> dict[str, Any] | None:
+    """The simulation for the monitor's stored reference (cached), budget and marks.
+    `compute=False`: only a cached result (None when there is none)."""
     now = now or datetime.now(UTC)
     ref = latest(engine, monitor.name)
     if ref is None:
@@ -204,6 +206,8 @@ def calibration(
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
+    if cached is None and not compute:
+        return None
     if cached is None:
         frame, _ = reference_frame(engine, monitor)
         frame = frame[[c for c in frame.columns if c in ref.specs]]

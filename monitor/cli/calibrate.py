@@ -145,14 +145,15 @@ def calibrate_cmd(
     monitor = _monitor(settings, monitor_name)
     if backtest_span is not None:
         end = parse_when(until, "--until") or datetime.now(UTC)
-        doc = _backtest(engine, monitor, proposed_path, _days(backtest_span), end)
-        echo_json(doc) if as_json else _print_backtest(doc)
+        replay = _backtest(engine, monitor, proposed_path, _days(backtest_span), end)
+        echo_json(replay) if as_json else _print_backtest(replay)
         return
     if proposed_path is not None or until is not None:
         raise click.UsageError("--proposed and --until go with --backtest")
     from monitor.calibrate import calibration
 
     doc = calibration(engine, monitor, windows=windows, rows=window_rows, seed=seed)
+    assert doc is not None  # computed when not cached
     echo_json(doc) if as_json else _print_calibration(doc)
 
 

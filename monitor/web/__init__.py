@@ -5,6 +5,9 @@ served from the installed plotly package, the API's tokens via a login form and 
 cookie. `router` is included by `monitor.api.app.create_app`.
 """
 
+from monitor.web import marks
 from monitor.web.routes import router
+
+router.include_router(marks.router)
 
 __all__ = ["router"]

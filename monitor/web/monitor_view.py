@@ -13,6 +13,7 @@ from monitor.deployments import Deployment
 from monitor.settings import MonitorSettings
 from monitor.storage.dashboard import Heatmap
 from monitor.web import charts
+from monitor.web.calibrate_view import mark_form
 from monitor.web.html import (
     badge,
     e,
@@ -133,7 +134,7 @@ def _detail_text(detail: Any) -> str:
     return ", ".join(f"{k}={v}" for k, v in detail.items() if v is not None)
 
 
-def alerts_html(alerts: Sequence[dict[str, Any]]) -> str:
+def alerts_html(alerts: Sequence[dict[str, Any]], csrf: str | None = None) -> str:
     if not alerts:
         return '<p class="muted">No alert yet.</p>'
     items = []
@@ -145,7 +146,7 @@ def alerts_html(alerts: Sequence[dict[str, Any]]) -> str:
             f"<b>{e(a['rule'])}</b> {e(a['subject'] or '')} · fired {e(fmt_ts(a['fired_at']))}"
             f"{' · resolved ' + e(fmt_ts(a['resolved_at'])) if a['resolved_at'] else ''}"
             f" · last run {run_link(a['last_run_id'])} · {e(summary)}</summary>"
-            f"<div>{_alert_detail_html(a)}</div></details>"
+            f"<div>{mark_form(a, csrf)}{_alert_detail_html(a)}</div></details>"
         )
     return "".join(items)
 
@@ -269,6 +270,7 @@ def monitor_page(
     reports: set[int],
     csrf: str | None,
     deployment: Deployment | None = None,
+    calibration_html: str = "",
 ) -> str:
     label, kind = run_status(last)
     w = m.window
@@ -302,6 +304,7 @@ def monitor_page(
 <section class="card" id="performance"><h2>Performance over time</h2>
 {performance_html(m, perf, reference_perf, "perf")}
 {estimates_html(m, estimates, "estimate")}</section>
-<section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts)}</section>
+<section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts, csrf)}</section>
+{calibration_html}
 <section class="card" id="runs"><h2>Runs</h2>{runs_html(runs, reports)}</section>"""
     return page(m.name, body, csrf=csrf, charts=True)

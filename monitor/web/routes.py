@@ -23,8 +23,8 @@ from monitor.access.throttle import client_address, limiter_of
 from monitor.deployments import overrides
 from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
 from monitor.storage import dashboard, run_reads
+from monitor.web import calibrate_view, data, monitor_view, pages, run_view, static
 from monitor.web import compare as compare_view
-from monitor.web import data, monitor_view, pages, run_view, static
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
 
@@ -199,7 +199,7 @@ def overview(request: Request) -> Response:
 
 
 @router.get("/monitors/{name}")
-def monitor_page(request: Request, name: Name) -> Response:
+def monitor_page(request: Request, name: Name, calibrate: Annotated[bool, Query()] = False):
     s = session(request)
     m = next((x for x in _settings(request).monitors if x.name == name), None)
     if m is None:
@@ -221,6 +221,7 @@ def monitor_page(request: Request, name: Name) -> Response:
         reports=reports,
         csrf=s.csrf,
         deployment=overrides(engine, [m]).get(m.name),
+        calibration_html=calibrate_view.section(engine, m, compute=calibrate),
     )
     return html(body)
 
