@@ -102,6 +102,7 @@ class Budget(Rate):
 
 class CalibrationOut(_Out):
     monitor: str
+    key: str = Field(description="Hash of reference version, config and options (the cache key).")
     reference_version: int
     windows: int
     window_rows: int
@@ -109,6 +110,7 @@ class CalibrationOut(_Out):
     run_every_s: float
     correction: str
     alpha: float
+    fresh: bool = Field(description="Drawn statistics scaled to a fresh window's variance.")
     budget: Budget
     expected: Rate
     rules: list[RuleRate]
