@@ -33,7 +33,7 @@ def _monitor(**extra) -> MonitorSettings:
                 {"name": "nulls", "condition": "missing_share", "threshold": 0.2},
             ],
             **extra,
-        }  # fmt: skip
+        }
     )
 
 

@@ -10,13 +10,14 @@ the same code as the engine.
 
 KS p-values: the engine's `ks` is scipy's `ks_2samp` (exact up to 10,000 values per side).
 For fixed sizes the p-value is a decreasing function of D alone, so it is computed exactly
-on a grid of D values spanning the draws and interpolated in log p (monotone).
+once per pair of sizes on a grid of D values and interpolated in log p.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as sps
@@ -30,6 +31,7 @@ from monitor.errors import DriftError
 
 VECTOR_NUMERIC = frozenset({"wasserstein_normed", "ks", "psi", "jensenshannon", "hellinger", "kl"})
 VECTOR_CATEGORICAL = frozenset({"chisquare", "z", "psi", "jensenshannon", "hellinger", "kl", "tvd"})
+GRID = 80  # KS p-values computed exactly per window sizes
 CHUNK_VALUES = 2_000_000  # values per block of draws (memory bound)
 
 __all__ = ["Column", "Shift", "column_stats"]
@@ -131,24 +133,35 @@ def _numeric_draws(
     return draws + shift.size * col.std, None
 
 
-def _ks_p(d: np.ndarray, n: int, m: int) -> np.ndarray:
-    """The engine's KS p-value for each D at sizes (n, m), exact on a grid of D."""
-    en = round(max(n, m) * min(n, m) / (n + m))
-    if max(n, m) > KS_EXACT_MAX_N:
-        return np.clip(sps.kstwo.sf(d, en), 0.0, 1.0)
-    lo, hi = float(np.min(d)), float(np.max(d))
-    grid = np.unique(np.concatenate([np.linspace(lo, hi, 48), [lo, hi]]))
-    g = math.gcd(n, m)
+@lru_cache(maxsize=64)
+def _ks_grid(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """log p of the engine's two-sample KS test at sizes (n, m) on a grid of D, computed
+    once per sizes: exact (scipy's own routine for `ks_2samp`'s exact mode) where scipy
+    succeeds, Smirnov's asymptotic distribution otherwise. The grid ends where p is ~1e-50."""
+    en = max(n, m) * min(n, m) / (n + m)
+    grid = np.linspace(0.0, min(1.0, 7.6 / math.sqrt(en)), GRID)
     exact = getattr(sps._stats_py, "_attempt_exact_2kssamp", None)
-    ps = []
+    g, ps = math.gcd(n, m), []
     for x in grid:
         p = None
-        if exact is not None:
+        if exact is not None and max(n, m) <= KS_EXACT_MAX_N:
             ok, _, p = exact(n, m, g, float(x), "two-sided")
             p = p if ok else None
-        ps.append(float(sps.kstwo.sf(x, en)) if p is None else float(p))
-    logp = np.log(np.clip(np.asarray(ps), 1e-300, 1.0))
-    return np.exp(np.interp(d, grid, logp))
+        ps.append(float(sps.kstwo.sf(x, round(en))) if p is None else float(p))
+    return grid, np.log(np.clip(np.asarray(ps), 1e-300, 1.0))
+
+
+def _ks_p(d: np.ndarray, n: int, m: int) -> np.ndarray:
+    """The engine's KS p-value for each D at sizes (n, m): the exact values on a grid,
+    interpolated in log p (smooth and decreasing in D); beyond the grid, asymptotic."""
+    if max(n, m) > KS_EXACT_MAX_N:
+        return np.clip(sps.kstwo.sf(d, round(max(n, m) * min(n, m) / (n + m))), 0.0, 1.0)
+    grid, logp = _ks_grid(n, m)
+    p = np.exp(np.interp(d, grid, logp))
+    beyond = d > grid[-1]
+    if beyond.any():
+        p[beyond] = np.clip(sps.kstwo.sf(d[beyond], round(n * m / (n + m))), 0.0, 1.0)
+    return p
 
 
 def _chi2(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

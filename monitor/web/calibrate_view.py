@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.calibrate import calibration, measured_share
+from monitor.calibrate import calibration, measured_share, window_rows
 from monitor.errors import MonitorError
 from monitor.settings import MonitorSettings
 from monitor.web.html import badge, e, fmt_duration, seg, table, td, url
 
 SIMULATED_WINDOWS = 1000
+MAX_VALUES = 5_000_000  # windows × rows simulated for the page
 
 
 def _n(value: Any, digits: int = 3) -> str:
@@ -110,7 +111,9 @@ def section(engine: Any, m: MonitorSettings, *, compute: bool) -> str:
         f'<span id="false-alarm-share">{e(_share(measured))}</span>.</p>'
     )
     try:
-        doc = calibration(engine, m, windows=SIMULATED_WINDOWS, now=now, compute=compute)
+        rows = window_rows(engine, m, None, now)
+        windows = max(100, min(SIMULATED_WINDOWS, MAX_VALUES // rows))  # seconds, not minutes
+        doc = calibration(engine, m, windows=windows, rows=rows, now=now, compute=compute)
     except MonitorError as exc:
         doc, body = None, body + f'<p class="muted">{e(str(exc))}</p>'
     if doc is not None:
