@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from monitor.deployments import DeployOutcome, deploy
+from monitor.errors import MonitorError
 from monitor.mlflow_reference import alias_version
 from monitor.settings import Settings, parse_model_uri
 from monitor.storage import mlflow_refs
@@ -66,7 +67,14 @@ def watch_once(
     """Poll every watched alias once; the deployments made (an alias that moved)."""
     made = []
     for w in watched(settings):
-        outcome = check_alias(engine, settings, w, now)
+        try:
+            outcome = check_alias(engine, settings, w, now)
+        except MonitorError as exc:  # server down, alias gone: the others still go; next poll
+            log.warning(
+                "mlflow_watch_failed",
+                extra={"model": w.model, "alias": w.alias, "error": str(exc)[:300]},
+            )
+            continue
         if outcome is not None:
             made.append(outcome)
     return made

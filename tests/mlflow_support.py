@@ -87,7 +87,7 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def server(tmp: Path, timeout_s: float = 420) -> Iterator[str]:
+def server(tmp: Path, timeout_s: float = 900) -> Iterator[str]:
     """A running tracking server (SQLite backend, proxied local artifacts): its URL."""
     venv = ensure_venv()
     port = _free_port()

@@ -63,3 +63,26 @@ def test_mlflow_section() -> None:
     with pytest.raises(ConfigError, match=r"mlflow\.tracking_uri"):
         parse_settings({"mlflow": {"tracking_uri": "mlflow:5000"}})
     assert parse_settings({}).mlflow.watch_alias is False
+
+
+def test_watched_aliases() -> None:
+    from monitor.mlflow_watch import watched
+
+    monitors = [
+        {"name": "a", "model": "churn", "reference": "models:/churn@champion"},
+        {
+            "name": "b",
+            "model": "churn",
+            "segment": {"r": "eu"},
+            "reference": "models:/churn@champion",
+        },
+        {"name": "c", "model": "churn", "reference": "models:/churn/3"},  # a version: fixed
+        {"name": "d", "model": "fraud", "reference": {"mlflow": "models:/fraud@prod"}},
+        {"name": "e", "model": "x", "reference": "x.parquet"},
+    ]
+    data = {"monitors": monitors, "mlflow": {"tracking_uri": "http://mlf", "watch_alias": True}}
+    found = [
+        (w.model, w.registered_model, w.alias, w.monitors) for w in watched(parse_settings(data))
+    ]
+    assert found == [("churn", "churn", "champion", ("a", "b")), ("fraud", "fraud", "prod", ("d",))]
+    assert watched(parse_settings({**data, "mlflow": {"tracking_uri": "http://mlf"}})) == []
