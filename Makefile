@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: demo test check lint format bench-ingest bench-drift bench-scheduler bench-performance bench clean system-deps
+.PHONY: demo test mlflow-venv check lint format bench-ingest bench-drift bench-scheduler bench-performance bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -24,7 +24,13 @@ system-deps:
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 			prometheus prometheus-alertmanager chromium)
 
-test: $(STAMP) system-deps
+# MLflow for tests/test_mlflow_reference.py (a real tracking server): its own virtualenv under
+# $$MONITOR_TEST_CACHE or ~/.cache/monitor-tests, mlflow pinned in tests/mlflow_support.py;
+# built once with uv (~20 s with a warm cache, about a minute from PyPI), a no-op afterwards.
+mlflow-venv: $(STAMP)
+	$(PY) tests/mlflow_support.py
+
+test: $(STAMP) system-deps mlflow-venv
 	$(VENV)/bin/ruff check monitor tests bench
 	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/lint-imports

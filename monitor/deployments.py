@@ -27,7 +27,7 @@ from monitor.errors import DeploymentRaced, InputError, UnknownModel
 from monitor.lifecycle import Alert
 from monitor.reference import materialise, reference_frame
 from monitor.rules import RunFacts, event_family
-from monitor.settings import MonitorSettings, ReferenceSettings, Settings
+from monitor.settings import MonitorSettings, ReferenceSettings, Settings, parse_model_uri
 from monitor.storage import alerts as alert_store
 from monitor.storage import deployments as store
 from monitor.storage.db import Connection, Engine, storage_errors
@@ -176,8 +176,17 @@ def _trigger(engine: Engine, delivery_id: str | None) -> DeliveryLink | None:
 def _with_reference(monitor: MonitorSettings, path: str) -> MonitorSettings:
     """The monitor with its reference read from `path` (its own column names kept)."""
     old = monitor.reference
+    source: dict[str, str | None] = {"path": path}
+    if path.startswith("models:/"):  # an MLflow model version (issue 16): same dataset/artifact
+        try:
+            parse_model_uri(path)
+        except ValueError as exc:
+            raise InputError(f"reference: {exc}") from None
+        source = {"mlflow": path, "tracking_uri": old.tracking_uri if old else None}
+        if old is not None and old.mlflow is not None:
+            source.update(dataset=old.dataset, artifact=old.artifact)
     new = ReferenceSettings(
-        path=path,
+        **source,
         prediction_column=old.prediction_column if old else "prediction",
         label_column=old.label_column if old else "label",
     )

@@ -158,3 +158,12 @@ class UnknownModel(ConfigError):
 
 class DeploymentRaced(MonitorError):
     """Another deployment of the model was stored at the same time (the API answers 409)."""
+
+
+# --- b16-mlflow (issue 16 item 5) ---
+
+
+class MlflowReferenceError(ReferenceFailed, InputError):
+    """An MLflow reference cannot be read: bad URI, unknown model/alias/version, no dataset
+    or artifact, tracking server unreachable. The message names the monitor and its key
+    (an unreadable reference: the deployment API answers 400, a run records it as failed)."""

@@ -30,7 +30,7 @@ from monitor.errors import (
     ReferencePending,
 )
 from monitor.performance.labelled import LabelledWindow
-from monitor.settings import MonitorSettings
+from monitor.settings import MonitorSettings, ReferenceSettings
 from monitor.storage.db import Engine
 from monitor.storage.estimators import EstimatorRow, store_estimator
 from monitor.storage.event_frames import (
@@ -42,6 +42,7 @@ from monitor.storage.event_frames import (
     load_frame,
     nth_event_ts,
 )
+from monitor.storage.mlflow_refs import Lineage, lineages, store_lineage
 from monitor.storage.references import (
     ReferenceRow,
     latest_reference,
@@ -52,6 +53,7 @@ from monitor.storage.references import (
 log = logging.getLogger("monitor.reference")
 _LEN = struct.Struct("<I")
 LABEL_COLUMN = "__label__"
+MLFLOW_LINEAGE = "monitor.mlflow"  # frame.attrs key: where an MLflow reference was read
 
 
 @dataclass(frozen=True)
@@ -103,23 +105,17 @@ def reference_frame(engine: Engine, monitor: MonitorSettings) -> tuple[pd.DataFr
     if ref is None:
         raise ConfigError(f"config error at monitor {monitor.name}: no reference configured")
     columns = list(monitor.features) or None
+    if ref.mlflow is not None:  # issue 16: an MLflow model version's training data
+        from monitor.mlflow_reference import describe, read_reference
+
+        frame, lineage = read_reference(monitor.name, ref)
+        frame = _training_columns(frame, ref, columns, ref.mlflow)
+        frame.attrs[MLFLOW_LINEAGE] = lineage  # stored beside the version by `materialise`
+        return frame, describe(lineage)
     if ref.path is not None:
         from monitor.drift.frames import read_frame
 
-        frame = read_frame(ref.path)
-        if ref.prediction_column and ref.prediction_column in frame.columns:
-            frame = frame.rename(columns={ref.prediction_column: PREDICTION_FEATURE})
-        if ref.label_column and ref.label_column in frame.columns:
-            frame = frame.rename(columns={ref.label_column: LABEL_COLUMN})
-        if columns is not None:
-            absent = [c for c in columns if c not in frame.columns]
-            if absent:
-                raise InputError(
-                    f"reference {ref.path} lacks configured feature(s): {', '.join(absent)}"
-                )
-            extra = [c for c in (PREDICTION_FEATURE, LABEL_COLUMN) if c in frame.columns]
-            frame = frame[columns + extra]
-        return frame, f"file:{ref.path}"
+        return _training_columns(read_frame(ref.path), ref, columns, ref.path), f"file:{ref.path}"
     flt = event_filter(monitor)
     if ref.start is not None and ref.end is not None:
         frame = load_frame(engine, flt, start=ref.start, end=ref.end, columns=columns)
@@ -137,6 +133,23 @@ def reference_frame(engine: Engine, monitor: MonitorSettings) -> tuple[pd.DataFr
     return frame.drop(columns=[TS_COLUMN]), source
 
 
+def _training_columns(
+    frame: pd.DataFrame, ref: ReferenceSettings, columns: list[str] | None, where: str
+) -> pd.DataFrame:
+    """A training file's rows: its prediction and label columns renamed, features picked."""
+    if ref.prediction_column and ref.prediction_column in frame.columns:
+        frame = frame.rename(columns={ref.prediction_column: PREDICTION_FEATURE})
+    if ref.label_column and ref.label_column in frame.columns:
+        frame = frame.rename(columns={ref.label_column: LABEL_COLUMN})
+    if columns is not None:
+        absent = [c for c in columns if c not in frame.columns]
+        if absent:
+            raise InputError(f"reference {where} lacks configured feature(s): {', '.join(absent)}")
+        extra = [c for c in (PREDICTION_FEATURE, LABEL_COLUMN) if c in frame.columns]
+        frame = frame[columns + extra]
+    return frame
+
+
 def materialise(
     engine: Engine,
     monitor: MonitorSettings,
@@ -148,6 +161,7 @@ def materialise(
     """Fit specs and sketches on the reference rows and store them as a new version."""
     if frame is None:
         frame, source = reference_frame(engine, monitor)
+    lineage = frame.attrs.get(MLFLOW_LINEAGE)  # issue 16: read from MLflow
     if len(frame) == 0:
         raise ReferenceFailed(f"monitor {monitor.name}: the reference has no rows")
     performance = None
@@ -185,6 +199,8 @@ def materialise(
         spec=spec_doc,
         sketch=blob,
     )
+    if isinstance(lineage, Lineage):
+        store_lineage(engine, row.id, lineage)
     if fit_on is not None and monitor.performance.estimator != "none":
         fit_estimator(engine, monitor, row.id, fit_on, now)
     return Reference(
@@ -341,8 +357,13 @@ def latest(engine: Engine, monitor: str, version: int | None = None) -> Referenc
 
 
 def versions(engine: Engine, monitor: str) -> list[dict[str, Any]]:
-    """The monitor's stored versions, newest first (without their specs and sketches)."""
-    return reference_versions(engine, monitor)
+    """The monitor's stored versions, newest first (without their specs and sketches); an
+    MLflow one with `mlflow` (model version, run id, dataset digest), else None."""
+    rows = reference_versions(engine, monitor)
+    found = lineages(engine, [int(r["id"]) for r in rows])
+    return [
+        {**r, "mlflow": (x.to_dict() if (x := found.get(int(r["id"]))) else None)} for r in rows
+    ]
 
 
 def _from_row(row: ReferenceRow) -> Reference:

@@ -203,17 +203,11 @@ def list_references(request: Request, name: Name) -> ReferenceList:
 )
 def refresh_reference(request: Request, name: Name) -> ReferenceVersion:
     """Re-read the configured reference source and store it as a new version."""
-    from monitor.reference import materialise
+    from monitor.reference import materialise, versions
 
     engine, m = engine_of(request), monitor_or_404(settings_of(request), name)
     ref = materialise(engine, m)
-    return ReferenceVersion(
-        id=ref.id,
-        version=ref.version,
-        created_at=ref.created_at,
-        source=ref.source,
-        row_count=ref.row_count,
-    )
+    return ReferenceVersion(**next(v for v in versions(engine, m.name) if v["id"] == ref.id))
 
 
 @router.post(

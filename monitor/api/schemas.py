@@ -202,12 +202,27 @@ class DeadLetters(_Out):
     samples: list[DeadLetterSample]
 
 
+class MlflowLineage(_Out):
+    """Where an MLflow reference version came from (issue 16)."""
+
+    model_uri: str
+    registered_model: str
+    alias: str | None
+    model_version: str
+    run_id: str
+    dataset_name: str | None
+    dataset_digest: str | None
+    artifact_path: str | None
+    data_uri: str
+
+
 class ReferenceVersion(_Out):
     id: int
     version: int
     created_at: datetime
     source: str
     row_count: int
+    mlflow: MlflowLineage | None = None  # an MLflow reference: model version, run, digest
 
 
 class ReferenceList(_Out):

@@ -10,7 +10,11 @@ from monitor.cli._common import CONFIG, open_store
 @click.command("deploy")
 @click.option("--model", required=True, help="The model (as its monitors name it).")
 @click.option("--version", "version", required=True, help="The version that went live.")
-@click.option("--reference", required=True, help="Its training data: a CSV or Parquet file path.")
+@click.option(
+    "--reference",
+    required=True,
+    help="Its training data: a CSV or Parquet file path, or an MLflow models:/NAME/VERSION.",
+)
 @click.option(
     "--trigger",
     default=None,

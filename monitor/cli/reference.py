@@ -52,6 +52,10 @@ def set_cmd(config_path: str | None, monitor_name: str, path: str | None) -> Non
                 "end": None,
                 "first_events": None,
                 "first_days": None,
+                "mlflow": None,  # issue 16: --file replaces an MLflow source too
+                "dataset": None,
+                "artifact": None,
+                "tracking_uri": None,
             }
         )
         monitor = monitor.model_copy(update={"reference": ref_cfg})

@@ -78,8 +78,35 @@ class SchedulerService:
             max_instances=1,
             next_run_time=now,
         )
+        self._watch_mlflow(now)
         self._sched.start()
         log.info("scheduler_started", extra={"monitors": len(self._settings.monitors)})
+
+    def _watch_mlflow(self, now: datetime) -> None:
+        """issue 16: poll the MLflow aliases the references name (`mlflow.watch_alias`)."""
+        from monitor.mlflow_watch import watched
+
+        if watched(self._settings):
+            self._sched.add_job(
+                self._mlflow_tick,
+                IntervalTrigger(
+                    seconds=self._settings.mlflow.poll_interval.total_seconds(), timezone=UTC
+                ),
+                id="mlflow:aliases",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=now,
+            )
+
+    def _mlflow_tick(self) -> None:
+        from monitor.mlflow_watch import watch_once
+
+        try:
+            watch_once(self._engine, self._settings)
+        except MonitorError as exc:  # server down, unknown alias: the next poll retries
+            log.warning("mlflow_watch_failed", extra={"error": str(exc)[:300]})
+        except Exception:
+            log.exception("mlflow_watch_crashed")
 
     def stop(self) -> None:
         self._sched.shutdown(wait=True)

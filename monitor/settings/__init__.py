@@ -21,6 +21,7 @@ from monitor.settings.base import (
     parse_duration,
 )
 from monitor.settings.load import Settings, interpolate_env, load_settings, parse_settings
+from monitor.settings.mlflow_source import MlflowSettings, parse_model_uri
 from monitor.settings.monitors import (
     MonitorSettings,
     PerformanceSettings,
@@ -69,6 +70,7 @@ __all__ = [
     "IngestSettings",
     "KafkaSettings",
     "LogSettings",
+    "MlflowSettings",
     "MonitorSettings",
     "PerformanceSettings",
     "ReferenceSettings",
@@ -89,5 +91,6 @@ __all__ = [
     "interpolate_env",
     "load_settings",
     "parse_duration",
+    "parse_model_uri",
     "parse_settings",
 ]

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from monitor.config_errors import one_line
 from monitor.errors import ConfigError
 from monitor.settings.base import StrictModel
+from monitor.settings.mlflow_source import MlflowSettings, with_tracking_uri
 from monitor.settings.monitors import MonitorSettings
 from monitor.settings.routes import AlertingSettings
 from monitor.settings.service import (
@@ -39,6 +40,12 @@ class Settings(StrictModel):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logging: LogSettings = Field(default_factory=LogSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    mlflow: MlflowSettings = Field(default_factory=MlflowSettings)  # issue 16: MLflow references
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mlflow_server(cls, data: Any) -> Any:
+        return with_tracking_uri(data)  # issue 16: a monitor's MLflow reference knows its server
 
     @field_validator("monitors")
     @classmethod

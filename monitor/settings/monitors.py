@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from monitor.drift.config import DriftSettings, FeatureKind
 from monitor.settings.alarm import AlarmSettings
 from monitor.settings.base import Duration, RuleCondition, Severity, StrictModel
+from monitor.settings.mlflow_source import check_tracking_uri, parse_model_uri
 
 
 class ReferenceSettings(StrictModel):
@@ -17,7 +18,9 @@ class ReferenceSettings(StrictModel):
 
     `path`: a CSV/Parquet file. `start`/`end`: a fixed time range of stored events.
     `first_events` / `first_days`: the first N events / D days of stored traffic of the
-    monitor's model (version). Materialised once and versioned (`monitor reference`).
+    monitor's model (version). `mlflow`: an MLflow model version (`models:/churn/3` or
+    `models:/churn@champion`), its run's logged training dataset (`dataset` names one) or a
+    logged artifact (`artifact`: a path in the run). Materialised once and versioned.
     """
 
     path: str | None = None
@@ -25,13 +28,19 @@ class ReferenceSettings(StrictModel):
     end: datetime | None = None
     first_events: int | None = Field(None, ge=1)
     first_days: float | None = Field(None, gt=0)
+    mlflow: str | None = None  # models:/NAME/VERSION or models:/NAME@ALIAS (issue 16)
+    dataset: str | None = None  # mlflow: the run's logged dataset of this name
+    artifact: str | None = None  # mlflow: a Parquet/CSV artifact path of the run
+    tracking_uri: str | None = None  # mlflow: default mlflow.tracking_uri, MLFLOW_TRACKING_URI
     prediction_column: str | None = "prediction"  # file column holding the model's output
     label_column: str | None = "label"  # file column holding ground truth (performance)
 
     @model_validator(mode="before")
     @classmethod
     def _from_path(cls, value: Any) -> Any:
-        return {"path": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"mlflow" if value.startswith("models:/") else "path": value}
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ReferenceSettings:
@@ -40,9 +49,13 @@ class ReferenceSettings(StrictModel):
             self.start is not None or self.end is not None,
             self.first_events is not None,
             self.first_days is not None,
+            self.mlflow is not None,
         ]
         if sum(sources) != 1:
-            raise ValueError("give exactly one of path, start+end, first_events or first_days")
+            raise ValueError(
+                "give exactly one of path, start+end, first_events, first_days or mlflow"
+            )
+        _check_mlflow(self)
         if (self.start is None) != (self.end is None):
             raise ValueError("a time-range reference needs both start and end")
         for ts in (self.start, self.end):
@@ -51,6 +64,22 @@ class ReferenceSettings(StrictModel):
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError("end must be after start")
         return self
+
+
+def _check_mlflow(ref: ReferenceSettings) -> None:
+    """An MLflow URI must parse; `dataset` and `artifact` belong to it, one at most."""
+    if ref.mlflow is None:
+        if ref.dataset is not None or ref.artifact is not None or ref.tracking_uri is not None:
+            raise ValueError(
+                "dataset, artifact and tracking_uri are options of an mlflow reference"
+            )
+        return
+    parse_model_uri(ref.mlflow)
+    check_tracking_uri(ref.tracking_uri)
+    if ref.dataset is not None and ref.artifact is not None:
+        raise ValueError("give dataset or artifact, not both")
+    if ref.artifact is not None and (ref.artifact.startswith("/") or ".." in ref.artifact):
+        raise ValueError("artifact is a path inside the run (e.g. data/train.parquet)")
 
 
 class WindowSettings(StrictModel):

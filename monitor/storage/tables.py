@@ -391,3 +391,35 @@ alert_marks = Table(  # an operator's verdict on an alert: a false alarm or a tr
     Index("ix_alert_marks_monitor_at", "monitor", "marked_at"),
     Index("ix_alert_marks_alert", "alert_id", "id"),
 )
+
+# --- MLflow references (issue 16 item 5, branch b16-mlflow) ---
+reference_mlflow = Table(  # where an MLflow reference version came from (one per reference)
+    "reference_mlflow",
+    metadata,
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("model_uri", Text, nullable=False),  # as configured: models:/churn@champion
+    Column("registered_model", Text, nullable=False),
+    Column("alias", Text),  # the alias resolved, when the URI names one
+    Column("model_version", Text, nullable=False),  # the version it resolved to
+    Column("run_id", Text, nullable=False),
+    Column("dataset_name", Text),  # the logged dataset read (None: an artifact)
+    Column("dataset_digest", Text),  # MLflow's digest, or sha256:... of an artifact's bytes
+    Column("artifact_path", Text),
+    Column("data_uri", Text, nullable=False),  # where the rows were read (no credentials)
+)
+
+mlflow_alias_watch = Table(  # the alias version the watcher last acted on, per model
+    "mlflow_alias_watch",
+    metadata,
+    Column("model", Text, primary_key=True),  # the monitored model (deployments' model)
+    Column("registered_model", Text, primary_key=True),
+    Column("alias", Text, primary_key=True),
+    Column("model_version", Text, nullable=False),
+    Column("deployment_id", BigInteger),  # the deployment it caused (None: first sight)
+    Column("updated_at", UTCDateTime, nullable=False),
+)
