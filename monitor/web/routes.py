@@ -24,7 +24,7 @@ from monitor.deployments import overrides
 from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
 from monitor.storage import dashboard, run_reads
 from monitor.web import compare as compare_view
-from monitor.web import data, monitor_view, pages, run_view, static
+from monitor.web import data, episodes_view, monitor_view, pages, run_view, static
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
 
@@ -221,6 +221,7 @@ def monitor_page(request: Request, name: Name) -> Response:
         reports=reports,
         csrf=s.csrf,
         deployment=overrides(engine, [m]).get(m.name),
+        episodes=episodes_view.load(engine, m),
     )
     return html(body)
 
