@@ -252,6 +252,8 @@ def build_payload(
         "performance": hit.details.get("performance"),
         "new_categories": _new_categories(hit.details),
     }
+    if "retraining" in hit.details:  # retraining_ineffective: the episode it judged
+        payload["retraining"] = hit.details["retraining"]
     return json_safe(payload)
 
 
@@ -280,7 +282,11 @@ def _new_categories(details: dict[str, Any]) -> dict[str, Any] | None:
 # --- resolution by a deployment (monitor.deployments) --------------------------------------
 
 SUPERSEDED = "superseded"
-SUPERSEDED_FAMILIES = ("drift", "performance")  # alerts about the model, not about the data feed
+SUPERSEDED_FAMILIES = (
+    "drift",
+    "performance",
+    "retraining",
+)  # alerts about the model, not about the data feed
 
 
 def supersede(

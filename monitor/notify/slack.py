@@ -51,6 +51,7 @@ FAMILY_TITLE = {
     "data_quality": "Data quality issue",
     "insufficient_data": "Insufficient data",
     "performance": "Performance degradation",
+    "retraining": "Retraining did not help",
 }
 KIND_TITLE = {"detected": "detected", "repeated": "still firing", "resolved": "resolved"}
 

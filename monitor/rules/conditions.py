@@ -8,6 +8,7 @@ from typing import Any
 from monitor.drift.result import FeatureResult
 from monitor.rules.facts import RuleHit, RunFacts, hit, short_name
 from monitor.rules.performance import estimated_performance, performance
+from monitor.rules.retraining import retraining_ineffective
 from monitor.settings import RuleSettings
 from monitor.verdict import at_least, comparison, feature_entry, number
 
@@ -245,6 +246,7 @@ _DRIFT = {
     "missing_share": _missing_share,
     "new_category": _new_category,
     "out_of_range_share": _out_of_range_share,
+    "retraining_ineffective": retraining_ineffective,  # issue 16 (b16-loop)
 }
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from monitor.drift.result import FeatureResult
 from monitor.settings import RuleSettings
 from monitor.verdict import feature_entry
 
-Family = Literal["drift", "data_quality", "insufficient_data", "performance"]
+if TYPE_CHECKING:
+    from monitor.rules.retraining import RetrainingContext
+
+Family = Literal["drift", "data_quality", "insufficient_data", "performance", "retraining"]
 
 _FAMILY: dict[str, Family] = {
     "dataset_drift": "drift",
@@ -26,6 +29,7 @@ _FAMILY: dict[str, Family] = {
     "insufficient_data": "insufficient_data",
     "performance": "performance",
     "estimated_performance": "performance",
+    "retraining_ineffective": "retraining",  # issue 16: b16-loop
 }
 
 
@@ -61,6 +65,7 @@ class RunFacts:
     estimated: Mapping[str, Mapping[str, Any]] | None = None
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
     kind: Literal["drift", "performance"] = "drift"
+    retraining: RetrainingContext | None = None  # the newest deployment's first windows
 
     def feature(self, name: str) -> FeatureResult | None:
         for f in self.features:

@@ -32,6 +32,7 @@ from monitor.scheduler.comparison import (
     data_quality,
     multivariate,
 )
+from monitor.scheduler.retraining import with_retraining
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage import runs as run_store
 from monitor.storage.db import Engine
@@ -270,6 +271,7 @@ def _store(
         reference_rows=ref.row_count,
         multivariate=mv,
     )
+    facts = with_retraining(run.engine, monitor, ref, facts)  # issue 16: retraining_ineffective
     hits = evaluate(monitor.rules, facts)
     report_path, url = _write_report(run, report, prediction, hits)
     if url is not None:

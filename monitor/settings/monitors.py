@@ -159,6 +159,10 @@ class RuleSettings(StrictModel):
     min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
     # estimated_performance: "outside" fires only when the whole band is past the bound
     band: Literal["outside"] | None = None
+    # retraining_ineffective (issue 16, b16-loop): the deployed version's first N windows,
+    # firing when dataset drift holds on at least M of them (default N // 2 + 1)
+    windows: int | None = Field(None, ge=1, le=50)
+    min_drifted: int | None = Field(None, ge=1)
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -183,7 +187,18 @@ class RuleSettings(StrictModel):
             raise ValueError(f"condition {self.condition} needs a threshold or max_drop")
         if self.band is not None and self.condition != "estimated_performance":
             raise ValueError("band is an option of condition estimated_performance only")
+        self._retraining_options()
         return self
+
+    def _retraining_options(self) -> None:
+        if self.condition != "retraining_ineffective":
+            if self.windows is not None or self.min_drifted is not None:
+                raise ValueError("windows and min_drifted are options of retraining_ineffective")
+            return
+        if self.min_drifted is not None and self.min_drifted > (self.windows or 3):
+            raise ValueError("min_drifted cannot exceed windows (default 3)")
+        if self.metric and self.threshold is None and self.max_drop is None:
+            raise ValueError("retraining_ineffective with a metric needs a threshold or max_drop")
 
 
 class PerformanceSettings(StrictModel):
@@ -238,7 +253,11 @@ class MonitorSettings(StrictModel):
             return self.performance.enabled
         if self.performance.estimator != "none":
             return True
-        return any(r.condition in ("performance", "estimated_performance") for r in self.rules)
+        return any(
+            r.condition in ("performance", "estimated_performance")
+            or (r.condition == "retraining_ineffective" and r.metric)
+            for r in self.rules
+        )
 
     @property
     def run_every(self) -> timedelta | None:

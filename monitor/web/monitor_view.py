@@ -12,7 +12,7 @@ from typing import Any
 from monitor.deployments import Deployment
 from monitor.settings import MonitorSettings
 from monitor.storage.dashboard import Heatmap
-from monitor.web import charts
+from monitor.web import charts, episodes_view
 from monitor.web.calibrate_view import mark_form
 from monitor.web.html import (
     badge,
@@ -271,6 +271,7 @@ def monitor_page(
     csrf: str | None,
     deployment: Deployment | None = None,
     calibration_html: str = "",
+    episodes: Sequence[Any] = (),
 ) -> str:
     label, kind = run_status(last)
     w = m.window
@@ -304,6 +305,7 @@ def monitor_page(
 <section class="card" id="performance"><h2>Performance over time</h2>
 {performance_html(m, perf, reference_perf, "perf")}
 {estimates_html(m, estimates, "estimate")}</section>
+{episodes_view.section(m, episodes)}
 <section class="card" id="alerts"><h2>Alerts</h2>{alerts_html(alerts, csrf)}</section>
 {calibration_html}
 <section class="card" id="runs"><h2>Runs</h2>{runs_html(runs, reports)}</section>"""

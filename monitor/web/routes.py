@@ -23,7 +23,7 @@ from monitor.access.throttle import client_address, limiter_of
 from monitor.deployments import overrides
 from monitor.reports.serve import REPORT_HEADERS, REPORT_MEDIA_TYPE, report_path
 from monitor.storage import dashboard, run_reads
-from monitor.web import calibrate_view, data, monitor_view, pages, run_view, static
+from monitor.web import calibrate_view, data, episodes_view, monitor_view, pages, run_view, static
 from monitor.web import compare as compare_view
 from monitor.web.html import fmt_ts
 from monitor.web.sessions import COOKIE, LOGIN_COOKIE, OPEN, Session, SessionStore, same
@@ -222,6 +222,7 @@ def monitor_page(request: Request, name: Name, calibrate: Annotated[bool, Query(
         csrf=s.csrf,
         deployment=overrides(engine, [m]).get(m.name),
         calibration_html=calibrate_view.section(engine, m, compute=calibrate),
+        episodes=episodes_view.load(engine, m),
     )
     return html(body)
 
