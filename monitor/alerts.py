@@ -252,6 +252,8 @@ def build_payload(
         "performance": hit.details.get("performance"),
         "new_categories": _new_categories(hit.details),
     }
+    if facts.baseline is not None:  # what the window was compared with (issue 14 item 4)
+        payload["baseline"] = dict(facts.baseline)
     return json_safe(payload)
 
 

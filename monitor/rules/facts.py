@@ -61,6 +61,7 @@ class RunFacts:
     estimated: Mapping[str, Mapping[str, Any]] | None = None
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
     kind: Literal["drift", "performance"] = "drift"
+    baseline: Mapping[str, Any] | None = None  # trailing/seasonal baseline (issue 14 item 4)
 
     def feature(self, name: str) -> FeatureResult | None:
         for f in self.features:
