@@ -119,7 +119,8 @@ def usable_windows(
     assert size is not None  # settings: a baseline needs a time window
     slots = candidate_slots(monitor.baseline, size, window)
     spans = [(s.start, s.end) for s in slots]
-    rows = store.slot_rows(engine, ref.id, spans)
+    rows = store.saved_rows(engine, ref.id, spans)
+    rows |= store.slot_rows(engine, ref.id, [s for s in spans if s not in rows])
     alarmed = (
         store.alarmed_runs(engine, monitor.name, slots[-1].start, window.start)
         if monitor.baseline.exclude_alarmed
@@ -147,7 +148,7 @@ def build(
             f"{monitor.window.min_events} events)"
         )
         return replace(base, reason=reason)
-    per_slot = store.slot_sketches(engine, ref.id, [(w.start, w.end) for w in used])
+    per_slot = window_sketches(engine, ref.id, used)
     merged = {
         name: merge_all(parts[name] for parts in per_slot.values() if name in parts)
         for name in ref.specs
@@ -155,6 +156,32 @@ def build(
     }
     rows = sum(_rows(parts) for parts in per_slot.values())
     return replace(base, sketches=merged, rows=rows)
+
+
+def window_sketches(
+    engine: Engine, reference_id: int, windows: Sequence[Window]
+) -> dict[tuple[datetime, datetime], dict[str, Sketch]]:
+    """Each window's sketches: stored by its run, else merged from its bucket deltas."""
+    spans = [(w.start, w.end) for w in windows]
+    out = store.saved_sketches(engine, reference_id, spans)
+    out |= store.slot_sketches(engine, reference_id, [s for s in spans if s not in out])
+    return out
+
+
+def save(
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    window: Window,
+    rows: int,
+    current: dict[str, Sketch],
+    now: datetime,
+) -> None:
+    """Keep a run's merged window sketches for the baselines of later runs (one row)."""
+    if not monitor.baseline.fixed:
+        store.save_window(
+            engine, monitor.name, ref.id, (window.start, window.end), rows, current, now
+        )
 
 
 def _rows(parts: dict[str, Sketch]) -> int:
@@ -177,6 +204,6 @@ def spread(
     if monitor.baseline.fixed:
         return {}
     used, _, _ = usable_windows(engine, monitor, ref, window)
-    per_slot = store.slot_sketches(engine, ref.id, [(w.start, w.end) for w in used])
+    per_slot = window_sketches(engine, ref.id, used)
     windows = [per_slot[(w.start, w.end)] for w in used if (w.start, w.end) in per_slot]
     return leave_one_out(ref.specs, windows, drift_options(monitor))

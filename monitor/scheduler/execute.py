@@ -203,10 +203,11 @@ def _compute(run: ClaimedRun) -> RunOutcome:
     n_events = count_events(engine, flt, window.start, window.end)
     if n_events < monitor.window.min_events:
         return _insufficient(run, ref, n_events)
+    current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
+    baselines.save(engine, monitor, ref, window, n_events, current, run.now)
     base = baselines.build(engine, monitor, ref, window)  # None: the fixed reference
     if base is not None and base.insufficient:
         return _insufficient(run, ref, n_events, base)
-    current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
     against = base.as_reference(ref) if base is not None else ref
     report, prediction = compare_window(against, current, drift_options(monitor))
     features = new_categories.from_events(
