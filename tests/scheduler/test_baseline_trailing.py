@@ -8,14 +8,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from scheduler_support import T0, put, settings_for, traffic, training
 from sqlalchemy import select
 
 from monitor.bucketing import BucketSketcher
-from monitor.reference import latest, materialise
+from monitor.drift.baseline_spread import leave_one_out
+from monitor.drift.sketch_report import sketch_frame
+from monitor.reference import drift_options, latest, materialise
 from monitor.scheduler import baseline as baselines
 from monitor.scheduler.execute import run_window
 from monitor.settings import AlertingSettings, Settings
+from monitor.storage import baselines as baseline_store
 from monitor.storage import runs as run_store
 from monitor.storage.tables import alerts, drift_runs, notifications
 from monitor.window import Window
@@ -174,3 +179,37 @@ def test_too_little_baseline_is_insufficient_never_drift(pg_engine, tmp_path) ->
     with pg_engine.connect() as conn:
         states = {(r.rule, r.state) for r in conn.execute(select(alerts))}
     assert not any(rule == "dataset" for rule, _ in states)
+
+
+def test_runs_store_their_window_sketches_and_the_spread_reads_them(pg_engine, tmp_path) -> None:
+    settings = _setup(pg_engine, tmp_path, {"kind": "trailing", "windows": 3})
+    _ingest(pg_engine, settings, [0.0, 0.0, 0.0, 0.0])
+    for i in range(3):
+        _run(pg_engine, settings, i)
+    monitor = settings.monitors[0]
+    ref = latest(pg_engine, "mon")
+    assert ref is not None
+    spans = [(T0 + i * HOUR, T0 + (i + 1) * HOUR) for i in range(3)]
+
+    saved = baseline_store.saved_sketches(pg_engine, ref.id, spans)
+    from_buckets = baseline_store.slot_sketches(pg_engine, ref.id, spans)
+    spread = baselines.spread(pg_engine, monitor, ref, Window(T0 + 3 * HOUR, T0 + 4 * HOUR))
+
+    assert set(saved) == set(spans) and baseline_store.saved_rows(pg_engine, ref.id, spans) == {
+        s: 1000 for s in spans
+    }
+    for span in spans:  # a run's stored window is the merge of the window's bucket deltas
+        for name, sk in saved[span].items():
+            assert np.array_equal(sk.counts, from_buckets[span][name].counts)
+    # the spread: each stored window (newest first) against the other two, as the pure
+    # function gives it on the same rows sketched directly
+    frames = [
+        pd.DataFrame([p.features for p in traffic(1000, T0 + i * HOUR, HOUR, seed=100 + i)])
+        for i in (2, 1, 0)
+    ]
+    inputs = {n: ref.specs[n] for n in ("x", "y", "c")}
+    want = leave_one_out(inputs, [sketch_frame(inputs, f) for f in frames], drift_options(monitor))
+    assert set(spread) == {"x", "y", "c", "__prediction__"}
+    for name in inputs:
+        assert spread[name].method == want[name].method
+        assert np.allclose(spread[name].statistics, want[name].statistics, rtol=1e-9)
