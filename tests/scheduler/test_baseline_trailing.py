@@ -60,17 +60,15 @@ def _summary(engine: Any, run_id: int) -> dict[str, Any]:
         return conn.execute(select(drift_runs.c.summary).where(drift_runs.c.id == run_id)).one()[0]
 
 
-def test_step_change_is_detected_then_absorbed_when_alarms_may_leak(pg_engine, tmp_path) -> None:
-    settings = _setup(
-        pg_engine, tmp_path, {"kind": "trailing", "windows": 3, "exclude_alarmed": False}
-    )
-    _ingest(pg_engine, settings, [0.0] * SHIFTED_FROM + [1.0] * 6)
+def test_step_change_is_detected_then_absorbed_when_alarms_may_leak(store, tmp_path) -> None:
+    settings = _setup(store, tmp_path, {"kind": "trailing", "windows": 3, "exclude_alarmed": False})
+    _ingest(store, settings, [0.0] * SHIFTED_FROM + [1.0] * 6)
 
-    outcomes = [_run(pg_engine, settings, i) for i in range(9)]
+    outcomes = [_run(store, settings, i) for i in range(9)]
 
     # a new monitor: 0 then 1 usable window of the 2 needed (half of 3, rounded up)
     assert [o.status for o in outcomes[:2]] == ["insufficient_data"] * 2
-    first = _summary(pg_engine, outcomes[0].run_id)
+    first = _summary(store, outcomes[0].run_id)
     assert (
         first["baseline"]["windows_used"] == 0
         and "0 usable window(s), 2 needed" in (first["reason"])
@@ -79,7 +77,7 @@ def test_step_change_is_detected_then_absorbed_when_alarms_may_leak(pg_engine, t
     assert outcomes[SHIFTED_FROM].dataset_drift is True  # the step, against windows 0..2
     # three windows after the step the baseline is all shifted traffic: no drift any more
     assert [o.dataset_drift for o in outcomes[SHIFTED_FROM + 3 :]] == [False] * 3
-    last = _summary(pg_engine, outcomes[-1].run_id)["baseline"]
+    last = _summary(store, outcomes[-1].run_id)["baseline"]
     assert last == {
         "kind": "trailing",
         "windows_wanted": 3,
@@ -92,7 +90,7 @@ def test_step_change_is_detected_then_absorbed_when_alarms_may_leak(pg_engine, t
         "to": (T0 + 8 * HOUR).isoformat(),
     }
     # the comparison's reference side is the baseline: 3 windows of 1000 rows
-    run = run_store.get_run(pg_engine, outcomes[-1].run_id)
+    run = run_store.get_run(store, outcomes[-1].run_id)
     assert run is not None and run["reference_rows"] == 3000
 
 
