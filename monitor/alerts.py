@@ -254,6 +254,8 @@ def build_payload(
     }
     if "retraining" in hit.details:  # retraining_ineffective: the episode it judged
         payload["retraining"] = hit.details["retraining"]
+    if facts.baseline is not None:  # what the window was compared with (issue 14 item 4)
+        payload["baseline"] = dict(facts.baseline)
     return json_safe(payload)
 
 

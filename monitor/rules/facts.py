@@ -66,6 +66,7 @@ class RunFacts:
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
     kind: Literal["drift", "performance"] = "drift"
     retraining: RetrainingContext | None = None  # the newest deployment's first windows
+    baseline: Mapping[str, Any] | None = None  # trailing/seasonal baseline (issue 14 item 4)
 
     def feature(self, name: str) -> FeatureResult | None:
         for f in self.features:

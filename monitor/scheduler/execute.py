@@ -25,6 +25,7 @@ from monitor.drift.sketch_report import sketch_frame
 from monitor.errors import MonitorError, ReferencePending
 from monitor.reference import Reference, drift_options, ensure_reference, event_filter
 from monitor.rules import RuleHit, RunFacts, evaluate
+from monitor.scheduler import baseline as baselines
 from monitor.scheduler import categories as new_categories
 from monitor.scheduler.comparison import (
     compare_window,
@@ -204,22 +205,40 @@ def _compute(run: ClaimedRun) -> RunOutcome:
     if n_events < monitor.window.min_events:
         return _insufficient(run, ref, n_events)
     current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
-    report, prediction = compare_window(ref, current, drift_options(monitor))
+    baselines.save(engine, monitor, ref, window, n_events, current, run.now)
+    base = baselines.build(engine, monitor, ref, window)  # None: the fixed reference
+    if base is not None and base.insufficient:
+        return _insufficient(run, ref, n_events, base)
+    against = base.as_reference(ref) if base is not None else ref
+    report, prediction = compare_window(against, current, drift_options(monitor))
     features = new_categories.from_events(
         engine, flt, window.start, window.end, report.features, ref.specs, current
     )
-    return _store(run, ref, replace(report, features=features), prediction, rebuilt=rebuilt)
+    report = replace(report, features=features)
+    return _store(run, against, report, prediction, rebuilt=rebuilt, baseline=base)
 
 
-def _insufficient(run: ClaimedRun, ref: Reference, n_events: int) -> RunOutcome:
-    """Too few events to compare: recorded, and judged by the insufficient-data rules."""
+def _insufficient(
+    run: ClaimedRun, ref: Reference, n_events: int, base: baselines.Baseline | None = None
+) -> RunOutcome:
+    """Too few events (or too little baseline) to compare: recorded, and judged by the
+    insufficient-data rules."""
     monitor = run.monitor
+    described = base.describe() if base is not None else None
     facts = run.facts(
-        status="insufficient_data", current_rows=n_events, reference_rows=ref.row_count
+        status="insufficient_data",
+        current_rows=n_events,
+        reference_rows=ref.row_count,
+        baseline=described,
     )
     hits = evaluate(monitor.rules, facts)
     duration = run.elapsed()
-    summary = {"min_events": monitor.window.min_events, "reference_version": ref.version}
+    summary: dict[str, Any] = {
+        "min_events": monitor.window.min_events,
+        "reference_version": ref.version,
+    }
+    if base is not None:
+        summary |= {"baseline": described, "reason": base.reason}
     with run.engine.begin() as conn:
         run_store.finish(
             conn,
@@ -235,8 +254,9 @@ def _insufficient(run: ClaimedRun, ref: Reference, n_events: int) -> RunOutcome:
         changes = apply_run(conn, facts, hits, monitor.rules, run.settings.alerting, run.now)
     log.info(
         "run_insufficient_data",
-        extra={"monitor": monitor.name, "run_id": run.run_id, "events": n_events},
-    )
+        extra={"monitor": monitor.name, "run_id": run.run_id, "events": n_events,
+               "reason": base.reason if base is not None else "events"},
+    )  # fmt: skip
     return RunOutcome(
         run.run_id,
         monitor.name,
@@ -255,9 +275,11 @@ def _store(
     prediction: FeatureResult | None,
     *,
     rebuilt: bool,
+    baseline: baselines.Baseline | None = None,
 ) -> RunOutcome:
     """Judge a compared run, write its report when due, then store run and alerts at once."""
     monitor = run.monitor
+    described = baseline.describe() if baseline is not None else None
     mv = multivariate(run.engine, monitor, run.window) if monitor.drift.multivariate else None
     features = report.features + ((prediction,) if prediction is not None else ())
     facts = run.facts(
@@ -270,6 +292,7 @@ def _store(
         current_rows=report.current_rows,
         reference_rows=ref.row_count,
         multivariate=mv,
+        baseline=described,
     )
     facts = with_retraining(run.engine, monitor, ref, facts)  # issue 16: retraining_ineffective
     hits = evaluate(monitor.rules, facts)
@@ -277,6 +300,7 @@ def _store(
     if url is not None:
         facts = replace(facts, report_url=url)
     summary = _summary(ref, report, prediction, rebuilt, mv)
+    summary |= _baseline_summary(described, baselines.alarmed_rules(hits))
     duration = run.elapsed()
     with run.engine.begin() as conn:
         run_store.finish(
@@ -319,6 +343,17 @@ def _summary(
         "sketches_rebuilt": rebuilt,
         "multivariate": mv,
     }
+
+
+def _baseline_summary(described: dict[str, Any] | None, alarmed: list[str]) -> dict[str, Any]:
+    """The run's baseline (when not the fixed reference) and the data rules that held at it
+    (`alarmed`: later trailing/seasonal baselines leave this window out)."""
+    out: dict[str, Any] = {}
+    if described is not None:
+        out["baseline"] = described
+    if alarmed:
+        out["alarmed"] = alarmed
+    return out
 
 
 def _write_report(

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from monitor.drift.config import DriftSettings, FeatureKind
 from monitor.settings.alarm import AlarmSettings
 from monitor.settings.base import Duration, RuleCondition, Severity, StrictModel
+from monitor.settings.baseline import BaselineSettings
 from monitor.settings.mlflow_source import check_tracking_uri, parse_model_uri
 
 
@@ -239,6 +240,7 @@ class MonitorSettings(StrictModel):
     segment: dict[str, str] = Field(default_factory=dict)  # only events whose segment matches
     features: dict[str, FeatureKind] = Field(default_factory=dict)  # empty: inferred from reference
     reference: ReferenceSettings | None = None
+    baseline: BaselineSettings = Field(default_factory=BaselineSettings)  # issue 14 item 4
     window: WindowSettings = Field(default_factory=WindowSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     drift: DriftSettings = Field(default_factory=DriftSettings)
@@ -278,4 +280,11 @@ class MonitorSettings(StrictModel):
     @model_validator(mode="after")
     def _drift_methods_fit_kinds(self) -> MonitorSettings:
         self.drift.check_kinds(self.features)
+        return self
+
+    @model_validator(mode="after")
+    def _baseline_fits_window(self) -> MonitorSettings:
+        from monitor.settings.baseline import check_window
+
+        check_window(self.baseline, self.window.events, self.window.size, self.window.bucket)
         return self

@@ -423,3 +423,25 @@ mlflow_alias_watch = Table(  # the alias version the watcher last acted on, per 
     Column("deployment_id", BigInteger),  # the deployment it caused (None: first sight)
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- baselines (issue 14 item 4, branch b14-baseline) ---
+window_sketches = Table(  # a run's merged window sketches, packed: trailing/seasonal baselines
+    "window_sketches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("monitor", Text, nullable=False),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("sketch", LargeBinary, nullable=False),  # storage.baselines.pack: every feature
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "reference_id", "window_start", "window_end", name="uq_window_sketches_window"
+    ),
+)

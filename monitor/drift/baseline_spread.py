@@ -1,0 +1,108 @@
+"""A moving baseline's own variability: each baseline window against the rest of it.
+
+A trailing or seasonal baseline is the merge of several past windows (docs/drift.md,
+"Baselines"). How far a new window's statistic may stray before it means something is
+best judged against how far the baseline's own windows stray from each other: for every
+window w of the baseline, the statistic of w against the merge of the other windows
+(leave-one-out). Those values are a sample of the statistic under "traffic as it moved
+lately", with the between-window variability (autocorrelation, daily mood, batch effects)
+that a p-value computed as if rows were independent leaves out. Null calibration (auto
+thresholds, sequential statistics) can take quantiles or a mean and spread of them.
+
+Pure: sketches in, numbers out (the scheduler loads the windows' sketches).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.drift.options import DriftOptions
+from monitor.drift.sketch import Sketch, Spec, merge_all
+from monitor.drift.sketch_report import sketch_feature
+
+__all__ = ["FeatureSpread", "leave_one_out", "rest_of"]
+
+
+@dataclass(frozen=True)
+class FeatureSpread:
+    """One feature's leave-one-out values, in the order of the windows given.
+
+    `statistics[i]` is the feature's statistic (the method the monitor uses for it) of
+    window i against the merge of the others; `p_values[i]` its p-value for a test (NaN for
+    distances). NaN where a side has no values.
+    """
+
+    feature: str
+    method: str
+    statistics: np.ndarray
+    p_values: np.ndarray
+
+    def summary(self) -> dict[str, float]:
+        """Mean, standard deviation and the largest value of the finite statistics."""
+        finite = self.statistics[np.isfinite(self.statistics)]
+        if not len(finite):
+            return {"n": 0, "mean": math.nan, "std": math.nan, "max": math.nan}
+        std = float(np.std(finite, ddof=1)) if len(finite) > 1 else math.nan
+        return {
+            "n": len(finite),
+            "mean": float(finite.mean()),
+            "std": std,
+            "max": float(finite.max()),
+        }
+
+
+def rest_of(windows: Sequence[Sketch]) -> list[Sketch | None]:
+    """For each i, the merge of every window but i (None when there is no other window);
+    prefix and suffix merges, so O(n) merges for n windows."""
+    n = len(windows)
+    prefix: list[Sketch | None] = [None] * (n + 1)
+    suffix: list[Sketch | None] = [None] * (n + 1)
+    for i, w in enumerate(windows):
+        before = prefix[i]
+        prefix[i + 1] = w if before is None else merge_all((before, w))
+    for i in range(n - 1, -1, -1):
+        after = suffix[i + 1]
+        suffix[i] = windows[i] if after is None else merge_all((windows[i], after))
+    out: list[Sketch | None] = []
+    for i in range(n):
+        parts = [s for s in (prefix[i], suffix[i + 1]) if s is not None]
+        out.append(merge_all(parts) if parts else None)
+    return out
+
+
+def leave_one_out(
+    specs: Mapping[str, Spec],
+    windows: Sequence[Mapping[str, Sketch]],
+    options: DriftOptions | None = None,
+) -> dict[str, FeatureSpread]:
+    """Per feature: the statistic of each window against the merge of the other windows.
+
+    `windows` are the baseline's windows, each a feature -> sketch mapping over `specs` (the
+    reference's specs, as stored bucket sketches are); features the options ignore, or
+    missing from a window, are left out. Fewer than two windows give no values.
+    """
+    options = options or DriftOptions()
+    out: dict[str, FeatureSpread] = {}
+    if len(windows) < 2:
+        return out
+    for name, spec in specs.items():
+        if name in options.ignore or any(name not in w for w in windows):
+            continue
+        parts = [w[name] for w in windows]
+        stats, ps, method = [], [], ""
+        for part, rest in zip(parts, rest_of(parts), strict=True):
+            assert rest is not None  # two windows or more
+            result = sketch_feature(name, spec, rest, part, options)
+            method = result.method
+            stats.append(_num(result.statistic))
+            ps.append(_num(result.p_value))
+        out[name] = FeatureSpread(name, method, np.asarray(stats), np.asarray(ps))
+    return out
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
