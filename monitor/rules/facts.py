@@ -26,6 +26,7 @@ _FAMILY: dict[str, Family] = {
     "insufficient_data": "insufficient_data",
     "performance": "performance",
     "estimated_performance": "performance",
+    "estimation_gap": "performance",
 }
 
 
@@ -60,6 +61,8 @@ class RunFacts:
     # estimated metrics of a window (metric -> {value, lower, upper, sampling_error, ...})
     estimated: Mapping[str, Mapping[str, Any]] | None = None
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
+    # estimation_gap: the stored window-estimate documents of recent windows, oldest first
+    estimate_history: tuple[Mapping[str, Any], ...] | None = None
     kind: Literal["drift", "performance"] = "drift"
 
     def feature(self, name: str) -> FeatureResult | None:

@@ -50,4 +50,5 @@ RuleCondition = Literal[
     "insufficient_data",
     "performance",
     "estimated_performance",
+    "estimation_gap",  # b15-gap: realised outside the estimate's band on M of N windows
 ]

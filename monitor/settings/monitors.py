@@ -130,6 +130,10 @@ class RuleSettings(StrictModel):
     min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
     # estimated_performance: "outside" fires only when the whole band is past the bound
     band: Literal["outside"] | None = None
+    # estimation_gap: fire when the realised value falls outside the estimate's band on at
+    # least `outside` of the last `windows` evaluable windows (defaults 3 of 5)
+    windows: int | None = Field(None, ge=1, le=100)
+    outside: int | None = Field(None, ge=1, le=100)
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -154,7 +158,17 @@ class RuleSettings(StrictModel):
             raise ValueError(f"condition {self.condition} needs a threshold or max_drop")
         if self.band is not None and self.condition != "estimated_performance":
             raise ValueError("band is an option of condition estimated_performance only")
+        self._check_gap()
         return self
+
+    def _check_gap(self) -> None:
+        gap = self.condition == "estimation_gap"
+        if not gap and (self.windows is not None or self.outside is not None):
+            raise ValueError("windows and outside are options of condition estimation_gap only")
+        if gap and not self.metric:
+            raise ValueError("condition estimation_gap needs a metric")
+        if gap and (self.outside or 3) > (self.windows or 5):
+            raise ValueError("outside must be at most windows (outside M of the last N windows)")
 
 
 class PerformanceSettings(StrictModel):
@@ -209,7 +223,8 @@ class MonitorSettings(StrictModel):
             return self.performance.enabled
         if self.performance.estimator != "none":
             return True
-        return any(r.condition in ("performance", "estimated_performance") for r in self.rules)
+        perf = ("performance", "estimated_performance", "estimation_gap")
+        return any(r.condition in perf for r in self.rules)
 
     @property
     def run_every(self) -> timedelta | None:
