@@ -12,6 +12,7 @@ plotly titles), figures through `script_json` (`figure_html`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.performance.estimation.gap import metric_gap
@@ -86,6 +87,13 @@ def estimate_figure(metric: str, rows: Sequence[Any]) -> dict[str, Any]:
     }
 
 
+def _when(value: Any) -> str:
+    """A window start for the table: minutes, UTC (a string as stored)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
 def _covered_cell(covered: bool | None) -> str:
     if covered is None:
         return '<td class="muted">–</td>'
@@ -105,7 +113,7 @@ def windows_table(metric: str, newest_first: Sequence[Any]) -> str:
         reason = e.get("reason") if finite(e.get("value")) is None else None
         estimate = num(finite(e.get("value"))) if reason is None else f"undefined ({text(reason)})"
         body.append(
-            f"<tr><td>{text(iso(run_field(r, 'window_start')))}</td>"
+            f"<tr><td>{text(_when(run_field(r, 'window_start')))}</td>"
             f"<td class='num'>{int(doc.get('rows') or 0):,}</td><td class='num'>{lab}</td>"
             f"<td class='num'>{estimate}</td><td class='num'>{text(band)}</td>"
             f"<td class='num'>{num(g.realised) if g else '–'}</td>"

@@ -49,7 +49,7 @@ def test_the_table_puts_realised_gap_and_band_verdict_beside_each_estimate() -> 
     assert html.startswith('<section id="estimates"><h2>Estimated performance</h2>')
     rows = _cells(html)
     # newest first: unlabelled, then outside (0.60 < 0.72), then inside
-    assert [r[0] for r in rows] == [(T + i * HOUR).isoformat() for i in (2, 1, 0)]
+    assert [r[0] for r in rows] == [f"2026-11-02 0{i}:00 UTC" for i in (2, 1, 0)]
     assert rows[0][5:] == ["–", "–", "–"]
     assert rows[1][3:] == ["0.78", "[0.72, 0.84]", "0.6", "-0.1800", "outside"]
     assert rows[2][5:] == ["0.79", "-0.0100", "inside"]
@@ -87,3 +87,62 @@ def test_the_section_sits_in_a_full_report_and_pulls_in_the_charts() -> None:
     assert '<section id="estimates">' in doc and "Plotly" in doc
     assert "accuracy: estimate, band and realised" in figures(doc)
     assert estimate_section([]) == ""
+
+
+def test_the_section_draws_in_chromium(tmp_path) -> None:
+    """The report with the section in headless Chromium: every chart drawn, the realised
+    diamonds coloured by the band's verdict, no script error (screenshot:
+    tests/screenshots/report-estimates.png)."""
+    import base64
+    import json
+    import time
+    from pathlib import Path
+
+    from cdp import Browser, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:  # `make test` installs Debian's chromium; missing fails, never skips
+        pytest.fail("chromium is not installed: run `make test` (it apt-installs chromium)")
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    # realised 0.01 under the estimate in windows 0-2 (inside), 0.1 under in 3-5 (outside)
+    rows = [_window(i, 0.8 - 0.01 * i, 0.79 - 0.01 * i - 0.09 * (i >= 3)) for i in range(6)]
+    doc = render_report(
+        frame, frame, title="estimates", meta={"monitor": "m"},
+        performance_html=estimate_section([*rows, _window(6, 0.8, None)]),
+    )  # fmt: skip
+    path = tmp_path / "report.html"
+    path.write_text(doc, encoding="utf-8")
+    browser = Browser(chromium, tmp_path / "profile")
+    probe = "document.querySelectorAll('#estimates .js-plotly-plot .main-svg').length"
+    try:
+        session = browser.open(path.as_uri(), settle=1.0)
+        deadline = time.monotonic() + 20
+        while browser.evaluate(probe, session) == 0 and time.monotonic() < deadline:
+            browser.pump(0.5)
+        drawn = browser.evaluate(
+            "document.querySelectorAll('#estimates .js-plotly-plot').length", session
+        )
+        points = json.loads(
+            browser.evaluate(
+                "JSON.stringify([...document.querySelectorAll('#estimates .js-plotly-plot')]"
+                ".map(d => d.data.find(t => t.name === 'realised').marker.color))",
+                session,
+            )
+        )
+        browser.evaluate("document.getElementById('estimates').scrollIntoView()", session)
+        shot = browser.send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True,
+             "clip": {"x": 0, "y": 0, "width": 1400, "height": 1400, "scale": 1}},
+            session=session,
+        )  # fmt: skip
+        browser.pump(0.3)
+    finally:
+        browser.close()
+    out = Path(__file__).resolve().parents[1] / "screenshots" / "report-estimates.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(base64.b64decode(shot["data"]))
+    assert drawn == 1  # accuracy (roc_auc is never defined)
+    assert points == [["#2ca02c"] * 3 + ["#d62728"] * 3]
+    methods = [e.get("method") for e in browser.events]
+    assert "Runtime.exceptionThrown" not in methods
