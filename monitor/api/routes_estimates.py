@@ -2,7 +2,8 @@
 
 Read from `window_estimates` (`storage.estimators`), one item per window and estimator,
 newest window first; `realised` is filled in beside the estimate once the window's labels
-arrived (issue #15 item 5).
+arrived, with `gap` (realised − estimate), `abs_gap` and `covered` (did the band hold it;
+`performance.estimation.gap`) (issue #15 item 5).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from monitor.access.auth import require_read
 from monitor.api.deps import ERRORS, NOT_FOUND, engine_of, monitor_or_404, settings_of
 from monitor.api.schemas import EstimatedMetricOut, EstimateList, WindowEstimateOut
+from monitor.performance.estimation.gap import metric_gap
 from monitor.storage.estimators import WindowEstimateRow, window_estimate_rows
 
 router = APIRouter(prefix="/monitors", tags=["monitors"], responses=ERRORS)
@@ -27,13 +29,18 @@ def number(value: Any) -> float | None:
     return float(value) if ok else None
 
 
-def metric_out(name: str, doc: Any) -> EstimatedMetricOut:
-    """One metric of a stored estimate document (missing fields as None)."""
+def metric_out(name: str, doc: Any, window: dict[str, Any] | None = None) -> EstimatedMetricOut:
+    """One metric of a stored estimate document (missing fields as None), with its gap once
+    the realised value is there (`window`: the whole stored document)."""
     doc = doc if isinstance(doc, dict) else {}
     reason = doc.get("reason")
+    g = metric_gap(window, name) if window is not None else None
     return EstimatedMetricOut(
         name=name,
         reason=reason if isinstance(reason, str) else None,
+        gap=None if g is None else g.gap,
+        abs_gap=None if g is None else abs(g.gap),
+        covered=None if g is None else g.covered,
         **{k: number(doc.get(k)) for k in FIELDS},
     )
 
@@ -49,8 +56,9 @@ def window_out(row: WindowEstimateRow) -> WindowEstimateOut:
         method=str(doc.get("method", "")),
         task=task if isinstance(task, str) else None,
         rows=row.rows,
+        labelled=int(lab) if (lab := number(doc.get("labelled"))) is not None else None,
         computed_at=row.computed_at,
-        metrics=[metric_out(k, v) for k, v in metrics.items()],
+        metrics=[metric_out(k, v, doc) for k, v in metrics.items()],
         notes=[str(n) for n in doc.get("notes") or []],
     )
 

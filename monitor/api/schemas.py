@@ -428,6 +428,11 @@ class EstimatedMetricOut(_Out):
     reference_error: float | None
     realised: float | None
     reason: str | None
+    # once labelled: realised - value, its size, and whether the band (for the labelled rows,
+    # docs/estimation.md "The gap") held the realised value; null before the labels arrive
+    gap: float | None = None
+    abs_gap: float | None = None
+    covered: bool | None = None
 
 
 class WindowEstimateOut(_Out):
@@ -436,6 +441,7 @@ class WindowEstimateOut(_Out):
     method: str
     task: str | None
     rows: int
+    labelled: int | None = None  # rows with a label among `rows` (null: not counted)
     computed_at: datetime
     metrics: list[EstimatedMetricOut]
     notes: list[str]

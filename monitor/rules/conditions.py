@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from monitor.drift.result import FeatureResult
+from monitor.rules.estimation_gap import estimation_gap
 from monitor.rules.facts import RuleHit, RunFacts, hit, short_name
 from monitor.rules.performance import estimated_performance, performance
 from monitor.rules.retraining import retraining_ineffective
@@ -29,6 +30,8 @@ def _evaluate_one(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
         return performance(rule, facts)
     if rule.condition == "estimated_performance":
         return estimated_performance(rule, facts)
+    if rule.condition == "estimation_gap":
+        return estimation_gap(rule, facts)
     if facts.kind != "drift":
         return []
     if rule.condition == "insufficient_data":

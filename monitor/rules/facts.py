@@ -30,6 +30,7 @@ _FAMILY: dict[str, Family] = {
     "performance": "performance",
     "estimated_performance": "performance",
     "retraining_ineffective": "retraining",  # issue 16: b16-loop
+    "estimation_gap": "performance",
 }
 
 
@@ -64,6 +65,8 @@ class RunFacts:
     # estimated metrics of a window (metric -> {value, lower, upper, sampling_error, ...})
     estimated: Mapping[str, Mapping[str, Any]] | None = None
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
+    # estimation_gap: the stored window-estimate documents of recent windows, oldest first
+    estimate_history: tuple[Mapping[str, Any], ...] | None = None
     kind: Literal["drift", "performance"] = "drift"
     retraining: RetrainingContext | None = None  # the newest deployment's first windows
     baseline: Mapping[str, Any] | None = None  # trailing/seasonal baseline (issue 14 item 4)

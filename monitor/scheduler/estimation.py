@@ -5,13 +5,19 @@ and stored with that version (`storage/estimators.py`); every replica loads the 
 state, nothing is refitted here. Each window the performance tick evaluates is also
 estimated from its stored predictions and probabilities (DLE: the window's event features),
 labelled or not, and the estimate with its band is stored once per window and prediction
-count. `estimated_performance` rules judge the newest window's new estimate once.
+count. `estimated_performance` rules judge the newest window's new estimate once;
+`estimation_gap` rules judge the recent windows' realised values against their bands once per
+tick in which an estimate or its realised values changed (late labels).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from monitor.alerts import apply_run
 from monitor.errors import EstimationError, InputError
@@ -24,14 +30,16 @@ from monitor.storage.db import Engine, storage_errors
 from monitor.storage.estimators import (
     EstimatorRow,
     WindowEstimateRow,
+    estimate_history,
     load_estimator,
     store_window_estimate,
     window_estimate_rows,
 )
-from monitor.storage.event_frames import load_frame
+from monitor.storage.event_frames import TS_COLUMN, load_frame
 from monitor.window import Window
 
 log = logging.getLogger("monitor.performance")
+GAP_HISTORY = 500  # stored window estimates read for estimation_gap (N <= 100 evaluable)
 _TOLD: set[tuple[str, int]] = set()  # (monitor, reference id) already told of no estimator
 
 
@@ -71,13 +79,17 @@ def estimate_windows(
     est = stored_estimator(engine, monitor, ref)
     if est is None:
         return []
-    fresh = []
+    fresh, changed = [], []
     for window, rows in windows:
         stored = _estimate_one(engine, monitor, est, window, rows, now)
         if stored is not None and stored.created:
             fresh.append(stored)
+        if stored is not None and (stored.created or stored.relabelled):
+            changed.append(stored)
     if fresh and any(r.condition == "estimated_performance" for r in monitor.rules):
         _judge_newest(engine, settings, monitor, ref, est, fresh, now)
+    if changed and any(r.condition == "estimation_gap" for r in monitor.rules):
+        judge_gap(engine, settings, monitor, ref, est, changed, now)
     return fresh
 
 
@@ -90,13 +102,14 @@ def _estimate_one(
     now: datetime,
 ) -> WindowEstimateRow | None:
     features = needs_features(est.state)
-    frame = None
+    frame = target = None
     if features is not None:
         frame = load_frame(
             engine, event_filter(monitor), start=window.start, end=window.end, columns=features
         )
+        target = frame_labels(frame, rows)
     try:
-        estimate = estimate_window(est.state, rows, frame)
+        estimate = estimate_window(est.state, rows, frame, target)
     except (EstimationError, InputError) as exc:
         log.warning(
             "estimate_failed",
@@ -109,6 +122,18 @@ def _estimate_one(
         engine, monitor.name, window.start, window.end,
         estimator_id=est.id, rows=estimate.rows, estimate=estimate.to_dict(), now=now,
     )  # fmt: skip
+
+
+def frame_labels(frame: Any, rows: LabelledWindow) -> list[Any] | None:
+    """The window's labels aligned with its event frame, or None when they cannot be: both
+    are read in (time, event id) order with the same filter, so they align row by row when
+    the counts and the timestamps agree (a write between the two reads: no labels this tick)."""
+    if TS_COLUMN not in frame.columns or len(frame) != rows.n or rows.n == 0:
+        return None
+    ts = pd.to_datetime(frame[TS_COLUMN], utc=True).to_numpy(dtype="datetime64[us]")
+    if not np.array_equal(ts.astype(np.int64), rows.ts_us.astype(np.int64)):
+        return None
+    return [y if ok else None for y, ok in zip(rows.y_true.tolist(), rows.labelled, strict=True)]
 
 
 def _judge_newest(
@@ -143,6 +168,45 @@ def _judge_newest(
     step_window_alerts(
         engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
         "estimated_performance_alert",
+    )  # fmt: skip
+
+
+def judge_gap(
+    engine: Engine,
+    settings: Settings,
+    monitor: MonitorSettings,
+    ref: Reference | None,
+    est: EstimatorRow,
+    changed: list[WindowEstimateRow],
+    now: datetime,
+) -> None:
+    """`estimation_gap` rules over the stored estimates of this estimator's recent windows
+    (oldest first), judged once per tick in which an estimate or its realised values changed."""
+    history = estimate_history(engine, monitor.name, est.method, limit=GAP_HISTORY)
+    docs = tuple(
+        {**r.estimate, "window_start": r.window_start.isoformat(),
+         "window_end": r.window_end.isoformat()}
+        for r in history
+    )  # fmt: skip
+    row = max(changed, key=lambda r: (r.window_end, r.window_start))
+    facts = RunFacts(
+        monitor=monitor.name,
+        model=monitor.model,
+        model_version=monitor.model_version,
+        run_id=None,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        status="succeeded",
+        current_rows=row.rows,
+        reference_rows=ref.row_count if ref else 0,
+        reference_performance=ref.performance if ref else None,
+        kind="performance",
+        estimator=est.method,
+        estimate_history=docs,
+    )
+    step_window_alerts(
+        engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
+        "estimation_gap_alert",
     )  # fmt: skip
 
 

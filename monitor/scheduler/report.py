@@ -86,7 +86,29 @@ def performance_html(
         return None
     ref = latest(engine, monitor.name)
     main = next((r.metric for r in monitor.rules if r.condition == "performance"), None)
-    return performance_section(runs, ref.performance if ref else None, main_metric=main) or None
+    html = performance_section(runs, ref.performance if ref else None, main_metric=main)
+    return (html + estimates_html(engine, settings, monitor, window)) or None
+
+
+def estimates_html(
+    engine: Engine, settings: Settings, monitor: MonitorSettings, window: Window
+) -> str:
+    """The estimated-performance section (estimate, band, realised, gap) from the stored
+    window estimates of windows ending by `window.end`; "" without an estimator."""
+    if monitor.performance.estimator == "none":
+        return ""
+    from monitor.reports.estimate_section import estimate_section
+    from monitor.storage.estimators import window_estimate_rows
+
+    limit = settings.reports.history_runs
+    rows = [
+        r
+        for r in window_estimate_rows(engine, monitor.name, limit=limit)
+        if r.window_end <= window.end
+    ]
+    est_rules = ("estimation_gap", "estimated_performance")
+    main = next((r.metric for r in monitor.rules if r.condition in est_rules), None)
+    return estimate_section(rows, main_metric=main)
 
 
 def window_report(

@@ -51,4 +51,5 @@ RuleCondition = Literal[
     "performance",
     "estimated_performance",
     "retraining_ineffective",
+    "estimation_gap",  # b15-gap: realised outside the estimate's band on M of N windows
 ]

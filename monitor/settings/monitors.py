@@ -160,10 +160,13 @@ class RuleSettings(StrictModel):
     min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
     # estimated_performance: "outside" fires only when the whole band is past the bound
     band: Literal["outside"] | None = None
-    # retraining_ineffective (issue 16, b16-loop): the deployed version's first N windows,
-    # firing when dataset drift holds on at least M of them (default N // 2 + 1)
-    windows: int | None = Field(None, ge=1, le=50)
+    # retraining_ineffective (issue 16): the deployed version's first N `windows`, firing when
+    # dataset drift holds on at least `min_drifted` of them (default N // 2 + 1).
+    # estimation_gap (issue 15): fire when the realised value falls outside the estimate's
+    # band on at least `outside` of the last `windows` evaluable windows (defaults 3 of 5)
+    windows: int | None = Field(None, ge=1, le=100)
     min_drifted: int | None = Field(None, ge=1)
+    outside: int | None = Field(None, ge=1, le=100)
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -189,17 +192,34 @@ class RuleSettings(StrictModel):
         if self.band is not None and self.condition != "estimated_performance":
             raise ValueError("band is an option of condition estimated_performance only")
         self._retraining_options()
+        self._check_gap()
         return self
 
     def _retraining_options(self) -> None:
         if self.condition != "retraining_ineffective":
-            if self.windows is not None or self.min_drifted is not None:
-                raise ValueError("windows and min_drifted are options of retraining_ineffective")
+            if self.min_drifted is not None:
+                raise ValueError("min_drifted is an option of retraining_ineffective")
             return
+        if self.windows is not None and self.windows > 50:
+            raise ValueError("retraining_ineffective judges at most 50 windows")
         if self.min_drifted is not None and self.min_drifted > (self.windows or 3):
             raise ValueError("min_drifted cannot exceed windows (default 3)")
         if self.metric and self.threshold is None and self.max_drop is None:
             raise ValueError("retraining_ineffective with a metric needs a threshold or max_drop")
+
+    def _check_gap(self) -> None:
+        gap = self.condition == "estimation_gap"
+        if not gap and self.outside is not None:
+            raise ValueError("outside is an option of condition estimation_gap only")
+        if self.windows is not None and self.condition not in (
+            "estimation_gap",
+            "retraining_ineffective",
+        ):
+            raise ValueError("windows is an option of estimation_gap and retraining_ineffective")
+        if gap and not self.metric:
+            raise ValueError("condition estimation_gap needs a metric")
+        if gap and (self.outside or 3) > (self.windows or 5):
+            raise ValueError("outside must be at most windows (outside M of the last N windows)")
 
 
 class PerformanceSettings(StrictModel):
@@ -255,9 +275,9 @@ class MonitorSettings(StrictModel):
             return self.performance.enabled
         if self.performance.estimator != "none":
             return True
+        perf = ("performance", "estimated_performance", "estimation_gap")
         return any(
-            r.condition in ("performance", "estimated_performance")
-            or (r.condition == "retraining_ineffective" and r.metric)
+            r.condition in perf or (r.condition == "retraining_ineffective" and r.metric)
             for r in self.rules
         )
 

@@ -169,9 +169,26 @@ def window_estimate_rows(
         return [_estimate(r) for r in conn.execute(stmt).all()]
 
 
+def estimate_history(
+    engine: Engine, monitor: str, method: str, *, limit: int = 500
+) -> list[WindowEstimateRow]:
+    """The monitor's stored estimates by `method` of its newest `limit` windows, oldest
+    first, one per window (the newest estimator's, when a reference refresh estimated a
+    window twice). Each row's document holds the estimate, its band and, once labelled, the
+    realised value: the per-window gap (realised − estimate) is derived from it
+    (`performance.estimation.gap`), so no table of its own is needed."""
+    newest: dict[tuple[datetime, datetime], WindowEstimateRow] = {}
+    for r in window_estimate_rows(engine, monitor, limit=limit * 2):
+        if str(r.estimate.get("method", "")) == method:
+            newest.setdefault((r.window_start, r.window_end), r)  # id desc: newest first
+    rows = sorted(newest.values(), key=lambda r: (r.window_end, r.window_start))
+    return rows[-limit:]
+
+
 __all__ = [
     "EstimatorRow",
     "WindowEstimateRow",
+    "estimate_history",
     "load_estimator",
     "store_estimator",
     "store_window_estimate",

@@ -14,6 +14,7 @@ from typing import Any
 
 from monitor.display import PREDICTION_FEATURE, feature_label
 from monitor.drift.registry import METHODS
+from monitor.performance.estimation.gap import metric_gap
 from monitor.web.html import e, figure, plot_text
 
 REF_COLOUR = "#4c78a8"
@@ -297,6 +298,7 @@ def metric_figure(
 # --- estimated performance (issue #15 item 5) -----------------------------------------------
 
 METHOD_COLOURS = (CUR_COLOUR, B_COLOUR, "#b279a2", "#9d755d")
+COVERED = "#2ca02c"  # a realised value inside the estimate's band (RED: outside)
 
 
 def estimate_value(doc: dict[str, Any] | None, metric: str, field: str) -> float | None:
@@ -350,7 +352,9 @@ def estimate_figure(metric: str, rows: Sequence[Any]) -> dict[str, Any]:
             if (lo := estimate_value(r.estimate, metric, "lower")) is not None
             and (hi := estimate_value(r.estimate, metric, "upper")) is not None
         ]
-        real = [(ts(r.window_end), estimate_value(r.estimate, metric, "realised")) for r in mine]
+        real = [
+            (ts(r.window_end), g) for r in mine if (g := metric_gap(r.estimate, metric)) is not None
+        ]
         if band:
             data += _band_traces(method, band, colour)
         data.append(
@@ -360,9 +364,12 @@ def estimate_figure(metric: str, rows: Sequence[Any]) -> dict[str, Any]:
         )  # fmt: skip
         data.append(
             {"type": "scatter", "mode": "markers", "name": plot_text(f"{method} realised"),
-             "x": [x for x, y in real if y is not None], "y": [y for _, y in real if y is not None],
-             "marker": {"color": RED, "symbol": "diamond", "size": 8},
-             "hovertemplate": "%{x} UTC<br>realised %{y:.4f}<extra></extra>"}
+             "x": [x for x, _ in real], "y": [g.realised for _, g in real],
+             "customdata": [[g.gap, "inside" if g.covered else "outside"] for _, g in real],
+             "marker": {"color": [COVERED if g.covered else RED for _, g in real],
+                        "symbol": "diamond", "size": 9, "line": {"color": "#333", "width": 1}},
+             "hovertemplate": "%{x} UTC<br>realised %{y:.4f}<br>gap %{customdata[0]:+.4f}, "
+                              "%{customdata[1]} the band<extra></extra>"}
         )  # fmt: skip
     padded = time_range([ts(r.window_end) for r in rows])
     layout = chart_layout(

@@ -247,7 +247,8 @@ def estimates_html(m: MonitorSettings, estimates: Sequence[Any], prefix: str) ->
     ]
     note = (
         "estimated before the labels arrive (shaded: the band); "
-        "red points: the realised value once the window's labels arrived"
+        "diamonds: the realised value once the window's labels arrived "
+        "(green: inside the band, red: outside; hover for the gap)"
     )
     return (
         f'<h3>Estimated performance</h3><p class="muted small">{e(note)}</p>'

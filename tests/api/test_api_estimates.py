@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from monitor.storage.estimators import store_estimator, store_window_estimate
 from monitor.storage.references import store_reference
 
@@ -64,12 +66,20 @@ def test_estimates_newest_window_first_with_band_and_realised(client, engine, re
         "reference_error": 0.01,
         "realised": None,
         "reason": None,
+        "gap": None,
+        "abs_gap": None,
+        "covered": None,
     }
     assert (
         auc["value"] is None and auc["lower"] is None and auc["reason"] == "one class in the window"
     )
     (old_f1,) = older["metrics"]
     assert (old_f1["value"], old_f1["realised"], older["rows"]) == (0.8, 0.76, 100)
+    # labelled: the realised value beside the estimate, its gap, and the band held it
+    assert old_f1["gap"] == pytest.approx(0.76 - 0.8) and old_f1["abs_gap"] == pytest.approx(0.04)
+    assert old_f1["covered"] is True and older["labelled"] is None  # no count stored
+    missed = body["items"][0]["metrics"][0]
+    assert missed["covered"] is None  # not labelled yet
     limited = client.get(URL, params={"limit": 1}, headers=read).json()["items"]
     assert [x["rows"] for x in limited] == [101]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scheduler_support import T0, put, settings_for, traffic
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, mean_absolute_error
 from sqlalchemy import func, select
 
 from monitor.errors import ConfigError
@@ -207,6 +207,17 @@ def test_a_regression_window_without_labels_gets_a_dle_estimate(pg_engine, tmp_p
     assert est.estimate["method"] == "dle" and est.rows == 300
     assert mae["value"] > 1.5 * ref.performance["mae"]
     assert mae["lower"] < mae["value"] < mae["upper"]
+    assert mae["realised"] is None and est.estimate["labelled"] == 0
+
+    # the labels of 200 of the 300 rows arrive: the realised MAE lands beside the estimate
+    truth = {e.event_id: e.prediction + rng.normal(0, 1) for e in events[:200]}
+    store_batch(pg_engine, [], [Label(k, "m", v, T0) for k, v in truth.items()], [])
+    tick(pg_engine, settings, monitor, now=T0 + HOUR + timedelta(minutes=1))
+    (late,) = window_estimate_rows(pg_engine, "mon")
+    got = late.estimate["metrics"]
+    want = mean_absolute_error(list(truth.values()), [e.prediction for e in events[:200]])
+    assert got["mae"]["realised"] == pytest.approx(want, rel=1e-9)
+    assert got["mae"]["value"] == mae["value"] and late.estimate["labelled"] == 200
 
 
 def test_a_reference_without_a_stored_estimator_is_not_refitted_by_a_tick(

@@ -18,10 +18,16 @@ def fit_isotonic(scores: np.ndarray, hits: np.ndarray) -> dict[str, Any]:
     """Isotonic map score -> P(hit) and the reference rows per calibrated step."""
     from sklearn.isotonic import IsotonicRegression
 
-    # tied scores pooled first (what IsotonicRegression does internally, but with one numpy
-    # sort): the fit then runs on the distinct scores, weighted by their rows
-    distinct, inverse, rows = np.unique(scores, return_inverse=True, return_counts=True)
-    rate = np.bincount(inverse, weights=hits.astype(float)) / rows
+    # tied scores pooled first (what IsotonicRegression does internally): the fit then runs
+    # on the distinct scores, weighted by their rows. Two value sorts (all rows, the hits)
+    # and binary searches instead of np.unique's argsort and inverse: ~2x cheaper on 1M rows
+    ordered = np.sort(scores)
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    distinct = ordered[starts]
+    rows = np.diff(np.r_[starts, ordered.size])
+    positive = np.sort(scores[hits.astype(bool)])
+    found = np.searchsorted(positive, distinct, "right") - np.searchsorted(positive, distinct)
+    rate = found / rows
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
     iso.fit(distinct, rate, sample_weight=rows.astype(float))
     state = {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}

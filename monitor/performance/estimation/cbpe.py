@@ -16,7 +16,7 @@ import numpy as np
 
 from monitor.errors import EstimationError
 from monitor.jsonsafe import json_safe
-from monitor.performance.estimation.calibration import calibrate, fit_calibrators
+from monitor.performance.estimation.calibration import apply_isotonic, combine, fit_calibrators
 from monitor.performance.estimation.confusion import (
     BINARY_METRICS,
     MULTICLASS_METRICS,
@@ -118,15 +118,19 @@ def estimate(state: dict[str, Any], data: ClassificationData) -> WindowEstimate:
     """Expected metrics of one window with their bands (and realised ones if labelled)."""
     check_classes(state, data)
     binary, k = bool(state["binary"]), len(state["classes"])
-    proba = calibrate(state["calibrators"], data.scores, binary)
+    columns = [1] if binary else range(k)
+    raw = [
+        apply_isotonic(c, data.scores[:, t])
+        for c, t in zip(state["calibrators"], columns, strict=True)
+    ]
+    proba = combine(raw, binary)  # `calibrate`, keeping the raw columns for the band
     cm = expected_confusion(proba, data.pred, k)
     values: dict[str, float | None] = {
         n: float(v) for n, v in confusion_metrics(cm, binary).items()
     }
-    columns = [1] if binary else range(k)
     orders = {t: np.argsort(data.scores[:, t], kind="stable") for t in columns}  # sorted once
     values["roc_auc"] = point_auc(proba, data.scores, binary, orders)
-    errors = band_errors(state, data, proba, values, orders)
+    errors = band_errors(state, data, proba, values, orders, raw)
     realised = realised_metrics(data)
     z = float(state["z"])
     metrics = {

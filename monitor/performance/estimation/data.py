@@ -40,10 +40,41 @@ def _code(value: Any, lookup: dict[str, int], classes: tuple[Any, ...], what: st
     return lookup[key]
 
 
+SMALL_RANGE = 1 << 16
+
+
+def _small_integers(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(distinct values, index of each row's value) for integer-valued numbers in a small
+    range (class labels 0/1/2, also as floats) in O(rows), without np.unique's sort; None
+    otherwise (booleans too: their classes are "True"/"False", not "1"/"0")."""
+    if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iuf":
+        return None
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            return None
+        ints = array.astype(np.int64)
+        if not np.array_equal(ints, array):
+            return None
+    else:
+        ints = array.astype(np.int64, copy=False)
+    lo, hi = int(ints.min()), int(ints.max())
+    if hi - lo >= SMALL_RANGE:
+        return None
+    shifted = ints - lo
+    present = np.bincount(shifted) > 0
+    position = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, position[shifted]
+
+
 def _index(values: Sequence[Any], classes: tuple[Any, ...], what: str) -> np.ndarray:
     """Class index per value (-1 = missing): each distinct value is looked up once."""
     lookup = {str(c): i for i, c in enumerate(classes)}
     array = np.asarray(values) if len(values) else np.empty(0)
+    small = _small_integers(array)
+    if small is not None:  # integer class labels: counted, no sort
+        distinct, inverse = small
+        codes = [_code(int(v), lookup, classes, what) for v in distinct]
+        return np.asarray(codes, dtype=np.int64)[inverse]
     if array.ndim == 1 and array.dtype.kind in "iufb":  # numbers: one numpy sort
         distinct, inverse = np.unique(array, return_inverse=True)
         codes = [_code(v.item(), lookup, classes, what) for v in distinct]
@@ -105,4 +136,6 @@ def labelled(data: ClassificationData) -> ClassificationData:
     keep = labels >= 0
     if not keep.any():
         raise EstimationError("the reference has no labelled rows")
+    if keep.all():
+        return data  # no copy of a fully labelled reference
     return ClassificationData(data.classes, data.scores[keep], data.pred[keep], labels[keep])

@@ -9,7 +9,10 @@ reference file frame, or a stored-traffic reference as a `LabelledWindow`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from monitor.errors import EstimationError
 from monitor.performance.estimation.inputs import (
@@ -67,21 +70,31 @@ def needs_features(doc: dict[str, Any]) -> list[str] | None:
 
 
 def estimate_window(
-    doc: dict[str, Any], window: LabelledWindow | None, frame: Any = None
+    doc: dict[str, Any],
+    window: LabelledWindow | None,
+    frame: Any = None,
+    target: Sequence[Any] | None = None,
 ) -> WindowEstimate | None:
     """The stored estimator applied to one window (None: no row it can read). Classification
-    reads the window's predictions and probabilities; DLE its event `frame`."""
+    reads the window's predictions and probabilities; DLE its event `frame` and, where known,
+    each row's label (`target`, aligned with the frame; None where unlabelled)."""
     est = get_estimator(str(doc["method"]))
     state = doc["state"]
     if est.task == "regression":
         if frame is None:
             return None
-        reg = frame_regression(frame, doc["features"], doc.get("categories") or {})
-        return None if reg is None else est.estimate(state, reg)
+        reg = frame_regression(frame, doc["features"], doc.get("categories") or {}, target)
+        if reg is None:
+            return None
+        labelled = 0 if reg.target is None else int(np.isfinite(reg.target).sum())
+        return replace(est.estimate(state, reg), labelled=labelled)
     if window is None:
         return None
     data = window_classification(window, classes=state["classes"])
-    return None if data is None else est.estimate(state, data)
+    if data is None:
+        return None
+    labelled = 0 if data.labels is None else int((data.labels >= 0).sum())
+    return replace(est.estimate(state, data), labelled=labelled)
 
 
 __all__ = ["estimate_window", "fit_state", "needs_features"]

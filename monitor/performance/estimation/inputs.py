@@ -112,6 +112,18 @@ def regression_columns(frame: Any, features: Sequence[str]) -> dict[str, list[st
     return categories(frame, list(features))
 
 
+def _number(value: Any) -> float:
+    """A label as a float; NaN where missing or not a number (a stored label is JSON)."""
+    if isinstance(value, bool) or value is None:
+        return np.nan
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def frame_regression(
     frame: Any,
     features: Sequence[str],
@@ -132,7 +144,7 @@ def frame_regression(
     x = matrix(frame, list(features), cats)[keep]
     y = None
     if target is not None:
-        y = np.asarray([np.nan if v is None else float(v) for v in target], dtype=float)[keep]
+        y = np.asarray([_number(v) for v in target], dtype=float)[keep]
     return regression_data(x, pred[keep], y)
 
 

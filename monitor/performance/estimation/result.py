@@ -38,18 +38,20 @@ class WindowEstimate:
     metrics: dict[str, MetricEstimate]
     per_class: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    labelled: int | None = None  # rows with a label among `rows` (None: not counted)
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe(
-            {
-                "method": self.method,
-                "task": self.task,
-                "rows": self.rows,
-                "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
-                "per_class": self.per_class,
-                "notes": self.notes,
-            }
-        )
+        doc = {
+            "method": self.method,
+            "task": self.task,
+            "rows": self.rows,
+            "metrics": {k: m.to_dict() for k, m in self.metrics.items()},
+            "per_class": self.per_class,
+            "notes": self.notes,
+        }
+        if self.labelled is not None:
+            doc["labelled"] = self.labelled
+        return json_safe(doc)
 
 
 def finite(value: Any) -> float | None:

@@ -137,6 +137,9 @@ def row_gradients(
 
 def label_variance(proba: np.ndarray, g: np.ndarray) -> float:
     """Var of the linearised realised metric when each row's label is drawn from its row."""
+    if proba.shape[1] == 2:  # binary: p0·p1·(G1 − G0)², the same sum with fewer temporaries
+        d = g[:, 1] - g[:, 0]
+        return float(np.dot(proba[:, 0] * proba[:, 1], d * d))
     mean = (proba * g).sum(axis=1)
     return float(np.maximum((proba * g * g).sum(axis=1) - mean**2, 0.0).sum())
 
@@ -176,14 +179,17 @@ def band_errors(
     proba: np.ndarray,
     estimates: dict[str, float | None],
     orders: dict[int, np.ndarray] | None = None,
+    raw: list[np.ndarray] | None = None,
 ) -> dict[str, tuple[float | None, float | None]]:
-    """metric -> (sampling_error, reference_error) for this window; see the module doc."""
+    """metric -> (sampling_error, reference_error) for this window; see the module doc.
+    `raw`: each calibrator's un-normalised column, when the caller has them."""
     binary = bool(state["binary"])
     columns = [1] if binary else range(len(state["classes"]))
-    raw = [
-        apply_isotonic(c, data.scores[:, t])
-        for c, t in zip(state["calibrators"], columns, strict=True)
-    ]
+    if raw is None:
+        raw = [
+            apply_isotonic(c, data.scores[:, t])
+            for c, t in zip(state["calibrators"], columns, strict=True)
+        ]
     steps = [step_sd(c, value) for c, value in zip(state["calibrators"], raw, strict=True)]
     grads = row_gradients(proba, data.scores, data.pred, binary, orders)
     out: dict[str, tuple[float | None, float | None]] = {}
