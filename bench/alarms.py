@@ -225,8 +225,8 @@ def fresh_windows(ref: pd.DataFrame, pool: pd.DataFrame, cal, rows: np.ndarray) 
             pool_codes = codes[len(ref) :]
             counts = np.stack([np.bincount(pool_codes[r], minlength=cats.size) for r in rows])
             stats_ = binned_many(ref_counts, counts, ("jensenshannon",))["jensenshannon"]
-        for i, v in enumerate(stats_):
-            z[i][name] = null.z_score(float(v), m)
+        for i, v in enumerate(null.z_scores(stats_, m)):
+            z[i][name] = float(v)
     return [Window(False, False, {}, {}, zi, rho) for zi in z]
 
 
