@@ -139,7 +139,7 @@ class CusumState:
     quiet: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "reference_id": self.reference_id,
             "sums": dict(self.sums),
             "windows": self.windows,
