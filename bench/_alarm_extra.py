@@ -17,13 +17,21 @@ from monitor.drift.correction import correct
 from monitor.drift.sequential import CusumConfig, CusumState, update
 
 
-def tradeoff(sizes: list[int], draws: int, only: str, warmup: int, fresh: int) -> int:
+def tradeoff(
+    sizes: list[int], draws: int, only: str, warmup: int, fresh: int, learn: bool = False
+) -> int:
     """The guaranteed self-starting CUSUM's long-run false alarms per 30 days, per draw, for
     several delta and cap: healthy streams of nullstats-scored windows only (no engine), on
     reference draws seeded 100.. (not those of the main tables)."""
-    variants = [(d, c) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
+    variants = [(d, c, False) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
+    if learn:  # run 2's default (frozen, delta 0.02) against the learning CUSUM (run 3)
+        variants = [(0.02, 3.0, False)] + [(d, 3.0, True) for d in (0.5, 0.2, 0.05)]
     print(f"load average at start: {os.getloadavg()}; warm-up {warmup} windows")
-    print("| data set | m | " + " | ".join(f"δ {d}, cap {c}" for d, c in variants) + " |")
+    print(
+        "| data set | m | "
+        + " | ".join(f"δ {d}, cap {c}{', learning' if x else ''}" for d, c, x in variants)
+        + " |"
+    )
     print("|---" * (2 + len(variants)) + "|")
     per: dict[tuple, list[float]] = {v: [] for v in variants}
     for name, frame in datasets().items():
@@ -43,15 +51,15 @@ def tradeoff(sizes: list[int], draws: int, only: str, warmup: int, fresh: int) -
                 wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (fresh, m)))
                 pool = wins[warmup:]
                 stream = wins[:warmup] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
-                for d, c in variants:
+                for d, c, x in variants:
                     config = CusumConfig(BUDGET_WINDOWS, len(cal.features), k=K_NEW,
-                                         warmup=warmup, delta=d, cap=c)  # fmt: skip
+                                         warmup=warmup, delta=d, cap=c, learn=x)  # fmt: skip
                     state, n = CusumState(), 0
                     for w in stream:
                         state, alarmed = update(state, w.z_auto, config, "r")
                         if alarmed:
                             n, state = n + 1, state.reset(alarmed)
-                    cells[(d, c)].append(n / LONG * BUDGET_WINDOWS)
+                    cells[(d, c, x)].append(n / LONG * BUDGET_WINDOWS)
             for v in variants:
                 per[v] += cells[v]
             row = " | ".join(", ".join(f"{x:.2f}" for x in cells[v]) for v in variants)

@@ -358,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tradeoff", action="store_true", help="delta/cap vs per-draw rate only")
     ap.add_argument("--warmup", type=int, default=WARMUP, help="warm-up for --tradeoff")
     ap.add_argument("--fresh", type=int, default=FRESH, help="scored windows for --tradeoff")
+    ap.add_argument("--learn", action="store_true", help="--tradeoff: the learning CUSUM")
     ap.add_argument("--nannyml-draws", type=int, default=1, help="draws NannyML also runs on")
     ap.add_argument("--evidently-pin", action="store_true", help="full Evidently Report pin")
     args = ap.parse_args(argv)
@@ -368,7 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         return cost(args.cost)
     if args.tradeoff:
         return tradeoff(
-            [int(s) for s in args.sizes.split(",")], args.draws, args.only, args.warmup, args.fresh
+            [int(s) for s in args.sizes.split(",")],
+            args.draws,
+            args.only,
+            args.warmup,
+            args.fresh,
+            args.learn,
         )
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
