@@ -33,7 +33,9 @@ each rule below decides from that one report:
 - ss-cusum guaranteed: self-starting CUSUM, k = 1, warm-up 96 windows, scores clipped to
   [-3, 3], bound from `alarm_guarantee.guaranteed_bound` (ARL0 720 for the monitor
   w.p. >= 0.98 over the warm-up);
-- guard + ss-cusum: the proposed default, the guard or the CUSUM (ARL0 720/0.95).
+- ss-cusum learning δ: the same with `CusumConfig(learn=True)` (mean and sd keep learning
+  after the warm-up), δ 0.5 / 0.2 / 0.05; δ 0.2 is run 3's proposed default;
+- Evidently preset / Evidently column, NannyML ±3σ: the anchors (bench/_alarm_anchors.py).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms
 per 30 days = alarms / 240 windows * 720. The sequential rules also get a long-run rate per
