@@ -11,18 +11,22 @@ LONG = 14_400  # resampled healthy windows per draw for the long-run rate (20 x 
 FRESH = 1_000  # further healthy windows they are resampled from
 # the new rules: a guard with 5% of the budget, the guaranteed self-starting CUSUM the rest
 GUARD_SHARE, GUARD_DELTA, WARMUP, K_NEW, CUSUM_DELTA, CAP = 0.05, 0.01, 96, 1.0, 0.02, 3.0
+LEARN_DELTAS = {"ss-cusum learning δ0.5": 0.5, "ss-cusum learning δ0.2": 0.2,
+                "ss-cusum learning δ0.05": 0.05}  # fmt: skip
 RULES = (
     "engine feature",
     "engine dataset",
     "p<0.05",
+    "Evidently preset",
+    "Evidently column",
+    "NannyML ±3σ",
     "auto+holm",
     "cusum",
-    "cusum warm-up 48",
     "guard",
     "ss-cusum guaranteed",
-    "guard + ss-cusum",
+    *LEARN_DELTAS,
 )
-SEQUENTIAL = ("cusum warm-up 48", "ss-cusum guaranteed", "guard + ss-cusum")  # long run
+SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS)  # long run
 NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
 CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
 
@@ -39,18 +43,27 @@ def print_draws(name: str, frame: pd.DataFrame, m: int, draws: list[dict]) -> No
     print(f"\n### {name} ({len(frame)} rows, {frame.shape[1]} features), windows of {m} rows")
     cal = ", ".join(f"{d['calibrate_cpu_s']:.2f}" for d in draws)
     pin = max(d["pin"] for d in draws)
-    print(f"calibration CPU s per draw: {cal}; fresh windows' z vs the engine's: {pin:.1e}\n")
+    print(f"calibration CPU s per draw: {cal}; fresh windows' z vs the engine's: {pin:.1e}")
+    pins = [p for d in draws for p in d.get("ev_pin", [])]
+    if pins:
+        agree = ", ".join(f"{a}/{n}" for a, n in pins)
+        print(f"Evidently's verdicts equal to its full Report's (columns per pin window): {agree}")
+    errors = {d["nannyml_error"] for d in draws if "nannyml_error" in d}
+    print(("NannyML: " + "; ".join(errors) + "\n") if errors else "")
     head = "| rule | false alarms / 30 days, per draw (240 windows) | long run, per draw | "
     print(head + " | ".join(_shift_names(draws)) + " |")
     print("|---" * (3 + len(_shift_names(draws))) + "|")
     for rule in RULES:
-        fa = ", ".join(f"{sum(d['healthy'][rule]) * per30:.0f}" for d in draws)
+        ran = [d for d in draws if rule in d["healthy"]]
+        if not ran:
+            continue
+        fa = ", ".join(f"{sum(d['healthy'][rule]) * per30:.0f}" for d in ran)
         fa += " | " + (
-            ", ".join(f"{d['long'][rule]:.2f}" for d in draws) if rule in SEQUENTIAL else ""
+            ", ".join(f"{d['long'][rule]:.2f}" for d in ran) if rule in SEQUENTIAL else ""
         )
         cells = []
         for key in draws[0]["shifted"]:
-            ds = [delay(d["shifted"][key][0][rule]) for d in draws]
+            ds = [delay(d["shifted"][key][0][rule]) for d in ran]
             cells.append(", ".join("-" if x is None else str(x) for x in ds))
         print(f"| {rule} | {fa} | " + " | ".join(cells) + " |")
     flagged = []
@@ -78,13 +91,15 @@ def print_summary(m: int, draws: list[dict]) -> None:
     )
     print("|---" * (3 + len(hows)) + "|")
     for rule in RULES:
-        r = np.array([rate(d, rule) for d in draws])
+        ran = [d for d in draws if rule in d["healthy"]]
+        if not ran:
+            continue
+        r = np.array([rate(d, rule) for d in ran])
         ratio = "inf" if r.mean() == 0 else f"{1 / r.mean():.2f}"
-        row = [f"{r.min():.2f} / {np.median(r):.2f} / {r.max():.2f}", ratio]
+        above = int((r > 1).sum())
+        row = [f"{r.min():.2f} / {np.median(r):.2f} / {r.max():.2f} ({above}/{len(r)} > 1)", ratio]
         for how in hows:
-            ds = [
-                delay(v[0][rule]) for d in draws for (_, h), v in d["shifted"].items() if h == how
-            ]
+            ds = [delay(v[0][rule]) for d in ran for (_, h), v in d["shifted"].items() if h == how]
             hit = [x for x in ds if x is not None]
             caught = sum(x <= limit for x in hit)
             med = f"{np.median(hit):.0f}" if hit else "-"

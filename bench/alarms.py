@@ -33,7 +33,9 @@ each rule below decides from that one report:
 - ss-cusum guaranteed: self-starting CUSUM, k = 1, warm-up 96 windows, scores clipped to
   [-3, 3], bound from `alarm_guarantee.guaranteed_bound` (ARL0 720 for the monitor
   w.p. >= 0.98 over the warm-up);
-- guard + ss-cusum: the proposed default, the guard or the CUSUM (ARL0 720/0.95).
+- ss-cusum learning δ: the same with `CusumConfig(learn=True)` (mean and sd keep learning
+  after the warm-up), δ 0.5 / 0.2 / 0.05; δ 0.2 is run 3's proposed default;
+- Evidently preset / Evidently column, NannyML ±3σ: the anchors (bench/_alarm_anchors.py).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms
 per 30 days = alarms / 240 windows * 720. The sequential rules also get a long-run rate per
@@ -50,9 +52,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -66,6 +71,14 @@ from monitor.drift.nullstats import binned_many, wasserstein_many
 from monitor.drift.sequential import CusumConfig, CusumState, update
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _alarm_anchors import (
+    evidently_column,
+    evidently_columns,
+    evidently_dataset,
+    evidently_report_columns,
+    nannyml_alerts,
+    nannyml_inputs,
+)
 from _alarm_tables import (
     BUDGET_WINDOWS,
     CAP,
@@ -75,6 +88,7 @@ from _alarm_tables import (
     GUARD_DELTA,
     GUARD_SHARE,
     K_NEW,
+    LEARN_DELTAS,
     LONG,
     NUMERIC_SHIFTS,
     RULES,
@@ -116,6 +130,7 @@ class Window:
     z_auto: dict[str, float]
     rho: dict[str, float]  # the reference's share of the null variance (alarm_guarantee)
     guard: bool | None = None  # the guard's verdict, computed once
+    ev: dict[str, bool] | None = None  # Evidently's preset verdict per column
 
 
 def _score(report, cal) -> Window:
@@ -166,8 +181,10 @@ def decide(rule: str, win: Window, state: dict) -> bool:
         return correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS).any_rejected
     if rule == "guard":
         return guard(win)
-    if rule == "guard + ss-cusum":
-        return guard(win) | decide("ss-cusum guaranteed", win, state)
+    if rule == "Evidently preset":
+        return evidently_dataset(win.ev or {})
+    if rule == "Evidently column":
+        return any((win.ev or {}).values())
     cusum, config = state["cusum"], state["config"]
     cusum, alarmed = update(cusum, win.z_auto, config, "ref")
     state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
@@ -183,9 +200,11 @@ def guard(win: Window) -> bool:
 
 
 def cusum_config(rule: str, p: int) -> CusumConfig:
-    if rule in ("ss-cusum guaranteed", "guard + ss-cusum"):
-        arl0 = BUDGET_WINDOWS / (1 - GUARD_SHARE if rule == "guard + ss-cusum" else 1.0)
-        return CusumConfig(arl0, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA, cap=CAP)
+    if rule == "ss-cusum guaranteed":
+        return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA, cap=CAP)
+    if rule in LEARN_DELTAS:
+        d = LEARN_DELTAS[rule]
+        return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=d, cap=CAP, learn=True)
     return CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
 
 
@@ -193,6 +212,8 @@ def run_stream(windows: list[Window], rules: tuple[str, ...] = RULES) -> dict[st
     p = len(windows[0].z_auto)
     out = {}
     for rule in rules:
+        if rule == "NannyML ±3σ":
+            continue  # from the NannyML child's alerts (`nannyml_rule`)
         state = {"cusum": CusumState(), "config": cusum_config(rule, p)}
         out[rule] = [decide(rule, w, state) for w in windows]
     return out
@@ -225,8 +246,8 @@ def fresh_windows(ref: pd.DataFrame, pool: pd.DataFrame, cal, rows: np.ndarray) 
             pool_codes = codes[len(ref) :]
             counts = np.stack([np.bincount(pool_codes[r], minlength=cats.size) for r in rows])
             stats_ = binned_many(ref_counts, counts, ("jensenshannon",))["jensenshannon"]
-        for i, v in enumerate(stats_):
-            z[i][name] = null.z_score(float(v), m)
+        for i, v in enumerate(null.z_scores(stats_, m)):
+            z[i][name] = float(v)
     return [Window(False, False, {}, {}, zi, rho) for zi in z]
 
 
@@ -243,8 +264,11 @@ def long_run(healthy: list[Window], fresh: list[Window], rng) -> dict[str, float
     return out
 
 
-def one_draw(frame: pd.DataFrame, m: int, seed: int, design: str) -> dict:
-    """Healthy and shifted streams for one reference draw and window size."""
+def one_draw(
+    frame: pd.DataFrame, m: int, seed: int, design: str, nml_dir=None, pin_ev: bool = False
+) -> dict:
+    """Healthy and shifted streams for one reference draw and window size; with `nml_dir`,
+    also the NannyML child's input for this draw (`_alarm_anchors.nannyml_inputs`)."""
     rng = np.random.default_rng(seed)
     half = min(len(frame) // 2, 3000)
     if design == "holdout":
@@ -260,8 +284,11 @@ def one_draw(frame: pd.DataFrame, m: int, seed: int, design: str) -> dict:
     t0 = time.process_time()
     cal = calibrate(ref, kinds=kinds, seed=seed)
     cal_s = time.process_time() - t0
-    reports = [compare(ref, pool.iloc[r].reset_index(drop=True), opts) for r in rows]
+    frames = [pool.iloc[r].reset_index(drop=True) for r in rows]
+    reports = [compare(ref, cur, opts) for cur in frames]
     healthy = [_score(rep, cal) for rep in reports]
+    for win, cur in zip(healthy, frames, strict=True):
+        win.ev = evidently_columns(ref, cur)
     result = {"healthy": run_stream(healthy), "calibrate_cpu_s": cal_s, "shifted": {}}
     fresh = fresh_windows(ref, pool, cal, rng.integers(0, len(pool), (FRESH, m)))
     pin = fresh_windows(ref, pool, cal, rows[0][None, :])[0].z_auto  # same as the engine's?
@@ -271,17 +298,49 @@ def one_draw(frame: pd.DataFrame, m: int, seed: int, design: str) -> dict:
     categorical = [n for n, k in kinds.items() if k == "categorical"]
     plan = [(numeric[0], s) for s in NUMERIC_SHIFTS] if numeric else []
     plan += [(categorical[0], s) for s in CATEGORICAL_SHIFTS] if categorical else []
+    nml_shifted = {}
+    result["ev_pin"] = (
+        [_pin_evidently(ref, frames[0], healthy[0].ev)] if pin_ev and seed == 0 else []
+    )
     for column, how in plan:
         stream = list(healthy[:SHIFT_AT])
-        flags = 0
+        flags, values = 0, []
         for t in range(SHIFT_AT, SHIFT_AT + SHIFTED):
-            cur = pool.iloc[rows[t]].reset_index(drop=True)
-            moved = shift(cur[column], how, ref[column], rng)
+            moved = shift(frames[t][column], how, ref[column], rng)
+            values.append(moved)
             rep = compare_feature(column, ref[column], moved, opts)
             flags += rep.drifted
-            stream.append(_shifted(healthy[t], reports[t], rep, cal, m))
+            win = _shifted(healthy[t], reports[t], rep, cal, m)
+            win.ev = {**(healthy[t].ev or {}), column: evidently_column(ref[column], moved)}
+            stream.append(win)
         result["shifted"][(column, how)] = (run_stream(stream), flags / SHIFTED)
+        if pin_ev and seed == 0 and how in ("+0.5σ", "25% mass"):
+            cur = frames[SHIFT_AT].assign(**{column: values[0]})
+            result["ev_pin"].append(_pin_evidently(ref, cur, stream[SHIFT_AT].ev))
+        nml_shifted[f"{column}|{how}"] = (column, pd.concat(values, ignore_index=True))
+    if nml_dir is not None:
+        nml = pd.concat(frames, ignore_index=True)
+        nannyml_inputs(nml_dir, ref, nml, nml_shifted, m)
     return result
+
+
+def _pin_evidently(ref: pd.DataFrame, cur: pd.DataFrame, ours: dict | None) -> tuple[int, int]:
+    """(columns whose verdict equals the full Evidently Report's, columns) on one window."""
+    full = evidently_report_columns(ref, cur)
+    return sum(full.get(c) == v for c, v in (ours or {}).items()), len(full)
+
+
+def nannyml_rule(draw: dict, alerts: dict) -> None:
+    """The NannyML row of one draw from the child's alerts: a window alarms when any column
+    alerts; in a shifted window the shifted column's own alert replaces its healthy one."""
+    rule = "NannyML ±3σ"
+    healthy = alerts["healthy"]
+    draw["healthy"][rule] = [bool(cols) for cols in healthy]
+    for (column, how), (fired, _) in draw["shifted"].items():
+        moved = alerts[f"{column}|{how}"]
+        fired[rule] = [bool(c) for c in healthy[:SHIFT_AT]] + [
+            moved[i] or bool(set(healthy[SHIFT_AT + i]) - {column}) for i in range(len(moved))
+        ]
 
 
 def _shifted(win: Window, report, feature, cal, m: int) -> Window:
@@ -301,12 +360,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tradeoff", action="store_true", help="delta/cap vs per-draw rate only")
     ap.add_argument("--warmup", type=int, default=WARMUP, help="warm-up for --tradeoff")
     ap.add_argument("--fresh", type=int, default=FRESH, help="scored windows for --tradeoff")
+    ap.add_argument("--learn", action="store_true", help="--tradeoff: the learning CUSUM")
+    ap.add_argument("--nannyml-draws", type=int, default=1, help="draws NannyML also runs on")
+    ap.add_argument("--evidently-pin", action="store_true", help="full Evidently Report pin")
     args = ap.parse_args(argv)
+    if args.cost or args.tradeoff:
+        from _alarm_extra import cost, tradeoff  # imports this module: loaded on demand
+
     if args.cost:
         return cost(args.cost)
     if args.tradeoff:
         return tradeoff(
-            [int(s) for s in args.sizes.split(",")], args.draws, args.only, args.warmup, args.fresh
+            [int(s) for s in args.sizes.split(",")],
+            args.draws,
+            args.only,
+            args.warmup,
+            args.fresh,
+            args.learn,
         )
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"load average at start: {os.getloadavg()}; design: {args.design}", flush=True)
@@ -315,89 +385,36 @@ def main(argv: list[str] | None = None) -> int:
         sets = {k: v for k, v in sets.items() if k in args.only.split(",")}
     started = time.perf_counter()
     every: dict[int, list[dict]] = {m: [] for m in sizes}
+    per_set, nml_dirs = [], {}
+    tmp = Path(tempfile.mkdtemp(prefix="alarms-nannyml-"))
     for name, frame in sets.items():
         for m in sizes:
-            draws = [one_draw(frame, m, seed, args.design) for seed in range(args.draws)]
-            print_draws(name, frame, m, draws)
+            draws = []
+            for seed in range(args.draws):
+                # NannyML's thresholds need >= 2 reference chunks of m rows (else: below)
+                fits = 2 * m <= min(len(frame) // 2, 3000)
+                d = tmp / f"{name}-{m}-{seed}" if seed < args.nannyml_draws and fits else None
+                draws.append(one_draw(frame, m, seed, args.design, d, args.evidently_pin))
+                if d is not None:
+                    nml_dirs[str(d)] = draws[-1]
+            print(f"{name} m={m}: {time.perf_counter() - started:.0f} s", flush=True)
+            per_set.append((name, frame, m, draws))
             every[m] += draws
+    if nml_dirs:
+        t0 = time.perf_counter()
+        alerts = nannyml_alerts([Path(d) for d in nml_dirs])
+        print(f"NannyML child: {time.perf_counter() - t0:.0f} s", flush=True)
+        for d, draw in nml_dirs.items():
+            if isinstance(alerts, dict):
+                nannyml_rule(draw, alerts[d])
+            else:
+                draw["nannyml_error"] = alerts
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, frame, m, draws in per_set:
+        print_draws(name, frame, m, draws)
     for m in sizes:
         print_summary(m, every[m])
     print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
-    return 0
-
-
-def tradeoff(sizes: list[int], draws: int, only: str, warmup: int, fresh: int) -> int:
-    """The guaranteed self-starting CUSUM's long-run false alarms per 30 days, per draw, for
-    several delta and cap: healthy streams of nullstats-scored windows only (no engine), on
-    reference draws seeded 100.. (not those of the main tables)."""
-    variants = [(d, c) for c in (None, 3.0) for d in (0.5, 0.2, 0.1, 0.02)]
-    print(f"load average at start: {os.getloadavg()}; warm-up {warmup} windows")
-    print("| data set | m | " + " | ".join(f"δ {d}, cap {c}" for d, c in variants) + " |")
-    print("|---" * (2 + len(variants)) + "|")
-    per: dict[tuple, list[float]] = {v: [] for v in variants}
-    for name, frame in datasets().items():
-        if only and name not in only.split(","):
-            continue
-        for m in sizes:
-            cells: dict[tuple, list[float]] = {v: [] for v in variants}
-            for seed in range(100, 100 + draws):
-                rng = np.random.default_rng(seed)
-                ref = frame.iloc[rng.integers(0, len(frame), min(len(frame) // 2, 3000))]
-                ref = ref.reset_index(drop=True)
-                kinds = {
-                    f.name: f.kind
-                    for f in compare(ref, frame.iloc[:m], DriftOptions(workers=1)).features
-                }
-                cal = calibrate(ref, kinds=kinds, seed=seed)
-                wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (fresh, m)))
-                pool = wins[warmup:]
-                stream = wins[:warmup] + [pool[i] for i in rng.integers(0, len(pool), LONG)]
-                for d, c in variants:
-                    config = CusumConfig(BUDGET_WINDOWS, len(cal.features), k=K_NEW,
-                                         warmup=warmup, delta=d, cap=c)  # fmt: skip
-                    state, n = CusumState(), 0
-                    for w in stream:
-                        state, alarmed = update(state, w.z_auto, config, "r")
-                        if alarmed:
-                            n, state = n + 1, state.reset(alarmed)
-                    cells[(d, c)].append(n / LONG * BUDGET_WINDOWS)
-            for v in variants:
-                per[v] += cells[v]
-            row = " | ".join(", ".join(f"{x:.2f}" for x in cells[v]) for v in variants)
-            print(f"| {name} | {m} | {row} |", flush=True)
-    row = " | ".join(f"max {max(r):.2f}, MTBFA/budget {1 / np.mean(r):.2f}" for r in per.values())
-    print(f"| all | | {row} |")
-    print(f"load average at end: {os.getloadavg()}")
-    return 0
-
-
-def cost(n: int) -> int:
-    """Calibration of an n-row, 25-feature reference (bench/drift.py's frames), and the
-    per-window cost of the new rules next to the engine's compare of an n-row window."""
-    from drift import make_frames
-
-    ref, cur = make_frames(n)
-    print(f"load average before: {os.getloadavg()}")
-    wall, cpu = time.perf_counter(), time.process_time()
-    cal = calibrate(ref)
-    bound = CusumConfig(BUDGET_WINDOWS, ref.shape[1], k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA)
-    h = bound.bound  # the guaranteed CUSUM bound (the guard's threshold is closed form)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(
-        f"calibrate + guaranteed bound, {n:,} rows x {ref.shape[1]} features: {wall:.2f} s wall,"
-        f" {cpu:.2f} s CPU; CUSUM bound h = {h:.3f}"
-    )
-    wall = time.perf_counter()
-    report = compare(ref, cur, DriftOptions(workers=1))
-    engine_s = time.perf_counter() - wall
-    wall = time.perf_counter()
-    win = _score(report, cal)
-    correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS)
-    guard(win)
-    update(CusumState(), win.z_auto, bound, "r")
-    rules_s = time.perf_counter() - wall
-    print(f"one window: compare {engine_s:.2f} s, scores + Holm + CUSUM {rules_s * 1e3:.1f} ms")
-    print(f"load average after: {os.getloadavg()}")
     return 0
 
 

@@ -128,6 +128,17 @@ class FeatureNull:
             return float(zs[-1] + slope * (s - qs[-1]))
         return math.inf
 
+    def z_scores(self, statistics: np.ndarray, m: float) -> np.ndarray:
+        """`z_score` for many statistics at one window size (the curve is computed once)."""
+        raw = np.asarray(statistics, dtype=np.float64)
+        s = np.sqrt(np.maximum(raw, 0.0)) if self.transform == "sqrt" else raw
+        qs, zs, slope = self._curve(m)
+        ok = np.concatenate(([True], np.diff(qs) > 0))
+        inside = np.interp(s, qs[ok], zs[ok])
+        above = zs[-1] + slope * (s - qs[-1]) if slope > 0 else np.full_like(s, math.inf)
+        out = np.where(s <= qs[-1], inside, above)
+        return np.where(np.isnan(raw), math.nan, out)
+
     def p_value(self, statistic: float, m: float) -> float:
         """Null tail probability P(statistic >= observed) at window size m."""
         z = self.z_score(statistic, m)

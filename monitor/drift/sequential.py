@@ -46,6 +46,7 @@ from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound
 from monitor.errors import DriftError
 
 K_DEFAULT = 0.5
+LEARN_QUIET = 3  # `learn`: windows in a row with a zero sum before a window is learned
 _SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
@@ -91,6 +92,13 @@ class CusumConfig:
     # with warmup: standardised scores are clipped to [-cap, cap] (winsorised CUSUM): one
     # heavy-tailed window cannot alarm alone; only lengthens the in-control ARL
     cap: float | None = None
+    # with warmup: after the warm-up, a feature's mean and sd keep learning from each window
+    # that arrives after LEARN_QUIET windows in a row left its sum at 0 (a choice made before the window is seen, so under the
+    # null the learned windows are an unbiased sample; a shift that has begun to build
+    # evidence is not learned). The warm-up's estimation error then fades (1/sqrt(n)) and
+    # the per-stream false-alarm rate converges to the same value for every reference and
+    # warm-up: bench/RESULTS.md, alarms run 3
+    learn: bool = False
 
     def __post_init__(self) -> None:
         if self.features < 1:
@@ -101,6 +109,8 @@ class CusumConfig:
             raise DriftError(f"delta needs a warm-up and must be in (0, 1), got {self.delta!r}")
         if self.cap is not None and not (self.warmup and self.cap > self.k):
             raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
+        if self.learn and not self.warmup:
+            raise DriftError("learn needs a warm-up")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
@@ -125,14 +135,19 @@ class CusumState:
     sums: Mapping[str, float] = field(default_factory=dict)
     windows: int = 0
     baseline: Mapping[str, tuple[float, float, float]] = field(default_factory=dict)  # n, mean, M2
+    # with `CusumConfig.learn`: windows in a row after which the feature's sum was 0
+    quiet: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "reference_id": self.reference_id,
             "sums": dict(self.sums),
             "windows": self.windows,
             "baseline": {k: list(v) for k, v in self.baseline.items()},
         }
+        if self.quiet:
+            out["quiet"] = dict(self.quiet)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CusumState:
@@ -142,35 +157,48 @@ class CusumState:
                 str(k): (float(v[0]), float(v[1]), float(v[2]))
                 for k, v in data.get("baseline", {}).items()
             }
+            quiet = {str(k): int(v) for k, v in data.get("quiet", {}).items()}
             ref = data["reference_id"]
-            return cls(None if ref is None else str(ref), sums, int(data["windows"]), base)
+            return cls(None if ref is None else str(ref), sums, int(data["windows"]), base, quiet)
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DriftError(f"stored sequential state is malformed: {exc}") from None
 
     def reset(self, features: tuple[str, ...] | None = None) -> CusumState:
         """Restart the named features (an alert resolved), or all of them."""
         if features is None:
-            return replace(self, sums={})
-        return replace(self, sums={n: s for n, s in self.sums.items() if n not in features})
+            return replace(self, sums={}, quiet={})
+        return replace(
+            self,
+            sums={n: s for n, s in self.sums.items() if n not in features},
+            quiet={n: q for n, q in self.quiet.items() if n not in features},
+        )
 
 
-def _standardised(state: CusumState, name: str, z: float, warmup: int, cap: float | None):
+def _welford(base: tuple[float, float, float], z: float) -> tuple[float, float, float]:
+    n, mean, m2 = base
+    n += 1
+    delta = z - mean
+    mean += delta / n
+    return n, mean, m2 + delta * (z - mean)
+
+
+def _standardised(state: CusumState, name: str, z: float, config: CusumConfig):
     """(score for the CUSUM or None while warming up, the feature's updated baseline)."""
-    if warmup == 0:
+    if config.warmup == 0:
         return z, None
-    n, mean, m2 = state.baseline.get(name, (0.0, 0.0, 0.0))
-    if n < warmup:
-        if math.isinf(z):
-            return z, (n, mean, m2)
-        n += 1
-        delta = z - mean
-        mean += delta / n
-        return None, (n, mean, m2 + delta * (z - mean))
+    base = state.baseline.get(name, (0.0, 0.0, 0.0))
+    n, mean, m2 = base
+    if n < config.warmup:
+        return (z, base) if math.isinf(z) else (None, _welford(base, z))
     sd = math.sqrt(m2 / (n - 1)) if n > 1 else 1.0
     score = (z - mean) / max(sd, 0.1)
-    if cap is not None and math.isfinite(score):
-        score = min(max(score, -cap), cap)
-    return score, (n, mean, m2)
+    if config.cap is not None and math.isfinite(score):
+        score = min(max(score, -config.cap), config.cap)
+    # learned only after LEARN_QUIET windows in a row left the sum at 0 (counted from a
+    # restart): a shift that keeps alarming and restarting is not learned between alarms
+    if config.learn and math.isfinite(z) and state.quiet.get(name, 0) >= LEARN_QUIET:
+        base = _welford(base, z)  # scored with the estimates before it, then learned
+    return score, base
 
 
 def update(
@@ -184,17 +212,19 @@ def update(
     if state.reference_id != reference_id:
         state = CusumState(reference_id=reference_id)
     h, k = config.bound, config.k
-    sums, base = dict(state.sums), dict(state.baseline)
+    sums, base, quiet = dict(state.sums), dict(state.baseline), dict(state.quiet)
     for name, z in z_scores.items():
         if z is None or math.isnan(z):
             continue
-        score, base[name] = _standardised(state, name, float(z), config.warmup, config.cap)
+        score, base[name] = _standardised(state, name, float(z), config)
         if score is not None:
             sums[name] = max(0.0, sums.get(name, 0.0) + score - k)
+            if config.learn:
+                quiet[name] = quiet.get(name, 0) + 1 if sums[name] == 0.0 else 0
     if config.warmup == 0:
         base = {}
     alarmed = tuple(n for n, s in sums.items() if s > h)
-    return CusumState(reference_id, sums, state.windows + 1, base), alarmed
+    return CusumState(reference_id, sums, state.windows + 1, base, quiet), alarmed
 
 
 def simulate_run_lengths(

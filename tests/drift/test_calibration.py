@@ -47,6 +47,20 @@ def test_grid_sizes_give_stored_quantiles_and_between_is_monotone():
     assert math.isnan(f.p_value(math.nan, 300))
 
 
+def test_vectorised_scores_equal_the_scalar_ones():
+    """`z_scores` (many statistics at once) gives `z_score`'s numbers: inside the stored
+    quantiles, on the tail line above them, NaN for NaN; numeric and a quadratic method."""
+    cal = calibrate(CANCER[["mean area"]], methods={"mean area": ("wasserstein_normed", "psi")})
+    for null in cal.features.values():
+        top = null.threshold(700, 0.99999)
+        stats_ = np.concatenate([np.linspace(0.0, top, 40), [math.nan]])
+        got = null.z_scores(stats_, 700)
+        want = [null.z_score(float(s), 700) for s in stats_]
+        assert got[:-1] == pytest.approx(want[:-1], abs=1e-12)
+        assert math.isnan(got[-1])
+        assert got[-2] > stats.norm.isf(0.01)  # the tail line is exercised
+
+
 def test_bad_input_is_a_clear_error():
     with pytest.raises(DriftError, match="cannot calibrate"):
         calibrate(CANCER[["mean area"]], methods={"mean area": ("tvd",)})

@@ -91,3 +91,50 @@ def test_warmup_absorbs_a_fixed_reference_offset():
     assert state.baseline["x"][0] == 1.0 and "x" not in state.sums  # still warming up
     with pytest.raises(DriftError, match="warmup"):
         CusumConfig(arl0=200, features=1, warmup=3)
+
+
+def _learned(config: CusumConfig, rng, offset: float, scale: float, windows: int):
+    state = CusumState()
+    for _ in range(windows):
+        state, alarmed = update(state, {"x": offset + scale * rng.standard_normal()}, config, "r")
+        state = state.reset(alarmed) if alarmed else state
+    return state.baseline["x"]
+
+
+def test_learning_keeps_estimating_without_bias():
+    """`learn=True`: after the warm-up the mean and sd keep learning from the windows that
+    arrive after 3 windows in a row left the sum at 0. That choice is made before the
+    window is seen, so the
+    estimates stay unbiased (a selection on the window itself, e.g. "learn unless it
+    alarms", would bias the mean down); their error shrinks like 1/sqrt(n) instead of
+    staying at the warm-up's. 60 streams of 1,500 windows, offset 0.7, sd 1.3."""
+    rng = np.random.default_rng(7)
+    frozen = CusumConfig(arl0=200, features=1, k=1.0, warmup=20, cap=3.0)
+    learning = CusumConfig(arl0=200, features=1, k=1.0, warmup=20, cap=3.0, learn=True)
+    base = [_learned(learning, rng, 0.7, 1.3, 1500) for _ in range(60)]
+    n = np.array([b[0] for b in base])
+    errors = np.array([b[1] for b in base]) - 0.7
+    assert n.min() > 700  # most windows are learned (sum 0 three times in a row: ~60%)
+    assert abs(errors.mean()) < 3 * 1.3 / math.sqrt(60 * n.mean())  # unbiased
+    assert errors.std() < 1.3 / math.sqrt(500)  # far below the warm-up's 1.3 / sqrt(20)
+    sds = np.sqrt([b[2] / (b[0] - 1) for b in base])
+    assert sds.mean() == pytest.approx(1.3, rel=0.02)
+    assert _learned(frozen, rng, 0.7, 1.3, 300)[0] == 20  # frozen: only the warm-up
+    with pytest.raises(DriftError, match="learn needs a warm-up"):
+        CusumConfig(arl0=200, features=1, learn=True)
+
+
+def test_learning_does_not_absorb_a_shift_it_is_detecting():
+    """A +2 sd shift after the warm-up rarely leaves the sum at 0 three times in a row, so
+    it is not learned: the CUSUM alarms on it within a few windows, again after each
+    restart, as the frozen one does (49 alarms in 200 windows both)."""
+    rng = np.random.default_rng(3)
+    config = CusumConfig(arl0=720, features=1, k=1.0, warmup=50, cap=3.0, learn=True)
+    state, alarms = CusumState(), 0
+    for t in range(250):
+        z = rng.standard_normal() + (2.0 if t >= 50 else 0.0)
+        state, alarmed = update(state, {"x": z}, config, "r")
+        if alarmed:
+            alarms, state = alarms + 1, state.reset(alarmed)
+    assert alarms >= 40  # ~ one alarm every 4-5 windows of the 200 shifted ones
+    assert state.baseline["x"][1] < 1.0  # the learned mean stays far below the shift
