@@ -7,17 +7,39 @@ are the registry's own (`get_method`), so load-time and run-time agree.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.drift.registry import get_method
 from monitor.errors import DriftError, KeyPathError
 
 FeatureKind = Literal["numeric", "categorical"]
 Threshold = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_THRESHOLD: TypeAdapter[float] = TypeAdapter(Threshold)
+
+
+def _auto_or_threshold(value: Any) -> Any:
+    """ "auto", or a threshold (a finite number >= 0) with pydantic's own message."""
+    if value is None or value == "auto":
+        return value
+    try:
+        return _THRESHOLD.validate_python(value)
+    except ValidationError as exc:
+        raise ValueError(f"{exc.errors()[0]['msg']} (or auto)") from None
+
+
 # "auto": the null quantile learned from the reference at the window's size (issue 14)
-AutoThreshold = Annotated[Literal["auto"] | Threshold, Field(union_mode="left_to_right")]
+AutoThreshold = Annotated[Literal["auto"] | float, BeforeValidator(_auto_or_threshold)]
 Correction = Literal["none", "holm", "bh"]
 # the statistic an auto feature is judged by when no method is configured (kept equal to
 # monitor.drift.calibration.AUTO_METHOD, which this light module cannot import)
