@@ -246,6 +246,7 @@ def test_payload_shape(engine) -> None:
         "summary": "feature 'age' drifted (psi 0.3 ≥ 0.2)",
         "performance": None,
         "new_categories": None,
+        "correction": None,  # the corrected dataset decision (auto thresholds), dataset rule
     }
     types = {k: type(v).__name__ for k, v in p.items()}
     assert types["alert_id"] == "int" and types["run_id"] == "int"

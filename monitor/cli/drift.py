@@ -100,6 +100,20 @@ def render_table(report: Any) -> str:
 )
 @click.option("--columns", default=None, help="Comma-separated columns to compare (default: all).")
 @click.option("--method", default=None, help="Method for every feature it applies to.")
+@click.option(
+    "--threshold",
+    type=click.Choice(["auto"]),
+    default=None,
+    help="auto: thresholds from the reference's own variability, calibrated on the fly "
+    "(slower; docs/drift.md). Default: the fixed thresholds (or the config's numbers).",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="With --threshold auto: the chance that an unchanged dataset is reported as drifted.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
     "--fail-on-drift",
@@ -114,6 +128,8 @@ def drift(
     monitor_name: str | None,
     columns: str | None,
     method: str | None,
+    threshold: str | None,
+    alpha: float,
     as_json: bool,
     fail_on_drift: bool,
 ) -> int:
@@ -131,19 +147,32 @@ def drift(
     from monitor.cli.inputs import parse_columns, quiet_scipy_notes, read_inputs
     from monitor.drift.columnar import compare_files
     from monitor.drift.options import DriftOptions
+    from monitor.drift.result import DriftReport
 
     quiet_scipy_notes()
     config = load(config_path, monitor_name)
+    settings = config.settings
     options = (
-        DriftOptions.from_settings(config.settings, prefix="")
-        if config.settings is not None
+        DriftOptions.from_settings(settings.fixed(), prefix="")  # "auto" only on request
+        if settings is not None
         else DriftOptions()
     )
     if method is not None:
         options = dataclasses.replace(options, method=method)
-    # arrays, column pair by column pair; pandas frames only when a column needs them
-    report = compare_files(reference, current, options, parse_columns(columns))
-    if report is None or config.multivariate:
+    decision = None
+    report: DriftReport | None
+    if threshold == "auto":
+        from monitor.cli.drift_auto import auto_report
+        from monitor.drift.config import DriftSettings
+
+        ref, cur, names = read_inputs(reference, current, columns)
+        update = {"threshold": "auto", **({"method": method} if method else {})}
+        auto = (settings or DriftSettings()).model_copy(update=update)
+        report, decision = auto_report(ref, cur, auto, options, names, alpha)
+        report = with_multivariate(report, config, ref, cur)
+    else:  # arrays, column pair by column pair; pandas frames only when a column needs them
+        report = compare_files(reference, current, options, parse_columns(columns))
+    if report is None or (config.multivariate and threshold != "auto"):
         from monitor.drift.engine import compare
 
         ref, cur, names = read_inputs(reference, current, columns)
@@ -152,6 +181,8 @@ def drift(
     gate = judge(report, config)
     if as_json:
         out = report.to_dict()
+        if decision is not None:
+            out["dataset_decision"] = decision
         if config.rules:
             out["rules"] = gate.to_list()
         click.echo(orjson.dumps(out).decode())

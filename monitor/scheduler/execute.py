@@ -31,6 +31,7 @@ from monitor.scheduler.comparison import (
     compare_window,
     current_sketches,
     data_quality,
+    judge_window,
     multivariate,
 )
 from monitor.scheduler.retraining import with_retraining
@@ -133,11 +134,11 @@ def run_frame(
     def compute(run: ClaimedRun) -> RunOutcome:
         ref = ensure_reference(engine, monitor, run.now)
         current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
-        report, prediction = compare_window(ref, current, drift_options(monitor))
+        report, prediction, decision = judge_window(engine, monitor, ref, current, run.now)
         report = replace(
             report, features=new_categories.from_frame(frame, report.features, ref.specs)
         )
-        return _store(run, ref, report, prediction, rebuilt=False)
+        return _store(run, ref, report, prediction, rebuilt=False, decision=decision)
 
     return _guarded(run, compute, crash_is_failure=False)
 
@@ -209,13 +210,20 @@ def _compute(run: ClaimedRun) -> RunOutcome:
     base = baselines.build(engine, monitor, ref, window)  # None: the fixed reference
     if base is not None and base.insufficient:
         return _insufficient(run, ref, n_events, base)
-    against = base.as_reference(ref) if base is not None else ref
-    report, prediction = compare_window(against, current, drift_options(monitor))
+    decision: dict[str, Any] | None = None
+    if base is not None:  # a moving baseline: fixed thresholds (auto nulls are the reference's)
+        against = base.as_reference(ref)
+        report, prediction = compare_window(against, current, drift_options(monitor))
+    else:
+        against = ref
+        report, prediction, decision = judge_window(engine, monitor, ref, current, run.now)
     features = new_categories.from_events(
         engine, flt, window.start, window.end, report.features, ref.specs, current
     )
     report = replace(report, features=features)
-    return _store(run, against, report, prediction, rebuilt=rebuilt, baseline=base)
+    return _store(
+        run, against, report, prediction, rebuilt=rebuilt, baseline=base, decision=decision
+    )
 
 
 def _insufficient(
@@ -276,6 +284,7 @@ def _store(
     *,
     rebuilt: bool,
     baseline: baselines.Baseline | None = None,
+    decision: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Judge a compared run, write its report when due, then store run and alerts at once."""
     monitor = run.monitor
@@ -293,13 +302,14 @@ def _store(
         reference_rows=ref.row_count,
         multivariate=mv,
         baseline=described,
+        dataset_decision=decision,
     )
     facts = with_retraining(run.engine, monitor, ref, facts)  # issue 16: retraining_ineffective
     hits = evaluate(monitor.rules, facts)
     report_path, url = _write_report(run, report, prediction, hits)
     if url is not None:
         facts = replace(facts, report_url=url)
-    summary = _summary(ref, report, prediction, rebuilt, mv)
+    summary = {**_summary(ref, report, prediction, rebuilt, mv), "dataset_decision": decision}
     summary |= _baseline_summary(described, baselines.alarmed_rules(hits))
     duration = run.elapsed()
     with run.engine.begin() as conn:

@@ -445,3 +445,22 @@ window_sketches = Table(  # a run's merged window sketches, packed: trailing/sea
         "reference_id", "window_start", "window_end", name="uq_window_sketches_window"
     ),
 )
+
+# --- null thresholds of a reference (issue 14, branch b14-auto) ---
+reference_nulls = Table(  # one feature's null quantiles, calibrated once per reference version
+    "reference_nulls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("feature", Text, nullable=False),
+    Column("method", Text, nullable=False),  # the calibrated statistic (wasserstein_normed, ...)
+    Column("null", json_doc(), nullable=False),  # FeatureNull as JSON (calibration.asdict)
+    Column("seed", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reference_id", "feature", "method", name="uq_reference_nulls_feature"),
+)

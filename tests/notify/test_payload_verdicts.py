@@ -142,6 +142,7 @@ def test_bodies_carry_what_decided_each_feature(engine, receiver) -> None:
         "summary": "2 of 4 features drifted (share 0.50 >= 0.40)",
         "performance": None,
         "new_categories": None,
+        "correction": None,  # fixed thresholds here: the drift-share rule decided
     }
     assert h.body == orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
