@@ -252,6 +252,8 @@ def build_payload(
         "performance": hit.details.get("performance"),
         "new_categories": _new_categories(hit.details),
     }
+    if hit.rule.condition == "sequential_drift":  # the CUSUM, its bound, the expected delay
+        payload["sequential"] = hit.details.get("sequential")
     return json_safe(payload)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from monitor.drift.result import FeatureResult
 from monitor.rules.facts import RuleHit, RunFacts, hit, short_name
 from monitor.rules.performance import estimated_performance, performance
+from monitor.rules.sequential import sequential_drift
 from monitor.settings import RuleSettings
 from monitor.verdict import at_least, comparison, feature_entry, number
 
@@ -245,6 +246,7 @@ _DRIFT = {
     "missing_share": _missing_share,
     "new_category": _new_category,
     "out_of_range_share": _out_of_range_share,
+    "sequential_drift": sequential_drift,  # issue 14 item 3 (monitor/rules/sequential.py)
 }
 
 

@@ -26,6 +26,7 @@ _FAMILY: dict[str, Family] = {
     "insufficient_data": "insufficient_data",
     "performance": "performance",
     "estimated_performance": "performance",
+    "sequential_drift": "drift",
 }
 
 
@@ -61,6 +62,8 @@ class RunFacts:
     estimated: Mapping[str, Mapping[str, Any]] | None = None
     estimator: str | None = None  # the method behind `estimated` (cbpe, ac, atc, dle)
     kind: Literal["drift", "performance"] = "drift"
+    # the sequential rule's CUSUM after this window (monitor.scheduler.sequential.view)
+    sequential: Mapping[str, Any] | None = None
 
     def feature(self, name: str) -> FeatureResult | None:
         for f in self.features:

@@ -50,4 +50,5 @@ RuleCondition = Literal[
     "insufficient_data",
     "performance",
     "estimated_performance",
+    "sequential_drift",
 ]

@@ -130,6 +130,7 @@ class RuleSettings(StrictModel):
     min_rows: int | None = Field(None, ge=1)  # performance: fewer labelled rows = no verdict
     # estimated_performance: "outside" fires only when the whole band is past the bound
     band: Literal["outside"] | None = None
+    per_feature: bool = False  # sequential_drift: one alert per feature instead of the dataset's
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -154,6 +155,10 @@ class RuleSettings(StrictModel):
             raise ValueError(f"condition {self.condition} needs a threshold or max_drop")
         if self.band is not None and self.condition != "estimated_performance":
             raise ValueError("band is an option of condition estimated_performance only")
+        if self.condition == "sequential_drift" and self.threshold is not None:
+            raise ValueError("sequential_drift takes its bound from alarm.expected_run_length")
+        if self.per_feature and self.condition != "sequential_drift":
+            raise ValueError("per_feature is an option of condition sequential_drift only")
         return self
 
 
