@@ -251,6 +251,8 @@ def build_payload(
         "summary": str(hit.details.get("summary") or f"{hit.rule.name}: {event}"),
         "performance": hit.details.get("performance"),
         "new_categories": _new_categories(hit.details),
+        # issue 14: the corrected dataset decision (auto thresholds), else None
+        "correction": hit.details.get("correction"),
     }
     if hit.rule.condition == "sequential_drift":  # the CUSUM, its bound, the expected delay
         payload["sequential"] = hit.details.get("sequential")

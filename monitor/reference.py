@@ -78,7 +78,7 @@ def event_filter(monitor: MonitorSettings) -> EventFilter:
 def drift_options(monitor: MonitorSettings, index: int | None = None, **kw: Any) -> DriftOptions:
     """The engine options of a monitor: its drift section plus kinds from `features`."""
     prefix = f"monitors[{index}].drift" if index is not None else f"monitor {monitor.name}: drift"
-    options = DriftOptions.from_settings(monitor.drift, prefix=prefix, **kw)
+    options = DriftOptions.from_settings(monitor.drift.fixed(), prefix=prefix, **kw)
     if not monitor.features:
         return options
     per_feature = dict(options.per_feature)
@@ -187,6 +187,9 @@ def materialise(
     )
     if fit_on is not None and monitor.performance.estimator != "none":
         fit_estimator(engine, monitor, row.id, fit_on, now)
+    from monitor.reference_nulls import materialise_nulls
+
+    materialise_nulls(engine, monitor, row.id, frame, specs, now)
     return Reference(
         row.id, row.monitor, row.version, row.created_at, row.source, row.row_count, specs,
         sketches, performance,

@@ -16,6 +16,15 @@ from monitor.errors import DriftError, KeyPathError
 
 FeatureKind = Literal["numeric", "categorical"]
 Threshold = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# "auto": the null quantile learned from the reference at the window's size (issue 14)
+AutoThreshold = Annotated[Literal["auto"] | Threshold, Field(union_mode="left_to_right")]
+Correction = Literal["none", "holm", "bh"]
+# the statistic an auto feature is judged by when no method is configured (kept equal to
+# monitor.drift.calibration.AUTO_METHOD, which this light module cannot import)
+AUTO_DEFAULT_METHOD: dict[str, str] = {
+    "numeric": "wasserstein_normed",
+    "categorical": "jensenshannon",
+}
 
 
 def check_method(name: str, kind: FeatureKind | None = None) -> None:
@@ -35,7 +44,7 @@ class FeatureDriftSettings(_Strict):
 
     kind: FeatureKind | None = None
     method: str | None = None
-    threshold: Threshold | None = None
+    threshold: AutoThreshold | None = None
 
     @field_validator("method")
     @classmethod
@@ -57,8 +66,12 @@ class FeatureDriftSettings(_Strict):
 class DriftSettings(_Strict):
     """Drift engine options for one monitor (see docs/drift.md for methods and defaults)."""
 
-    method: str | None = None  # None: size- and kind-aware default
-    threshold: Threshold | None = None
+    method: str | None = None  # None: size- and kind-aware default (auto: AUTO_DEFAULT_METHOD)
+    # None: "auto" for distances (and for features without a configured method), the
+    # method's fixed default for a configured p-value test; a number keeps today's rule
+    threshold: AutoThreshold | None = None
+    # the dataset decision over the auto features' calibrated p-values (docs/drift.md)
+    correction: Correction = "holm"
     per_feature: dict[str, FeatureDriftSettings] = Field(default_factory=dict)
     ignore: list[str] = Field(default_factory=list)
     drift_share: float = Field(0.5, gt=0, le=1)
@@ -75,6 +88,35 @@ class DriftSettings(_Strict):
         if method is not None:
             check_method(method)
         return method
+
+    def auto_method(self, name: str, kind: FeatureKind) -> str | None:
+        """The method feature `name` is judged by with an auto threshold; None when its
+        threshold is fixed (a number set for it or for the monitor, or no threshold with a
+        configured p-value test: existing configs keep their rule)."""
+        fs = self.per_feature.get(name)
+        method = fs.method if fs is not None and fs.method else None
+        if method is None and self.method and kind in get_method(self.method).kinds:
+            method = self.method
+        own = fs.threshold if fs is not None else None
+        if own is not None:
+            auto = own == "auto"
+        elif self.threshold is not None:
+            auto = self.threshold == "auto"
+        else:
+            auto = method is None or not get_method(method).is_p_value
+        if not auto:
+            return None
+        return method or AUTO_DEFAULT_METHOD[kind]
+
+    def fixed(self) -> DriftSettings:
+        """These settings with every "auto" threshold left out (None): what the engine's
+        fixed-threshold path reads; auto features get their thresholds per window."""
+        per = {
+            k: f.model_copy(update={"threshold": None}) if f.threshold == "auto" else f
+            for k, f in self.per_feature.items()
+        }
+        top = None if self.threshold == "auto" else self.threshold
+        return self.model_copy(update={"threshold": top, "per_feature": per})
 
     def check_kinds(self, features: dict[str, FeatureKind]) -> None:
         """KeyPathError when a per-feature method does not accept the kind the monitor's

@@ -52,7 +52,40 @@ def _dataset_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     if facts.dataset_drift is None or number(facts.drift_share) is None:
         return []
     threshold = number(facts.drift_share_threshold)
-    return [_share_hit(rule, facts, facts.dataset_drift, threshold)]
+    share_hit = _share_hit(rule, facts, facts.dataset_drift, threshold)
+    decision = facts.dataset_decision
+    if not decision or decision.get("rule") != "corrected":
+        return [share_hit]
+    return [_corrected_hit(rule, facts, decision, share_hit)]
+
+
+def _corrected_hit(
+    rule: RuleSettings, facts: RunFacts, decision: Any, share_hit: RuleHit
+) -> RuleHit:
+    """Auto thresholds: the dataset decision is the corrected p-values' (issue 14)."""
+    rejected = [str(n) for n in decision.get("rejected") or []]
+    named = ", ".join(short_name(n) for n in rejected[:_SHOWN])
+    more = ", ..." if len(rejected) > _SHOWN else ""
+    alpha = number(decision.get("alpha"))
+    smallest = number(decision.get("min_p_value_corrected"))
+    cmp = "n/a" if smallest is None else f"{smallest:.3g}"
+    if smallest is not None and alpha is not None:
+        cmp += f" {'≤' if smallest <= alpha else '>'} α {alpha:.3g}"
+    summary = (
+        f"{len(rejected)} of {decision.get('family', 0)} features drifted"
+        + (f" ({named}{more})" if rejected else "")
+        + f"; {decision.get('correction')} smallest adjusted p {cmp}"
+    )
+    details = {k: v for k, v in share_hit.details.items() if k != "summary"}
+    details["correction"] = {
+        "method": decision.get("correction"),
+        "alpha": alpha,
+        "budget_runs": number(decision.get("budget_runs")),
+        "family": decision.get("family"),
+        "rejected": rejected,
+        "min_p_value_corrected": smallest,
+    }
+    return hit(rule, "", bool(facts.dataset_drift), summary, **details)
 
 
 def _threshold(rule: RuleSettings) -> float:
@@ -252,11 +285,15 @@ _DRIFT = {
 
 def _feature_details(f: FeatureResult) -> dict[str, Any]:
     """A feature's entry as payloads list it, keyed "feature", and its verdict."""
-    entry = feature_entry(f.name, f.method, f.statistic, f.p_value, f.threshold)
+    entry = _entry(f)
     return {"feature": entry.pop("name"), **entry, "drifted": bool(f.drifted)}
+
+
+def _entry(f: FeatureResult) -> dict[str, Any]:
+    decided = f.quality.get("decided_by") if isinstance(f.quality, dict) else None
+    return feature_entry(f.name, f.method, f.statistic, f.p_value, f.threshold, decided)
 
 
 def _decided(f: FeatureResult) -> str:
     """ "ks p = 0.0003 < 0.05" (a test) or "psi 0.21 ≥ 0.1" (a distance)."""
-    entry = {"method": f.method, "statistic": f.statistic, "p_value": f.p_value}
-    return f"{f.method} {comparison({**entry, 'threshold': f.threshold})}"
+    return f"{f.method} {comparison(_entry(f))}"

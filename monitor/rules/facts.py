@@ -56,6 +56,9 @@ class RunFacts:
     report_url: str | None = None
     performance: Mapping[str, float] | None = None
     multivariate: Mapping[str, Any] | None = None  # domain-classifier result, when enabled
+    # issue 14: how the dataset decision was made with auto thresholds (correction, alpha,
+    # rejected features); None: the drift-share rule decided
+    dataset_decision: Mapping[str, Any] | None = None
     reference_performance: Mapping[str, float] | None = None
     labelled_rows: int | None = None  # rows with a label behind `performance`
     # estimated metrics of a window (metric -> {value, lower, upper, sampling_error, ...})
@@ -79,7 +82,9 @@ class RunFacts:
         """Every drifted feature (prediction included), as the notification payload lists
         them: what decided each (`monitor.verdict.feature_entry`)."""
         return [
-            feature_entry(f.name, f.method, f.statistic, f.p_value, f.threshold)
+            feature_entry(
+                f.name, f.method, f.statistic, f.p_value, f.threshold, f.quality.get("decided_by")
+            )
             for f in self.features
             if f.drifted
         ]

@@ -8,15 +8,18 @@ cover every stored event of the window they are rebuilt from the raw events firs
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from monitor.bucketing import frame_deltas
-from monitor.drift.options import DriftOptions
+from monitor.drift.auto_verdict import AutoPlan, apply_auto
+from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch
 from monitor.drift.sketch_report import compare_sketches, sketch_feature
 from monitor.errors import MonitorError
-from monitor.reference import Reference, event_filter
+from monitor.reference import Reference, drift_options, event_filter
 from monitor.settings import MonitorSettings
 from monitor.storage import sketch_store
 from monitor.storage.db import Engine
@@ -63,6 +66,49 @@ def compare_window(
                 options,
             )
     return report, prediction
+
+
+def auto_methods(monitor: MonitorSettings, ref: Reference) -> dict[str, str]:
+    """Feature -> method of the monitor's auto-threshold features (`DriftSettings.auto_method`)."""
+    out = {}
+    for name, spec in ref.specs.items():
+        method = monitor.drift.auto_method(name, spec.kind)
+        if method is not None:
+            out[name] = method
+    return out
+
+
+def judge_window(
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    current: dict[str, Sketch],
+    now: datetime,
+) -> tuple[DriftReport, FeatureResult | None, dict[str, Any] | None]:
+    """Compare the window and judge it: auto features against the reference's stored null
+    quantiles at the window's size (docs/drift.md, "In monitors"), the others by their fixed
+    thresholds; the dataset decision (None: the drift-share rule decided)."""
+    from monitor.scheduler.nulls import NULLS
+
+    options = drift_options(monitor)
+    methods = auto_methods(monitor, ref)
+    if not methods:
+        report, prediction = compare_window(ref, current, options)
+        return report, prediction, None
+    per_feature = dict(options.per_feature)
+    for name, method in methods.items():
+        fo = per_feature.get(name, FeatureOptions())
+        per_feature[name] = FeatureOptions(method, None, fo.kind)
+    report, prediction = compare_window(ref, current, replace(options, per_feature=per_feature))
+    plan = AutoPlan(
+        methods=methods,
+        nulls=NULLS.get(engine, monitor, ref, now),
+        budget_runs=monitor.alarm.runs(monitor.run_every),
+        delta=monitor.alarm.delta,
+        correction=monitor.drift.correction,
+    )
+    counts = {n: s.count for n, s in current.items()}
+    return apply_auto(report, prediction, counts, plan)
 
 
 def data_quality(report: DriftReport) -> dict[str, Any]:

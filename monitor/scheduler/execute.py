@@ -23,7 +23,7 @@ from monitor.alerts import apply_run
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch_report import sketch_frame
 from monitor.errors import MonitorError, ReferencePending
-from monitor.reference import Reference, drift_options, ensure_reference, event_filter
+from monitor.reference import Reference, ensure_reference, event_filter
 from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.scheduler import categories as new_categories
 from monitor.scheduler import sequential
@@ -31,6 +31,7 @@ from monitor.scheduler.comparison import (
     compare_window,
     current_sketches,
     data_quality,
+    judge_window,
     multivariate,
 )
 from monitor.settings import MonitorSettings, Settings
@@ -132,11 +133,11 @@ def run_frame(
     def compute(run: ClaimedRun) -> RunOutcome:
         ref = ensure_reference(engine, monitor, run.now)
         current = sketch_frame(ref.specs, frame.reindex(columns=list(ref.specs)))
-        report, prediction = compare_window(ref, current, drift_options(monitor))
+        report, prediction, decision = judge_window(engine, monitor, ref, current, run.now)
         report = replace(
             report, features=new_categories.from_frame(frame, report.features, ref.specs)
         )
-        return _store(run, ref, report, prediction, rebuilt=False)
+        return _store(run, ref, report, prediction, rebuilt=False, decision=decision)
 
     return _guarded(run, compute, crash_is_failure=False)
 
@@ -204,11 +205,12 @@ def _compute(run: ClaimedRun) -> RunOutcome:
     if n_events < monitor.window.min_events:
         return _insufficient(run, ref, n_events)
     current, rebuilt = current_sketches(engine, monitor, ref, window, n_events)
-    report, prediction = compare_window(ref, current, drift_options(monitor))
+    report, prediction, decision = judge_window(engine, monitor, ref, current, run.now)
     features = new_categories.from_events(
         engine, flt, window.start, window.end, report.features, ref.specs, current
     )
-    return _store(run, ref, replace(report, features=features), prediction, rebuilt=rebuilt)
+    report = replace(report, features=features)
+    return _store(run, ref, report, prediction, rebuilt=rebuilt, decision=decision)
 
 
 def _insufficient(run: ClaimedRun, ref: Reference, n_events: int) -> RunOutcome:
@@ -255,6 +257,7 @@ def _store(
     prediction: FeatureResult | None,
     *,
     rebuilt: bool,
+    decision: dict[str, Any] | None = None,
 ) -> RunOutcome:
     """Judge a compared run, write its report when due, then store run and alerts at once."""
     monitor = run.monitor
@@ -270,12 +273,13 @@ def _store(
         current_rows=report.current_rows,
         reference_rows=ref.row_count,
         multivariate=mv,
+        dataset_decision=decision,
     )
     hits = evaluate(monitor.rules, facts)
     report_path, url = _write_report(run, report, prediction, hits)
     if url is not None:
         facts = replace(facts, report_url=url)
-    summary = _summary(ref, report, prediction, rebuilt, mv)
+    summary = {**_summary(ref, report, prediction, rebuilt, mv), "dataset_decision": decision}
     duration = run.elapsed()
     with run.engine.begin() as conn:
         run_store.finish(

@@ -33,14 +33,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from monitor.drift.calibration import FeatureNull
+from monitor.drift.calibration import AUTO_METHOD, FeatureNull
+from monitor.drift.registry import Kind
 from monitor.drift.result import FeatureResult
 from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.errors import MonitorError
 from monitor.reference import Reference
+from monitor.reference_nulls import materialise_nulls
 from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.settings import MonitorSettings, RuleSettings
 from monitor.storage import sequential as store
 from monitor.storage.db import Connection, Engine
+from monitor.storage.nulls import load_null_table
 from monitor.storage.sequential import FeatureCusum, SequentialState
 
 log = logging.getLogger("monitor.scheduler")
@@ -71,19 +75,45 @@ _NULLS_LOCK = threading.Lock()
 
 
 def feature_nulls(
-    engine: Engine, monitor: MonitorSettings, ref: Reference
+    engine: Engine, monitor: MonitorSettings, ref: Reference, now: datetime
 ) -> Mapping[str, FeatureNull]:
-    """Each input feature's null calibration for this reference version (cached per process).
-
-    The one place the scores' nulls come from."""
+    """Each input feature's null for this reference version: the one the auto thresholds
+    store with the reference (`monitor.storage.nulls`, the default statistic per kind:
+    Wasserstein/std for numerics, Jensen–Shannon for categoricals); those not stored yet
+    (features judged by a p-value test, references stored before nulls existed) are
+    calibrated once from the reference rows and stored (first writer among replicas wins).
+    Cached per reference version and process (a version never changes)."""
     with _NULLS_LOCK:
         cached = _NULLS.get(ref.id)
-        if cached is None:
-            from monitor.scheduler.nulls_fallback import calibrate_reference
-
-            cached = calibrate_reference(engine, monitor, ref)
-            _NULLS[ref.id] = cached
+        if cached is not None:
+            return cached
+        table = load_null_table(engine, ref.id)
+        wanted = {n: (ref.specs[n].kind, AUTO_METHOD[ref.specs[n].kind]) for n in ref.features}
+        missing = {n: km for n, km in wanted.items() if (n, km[1]) not in table}
+        if missing:
+            table = _calibrate(engine, monitor, ref, missing, now) or table
+        cached = {n: table[(n, m)] for n, (_, m) in wanted.items() if (n, m) in table}
+        _NULLS[ref.id] = cached
         return cached
+
+
+def _calibrate(
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    missing: Mapping[str, tuple[Kind, str]],
+    now: datetime,
+) -> dict[tuple[str, str], FeatureNull] | None:
+    from monitor.reference import reference_frame
+
+    try:
+        frame, _ = reference_frame(engine, monitor)
+    except MonitorError as exc:
+        log.warning("sequential_nulls_not_calibrated", extra={"monitor": monitor.name,
+                    "reference_id": ref.id, "error": str(exc)})  # fmt: skip
+        return None
+    stored = materialise_nulls(engine, monitor, ref.id, frame, ref.specs, now, missing)
+    return None if stored is None else stored.nulls
 
 
 def _statistic(value: Any) -> float | None:
@@ -216,7 +246,7 @@ def judge(
         return facts, hits
     inputs = facts.input_features()
     config = config_for(monitor, len(ref.features))
-    z = z_scores(feature_nulls(engine, monitor, ref), inputs, facts.current_rows)
+    z = z_scores(feature_nulls(engine, monitor, ref, now), inputs, facts.current_rows)
     state = store.lock(conn, monitor.name, now)
     after, applied = advance(state, ref.id, z, facts.window_end, facts.run_id, config)
     if applied:

@@ -376,6 +376,25 @@ window_estimates = Table(  # the estimated metrics (with bands) of one performan
     ),
 )
 
+# --- null thresholds of a reference (issue 14, branch b14-auto) ---
+reference_nulls = Table(  # one feature's null quantiles, calibrated once per reference version
+    "reference_nulls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("feature", Text, nullable=False),
+    Column("method", Text, nullable=False),  # the calibrated statistic (wasserstein_normed, ...)
+    Column("null", json_doc(), nullable=False),  # FeatureNull as JSON (calibration.asdict)
+    Column("seed", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("reference_id", "feature", "method", name="uq_reference_nulls_feature"),
+)
+
 # --- sequential detection state (issue 14 item 3, branch b14-seq) ---
 sequential_monitors = Table(  # one row per monitor: the lock and the order of applied windows
     "sequential_monitors",

@@ -90,7 +90,8 @@ def test_scheduled_report_ends_with_the_reported_run_highlighted(pg_engine, tmp_
         assert _highlighted(fig) == [2], name
     x = figs["x"]["data"][0]
     assert x["marker"]["color"][-1] == "#d62728"  # run 3 drifted: a red point
-    assert x["y"][-1] is not None and x["y"][-1] < 0.05  # ks p-value of a 1.5σ shift
+    # auto thresholds judge x by its normed Wasserstein distance at every window size
+    assert x["y"][-1] is not None and x["y"][-1] > 1.0  # about 1.5 for a 1.5σ shift
     # the first run's report has one point: itself
     first = figures(Path(outcomes[0].report_path).read_text())
     assert first["x"]["data"][0]["x"] == ends[:1] and _highlighted(first["x"]) == [0]

@@ -6,7 +6,7 @@ so concurrent replicas apply a monitor's windows one at a time and in window ord
 `sequential_windows` logs each judged run's scores and whether its window was applied.
 
 Revision ID: 0009_seq
-Revises: 0007_deploy_key
+Revises: 0008_nulls
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0009_seq"
-down_revision = "0007_deploy_key"
+down_revision = "0008_nulls"  # alone: 0007_deploy_key; after b14-auto's 0008 (merged)
 branch_labels = None
 depends_on = None
 
