@@ -52,7 +52,17 @@ log = logging.getLogger("monitor.scheduler")
 CONDITION = "sequential_drift"
 CEILING = 2.0  # a sum over the bound is held at most at CEILING x bound
 
-__all__ = ["CEILING", "advance", "config_for", "judge", "restart_resolved", "z_scores"]
+__all__ = [
+    "CEILING",
+    "advance",
+    "clear_cache",
+    "config_for",
+    "feature_nulls",
+    "judge",
+    "restart_resolved",
+    "view",
+    "z_scores",
+]
 
 
 def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
@@ -95,6 +105,12 @@ def feature_nulls(
         cached = {n: table[(n, m)] for n, (_, m) in wanted.items() if (n, m) in table}
         _NULLS[ref.id] = cached
         return cached
+
+
+def clear_cache() -> None:
+    """Forget the cached nulls (what a process restart does)."""
+    with _NULLS_LOCK:
+        _NULLS.clear()
 
 
 def _calibrate(
