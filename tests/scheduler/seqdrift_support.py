@@ -58,9 +58,13 @@ def put_window(engine: Any, i: int, *, shift: float = 0.0, seed: int = 0, model:
     store_batch(engine, batch, [], [])
 
 
-def seq_settings(
+def seq_settings(url: str, ref: Path, **kw: Any) -> Settings:
+    return parse_settings(seq_doc(url, ref, **kw))
+
+
+def seq_doc(
     url: str, ref: Path, *, warmup: int = 20, per_feature: bool = False, **extra: Any
-) -> Settings:
+) -> dict[str, Any]:
     rules: list[dict[str, Any]] = [
         {"name": "seq", "condition": "sequential_drift", "per_feature": per_feature},
         {"name": "dataset", "condition": "dataset_drift"},
@@ -86,4 +90,4 @@ def seq_settings(
             }
         ],
     }
-    return parse_settings(doc)
+    return doc
