@@ -162,9 +162,18 @@ def z_scores(
 # --- one window applied to the state (pure) ---------------------------------------------------
 
 
-def _cusum_state(state: SequentialState, reference_id: int) -> CusumState:
-    """The stored rows as the pure CUSUM's state (empty for another reference)."""
-    if state.reference_id != reference_id:
+def config_key(config: CusumConfig) -> str:
+    """What the sums depend on: another key (a changed setting or budget, a feature added or
+    removed) restarts everything, warm-up included."""
+    return (
+        f"arl0={config.arl0:g};p={config.features};k={config.k:g};warmup={config.warmup};"
+        f"delta={config.delta};cap={config.cap}"
+    )
+
+
+def _cusum_state(state: SequentialState, reference_id: int, same: bool) -> CusumState:
+    """The stored rows as the pure CUSUM's state (empty when restarting)."""
+    if not same:
         return CusumState(reference_id=str(reference_id))
     return CusumState(
         reference_id=str(reference_id),
@@ -183,12 +192,14 @@ def advance(
     config: CusumConfig,
 ) -> tuple[SequentialState, bool]:
     """(the state after this window, whether it was applied). A window ending at or before
-    the newest applied one of the same reference is not applied (state returned as is)."""
-    same = state.reference_id == reference_id
+    the newest applied one of the same reference and settings is not applied (state
+    returned as is); another reference or other settings restart everything."""
+    key = config_key(config)
+    same = state.reference_id == reference_id and state.config == key
     if same and state.last_window_end is not None and window_end <= state.last_window_end:
         return state, False
     old = state.features if same else {}
-    new, _ = update(_cusum_state(state, reference_id), z, config, str(reference_id))
+    new, _ = update(_cusum_state(state, reference_id, same), z, config, str(reference_id))
     ceiling = CEILING * config.bound
     features: dict[str, FeatureCusum] = {}
     for name in sorted(set(old) | set(new.sums) | set(new.baseline)):
@@ -203,7 +214,9 @@ def advance(
             warm_mean=float(mean),
             warm_m2=float(m2),
         )
-    after = SequentialState(state.monitor, reference_id, new.windows, window_end, run_id, features)
+    after = SequentialState(
+        state.monitor, reference_id, new.windows, window_end, run_id, features, key
+    )
     return after, True
 
 

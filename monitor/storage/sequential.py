@@ -67,6 +67,7 @@ class SequentialState:
     last_window_end: datetime | None = None
     last_run_id: int | None = None
     features: dict[str, FeatureCusum] = field(default_factory=dict)
+    config: str | None = None  # the CUSUM settings the sums were made with
 
 
 def _features(conn: Connection, monitor: str, reference_id: int | None) -> dict[str, FeatureCusum]:
@@ -97,6 +98,7 @@ def _state(conn: Connection, row: Any) -> SequentialState:
         row.last_window_end,
         row.last_run_id,
         _features(conn, row.monitor, row.reference_id),
+        row.config,
     )
 
 
@@ -126,6 +128,7 @@ def save(conn: Connection, state: SequentialState, now: datetime) -> None:
             windows=state.windows,
             last_window_end=state.last_window_end,
             last_run_id=state.last_run_id,
+            config=state.config,
             updated_at=now,
         )
     )

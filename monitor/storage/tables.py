@@ -406,6 +406,7 @@ sequential_monitors = Table(  # one row per monitor: the lock and the order of a
     Column("windows", Integer, nullable=False),  # windows applied since that reference's start
     Column("last_window_end", UTCDateTime),  # newest window applied; older ones are not
     Column("last_run_id", BigInteger),
+    Column("config", Text),  # the CUSUM settings the sums were made with (others restart)
     Column("updated_at", UTCDateTime, nullable=False),
 )
 

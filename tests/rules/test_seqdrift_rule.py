@@ -116,6 +116,10 @@ def test_advance_refuses_older_windows_and_restarts_on_a_new_reference() -> None
     fresh, applied = advance(state, 8, _z(rng), T + timedelta(hours=3), 97, CONFIG)
     assert applied and fresh.reference_id == 8 and fresh.windows == 1
     assert {(f.statistic, f.since, f.warm_n) for f in fresh.features.values()} == {(0.0, 1, 1)}
+    longer = CusumConfig(720.0, 3, k=1.0, warmup=20, delta=0.02, cap=3.0)
+    changed, applied = advance(state, 7, _z(rng), T + timedelta(hours=12), 96, longer)
+    assert applied and changed.windows == 1  # other settings: the sums restart too
+    assert changed.config != state.config
 
 
 def test_a_nan_score_leaves_the_feature_as_it_was() -> None:

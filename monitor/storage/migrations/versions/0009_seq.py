@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("windows", sa.Integer, nullable=False),
         sa.Column("last_window_end", sa.DateTime(timezone=True)),
         sa.Column("last_run_id", sa.BigInteger),
+        sa.Column("config", sa.Text),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
