@@ -258,6 +258,8 @@ def build_payload(
         payload["retraining"] = hit.details["retraining"]
     if facts.baseline is not None:  # what the window was compared with (issue 14 item 4)
         payload["baseline"] = dict(facts.baseline)
+    if hit.rule.condition == "sequential_drift":  # the CUSUM, its bound, the expected delay
+        payload["sequential"] = hit.details.get("sequential")
     return json_safe(payload)
 
 

@@ -129,6 +129,9 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
     news = p.get("new_categories")
     if not resolved and isinstance(news, Mapping):
         fields.append(_mrkdwn(f"*New categories*\n{_new_categories(news)}"))
+    seq = p.get("sequential")
+    if not resolved and isinstance(seq, Mapping):
+        fields.append(_mrkdwn(f"*Sequential (CUSUM)*\n{_sequential(seq)}"))
     perf = p.get("performance")
     if not resolved and isinstance(perf, Mapping):
         text = f"{_num(perf.get('value'))}"
@@ -147,6 +150,21 @@ def _fields(p: Mapping[str, Any], resolved: bool) -> list[dict[str, Any]]:
             name = f"estimated {name}"
         fields.append(_mrkdwn(f"*{name}*\n{text}"))
     return fields
+
+
+def _sequential(seq: Mapping[str, Any]) -> str:
+    """ "6.21 > bound 5.08, 14 windows since start; delay ≈ 3.1 windows for 2 sd" (a
+    sequential_drift payload's `sequential`)."""
+    text = f"{_num(seq.get('statistic'))} vs bound {_num(seq.get('bound'))}"
+    text += f", {esc(seq.get('windows_since_start', '?'), 12)} windows since start"
+    if seq.get("warming_up"):
+        text += (
+            f" (warming up: {esc(seq.get('warmup_windows'), 12)} of {esc(seq.get('warmup'), 12)})"
+        )
+    delay = seq.get("expected_delay")
+    if isinstance(delay, Mapping):
+        text += f"; delay ≈ {_num(delay.get('windows'))} windows for {_num(delay.get('shift'))} sd"
+    return text
 
 
 def _new_categories(news: Mapping[str, Any], shown: int = 5) -> str:

@@ -10,6 +10,7 @@ from monitor.rules.estimation_gap import estimation_gap
 from monitor.rules.facts import RuleHit, RunFacts, hit, short_name
 from monitor.rules.performance import estimated_performance, performance
 from monitor.rules.retraining import retraining_ineffective
+from monitor.rules.sequential import sequential_drift
 from monitor.settings import RuleSettings
 from monitor.verdict import at_least, comparison, feature_entry, number
 
@@ -283,6 +284,7 @@ _DRIFT = {
     "new_category": _new_category,
     "out_of_range_share": _out_of_range_share,
     "retraining_ineffective": retraining_ineffective,  # issue 16 (b16-loop)
+    "sequential_drift": sequential_drift,  # issue 14 item 3 (monitor/rules/sequential.py)
 }
 
 

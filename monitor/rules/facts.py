@@ -31,6 +31,7 @@ _FAMILY: dict[str, Family] = {
     "estimated_performance": "performance",
     "retraining_ineffective": "retraining",  # issue 16: b16-loop
     "estimation_gap": "performance",
+    "sequential_drift": "drift",
 }
 
 
@@ -73,6 +74,8 @@ class RunFacts:
     kind: Literal["drift", "performance"] = "drift"
     retraining: RetrainingContext | None = None  # the newest deployment's first windows
     baseline: Mapping[str, Any] | None = None  # trailing/seasonal baseline (issue 14 item 4)
+    # the sequential rule's CUSUM after this window (monitor.scheduler.sequential.view)
+    sequential: Mapping[str, Any] | None = None
 
     def feature(self, name: str) -> FeatureResult | None:
         for f in self.features:

@@ -27,6 +27,7 @@ from monitor.reference import Reference, drift_options, ensure_reference, event_
 from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.scheduler import baseline as baselines
 from monitor.scheduler import categories as new_categories
+from monitor.scheduler import sequential
 from monitor.scheduler.comparison import (
     compare_window,
     current_sketches,
@@ -319,7 +320,9 @@ def _store(
             dataset_drift=report.dataset_drift, drift_share=report.drift_share,
             features=report.features, prediction=prediction, summary=summary, report_url=url,
         )  # fmt: skip
+        facts, hits = sequential.judge(conn, run.engine, monitor, ref, facts, hits, run.now)
         changes = apply_run(conn, facts, hits, monitor.rules, run.settings.alerting, run.now)
+        sequential.restart_resolved(conn, monitor, ref, changes, run.now)
     _log_finished(run, report, duration)
     return RunOutcome(
         run.run_id,

@@ -10,9 +10,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from monitor.settings.base import Duration, StrictModel
+
+# The sequential rule's defaults, in one place: the values bench/alarms.py measured
+# (docs/drift.md, "Alarms with a stated error rate": k = 1, warm-up 96 windows, cap 3;
+# delta is `AlarmSettings.delta`). `SEQUENTIAL_SHIFT`: the shift of the standardised score
+# whose expected detection delay every sequential payload states (k = 1 is tuned to it).
+SEQUENTIAL_K = 1.0
+SEQUENTIAL_WARMUP = 96
+SEQUENTIAL_CAP = 3.0
+SEQUENTIAL_SHIFT = 2.0
+
+
+class SequentialSettings(StrictModel):
+    """The `sequential_drift` rule's CUSUM (docs/drift.md, "In monitors: the sequential rule").
+
+    One state per monitor: every sequential rule of a monitor reads the same sums."""
+
+    k: float = Field(SEQUENTIAL_K, gt=0)  # reference value: tuned to a shift of 2k
+    warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)  # windows estimating each score's mean/sd
+    cap: float | None = Field(SEQUENTIAL_CAP, gt=0)  # standardised scores clipped; None: no clip
+    shift: float = Field(SEQUENTIAL_SHIFT, gt=0)  # shift whose expected delay payloads state
+
+    @model_validator(mode="after")
+    def _cap_above_k(self) -> SequentialSettings:
+        if self.cap is not None and self.cap <= self.k:
+            raise ValueError(f"cap ({self.cap:g}) must exceed k ({self.k:g})")
+        return self
 
 
 class AlarmSettings(StrictModel):
@@ -21,6 +47,7 @@ class AlarmSettings(StrictModel):
     expected_run_length: int | Duration = Field(timedelta(days=30), union_mode="left_to_right")
     # probability that the stated rate fails for this reference (Gandy & Kvaløy 2013)
     delta: float = Field(0.02, gt=0, lt=0.5)
+    sequential: SequentialSettings = Field(default_factory=SequentialSettings)
 
     def runs(self, run_every: timedelta | None) -> float:
         """The budget in runs: a duration is divided by the time between runs.

@@ -52,4 +52,5 @@ RuleCondition = Literal[
     "estimated_performance",
     "retraining_ineffective",
     "estimation_gap",  # b15-gap: realised outside the estimate's band on M of N windows
+    "sequential_drift",
 ]

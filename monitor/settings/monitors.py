@@ -167,6 +167,7 @@ class RuleSettings(StrictModel):
     windows: int | None = Field(None, ge=1, le=100)
     min_drifted: int | None = Field(None, ge=1)
     outside: int | None = Field(None, ge=1, le=100)
+    per_feature: bool = False  # sequential_drift: one alert per feature instead of the dataset's
     severity: Severity = "warning"
     for_runs: int = Field(1, ge=1, alias="for")
     routes: list[str] = Field(default_factory=list)  # empty: every route
@@ -193,6 +194,10 @@ class RuleSettings(StrictModel):
             raise ValueError("band is an option of condition estimated_performance only")
         self._retraining_options()
         self._check_gap()
+        if self.condition == "sequential_drift" and self.threshold is not None:
+            raise ValueError("sequential_drift takes its bound from alarm.expected_run_length")
+        if self.per_feature and self.condition != "sequential_drift":
+            raise ValueError("per_feature is an option of condition sequential_drift only")
         return self
 
     def _retraining_options(self) -> None:

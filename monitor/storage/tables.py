@@ -464,3 +464,51 @@ reference_nulls = Table(  # one feature's null quantiles, calibrated once per re
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("reference_id", "feature", "method", name="uq_reference_nulls_feature"),
 )
+
+# --- sequential detection state (issue 14 item 3, branch b14-seq) ---
+sequential_monitors = Table(  # one row per monitor: the lock and the order of applied windows
+    "sequential_monitors",
+    metadata,
+    Column("monitor", Text, primary_key=True),
+    Column(
+        "reference_id", BigInteger, ForeignKey("reference_datasets.id", ondelete="SET NULL")
+    ),  # the reference the sums belong to (another one restarts everything)
+    Column("windows", Integer, nullable=False),  # windows applied since that reference's start
+    Column("last_window_end", UTCDateTime),  # newest window applied; older ones are not
+    Column("last_run_id", BigInteger),
+    Column("config", Text),  # the CUSUM settings the sums were made with (others restart)
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+sequential_features = Table(  # one feature's CUSUM for (monitor, reference)
+    "sequential_features",
+    metadata,
+    Column("monitor", Text, nullable=False),
+    Column(
+        "reference_id",
+        BigInteger,
+        ForeignKey("reference_datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("feature", Text, nullable=False),
+    Column("statistic", Float, nullable=False),  # the CUSUM sum S_t
+    Column("since", Integer, nullable=False),  # windows applied since the feature's (re)start
+    Column("warm_n", Integer, nullable=False),  # warm-up windows seen (Welford n, mean, M2)
+    Column("warm_mean", Float, nullable=False),
+    Column("warm_m2", Float, nullable=False),
+    Column("restarts", Integer, nullable=False),  # restarts after a resolved alert
+    Column("restarted_at", UTCDateTime),
+    PrimaryKeyConstraint("monitor", "reference_id", "feature", name="pk_sequential_features"),
+)
+
+sequential_windows = Table(  # each judged run's scores and whether its window was applied
+    "sequential_windows",
+    metadata,
+    Column("run_id", BigInteger, ForeignKey("drift_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("monitor", Text, nullable=False),
+    Column("reference_id", BigInteger, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("applied", Boolean, nullable=False),  # False: older than the newest applied window
+    Column("scores", json_doc(), nullable=False),  # {feature: z or null}
+    Index("ix_sequential_windows_monitor_end", "monitor", "window_end"),
+)

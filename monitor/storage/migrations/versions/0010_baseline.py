@@ -2,7 +2,7 @@
 seasonal baseline of N windows reads N rows instead of N x buckets x features.
 
 Revision ID: 0010_baseline
-Revises: 0013_mlflow
+Revises: 0009_mlflow
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_baseline"
-down_revision = "0013_mlflow"
+down_revision = "0009_mlflow"
 branch_labels = None
 depends_on = None
 

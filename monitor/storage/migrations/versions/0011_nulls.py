@@ -5,7 +5,7 @@ null quantiles (`monitor.drift.calibration.FeatureNull` as JSON). Written once w
 reference is materialised (or on first use for older references); the unique key lets the
 first of several replicas win.
 
-Revision ID: 0008_nulls
+Revision ID: 0011_nulls
 Revises: 0010_baseline
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0008_nulls"
+revision = "0011_nulls"
 down_revision = "0010_baseline"
 branch_labels = None
 depends_on = None

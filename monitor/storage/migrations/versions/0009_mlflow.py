@@ -4,8 +4,8 @@
   was read from, one row per reference version.
 - `mlflow_alias_watch`: the alias version the watcher last acted on (alias moves deploy once).
 
-Revision ID: 0013_mlflow
-Revises: 0011_marks
+Revision ID: 0009_mlflow
+Revises: 0008_marks
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_mlflow"
-down_revision = "0011_marks"
+revision = "0009_mlflow"
+down_revision = "0008_marks"
 branch_labels = None
 depends_on = None
 

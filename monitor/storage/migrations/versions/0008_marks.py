@@ -3,8 +3,8 @@
 Each mark is also an `alert_events` row (state "marked"), so the alert's history keeps
 every mark; `alert_marks` holds them by monitor for the measured false-alarm share.
 
-Revision ID: 0011_marks
-Revises: 0007_deploy_key (the coordinator re-chains)
+Revision ID: 0008_marks
+Revises: 0007_deploy_key
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_marks"
+revision = "0008_marks"
 down_revision = "0007_deploy_key"
 branch_labels = None
 depends_on = None
