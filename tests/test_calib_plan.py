@@ -46,7 +46,7 @@ def test_plan_follows_the_engine_choices_and_the_budget():
     assert by["target"].kind == "categorical" and not any(f.auto for f in plan.features)
     assert plan.budget_runs == 360 and plan.run_every_s == 7200  # 30 days of 2-hour runs
     assert [r.for_runs for r in plan.rules] == [1, 2, 1]
-    assert plan.correction == "none"
+    assert plan.correction == "holm"  # the default since auto thresholds (issue 14)
     # the engine's rule looks at the smaller side: a 178-row reference keeps the tests
     big = {f.name: f.method for f in plan_for(m, _frame(), None, 5000).features}
     assert (big["alcohol"], big["target"]) == ("ks", "chisquare")

@@ -40,6 +40,8 @@ STORE_COMMANDS: list[tuple[str, ...]] = [
     ("alerts", "list"),
     ("alerts", "show", "1"),
     ("alerts", "ack", "1"),
+    ("alerts", "mark", "1", "false"),
+    ("calibrate", "--monitor", "mon", "--windows", "100"),
     ("runs", "list"),
     ("runs", "show", "1"),
     ("runs", "export"),
