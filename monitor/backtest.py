@@ -23,13 +23,14 @@ from scipy import stats as sps
 
 from monitor.calibrate import PERIOD, feature_plans
 from monitor.display import PREDICTION_FEATURE
-from monitor.drift.calibration import NullCalibration, calibrate
-from monitor.drift.correction import correct
+from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
+from monitor.drift.calibration import FeatureNull
 from monitor.drift.registry import METHODS, decide
-from monitor.drift.result import FeatureResult
+from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.lifecycle import AlertState, step
 from monitor.reference import reference_frame
+from monitor.reference_nulls import calibrate_nulls
 from monitor.rules import RunFacts, evaluate
 from monitor.settings import MonitorSettings
 from monitor.storage.calibration_reads import StoredWindow, fired_per_rule, stored_windows
@@ -51,32 +52,35 @@ def _value(stats: dict[str, Any], method: str) -> tuple[float, float | None] | N
 
 
 class _Replay:
+    """The proposed config judging stored windows as the scheduler judges a window: fixed
+    thresholds by `registry.decide`, auto features and the dataset decision by
+    `auto_verdict.apply_auto` against the reference's null quantiles (the same seeded
+    calibration `reference_nulls` stores when a reference is materialised)."""
+
     def __init__(self, engine: Engine, proposed: MonitorSettings, windows: list[StoredWindow]):
         self.m, self.windows = proposed, windows
         rows = max((w.current_rows for w in windows), default=0)
         frame, _ = reference_frame(engine, proposed)
         self.plans = {f.name: f for f in feature_plans(proposed, frame, None, max(rows, 2))}
-        self.correction = str(getattr(proposed.drift, "correction", None) or "none")
         self.budget = proposed.alarm.runs(proposed.run_every)
-        self.alpha = min(0.5, 1.0 / self.budget)
-        inputs = [n for n in self.plans if n != PREDICTION_FEATURE]
-        self.level = 1.0 - self.alpha / max(1, len(inputs))
         self.unavailable = 0
-        self.nulls = self._nulls(frame, rows)
-
-    def _nulls(self, frame, rows: int) -> NullCalibration | None:
         seq = any(r.condition == SEQUENTIAL for r in self.m.rules)
-        want = {n: f for n, f in self.plans.items()
-                if not METHODS[f.method].is_p_value and (f.auto or seq or self.correction != "none")}  # fmt: skip
-        if not want or rows < 2:
-            return None
-        return calibrate(
-            frame[list(want)], methods={n: (f.method,) for n, f in want.items()},
-            kinds={n: f.kind for n, f in want.items()},
-            sizes=tuple(sorted({max(2, rows // 4), max(2, rows // 2), rows, 2 * rows})),
-        )  # fmt: skip
+        wanted = {n: (f.kind, f.method) for n, f in self.plans.items()
+                  if not METHODS[f.method].is_p_value and (f.auto or seq)}  # fmt: skip
+        self.nulls: dict[str, FeatureNull] = (
+            {x.name: x for x in calibrate_nulls(frame, wanted)} if wanted and rows >= 2 else {}
+        )
+        self.auto = AutoPlan(
+            methods={n: f.method for n, f in self.plans.items() if f.auto},
+            nulls={n: x for n, x in self.nulls.items() if self.plans[n].auto},
+            budget_runs=self.budget,
+            delta=proposed.alarm.delta,
+            correction=proposed.drift.correction,
+        )
 
-    def feature(self, row: dict[str, Any], w: StoredWindow) -> FeatureResult | None:
+    def feature(self, row: dict[str, Any], rows: int) -> tuple[FeatureResult, int] | None:
+        """The stored feature as the proposed config's method reads it, with its fixed
+        verdict, and its non-missing count in the window."""
         plan = self.plans.get(row["feature"])
         if plan is None:
             return None
@@ -93,48 +97,52 @@ class _Replay:
         if got is None:
             self.unavailable += 1
             got = (math.nan, None)
+        quality = doc.get("quality") or {}
+        quality = {k: v for k, v in quality.items() if k != DECIDED_BY}
+        thr = METHODS[plan.method].default_threshold if plan.threshold is None else plan.threshold
         miss = float(doc.get("missing_share_current") or 0.0)
-        m = max(2.0, w.current_rows * (1.0 - miss))
-        thr = plan.threshold
-        if plan.auto and self.nulls is not None and plan.name in self.nulls.features:
-            thr = self.nulls.features[plan.name].threshold(m, self.level)
-        thr = METHODS[plan.method].default_threshold if thr is None else thr
-        return FeatureResult(
+        f = FeatureResult(
             plan.name, plan.kind, plan.method, got[0], got[1], thr,
             decide(plan.method, got[0], got[1], thr), float(doc.get("missing_share_reference") or 0),
-            miss, stats, doc.get("quality") or {},
+            miss, stats, quality,
         )  # fmt: skip
+        return f, self._count(doc, rows, miss)
 
-    def p_value(self, f: FeatureResult, m: float) -> float:
-        if METHODS[f.method].is_p_value:
-            return math.nan if f.p_value is None else f.p_value
-        if self.nulls is None or f.name not in self.nulls.features:
-            return math.nan
-        return self.nulls.features[f.name].p_value(f.statistic, m)
+    def _count(self, doc: dict[str, Any], rows: int, miss: float) -> int:
+        decided = (doc.get("quality") or {}).get(DECIDED_BY) or {}
+        if isinstance(decided.get("window_size"), int | float):
+            return int(decided["window_size"])
+        return round(rows * (1.0 - miss))
 
     def z(self, f: FeatureResult, m: float) -> float:
-        if not METHODS[f.method].is_p_value and self.nulls and f.name in self.nulls.features:
-            return self.nulls.features[f.name].z_score(f.statistic, m)
-        p = self.p_value(f, m)
+        null = self.nulls.get(f.name)
+        if null is not None and not METHODS[f.method].is_p_value:
+            return null.z_score(f.statistic, m)
+        p = math.nan if f.p_value is None else float(f.p_value)
         return math.nan if math.isnan(p) else float(sps.norm.isf(max(p, 1e-300)))
 
     def facts(self, w: StoredWindow) -> tuple[RunFacts, tuple[FeatureResult, ...]]:
-        feats = tuple(x for row in w.features if (x := self.feature(row, w)) is not None)
+        got = [x for row in w.features if (x := self.feature(row, w.current_rows))]
+        counts = {f.name: n for f, n in got}
+        feats = [f for f, _ in got]
         inputs = tuple(f for f in feats if f.name != PREDICTION_FEATURE)
+        pred = next((f for f in feats if f.name == PREDICTION_FEATURE), None)
         share = sum(f.drifted for f in inputs) / len(inputs) if inputs else 0.0
-        dataset = bool(inputs) and share >= self.m.drift.drift_share
-        if self.correction != "none" and inputs:
-            ps = {f.name: self.p_value(f, w.current_rows) for f in inputs}
-            dataset = correct(ps, self.correction, self.alpha).any_rejected  # type: ignore[arg-type]
-        pred = PREDICTION_FEATURE if any(f.name == PREDICTION_FEATURE for f in feats) else None
+        drift_share = self.m.drift.drift_share
+        report = DriftReport(w.reference_rows, w.current_rows, bool(inputs) and share >= drift_share,
+                             share, drift_share, inputs)  # fmt: skip
+        report, pred, _ = apply_auto(report, pred, counts, self.auto)
+        inputs = report.features
+        feats = [*inputs, *([pred] if pred is not None else [])]
+        ok = w.status == "succeeded"
         facts = RunFacts(
             monitor=self.m.name, model=self.m.model, model_version=self.m.model_version,
             run_id=w.run_id, window_start=w.window_start, window_end=w.window_end,
-            status="succeeded" if w.status == "succeeded" else "insufficient_data",
-            dataset_drift=dataset if w.status == "succeeded" else None,
-            drift_share=share if w.status == "succeeded" else None,
-            drift_share_threshold=self.m.drift.drift_share,
-            features=feats if w.status == "succeeded" else (), prediction_feature=pred,
+            status="succeeded" if ok else "insufficient_data",
+            dataset_drift=bool(report.dataset_drift) if ok else None,
+            drift_share=report.drift_share if ok else None,
+            drift_share_threshold=drift_share,
+            features=tuple(feats) if ok else (), prediction_feature=pred.name if pred else None,
             current_rows=w.current_rows, reference_rows=w.reference_rows,
         )  # fmt: skip
         return facts, inputs

@@ -22,7 +22,6 @@ from typing import Any
 import pandas as pd
 
 from monitor.display import PREDICTION_FEATURE
-from monitor.drift.calibration import AUTO_METHOD
 from monitor.drift.defaults import default_method
 from monitor.drift.registry import METHODS, Kind
 from monitor.drift.simulate import FeaturePlan, Plan, RulePlan, SequentialPlan, simulate
@@ -43,10 +42,6 @@ _lock = threading.Lock()
 __all__ = ["PERIOD", "calibration", "feature_plans", "measured_share", "plan_for", "window_rows"]
 
 
-def _auto(value: Any) -> bool:
-    return isinstance(value, str) and value == "auto"
-
-
 def _kind(ref: Reference | None, frame: pd.DataFrame, monitor: MonitorSettings, name: str) -> Kind:
     per = monitor.drift.per_feature.get(name)
     if per is not None and per.kind is not None:
@@ -63,8 +58,13 @@ def _kind(ref: Reference | None, frame: pd.DataFrame, monitor: MonitorSettings, 
 def _method_threshold(
     monitor: MonitorSettings, name: str, kind: Kind, n_ref: int, m: int, n_cat: int
 ) -> tuple[str, float | None, bool]:
-    """The engine's choice (`engine.choose_method` / `choose_threshold`), plus `auto`."""
+    """The scheduler's choice: `DriftSettings.auto_method` for auto features (the same
+    function the scheduler judges by), else the engine's (`engine.choose_method` /
+    `choose_threshold`)."""
     d = monitor.drift
+    auto = d.auto_method(name, kind)
+    if auto is not None:
+        return auto, None, True
     per = d.per_feature.get(name)
     fo_method = per.method if per is not None else None
     fo_thr = getattr(per, "threshold", None) if per is not None else None
@@ -75,11 +75,6 @@ def _method_threshold(
         method = d.method
     else:
         method = default_method(kind, n_ref, m, n_cat)
-    auto = _auto(fo_thr) or (fo_thr is None and _auto(g_thr))
-    if auto:
-        if fo_method is None and (d.method is None or METHODS[method].is_p_value):
-            method = AUTO_METHOD[kind]
-        return method, None, True
     if fo_thr is not None:
         return method, float(fo_thr), False
     if g_thr is not None and fo_method is None and method == d.method:

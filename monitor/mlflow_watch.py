@@ -108,7 +108,7 @@ def check_alias(
     log.info(
         "mlflow_alias_moved",
         extra={"model": w.model, "from": seen, "version": version,
-               "deployment": outcome.deployment.id, "created": outcome.created},
+               "deployment": outcome.deployment.id, "new_deployment": outcome.created},
     )  # fmt: skip
     return outcome
 

@@ -38,7 +38,15 @@ def _monitor(**extra) -> MonitorSettings:
 
 
 def test_plan_follows_the_engine_choices_and_the_budget():
-    m = _monitor(drift={"per_feature": {"magnesium": {"method": "psi", "threshold": 0.3}}})
+    psi = {"per_feature": {"magnesium": {"method": "psi", "threshold": 0.3}}}
+    # the default threshold is auto: the scheduler's `DriftSettings.auto_method` decides
+    by = {f.name: f for f in plan_for(_monitor(drift=psi), _frame(), None, 120).features}
+    assert (by["alcohol"].method, by["target"].method) == ("wasserstein_normed", "jensenshannon")
+    assert by["alcohol"].auto and by["target"].auto and by["alcohol"].threshold is None
+    assert (by["magnesium"].method, by["magnesium"].threshold) == ("psi", 0.3)
+    assert not by["magnesium"].auto  # a number set for the feature wins
+    # a fixed monitor threshold: the engine's size- and kind-aware choice
+    m = _monitor(drift={**psi, "threshold": 0.05})
     plan = plan_for(m, _frame(), None, 120)
     by = {f.name: f for f in plan.features}
     assert (by["alcohol"].method, by["target"].method) == ("ks", "chisquare")  # small windows

@@ -29,3 +29,25 @@ def test_json_lines_parse() -> None:
     assert record["model"] == "m<script>"
     assert record["rows"] == 3
     assert record["level"] == "info"
+
+
+def test_no_log_call_overwrites_a_log_record_attribute() -> None:
+    """`extra={"created": ...}` raises KeyError inside logging whenever the level lets the
+    line through: the MLflow watcher lost its deployment outcome that way at INFO."""
+    import ast
+    from pathlib import Path
+
+    import monitor
+
+    reserved = set(logging.LogRecord("n", 0, "p", 0, "m", None, None).__dict__)
+    reserved |= {"message", "asctime"}
+    found = []
+    for path in Path(monitor.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if kw.arg == "extra" and isinstance(kw.value, ast.Dict):
+                    keys = [k.value for k in kw.value.keys if isinstance(k, ast.Constant)]
+                    found += [f"{path.name}:{node.lineno} {k}" for k in keys if k in reserved]
+    assert found == []
