@@ -149,11 +149,10 @@ class _Replay:
 
 
 def _cusum(replay: _Replay, inputs, w: StoredWindow, state: CusumState, counts: Counter, rule):
-    s = getattr(rule, "k", None)
+    s = replay.m.alarm.sequential  # the scheduler's settings (scheduler.sequential.config_for)
     cfg = CusumConfig(
-        arl0=replay.budget, features=max(1, len(inputs)), k=float(s or 1.0),
-        warmup=int(getattr(rule, "warmup", None) or 96),
-        delta=float(getattr(replay.m.alarm, "delta", 0.02)), cap=getattr(rule, "cap", 3.0),
+        arl0=replay.budget, features=max(1, len(inputs)), k=s.k, warmup=s.warmup,
+        delta=s.delta, cap=s.cap, learn=s.learn,
     )  # fmt: skip
     z = {f.name: replay.z(f, w.current_rows) for f in inputs}
     state, alarmed = update(state, z, cfg, "stored")

@@ -106,16 +106,9 @@ def feature_plans(
 
 
 def _sequential(monitor: MonitorSettings) -> SequentialPlan:
-    rule = next((r for r in monitor.rules if r.condition == "sequential_drift"), None)
-    base = SequentialPlan(delta=float(getattr(monitor.alarm, "delta", 0.02)))
-    if rule is None:
-        return base
-    return SequentialPlan(
-        k=float(getattr(rule, "k", None) or base.k),
-        warmup=int(getattr(rule, "warmup", None) or base.warmup),
-        delta=base.delta,
-        cap=getattr(rule, "cap", base.cap),
-    )
+    """The scheduler's CUSUM settings (`alarm.sequential`: k, warm-up, delta, cap, learn)."""
+    s = monitor.alarm.sequential
+    return SequentialPlan(k=s.k, warmup=s.warmup, delta=s.delta, cap=s.cap, learn=s.learn)
 
 
 def plan_for(

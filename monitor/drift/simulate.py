@@ -92,12 +92,14 @@ class RulePlan:
 
 @dataclass(frozen=True)
 class SequentialPlan:
-    """The CUSUM of a `sequential_drift` rule (defaults: docs/drift.md, "Measured")."""
+    """The CUSUM of a `sequential_drift` rule (defaults: docs/drift.md, "Measured"; a
+    monitor's come from `alarm.sequential`, as the scheduler's)."""
 
     k: float = 1.0
     warmup: int = 96
-    delta: float | None = 0.02
+    delta: float | None = 0.2
     cap: float | None = 3.0
+    learn: bool = True
 
 
 @dataclass(frozen=True)

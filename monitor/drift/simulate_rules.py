@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.drift.sequential import CusumConfig
+from monitor.drift.sequential import LEARN_QUIET, CusumConfig
 from monitor.errors import DriftError
 
 SEQUENTIAL = "sequential_drift"
@@ -78,6 +78,7 @@ def _config(plan: Any, features: int) -> CusumConfig:
     return CusumConfig(
         arl0=float(plan.budget_runs), features=max(1, features), k=s.k, warmup=s.warmup,
         delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
+        learn=bool(getattr(s, "learn", False)) and s.warmup > 0,
     )  # fmt: skip
 
 
@@ -112,22 +113,65 @@ def _scores(z: np.ndarray, mean, sd, cfg: CusumConfig) -> np.ndarray:
     return score
 
 
+def _welford_head(head: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stream's warm-up as Welford sums (n, mean, M2), streams × features."""
+    n = np.sum(~np.isnan(head), axis=1).astype(float)
+    with np.errstate(invalid="ignore"), _quiet():
+        mean = np.nan_to_num(np.nanmean(head, axis=1))
+        m2 = np.nan_to_num(np.nanvar(head, axis=1) * n)
+    return n, mean, m2
+
+
+def _learning_alarms(z: np.ndarray, cfg: CusumConfig) -> int:
+    """Alarms of the learning CUSUM (`monitor.drift.sequential.update` with `learn`) over
+    streams × T × p scores: after the warm-up a window is learned when LEARN_QUIET windows
+    in a row left the sum at 0; scored with the estimates before it."""
+    n, mean, m2 = _welford_head(z[:, : cfg.warmup])
+    sums, quiet = np.zeros_like(mean), np.zeros_like(mean)
+    h, alarms = cfg.bound, 0
+    for t in range(cfg.warmup, z.shape[1]):
+        zt = z[:, t]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.where(n > 1, np.sqrt(m2 / np.maximum(n - 1, 1)), 1.0)
+        score = (zt - mean) / np.maximum(sd, 0.1)
+        if cfg.cap is not None:
+            score = np.clip(score, -cfg.cap, cfg.cap)
+        ok = np.isfinite(zt)
+        learn = ok & (quiet >= LEARN_QUIET)
+        n1 = n + learn
+        d = np.where(learn, zt - mean, 0.0)
+        mean = mean + d / np.maximum(n1, 1)
+        m2 = m2 + np.where(learn, d * (zt - mean), 0.0)
+        n = n1
+        sums = np.where(ok, np.maximum(0.0, sums + np.nan_to_num(score) - cfg.k), sums)
+        quiet = np.where(ok, np.where(sums == 0.0, quiet + 1, 0), quiet)
+        hit = sums > h
+        alarms += int(hit.any(axis=1).sum())
+        sums[hit], quiet[hit] = 0.0, 0
+    return alarms
+
+
 def cusum_false_alarms(z_pool: np.ndarray, plan: Any, rng: np.random.Generator) -> dict[str, Any]:
     """False alarms per run of the dataset's CUSUM (any feature above the bound) on healthy
     streams resampled from `z_pool` (windows × features), restarting a feature after it
-    alarmed; the warm-up windows are not counted."""
+    alarmed; the warm-up windows are not counted. With `learn` (the scheduler's default) the
+    means and sds keep learning as the scheduler's do."""
     cfg = _config(plan, z_pool.shape[1])
     length = int(min(20_000, max(2_000, 4 * plan.budget_runs)))
     total = cfg.warmup + length
     z = z_pool[rng.integers(0, z_pool.shape[0], size=(STREAMS, total))]  # streams × T × p
-    mean, sd = _baseline(z, cfg.warmup)
-    score = np.nan_to_num(_scores(z[:, cfg.warmup :], mean, sd, cfg), nan=cfg.k)
-    h, sums, alarms = cfg.bound, np.zeros((STREAMS, z.shape[2])), 0
-    for t in range(length):
-        sums = np.maximum(0.0, sums + score[:, t] - cfg.k)
-        hit = sums > h
-        alarms += int(hit.any(axis=1).sum())
-        sums[hit] = 0.0
+    h = cfg.bound
+    if cfg.learn:
+        alarms = _learning_alarms(z, cfg)
+    else:
+        mean, sd = _baseline(z, cfg.warmup)
+        score = np.nan_to_num(_scores(z[:, cfg.warmup :], mean, sd, cfg), nan=cfg.k)
+        sums, alarms = np.zeros((STREAMS, z.shape[2])), 0
+        for t in range(length):
+            sums = np.maximum(0.0, sums + score[:, t] - cfg.k)
+            hit = sums > h
+            alarms += int(hit.any(axis=1).sum())
+            sums[hit] = 0.0
     runs = STREAMS * length
     return {
         "per_run": alarms / runs,
@@ -135,6 +179,7 @@ def cusum_false_alarms(z_pool: np.ndarray, plan: Any, rng: np.random.Generator) 
         "bound": h,
         "k": cfg.k,
         "warmup": cfg.warmup,
+        "learn": cfg.learn,
         "simulated_runs": runs,
         "design_per_run": 1.0 / plan.budget_runs,
     }
@@ -144,7 +189,9 @@ def cusum_delay(
     z_healthy: np.ndarray, z_shifted: np.ndarray, features: int, plan: Any, rng
 ) -> float | None:
     """Median windows from a shift's start to the feature's CUSUM alarm (after a healthy
-    warm-up); None when most streams do not alarm within MAX_DELAY windows."""
+    warm-up); None when most streams do not alarm within MAX_DELAY windows. Learning is
+    not simulated here: a shift building evidence is not learned (no zero sums), so the
+    warm-up's estimates are the ones that judge it."""
     cfg = _config(plan, features)
     healthy = z_healthy[~np.isnan(z_healthy)]
     shifted = z_shifted[~np.isnan(z_shifted)]

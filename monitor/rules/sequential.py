@@ -45,8 +45,9 @@ def _over(seq: Mapping[str, Any], f: Mapping[str, Any]) -> bool:
 
 
 def _entry(seq: Mapping[str, Any], name: str, f: Mapping[str, Any]) -> dict[str, Any]:
-    """What the payload states for one feature: sum, bound, windows since (re)start, warm-up,
-    the expected delay for the stated shift."""
+    """What the payload states for one feature: sum, bound, windows since (re)start, warm-up
+    and windows learned after it, the CUSUM's settings (k, cap, delta, learn), the expected
+    delay for the stated shift."""
     return {
         "feature": name,
         "statistic": float(f["statistic"]),
@@ -55,6 +56,12 @@ def _entry(seq: Mapping[str, Any], name: str, f: Mapping[str, Any]) -> dict[str,
         "warming_up": bool(f.get("warming_up")),
         "warmup_windows": int(f.get("warmup_seen") or 0),
         "warmup": int(seq.get("warmup") or 0),
+        "learned_windows": int(f.get("learned") or 0),
+        # what decided it: the CUSUM's settings (docs/drift.md, "In monitors")
+        "k": number(seq.get("k")),
+        "cap": number(seq.get("cap")),
+        "delta": number(seq.get("delta")),
+        "learn": bool(seq.get("learn")),
         "z": number(f.get("z")),
         "restarts": int(f.get("restarts") or 0),
         "expected_delay": seq.get("expected_delay"),

@@ -10,9 +10,11 @@ Called inside the transaction that stores a succeeded run, its alerts and their 
    the sequential rule gives no verdict for that run and its alerts hold. Each window is
    therefore counted at most once and the sums never go backwards;
 3. otherwise the window's null-standardised scores (`z_scores`) go through
-   `monitor.drift.sequential.update` (self-starting, winsorised, guaranteed bound) and the
-   new state is written; a new reference (a refresh, a deployment's) restarts everything,
-   warm-up included;
+   `monitor.drift.sequential.update` (self-starting, winsorised, guaranteed bound, and by
+   default learning: after the warm-up each feature's mean/sd keep learning from windows
+   that follow `LEARN_QUIET` zero sums in a row, `alarm.sequential.learn`) and the new
+   state is written, quiet counts included; a new reference (a refresh, a deployment's) or
+   other CUSUM settings (`config_key`) restart everything, warm-up included;
 4. after the alerts were stepped, `restart_resolved` restarts (sum 0, warm-up kept) the
    features whose sequential alert resolved in this run: the feature's own alert, or every
    feature when the dataset's alert resolved.
@@ -71,10 +73,10 @@ def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
 
 def config_for(monitor: MonitorSettings, features: int) -> CusumConfig:
     """The monitor's CUSUM: ARL0 = its false-alarm budget in runs, shared by `features`."""
-    alarm, seq = monitor.alarm, monitor.alarm.sequential
+    seq = monitor.alarm.sequential
     return CusumConfig(
-        alarm.runs(monitor.run_every), max(features, 1), k=seq.k, warmup=seq.warmup,
-        delta=alarm.delta, cap=seq.cap,
+        monitor.alarm.runs(monitor.run_every), max(features, 1), k=seq.k, warmup=seq.warmup,
+        delta=seq.delta, cap=seq.cap, learn=seq.learn,
     )  # fmt: skip
 
 
@@ -167,7 +169,7 @@ def config_key(config: CusumConfig) -> str:
     removed) restarts everything, warm-up included."""
     return (
         f"arl0={config.arl0:g};p={config.features};k={config.k:g};warmup={config.warmup};"
-        f"delta={config.delta};cap={config.cap}"
+        f"delta={config.delta};cap={config.cap};learn={int(config.learn)}"
     )
 
 
@@ -180,6 +182,7 @@ def _cusum_state(state: SequentialState, reference_id: int, same: bool) -> Cusum
         sums={n: c.statistic for n, c in state.features.items()},
         windows=state.windows,
         baseline={n: (float(c.warm_n), c.warm_mean, c.warm_m2) for n, c in state.features.items()},
+        quiet={n: c.quiet for n, c in state.features.items() if c.quiet},
     )
 
 
@@ -213,6 +216,7 @@ def advance(
             warm_n=int(n),
             warm_mean=float(mean),
             warm_m2=float(m2),
+            quiet=int(new.quiet.get(name, 0)),
         )
     after = SequentialState(
         state.monitor, reference_id, new.windows, window_end, run_id, features, key
@@ -233,8 +237,9 @@ def view(
         name: {
             "statistic": c.statistic,
             "since": c.since,
-            "warmup_seen": c.warm_n,
+            "warmup_seen": min(c.warm_n, config.warmup),
             "warming_up": c.warm_n < config.warmup,
+            "learned": max(0, c.warm_n - config.warmup),  # windows learned after the warm-up
             "z": None if name not in z or not math.isfinite(z[name]) else float(z[name]),
             "restarts": c.restarts,
         }
@@ -247,6 +252,7 @@ def view(
         "warmup": config.warmup,
         "cap": config.cap,
         "delta": config.delta,
+        "learn": config.learn,
         "expected_run_length": config.arl0,
         "features_monitored": config.features,
         "windows": state.windows,

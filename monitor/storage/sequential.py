@@ -6,8 +6,9 @@ Every run that applies a window locks that row first (`lock`: SELECT ... FOR UPD
 Postgres; SQLite serialises writers anyway) in the transaction that stores the run, its
 alerts and their outbox rows, so replicas apply a monitor's windows one at a time, each once,
 and only in window order. `sequential_features` holds one row per (monitor, reference,
-feature): the sum, windows since the feature's (re)start, its warm-up (Welford n, mean, M2)
-and how often it restarted after an alert resolved. A new reference replaces the rows
+feature): the sum, windows since the feature's (re)start, its warm-up (Welford n, mean, M2;
+with learning, the windows learned after the warm-up too), the quiet windows in a row that
+decide what is learned, and how often it restarted after an alert resolved. A new reference replaces the rows
 (`save` deletes the other references' rows of the monitor). `sequential_windows` logs every
 judged run: its window's scores and whether the window was applied (`log_window`,
 `window_log`), so that what the sums are made of can be checked and replayed.
@@ -55,6 +56,9 @@ class FeatureCusum:
     warm_m2: float = 0.0
     restarts: int = 0
     restarted_at: datetime | None = None
+    # learning (`CusumConfig.learn`): windows in a row that left the sum at 0; warm_n/mean/M2
+    # then go on counting the windows learned after the warm-up (migration 0013_seq_learn)
+    quiet: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def _features(conn: Connection, monitor: str, reference_id: int | None) -> dict[
             float(r.warm_m2),
             int(r.restarts),
             r.restarted_at,
+            int(r.quiet),
         )
         for r in rows
     }
@@ -147,6 +152,7 @@ def save(conn: Connection, state: SequentialState, now: datetime) -> None:
             "warm_m2": c.warm_m2,
             "restarts": c.restarts,
             "restarted_at": c.restarted_at,
+            "quiet": c.quiet,
         }
         for name, c in state.features.items()
     ]
@@ -161,7 +167,8 @@ def restart(
     now: datetime,
 ) -> int:
     """Restart features (None: all of them) at 0 after their alert resolved; their warm-up
-    is kept (it estimates the reference's offset, which did not change). Rows restarted."""
+    (and what was learned after it) is kept: it estimates the reference's offset, which did
+    not change; the quiet count restarts (`CusumState.reset`). Rows restarted."""
     stmt = update(sequential_features).where(f_.monitor == monitor, f_.reference_id == reference_id)
     if features is not None:
         names = sorted(set(features))
@@ -169,7 +176,7 @@ def restart(
             return 0
         stmt = stmt.where(f_.feature.in_(names))
     result = conn.execute(
-        stmt.values(statistic=0.0, since=0, restarts=f_.restarts + 1, restarted_at=now)
+        stmt.values(statistic=0.0, since=0, quiet=0, restarts=f_.restarts + 1, restarted_at=now)
     )
     return int(result.rowcount or 0)
 

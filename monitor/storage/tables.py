@@ -498,6 +498,8 @@ sequential_features = Table(  # one feature's CUSUM for (monitor, reference)
     Column("warm_m2", Float, nullable=False),
     Column("restarts", Integer, nullable=False),  # restarts after a resolved alert
     Column("restarted_at", UTCDateTime),
+    # windows in a row that left the sum at 0 (learning: 0013_seq_learn, branch b17-seq)
+    Column("quiet", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("monitor", "reference_id", "feature", name="pk_sequential_features"),
 )
 

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.drift.sequential import LEARN_QUIET, CusumConfig, CusumState, update
 from monitor.errors import ConfigError
 from monitor.notify.slack import render
 from monitor.rules import RunFacts, evaluate
-from monitor.scheduler.sequential import CEILING, advance, view
+from monitor.scheduler.sequential import CEILING, advance, config_for, config_key, view
 from monitor.settings import MonitorSettings, RuleSettings, parse_settings
 from monitor.storage.sequential import SequentialState
 
@@ -140,12 +140,68 @@ def test_settings_defaults_and_errors() -> None:
     m = MonitorSettings(name="a", model="m")
     s = m.alarm.sequential
     assert (s.k, s.warmup, s.cap, s.shift, m.alarm.delta) == (1.0, 96, 3.0, 2.0, 0.02)
-    doc = {"monitors": [{"name": "a", "model": "m", "alarm": {"sequential": {"cap": 0.5}}}]}
-    with pytest.raises(ConfigError, match="cap"):
-        parse_settings(doc)
+    assert (s.learn, s.delta) == (True, 0.2)  # bench/RESULTS.md, alarms run 3
+    config = config_for(m, 4)
+    assert (config.learn, config.delta, config.k, config.warmup, config.cap) == (
+        True, 0.2, 1.0, 96, 3.0
+    )  # fmt: skip
+    for bad in ({"cap": 0.5}, {"delta": 0.5}, {"delta": 0}):
+        doc = {"monitors": [{"name": "a", "model": "m", "alarm": {"sequential": bad}}]}
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            parse_settings(doc)
     rule = {"name": "s", "condition": "sequential_drift", "threshold": 3}
     with pytest.raises(ConfigError, match="expected_run_length"):
         parse_settings({"monitors": [{"name": "a", "model": "m", "rules": [rule]}]})
     rule = {"name": "s", "condition": "feature_drift", "per_feature": True}
     with pytest.raises(ConfigError, match="per_feature"):
         parse_settings({"monitors": [{"name": "a", "model": "m", "rules": [rule]}]})
+
+
+def test_the_monitors_cusum_keeps_learning_after_the_warm_up() -> None:
+    monitor = MonitorSettings(name="a", model="m", alarm={"sequential": {"warmup": 10}})
+    config = config_for(monitor, 3)
+    rng = np.random.default_rng(4)
+    state, pure = SequentialState("mon"), CusumState()
+    for i in range(30):
+        z = _z(rng)
+        state, _ = advance(state, 7, z, T + timedelta(hours=i), i, config)
+        pure, _ = update(pure, z, config, "7")
+    # healthy windows after the warm-up: those after LEARN_QUIET zero sums in a row learned
+    for name, f in state.features.items():
+        n, mean, m2 = pure.baseline[name]
+        assert (f.warm_n, f.warm_mean, f.warm_m2) == (n, mean, m2)
+        assert f.quiet == pure.quiet.get(name, 0)
+    f0 = state.features["f0"]
+    assert 10 < f0.warm_n <= 30 - LEARN_QUIET
+    v = view(state, True, z, config, 2.0)
+    assert (v["learn"], v["delta"]) == (True, 0.2)
+    assert v["features"]["f0"]["learned"] == f0.warm_n - 10
+    assert v["features"]["f0"]["warmup_seen"] == 10 and not v["features"]["f0"]["warming_up"]
+    [hit] = evaluate([_rule()], _facts(v))
+    entry = hit.details["sequential"]
+    assert (entry["learn"], entry["delta"], entry["k"], entry["cap"]) == (True, 0.2, 1.0, 3.0)
+    assert entry["learned_windows"] == state.features[entry["feature"]].warm_n - 10
+    frozen = MonitorSettings(
+        name="a", model="m", alarm={"sequential": {"warmup": 10, "learn": False}}
+    )
+    assert config_key(config_for(frozen, 3)) != config_key(config)  # learn off: a restart
+
+
+def test_learning_follows_a_slow_healthy_drift_the_frozen_cusum_alarms_on() -> None:
+    """The healthy mean of z creeps up by 1.5 sd of the warm-up over 400 windows: the frozen
+    warm-up takes it for drift, the learning CUSUM follows it (a reference draw's offset that
+    the warm-up measured with error, seen as the estimate improves)."""
+    rng = np.random.default_rng(5)
+    alarms = {}
+    for learn in (False, True):
+        monitor = MonitorSettings(
+            name="a", model="m", alarm={"sequential": {"warmup": 20, "learn": learn}}
+        )
+        config = config_for(monitor, 1)
+        state, fired = SequentialState("mon"), 0
+        for i in range(420):
+            z = {"f0": float(rng.standard_normal() + 1.5 * max(0, i - 20) / 400)}
+            state, _ = advance(state, 7, z, T + timedelta(hours=i), i, config)
+            fired += state.features["f0"].statistic > config.bound
+        alarms[learn] = fired
+    assert alarms[False] > 20 and alarms[True] < alarms[False] / 4, alarms

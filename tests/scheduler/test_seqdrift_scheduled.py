@@ -73,6 +73,8 @@ def test_persistent_small_shift_fires_although_no_window_flags_it(pg_engine, tmp
     assert seq["expected_delay"]["shift"] == 2.0
     assert seq["expected_delay"]["windows"] == pytest.approx(config.expected_delay(2.0))
     assert "CUSUM" in payload["summary"] and "bound" in payload["summary"]
+    # what decided it: the monitor's sequential settings (learning, its own delta)
+    assert (seq["learn"], seq["delta"], seq["k"], seq["cap"]) == (True, 0.2, 1.0, 3.0)
 
 
 def test_healthy_windows_stay_quiet(pg_engine, tmp_path) -> None:
@@ -84,7 +86,9 @@ def test_healthy_windows_stay_quiet(pg_engine, tmp_path) -> None:
     state = seq_store.load(pg_engine, "mon")
     assert state is not None and state.windows == WARMUP + 20
     assert max(f.statistic for f in state.features.values()) < bound
-    assert all(f.warm_n == WARMUP for f in state.features.values())
+    # learning: after the warm-up, windows that follow 3 zero sums in a row are learned too
+    assert all(f.warm_n >= WARMUP for f in state.features.values())
+    assert sum(f.warm_n - WARMUP for f in state.features.values()) > 0
     assert [r for r in _alert_rules(pg_engine) if r[0] == "seq"] == []
 
 
@@ -157,7 +161,7 @@ def test_state_survives_a_scheduler_restart_with_identical_sums(
     pg_engine, migrated_pg, tmp_path
 ) -> None:
     ref = reference_file(tmp_path / "ref.parquet")
-    n, half = WARMUP + 10, WARMUP // 2 + 5
+    n, half = WARMUP + 16, WARMUP + 8  # restarted after some windows were learned
     # one scheduler process all along, in its own database
     other = make_engine(migrated_pg("seqtwin"))
     try:
@@ -166,6 +170,7 @@ def test_state_survives_a_scheduler_restart_with_identical_sums(
             put_window(other, i, shift=0.1 if i >= WARMUP else 0.0)
             _run(other, straight, i)
         expected = seq_store.load(other, "mon")
+        expected_alerts = _alert_rules(other)
     finally:
         other.dispose()
     # the same stream, the scheduler restarted halfway: new engine, no cached nulls
@@ -174,6 +179,7 @@ def test_state_survives_a_scheduler_restart_with_identical_sums(
         put_window(pg_engine, i, shift=0.1 if i >= WARMUP else 0.0)
         _run(pg_engine, settings, i)
     stored = seq_store.load(pg_engine, "mon")
+    assert any(f.warm_n > WARMUP for f in stored.features.values())  # learning had begun
     pg_engine.dispose()
     sched_seq.clear_cache()
     auto_nulls.NULLS.clear()
@@ -184,10 +190,13 @@ def test_state_survives_a_scheduler_restart_with_identical_sums(
             put_window(engine, i, shift=0.1 if i >= WARMUP else 0.0)
             _run(engine, settings, i)
         got = seq_store.load(engine, "mon")
+        assert _alert_rules(engine) == expected_alerts  # the same alarms
     finally:
         engine.dispose()
     assert got.windows == expected.windows == n
     for name, f in expected.features.items():
         g = got.features[name]
-        assert (g.statistic, g.since, g.warm_n) == (f.statistic, f.since, f.warm_n), name
+        assert (g.statistic, g.since, g.warm_n, g.quiet) == (
+            f.statistic, f.since, f.warm_n, f.quiet
+        ), name  # fmt: skip
         assert math.isclose(g.warm_mean, f.warm_mean, rel_tol=0, abs_tol=0)

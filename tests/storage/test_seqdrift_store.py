@@ -24,7 +24,7 @@ def _ref(engine) -> int:
 
 def _state(ref_id: int, windows: int = 3) -> seq.SequentialState:
     feats = {
-        "a": seq.FeatureCusum(1.5, 3, 3, 0.25, 0.5),
+        "a": seq.FeatureCusum(1.5, 3, 3, 0.25, 0.5, quiet=4),
         "b'; drop table x; --": seq.FeatureCusum(0.0, 2, 2, -0.125, 1.0),
     }
     return seq.SequentialState("mon", ref_id, windows, T + timedelta(hours=windows), 9, feats)
@@ -36,11 +36,11 @@ def test_round_trip_restart_and_another_reference(engine) -> None:
     with engine.begin() as conn:
         assert seq.lock(conn, "mon", T) == seq.SequentialState("mon")
         seq.save(conn, _state(ref), T)
-    assert seq.load(engine, "mon") == _state(ref)
+    assert seq.load(engine, "mon") == _state(ref)  # quiet (0013_seq_learn) included
     with engine.begin() as conn:
         assert seq.restart(conn, "mon", ref, ["a"], T) == 1
     a = seq.load(engine, "mon").features["a"]
-    assert (a.statistic, a.since, a.restarts, a.restarted_at) == (0.0, 0, 1, T)
+    assert (a.statistic, a.since, a.restarts, a.restarted_at, a.quiet) == (0.0, 0, 1, T, 0)
     assert (a.warm_n, a.warm_mean, a.warm_m2) == (3, 0.25, 0.5)  # the warm-up is kept
     with engine.begin() as conn:
         assert seq.restart(conn, "mon", ref, None, T) == 2

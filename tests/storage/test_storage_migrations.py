@@ -25,8 +25,8 @@ def _not_a_partition(obj, name, type_, reflected, compare_to) -> bool:
 def _check_fresh_upgrade(url: str) -> None:
     engine = make_engine(url)
     assert current_revision(engine) is None
-    assert upgrade(engine) == head_revision() == "0012_seq"
-    assert upgrade(engine) == "0012_seq"  # idempotent
+    assert upgrade(engine) == head_revision() == "0013_seq_learn"
+    assert upgrade(engine) == "0013_seq_learn"  # idempotent
     names = set(inspect(engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
     with engine.connect() as conn:
