@@ -16,6 +16,8 @@ traffic; the time from the first drifted event produced to the signed webhook re
 local receiver.
 
     .venv/bin/python bench/scheduler.py --sizes 10000,1000000,10000000 --latency
+
+Part C (`--alarms N`, bench/_sched_alarms.py): issue 14's costs, side by side in one run.
 """
 
 from __future__ import annotations
@@ -67,6 +69,31 @@ def _drop(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def fill_window(engine, url: str, reference, n: int, deltas_per_bucket: int, start) -> None:  # type: ignore[no-untyped-def]
+    """The 24-hour window's bucket sketches (as ingestion builds them) and its n rows."""
+    per_bucket = n // BUCKETS
+    for b in range(BUCKETS):
+        rows = per_bucket + (1 if b < n % BUCKETS else 0)
+        _, cur = make_frames(rows, seed=1000 + b)
+        bucket_start = start + b * timedelta(minutes=5)
+        parts = np.array_split(np.arange(rows), deltas_per_bucket)
+        deltas = []
+        for part in parts:
+            frame = cur.iloc[part].copy()
+            frame[TS_COLUMN] = [bucket_start] * len(frame)
+            deltas += frame_deltas("bench", reference, frame, timedelta(minutes=5))
+        sketch_store.append_deltas(engine, deltas)
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+        conn.execute(
+            "INSERT INTO predictions (model, event_id, ts, received_at, features) "
+            "SELECT 'bench', 'e' || g, %s + (g * %s::interval), now(), '{}'::json "
+            "FROM generate_series(0, %s - 1) g",
+            (start, f"{86400 / n} seconds", n),
+        )
+        conn.execute("ANALYZE predictions")
+        conn.commit()
+
+
 def run_size(n: int, deltas_per_bucket: int, repeats: int) -> dict:
     name, url = _database()
     try:
@@ -92,29 +119,9 @@ def run_size(n: int, deltas_per_bucket: int, repeats: int) -> dict:
         reference = materialise(engine, monitor, frame=ref, source="bench")
         end = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(hours=24)
-        per_bucket = n // BUCKETS
         build = time.perf_counter()
-        for b in range(BUCKETS):
-            rows = per_bucket + (1 if b < n % BUCKETS else 0)
-            _, cur = make_frames(rows, seed=1000 + b)
-            bucket_start = start + b * timedelta(minutes=5)
-            parts = np.array_split(np.arange(rows), deltas_per_bucket)
-            deltas = []
-            for part in parts:
-                frame = cur.iloc[part].copy()
-                frame[TS_COLUMN] = [bucket_start] * len(frame)
-                deltas += frame_deltas("bench", reference, frame, timedelta(minutes=5))
-            sketch_store.append_deltas(engine, deltas)
+        fill_window(engine, url, reference, n, deltas_per_bucket, start)
         build_s = time.perf_counter() - build
-        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
-            conn.execute(
-                "INSERT INTO predictions (model, event_id, ts, received_at, features) "
-                "SELECT 'bench', 'e' || g, %s + (g * %s::interval), now(), '{}'::json "
-                "FROM generate_series(0, %s - 1) g",
-                (start, f"{86400 / n} seconds", n),
-            )
-            conn.execute("ANALYZE predictions")
-            conn.commit()
         times = []
         outcome = None
         for _ in range(repeats):
@@ -264,7 +271,17 @@ def main() -> None:
     ap.add_argument("--deltas-per-bucket", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--latency", action="store_true")
+    ap.add_argument(
+        "--alarms", type=int, default=0, metavar="N",
+        help="issue 14 costs: fixed vs auto vs auto + sequential on one window of N events, "
+        "and null materialisation for a 1M-row reference (bench/_sched_alarms.py)",
+    )  # fmt: skip
     args = ap.parse_args()
+    if args.alarms:
+        from _sched_alarms import main as alarms_main
+
+        alarms_main(args.alarms, args.deltas_per_bucket, args.repeats)
+        os._exit(0)
     if args.sizes:
         print(
             "| events in window | delta rows (25 features × 288 buckets × deltas) | "
