@@ -185,6 +185,9 @@ def test_the_monitors_cusum_keeps_learning_after_the_warm_up() -> None:
         name="a", model="m", alarm={"sequential": {"warmup": 10, "learn": False}}
     )
     assert config_key(config_for(frozen, 3)) != config_key(config)  # learn off: a restart
+    after, applied = advance(state, 7, z, T + timedelta(hours=30), 30, config_for(frozen, 3))
+    assert applied and after.windows == 1
+    assert {(f.warm_n, f.quiet) for f in after.features.values()} == {(1, 0)}
 
 
 def test_learning_follows_a_slow_healthy_drift_the_frozen_cusum_alarms_on() -> None:
