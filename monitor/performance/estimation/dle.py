@@ -34,7 +34,7 @@ import numpy as np
 from monitor.errors import EstimationError
 from monitor.jsonsafe import json_safe
 from monitor.performance.estimation.result import DEFAULT_Z, WindowEstimate, metric
-from monitor.performance.estimation.trees import fit_gbm, predict
+from monitor.performance.estimation.trees import fit_gbm, predict, predict_many
 
 SEED = 0
 FOLDS = 2  # cross-fitting: every reference row gets an out-of-fold loss prediction
@@ -143,8 +143,8 @@ def estimate(state: dict[str, Any], data: RegressionData) -> WindowEstimate:
             f"window has {data.features.shape[1]} features, the reference {state['features']}"
         )
     x, z = data.inputs(), float(state["z"])
-    abs_hat = np.maximum(predict(state["abs"]["model"], x), 0.0)
-    sq_hat = np.maximum(predict(state["sq"]["model"], x), 0.0)
+    abs_raw, sq_raw = predict_many((state["abs"]["model"], state["sq"]["model"]), x)
+    abs_hat, sq_hat = np.maximum(abs_raw, 0.0), np.maximum(sq_raw, 0.0)
     mae, mse = float(abs_hat.mean()), float(sq_hat.mean())
     sd: dict[str, tuple[float, float]] = {}
     for name, hat in (("abs", abs_hat), ("sq", sq_hat)):
