@@ -11,7 +11,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
 from monitor.errors import EstimationError
-from monitor.performance.estimation import dle, regression_data
+from monitor.performance.estimation import dle, forest, regression_data
 from monitor.performance.estimation.trees import export, predict, predict_many
 
 
@@ -50,6 +50,8 @@ def test_leaf_bitmasks_equal_sklearn_bit_for_bit_for_several_models_at_once():
         models.append((gbm, json.loads(json.dumps(export(gbm), allow_nan=False))))
         assert max(sum(t["leaf"]) for t in models[-1][1]["trees"]) == leaves  # all 32 bits used
     got = predict_many(tuple(state for _, state in models), x)
+    built = forest.build([state for _, state in models], x.shape[1])
+    assert built is not None and any((s > 0).sum() > 1 for s, _ in built.groups)  # shared tables
     for (gbm, state), values in zip(models, got, strict=True):
         np.testing.assert_array_equal(values, predict(state, x, how="sklearn"))
         np.testing.assert_allclose(values, gbm.predict(x), rtol=1e-12)

@@ -23,6 +23,7 @@ import numpy as np
 
 MAX_LEAVES = 32  # one uint32 mask per tree
 CHUNK_CELLS = 400_000  # rows × trees per step (1.6 MB of masks: stays in cache)
+GROUP_CODES = 1024  # most bin combinations of the columns sharing one table
 _FULL = np.uint32(0xFFFFFFFF)
 # de Bruijn sequence 0x077CB531: the index of a power of two from its product's top 5 bits
 _DEBRUIJN = np.array(
@@ -34,8 +35,9 @@ _DEBRUIJN = np.array(
 
 @dataclass(frozen=True)
 class Forest:
-    thresholds: list[np.ndarray]  # per feature: the sorted thresholds of every split on it
-    tables: list[np.ndarray]  # per feature: (bins + 2, trees) uint32; bin K+1 = NaN
+    features: list[int]  # the columns some split reads
+    thresholds: list[np.ndarray]  # per such column: the sorted thresholds of its splits
+    groups: list[tuple[np.ndarray, np.ndarray]]  # (bin stride per column, (codes, trees) masks)
     values: np.ndarray  # (trees, MAX_LEAVES) leaf values, leaves left to right
     bounds: list[tuple[int, int]]  # per ensemble: its trees' slice
     baselines: list[float]
@@ -62,11 +64,11 @@ def _leaves_in_order(tree: dict[str, Any]) -> tuple[list[int], dict[int, tuple[i
     return leaves, left_span
 
 
-def build(models: list[dict[str, Any]], features: int) -> Forest | None:
-    """The ensembles' bitmask tables; None if a tree has more than MAX_LEAVES leaves."""
-    trees = [t for model in models for t in model["trees"]]
-    if any(sum(t["leaf"]) > MAX_LEAVES for t in trees):
-        return None
+def _feature_tables(
+    trees: list[dict[str, Any]], features: int
+) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per column: sorted thresholds and the (bins + 2, trees) masks (bin K+1 = NaN); the
+    leaf values left to right."""
     cuts: list[list[float]] = [[] for _ in range(features)]
     for t in trees:
         for f, th, leaf in zip(t["feature"], t["threshold"], t["leaf"], strict=True):
@@ -86,21 +88,59 @@ def build(models: list[dict[str, Any]], features: int) -> Forest | None:
             tables[f][j + 1 : ts.size + 1, i] &= mask  # values above the threshold go right
             if not t["missing_left"][node]:
                 tables[f][ts.size + 1, i] &= mask
+    return thresholds, tables, values
+
+
+def _grouped(tables: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Columns with few bins share one table (the AND of theirs over every combination of
+    their bins, up to GROUP_CODES rows): fewer gathers per row. Greedy, smallest first."""
+    groups: list[list[int]] = []
+    size = GROUP_CODES + 1
+    for p in sorted(range(len(tables)), key=lambda p: (tables[p].shape[0], p)):
+        rows = tables[p].shape[0]
+        if size * rows > GROUP_CODES:
+            groups.append([])
+            size = 1
+        groups[-1].append(p)
+        size *= rows
+    out = []
+    for members in groups:
+        combined = tables[members[0]]
+        strides = [1]
+        for p in members[1:]:
+            t = tables[p]
+            combined = (combined[:, None, :] & t[None, :, :]).reshape(-1, t.shape[1])
+            strides = [s * t.shape[0] for s in strides] + [1]
+        position = np.zeros(len(tables), dtype=np.int64)
+        position[members] = strides
+        out.append((position, np.ascontiguousarray(combined)))
+    return out
+
+
+def build(models: list[dict[str, Any]], features: int) -> Forest | None:
+    """The ensembles' bitmask tables; None if a tree has more than MAX_LEAVES leaves."""
+    trees = [t for model in models for t in model["trees"]]
+    if any(sum(t["leaf"]) > MAX_LEAVES for t in trees):
+        return None
+    thresholds, tables, values = _feature_tables(trees, features)
+    used = [f for f in range(features) if (tables[f] != _FULL).any()]
     bounds, start = [], 0
     for model in models:
         bounds.append((start, start + len(model["trees"])))
         start += len(model["trees"])
-    return Forest(thresholds, tables, values, bounds, [float(m["baseline"]) for m in models])
+    groups = _grouped([tables[f] for f in used])
+    return Forest(used, [thresholds[f] for f in used], groups, values, bounds,
+                  [float(m["baseline"]) for m in models])  # fmt: skip
 
 
-def _bins(forest: Forest, x: np.ndarray) -> list[np.ndarray]:
-    out = []
-    for f, ts in enumerate(forest.thresholds):
+def _codes(forest: Forest, x: np.ndarray) -> list[np.ndarray]:
+    """Every group's table row for every row of `x`."""
+    bins = np.empty((len(forest.features), x.shape[0]), dtype=np.int64)
+    for p, (f, ts) in enumerate(zip(forest.features, forest.thresholds, strict=True)):
         col = x[:, f]
-        b = np.searchsorted(ts, col, side="left")
-        b[np.isnan(col)] = ts.size + 1
-        out.append(b)
-    return out
+        bins[p] = np.searchsorted(ts, col, side="left")
+        bins[p][np.isnan(col)] = ts.size + 1
+    return [strides @ bins for strides, _ in forest.groups]
 
 
 def predict_all(forest: Forest, x: np.ndarray) -> list[np.ndarray]:
@@ -108,14 +148,15 @@ def predict_all(forest: Forest, x: np.ndarray) -> list[np.ndarray]:
     n, trees = x.shape[0], forest.values.shape[0]
     leaf_values = np.empty((trees, n))
     if trees:
-        bins = _bins(forest, np.asarray(x, dtype=float))
+        codes = _codes(forest, np.asarray(x, dtype=float))
+        tables = [table for _, table in forest.groups]
         flat = forest.values.ravel()
         offset = np.arange(trees, dtype=np.int64) * MAX_LEAVES
         step = max(1, CHUNK_CELLS // trees)
         for s in range(0, n, step):
             alive = np.full((min(step, n - s), trees), _FULL, dtype=np.uint32)
-            for table, b in zip(forest.tables, bins, strict=True):
-                np.bitwise_and(alive, table[b[s : s + step]], out=alive)
+            for table, code in zip(tables, codes, strict=True):
+                np.bitwise_and(alive, table[code[s : s + step]], out=alive)
             lowest = alive & (~alive + np.uint32(1))
             leaf = _DEBRUIJN[(lowest * np.uint32(0x077CB531)) >> np.uint32(27)]
             leaf += offset
