@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 MAX_LEAVES = 32  # one uint32 mask per tree
-CHUNK_CELLS = 400_000  # rows × trees per step (1.6 MB of masks: stays in cache)
+CHUNK_CELLS = 120_000  # rows × trees per step (0.5 MB of masks: stays in cache)
 GROUP_CODES = 1024  # most bin combinations of the columns sharing one table
 _FULL = np.uint32(0xFFFFFFFF)
 # de Bruijn sequence 0x077CB531: the index of a power of two from its product's top 5 bits
+_HASH = np.uint32(0x077CB531)
 _DEBRUIJN = np.array(
     [0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
      31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9],
@@ -37,8 +38,8 @@ _DEBRUIJN = np.array(
 class Forest:
     features: list[int]  # the columns some split reads
     thresholds: list[np.ndarray]  # per such column: the sorted thresholds of its splits
-    groups: list[tuple[np.ndarray, np.ndarray]]  # (bin stride per column, (codes, trees) masks)
-    values: np.ndarray  # (trees, MAX_LEAVES) leaf values, leaves left to right
+    groups: list[tuple[np.ndarray, np.ndarray]]  # (bin stride per column, (trees, codes) masks)
+    values: np.ndarray  # (trees, 32) leaf values by the de Bruijn hash of their bit
     bounds: list[tuple[int, int]]  # per ensemble: its trees' slice
     baselines: list[float]
 
@@ -113,7 +114,7 @@ def _grouped(tables: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
             strides = [s * t.shape[0] for s in strides] + [1]
         position = np.zeros(len(tables), dtype=np.int64)
         position[members] = strides
-        out.append((position, np.ascontiguousarray(combined)))
+        out.append((position, np.ascontiguousarray(combined.T)))
     return out
 
 
@@ -129,7 +130,8 @@ def build(models: list[dict[str, Any]], features: int) -> Forest | None:
         bounds.append((start, start + len(model["trees"])))
         start += len(model["trees"])
     groups = _grouped([tables[f] for f in used])
-    return Forest(used, [thresholds[f] for f in used], groups, values, bounds,
+    by_hash = values[:, _DEBRUIJN]  # the leaf whose bit hashes to h sits in column h
+    return Forest(used, [thresholds[f] for f in used], groups, by_hash, bounds,
                   [float(m["baseline"]) for m in models])  # fmt: skip
 
 
@@ -151,16 +153,19 @@ def predict_all(forest: Forest, x: np.ndarray) -> list[np.ndarray]:
         codes = _codes(forest, np.asarray(x, dtype=float))
         tables = [table for _, table in forest.groups]
         flat = forest.values.ravel()
-        offset = np.arange(trees, dtype=np.int64) * MAX_LEAVES
+        offset = (np.arange(trees, dtype=np.uint32) * np.uint32(MAX_LEAVES))[:, None]
         step = max(1, CHUNK_CELLS // trees)
         for s in range(0, n, step):
-            alive = np.full((min(step, n - s), trees), _FULL, dtype=np.uint32)
+            e = min(n, s + step)
+            alive = np.full((trees, e - s), _FULL, dtype=np.uint32)
             for table, code in zip(tables, codes, strict=True):
-                np.bitwise_and(alive, table[code[s : s + step]], out=alive)
-            lowest = alive & (~alive + np.uint32(1))
-            leaf = _DEBRUIJN[(lowest * np.uint32(0x077CB531)) >> np.uint32(27)]
-            leaf += offset
-            leaf_values[:, s : s + step] = flat[leaf.T]
+                np.bitwise_and(alive, np.take(table, code[s:e], axis=1), out=alive)
+            bit = np.negative(alive)  # two's complement: the lowest set bit alone survives &
+            np.bitwise_and(bit, alive, out=bit)
+            np.multiply(bit, _HASH, out=bit)  # de Bruijn: a distinct top 5 bits per bit
+            np.right_shift(bit, np.uint32(27), out=bit)
+            bit += offset
+            leaf_values[:, s:e] = flat[bit]
     out = []  # axis 0 is summed tree after tree, as scikit-learn's `out += tree` does
     for (first, end), base in zip(forest.bounds, forest.baselines, strict=True):
         summed = leaf_values[first:end].sum(axis=0) if end > first else np.zeros(n)
