@@ -150,21 +150,7 @@ def _judge_newest(
     newest = window_estimate_rows(engine, monitor.name, limit=1)
     if newest and newest[0].window_end > row.window_end:
         return
-    facts = RunFacts(
-        monitor=monitor.name,
-        model=monitor.model,
-        model_version=monitor.model_version,
-        run_id=None,
-        window_start=row.window_start,
-        window_end=row.window_end,
-        status="succeeded",
-        current_rows=row.rows,
-        reference_rows=ref.row_count if ref else 0,
-        reference_performance=ref.performance if ref else None,
-        kind="performance",
-        estimated=row.estimate.get("metrics") or {},
-        estimator=est.method,
-    )
+    facts = _estimate_facts(monitor, ref, est, row, estimated=row.estimate.get("metrics") or {})
     step_window_alerts(
         engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
         "estimated_performance_alert",
@@ -189,7 +175,23 @@ def judge_gap(
         for r in history
     )  # fmt: skip
     row = max(changed, key=lambda r: (r.window_end, r.window_start))
-    facts = RunFacts(
+    facts = _estimate_facts(monitor, ref, est, row, estimate_history=docs)
+    step_window_alerts(
+        engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
+        "estimation_gap_alert",
+    )  # fmt: skip
+
+
+def _estimate_facts(
+    monitor: MonitorSettings,
+    ref: Reference | None,
+    est: EstimatorRow,
+    row: WindowEstimateRow,
+    **extra: Any,
+) -> RunFacts:
+    """The facts of one estimated window: both estimate rules judge the same window fields,
+    only what they look at (`estimated` or `estimate_history`) differs."""
+    return RunFacts(
         monitor=monitor.name,
         model=monitor.model,
         model_version=monitor.model_version,
@@ -202,12 +204,8 @@ def judge_gap(
         reference_performance=ref.performance if ref else None,
         kind="performance",
         estimator=est.method,
-        estimate_history=docs,
+        **extra,
     )
-    step_window_alerts(
-        engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
-        "estimation_gap_alert",
-    )  # fmt: skip
 
 
 def step_window_alerts(
