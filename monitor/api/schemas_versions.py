@@ -7,12 +7,14 @@ ISO 8601 in UTC, `NO_NUL` on text input).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.api.schemas import NO_NUL, RunBrief, _Out
+from monitor.storage.deployments import EpisodeAlert, EpisodeRun
 
 # --- champion and challenger (issue 16 item 4) ---------------------------------------------
 
@@ -100,15 +102,12 @@ class DeploymentOut(_Out):
     created: bool
 
 
-class EpisodeAlertOut(_Out):
-    id: int
-    monitor: str
-    rule: str
-    subject: str
-    severity: str
-    state: str
-    fired_at: datetime | None
-    resolved_at: datetime | None
+# The stored episode parts (`monitor.storage.deployments`: their fields are not repeated
+# here) as dataclasses without docstrings (one would become the OpenAPI description),
+# documented and serialised like the models (as schemas.AlertOut).
+@dataclass(frozen=True)
+class EpisodeAlertOut(EpisodeAlert):
+    pass
 
 
 class EpisodeTriggerOut(_Out):
@@ -120,14 +119,9 @@ class EpisodeTriggerOut(_Out):
     answer: dict[str, Any] | None = Field(description="The target's answer: run id, URL.")
 
 
-class EpisodeRunOut(_Out):
-    id: int
-    monitor: str
-    window_start: datetime
-    window_end: datetime
-    status: str
-    dataset_drift: bool | None
-    drift_share: float | None
+@dataclass(frozen=True)
+class EpisodeRunOut(EpisodeRun):
+    pass
 
 
 class EpisodeOut(_Out):
