@@ -98,7 +98,7 @@ def _nulls(reference: pd.DataFrame, plan: Plan, seed: int) -> NullCalibration | 
     wanted = {
         f.name: m
         for f in plan.features
-        if (m := _calibratable(f)) and (f.auto or seq or plan.correction != "none")
+        if (m := _calibratable(f)) and (f.auto or seq)  # a correction reads auto ones only
     }
     if not wanted:
         return None
