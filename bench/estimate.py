@@ -161,14 +161,15 @@ def child(data: Path) -> None:
     )
     report = {}
     for method in methods:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         est = ESTIMATORS[method]
         state = est.fit(make(ref))
         out = []
         for i in range(0, len(ana), spec["chunk"]):
             res = est.estimate(state, make(ana.iloc[i : i + spec["chunk"]], target=False))
             out.append({k: [m.value, m.lower, m.upper] for k, m in res.metrics.items()})
-        report[method] = {"seconds": time.perf_counter() - start, "windows": out}
+        report[method] = {"seconds": time.perf_counter() - start,
+                          "cpu_seconds": time.process_time() - cpu, "windows": out}  # fmt: skip
     print(json.dumps(report))
 
 
@@ -269,8 +270,9 @@ def cost_lines(root: Path, ref_rows: int, count: int, size: int, only: str = "")
         f"Cost: randhie, reference resampled to {ref_rows:,} rows, {count} windows of "
         f"{size:,} rows.",
         "",
-        "| case | tool | fit+estimate s | process wall s | peak RSS MB | windows | load after |",
-        "|---|---|---|---|---|---|---|",
+        "| case | tool | fit+estimate s | fit+estimate CPU s | process wall s | peak RSS MB | "
+        "windows | load after |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     cases = [c for c in (load_cases()[0], load_cases()[2]) if only in c["name"]]
     for case in cases:  # randhie binary, randhie regression
@@ -281,11 +283,13 @@ def cost_lines(root: Path, ref_rows: int, count: int, size: int, only: str = "")
         method = COST_METHOD[case["task"]]
         for tool, m in ((f"ours ({method})", got["ours"]), ("NannyML", got["nannyml"])):
             if m is None or not m.ok:
-                lines.append(f"| {case['name']} | {tool} | failed | - | - | - | {load} |")
+                lines.append(f"| {case['name']} | {tool} | failed | - | - | - | - | {load} |")
                 continue
             rep = m.report.get(method, m.report)
+            cpu = rep.get("cpu_seconds")
             lines.append(
-                f"| {case['name']} | {tool} | {rep['seconds']:.2f} | {m.wall_s:.2f} | "
+                f"| {case['name']} | {tool} | {rep['seconds']:.2f} | "
+                f"{'-' if cpu is None else format(cpu, '.2f')} | {m.wall_s:.2f} | "
                 f"{m.peak_rss_mb:.0f} | {len(rep['windows'])} | {load} |"
             )
         print(lines[-1], file=sys.stderr, flush=True)

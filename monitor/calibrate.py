@@ -24,7 +24,8 @@ import pandas as pd
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.defaults import default_method
 from monitor.drift.registry import METHODS, Kind
-from monitor.drift.simulate import FeaturePlan, Plan, RulePlan, SequentialPlan, simulate
+from monitor.drift.simulate import simulate
+from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.errors import InputError, ReferenceFailed
 from monitor.reference import Reference, latest, reference_frame
 from monitor.settings import MonitorSettings
@@ -128,6 +129,7 @@ def plan_for(
         run_every_s=every.total_seconds(),
         drift_share=monitor.drift.drift_share,
         correction=str(getattr(monitor.drift, "correction", None) or "none"),
+        delta=monitor.alarm.delta,
         bins=monitor.drift.bins,
         prediction=PREDICTION_FEATURE
         if any(f.name == PREDICTION_FEATURE for f in features)

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Reques
 
 from monitor.access.auth import require_admin, require_read
 from monitor.api.deps import BAD_INPUT, CONFLICT, ERRORS, NOT_FOUND, engine_of, settings_of
-from monitor.api.schemas import (
-    NO_NUL,
+from monitor.api.schemas import NO_NUL
+from monitor.api.schemas_versions import (
     DeploymentIn,
     DeploymentList,
     DeploymentOut,

@@ -15,7 +15,8 @@ from pydantic import AwareDatetime
 
 from monitor.access.auth import require_read
 from monitor.api.deps import BAD_INPUT, ERRORS, NOT_FOUND, engine_of, settings_of
-from monitor.api.schemas import NO_NUL, RunBrief, VersionCompareOut, VersionDriftOut
+from monitor.api.schemas import NO_NUL, RunBrief
+from monitor.api.schemas_versions import VersionCompareOut, VersionDriftOut
 from monitor.performance.versions import compare_versions
 from monitor.settings import MonitorSettings
 from monitor.storage import run_reads

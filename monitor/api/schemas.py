@@ -1,7 +1,8 @@
 """Response and request bodies of /api/v1 (the OpenAPI document is generated from these).
 
 Names of models, features and categories come from events: they are returned as JSON strings,
-never interpreted. Timestamps are ISO 8601 in UTC.
+never interpreted. Timestamps are ISO 8601 in UTC. The bodies about model versions (champion
+and challenger, deployments, episodes) are in `monitor.api.schemas_versions`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from monitor.lifecycle import Alert
+from monitor.storage.mlflow_refs import Lineage
 
 NO_NUL = r"^[^\x00]*$"  # Postgres text cannot hold NUL; such input is invalid, not a 5xx
 
@@ -202,18 +204,11 @@ class DeadLetters(_Out):
     samples: list[DeadLetterSample]
 
 
-class MlflowLineage(_Out):
+# The stored lineage (`monitor.storage.mlflow_refs.Lineage`: its fields are not repeated
+# here), a dataclass documented and serialised like the models (as AlertOut).
+@dataclass(frozen=True)
+class MlflowLineage(Lineage):
     """Where an MLflow reference version came from (issue 16)."""
-
-    model_uri: str
-    registered_model: str
-    alias: str | None
-    model_version: str
-    run_id: str
-    dataset_name: str | None
-    dataset_digest: str | None
-    artifact_path: str | None
-    data_uri: str
 
 
 class ReferenceVersion(_Out):
@@ -276,142 +271,6 @@ class AckIn(BaseModel):
 class Health(_Out):
     status: Literal["ok", "ready", "not_ready"]
     checks: dict[str, bool] = Field(default_factory=dict)
-
-
-# --- champion and challenger (issue 16 item 4) ---------------------------------------------
-
-
-class VersionTestOut(_Out):
-    """The accuracy test: McNemar on the discordant pairs (paired) or the two-proportion z-test."""
-
-    name: Literal["mcnemar_exact", "mcnemar_chi2", "two_proportion_z"]
-    statistic: float | None
-    p_value: float | None
-    discordant: list[int] | None = Field(
-        description="[A right and B wrong, A wrong and B right] (paired only)."
-    )
-
-
-class MetricDiffOut(_Out):
-    metric: str
-    a: float | None
-    b: float | None
-    diff: float | None = Field(description="b - a")
-    low: float | None = Field(description="Bootstrap interval of b - a, lower end.")
-    high: float | None
-
-
-class VersionDriftOut(_Out):
-    """A monitor of one of the two versions and its finished run over exactly this window."""
-
-    monitor: str
-    version: str
-    run: RunBrief | None
-
-
-class VersionCompareOut(_Out):
-    model: str
-    window_start: datetime
-    window_end: datetime
-    version_a: str
-    version_b: str
-    design: Literal["paired", "unpaired"]
-    task: Literal["classification", "regression"] | None
-    predictions_a: int
-    predictions_b: int
-    rows_a: int
-    rows_b: int
-    pairs: int
-    test: VersionTestOut | None
-    metrics: list[MetricDiffOut]
-    confidence: float
-    resamples: int
-    reason: str | None
-    drift: list[VersionDriftOut]
-
-
-# --- deployments (issue #16 item 2) ---
-
-
-class DeploymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
-    reference: str = Field(
-        min_length=1,
-        max_length=2000,
-        pattern=NO_NUL,
-        description="The new version's training data: a CSV/Parquet path the service can read.",
-    )
-    trigger: str | None = Field(
-        None,
-        max_length=200,
-        pattern=NO_NUL,
-        description="The outbox delivery id of the retraining trigger that caused it.",
-    )
-
-
-class DeploymentOut(_Out):
-    id: int
-    model: str
-    version: str
-    reference: str
-    trigger_delivery_id: str | None
-    alert_id: int | None
-    deployed_at: datetime
-    reference_versions: dict[str, int]
-    superseded: list[int]
-    created: bool
-
-
-class EpisodeAlertOut(_Out):
-    id: int
-    monitor: str
-    rule: str
-    subject: str
-    severity: str
-    state: str
-    fired_at: datetime | None
-    resolved_at: datetime | None
-
-
-class EpisodeTriggerOut(_Out):
-    delivery_id: str
-    route: str
-    event: str
-    status: str
-    delivered_at: datetime | None
-    answer: dict[str, Any] | None = Field(description="The target's answer: run id, URL.")
-
-
-class EpisodeRunOut(_Out):
-    id: int
-    monitor: str
-    window_start: datetime
-    window_end: datetime
-    status: str
-    dataset_drift: bool | None
-    drift_share: float | None
-
-
-class EpisodeOut(_Out):
-    deployment: DeploymentOut
-    alert: EpisodeAlertOut | None
-    trigger: EpisodeTriggerOut | None
-    runs: list[EpisodeRunOut] = Field(
-        description="The deployed version's first finished drift runs per monitor."
-    )
-    before: list[EpisodeRunOut] = Field(
-        description="Each monitor's last finished drift runs before the deployment."
-    )
-
-
-class EpisodeList(_Out):
-    items: list[EpisodeOut]
-
-
-class DeploymentList(_Out):
-    items: list[DeploymentOut]
 
 
 # --- estimates (issue #15 item 5) ---

@@ -134,23 +134,52 @@ def drift(
     fail_on_drift: bool,
 ) -> int:
     """Compare CURRENT with REFERENCE (CSV or Parquet files) and report drift per feature."""
-    import dataclasses
-
-    import orjson
-
     from monitor.threads import configure
 
     configure()  # before numpy loads OpenBLAS: one thread per column worker
 
     from monitor.cli.drift_config import load_drift_config as load
-    from monitor.cli.drift_gate import gate_lines, judge, with_multivariate
-    from monitor.cli.inputs import parse_columns, quiet_scipy_notes, read_inputs
+    from monitor.cli.drift_gate import gate_lines, judge
+    from monitor.cli.inputs import quiet_scipy_notes
+
+    quiet_scipy_notes()
+    config = load(config_path, monitor_name)
+    report, decision = _compare(reference, current, config, columns, method, threshold, alpha)
+    gate = judge(report, config)
+    if as_json:
+        import orjson
+
+        out = report.to_dict()
+        if decision is not None:
+            out["dataset_decision"] = decision
+        if config.rules:
+            out["rules"] = gate.to_list()
+        click.echo(orjson.dumps(out).decode())
+    else:
+        click.echo("\n".join([render_table(report), *gate_lines(report, gate)]))
+    return 1 if fail_on_drift and gate.failed else 0
+
+
+def _compare(
+    reference: Path,
+    current: Path,
+    config: Any,
+    columns: str | None,
+    method: str | None,
+    threshold: str | None,
+    alpha: float,
+) -> tuple[Any, dict[str, Any] | None]:
+    """The report (and with --threshold auto the dataset decision): apart from the command
+    so its options, reading and printing stay readable. Column by column from the files
+    unless auto thresholds or the domain classifier need the frames."""
+    import dataclasses
+
+    from monitor.cli.drift_gate import with_multivariate
+    from monitor.cli.inputs import parse_columns, read_inputs
     from monitor.drift.columnar import compare_files
     from monitor.drift.options import DriftOptions
     from monitor.drift.result import DriftReport
 
-    quiet_scipy_notes()
-    config = load(config_path, monitor_name)
     settings = config.settings
     options = (
         DriftOptions.from_settings(settings.fixed(), prefix="")  # "auto" only on request
@@ -178,17 +207,7 @@ def drift(
         ref, cur, names = read_inputs(reference, current, columns)
         report = report or compare(ref, cur, options, names)
         report = with_multivariate(report, config, ref, cur)
-    gate = judge(report, config)
-    if as_json:
-        out = report.to_dict()
-        if decision is not None:
-            out["dataset_decision"] = decision
-        if config.rules:
-            out["rules"] = gate.to_list()
-        click.echo(orjson.dumps(out).decode())
-    else:
-        click.echo("\n".join([render_table(report), *gate_lines(report, gate)]))
-    return 1 if fail_on_drift and gate.failed else 0
+    return report, decision
 
 
 COMMANDS = [drift]

@@ -41,7 +41,7 @@ from monitor.drift.correction import Correction, correct
 from monitor.drift.registry import METHODS
 from monitor.drift.result import DriftReport, FeatureResult
 
-__all__ = ["AutoPlan", "apply_auto", "budget_alpha"]
+__all__ = ["AutoPlan", "apply_auto", "auto_level", "budget_alpha"]
 
 DECIDED_BY = "decided_by"  # the key of FeatureResult.quality that says what decided it
 
@@ -86,8 +86,7 @@ def _with_null(
 ) -> tuple[FeatureResult, float]:
     s = _score_statistic(f)
     rho = reference_share(m, null.reference_rows)
-    z_thr = guaranteed_threshold(alpha_f, delta_f, rho)
-    level = float(special.ndtr(z_thr))
+    level = auto_level(alpha_f, delta_f, m, null.reference_rows)
     threshold = null.threshold(m, level)
     decided: dict[str, Any] = {
         "rule": "null_quantile", "method": null.method, "window_size": m,
@@ -203,3 +202,12 @@ def _dataset(
         "min_p_value_corrected": min(finite) if finite else None,
     }
     return decision, replace(report, features=tuple(features), dataset_drift=bool(rejected))
+
+
+def auto_level(alpha_f: float, delta_f: float, m: float, reference_rows: float) -> float:
+    """The null quantile level of an auto threshold: Phi of the guarded score threshold
+    (`alarm_guarantee.guaranteed_threshold`, rho = m/(m + N)) for a feature judged at
+    alpha_f with delta_f of the guard. The scheduler (`_with_null`) and the simulation
+    (`monitor.drift.simulate`) both read it, so a forecast judges as the monitor does."""
+    rho = reference_share(m, reference_rows)
+    return float(special.ndtr(guaranteed_threshold(alpha_f, delta_f, rho)))

@@ -31,13 +31,15 @@ How the figures are obtained (docs/drift.md, "Calibrate"):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from monitor.drift.alarm_guarantee import conditional_p_value, reference_share
+from monitor.drift.auto_verdict import auto_level
 from monitor.drift.calibration import (
     AUTO_METHOD,
     CATEGORICAL_METHODS,
@@ -48,6 +50,7 @@ from monitor.drift.calibration import (
 )
 from monitor.drift.registry import METHODS, Kind
 from monitor.drift.simulate_draws import Column, Shift, column_stats
+from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.drift.simulate_rules import (
     SEQUENTIAL,
     cusum_delay,
@@ -57,7 +60,6 @@ from monitor.drift.simulate_rules import (
 )
 from monitor.errors import DriftError
 
-DAY_S = 86_400.0
 SHIFTS: dict[Kind, tuple[Shift, ...]] = {
     "numeric": (Shift("mean", 0.1), Shift("mean", 0.25), Shift("mean", 0.5)),
     "categorical": (Shift("mass", 0.1), Shift("mass", 0.25)),
@@ -67,63 +69,10 @@ SIMULATED = frozenset(
     | {SEQUENTIAL}
 )
 
+# the scheduler's guarded p-value (the same function, window by window)
+_GUARDED = np.vectorize(conditional_p_value, otypes=[float])
+
 __all__ = ["SHIFTS", "SIMULATED", "FeaturePlan", "Plan", "RulePlan", "SequentialPlan", "simulate"]
-
-
-@dataclass(frozen=True)
-class FeaturePlan:
-    """How one feature is judged: its method and threshold (None with `auto`)."""
-
-    name: str
-    kind: Kind
-    method: str
-    threshold: float | None = None
-    auto: bool = False
-
-
-@dataclass(frozen=True)
-class RulePlan:
-    name: str
-    condition: str
-    threshold: float | None = None
-    feature: str | None = None
-    for_runs: int = 1
-
-
-@dataclass(frozen=True)
-class SequentialPlan:
-    """The CUSUM of a `sequential_drift` rule (defaults: docs/drift.md, "Measured"; a
-    monitor's come from `alarm.sequential`, as the scheduler's)."""
-
-    k: float = 1.0
-    warmup: int = 96
-    delta: float | None = 0.2
-    cap: float | None = 3.0
-    learn: bool = True
-
-
-@dataclass(frozen=True)
-class Plan:
-    features: tuple[FeaturePlan, ...]
-    rules: tuple[RulePlan, ...]
-    window_rows: int
-    budget_runs: float  # expected runs between false alarms (AlarmSettings.runs)
-    run_every_s: float = 3600.0
-    drift_share: float = 0.5
-    correction: str = "none"  # none | holm | bh (dataset decision)
-    alpha: float | None = None  # per-window family alpha; default 1 / budget_runs
-    bins: int = 10
-    prediction: str | None = None  # the prediction's feature name (judged on its own)
-    sequential: SequentialPlan = field(default_factory=SequentialPlan)
-    fresh: bool = True
-
-    @property
-    def family_alpha(self) -> float:
-        return self.alpha if self.alpha is not None else min(0.5, 1.0 / self.budget_runs)
-
-    @property
-    def runs_per_day(self) -> float:
-        return DAY_S / self.run_every_s
 
 
 @dataclass
@@ -149,7 +98,7 @@ def _nulls(reference: pd.DataFrame, plan: Plan, seed: int) -> NullCalibration | 
     wanted = {
         f.name: m
         for f in plan.features
-        if (m := _calibratable(f)) and (f.auto or seq or plan.correction != "none")
+        if (m := _calibratable(f)) and (f.auto or seq)  # a correction reads auto ones only
     }
     if not wanted:
         return None
@@ -193,9 +142,12 @@ class _Runner:
             f.name: Column.of(f.name, f.kind, reference[f.name], plan.bins) for f in plan.features
         }
         self.nulls = _nulls(reference, plan, seed)
-        inputs = [f for f in plan.features if f.name != plan.prediction]
-        self.inputs = tuple(f.name for f in inputs)
-        self.level = 1.0 - plan.family_alpha / max(1, len(inputs))
+        self.inputs = tuple(f.name for f in plan.features if f.name != plan.prediction)
+        # as `auto_verdict.apply_auto`: alpha and delta split over the auto features judged,
+        # the inputs and the prediction
+        self.auto = tuple(f.name for f in plan.features if f.auto and f.name in self.inputs)
+        self.k = max(1, sum(f.auto for f in plan.features))
+        self.alpha_f, self.delta_f = plan.family_alpha / self.k, plan.delta / self.k
 
     def m(self, name: str) -> int:
         return self.cols[name].window_size(self.plan.window_rows)
@@ -208,9 +160,14 @@ class _Runner:
         return self.rng.integers(0, col.values.size, size=(rows.shape[0], self.m(name)))
 
     def threshold(self, f: FeaturePlan) -> float:
+        """The feature's threshold; auto: the scheduler's (`auto_verdict.auto_level`, the
+        guarded null quantile at the window's values; a p-value test: alpha_f)."""
+        if f.auto and METHODS[f.method].is_p_value:
+            return self.alpha_f
         if f.auto:
             assert self.nulls is not None
-            return self.nulls.features[f.name].threshold(self.m(f.name), self.level)
+            null, m = self.nulls.features[f.name], self.m(f.name)
+            return null.threshold(m, auto_level(self.alpha_f, self.delta_f, m, null.reference_rows))
         return METHODS[f.method].default_threshold if f.threshold is None else f.threshold
 
     def feature(self, f: FeaturePlan, rows: np.ndarray, shift: Shift | None = None):
@@ -222,7 +179,7 @@ class _Runner:
         with np.errstate(invalid="ignore"):
             if METHODS[f.method].is_p_value:
                 assert p is not None
-                flag = p < thr
+                flag = (p <= thr) if f.auto else (p < thr)  # auto: as auto_verdict._with_test
             else:
                 flag = stat >= thr
         null = self.nulls.features.get(f.name) if self.nulls is not None else None
@@ -232,6 +189,8 @@ class _Runner:
             z = sps.norm.isf(np.clip(p, 1e-300, 1.0))
         else:
             z = np.full(stat.shape, np.nan)
+        if f.auto and null is not None and p is None:  # the guarded p the correction reads
+            p = _GUARDED(z, reference_share(m, null.reference_rows), self.delta_f)
         p_for_family = p if p is not None else sps.norm.sf(z)
         return stat, p_for_family, np.where(np.isnan(stat), False, flag), z
 
@@ -251,10 +210,7 @@ def _conditions(rule: RulePlan, sim: _Sim, run: _Runner) -> dict[str, np.ndarray
     share = flags.mean(axis=0) if flags.size else np.zeros(0)
     c = rule.condition
     if c == "dataset_drift":
-        p = np.array([sim.p[n] for n in run.inputs])
-        return {
-            "": dataset_condition(plan.correction, share, p, plan.drift_share, plan.family_alpha)
-        }
+        return {"": _dataset_drift(sim, run, share)}
     if c == "drift_share":
         return {"": share >= float(rule.threshold or 0.0)}
     if c == "prediction_drift":
@@ -265,6 +221,23 @@ def _conditions(rule: RulePlan, sim: _Sim, run: _Runner) -> dict[str, np.ndarray
         thr = float(rule.threshold or 0.0)
         return {n: np.nan_to_num(sim.stat[n], nan=-np.inf) >= thr for n in names}
     return {n: sim.flag[n] for n in names}
+
+
+def _dataset_drift(sim: _Sim, run: _Runner, share: np.ndarray) -> np.ndarray:
+    """The dataset decision as the scheduler makes it (`auto_verdict.apply_auto`): with auto
+    input features, `correction` over their guarded p-values at alpha·k_in/k (`none`: any
+    p <= that alpha); without, the share of flagged inputs against `drift_share`."""
+    plan = run.plan
+    if not run.auto:
+        if not run.inputs:
+            return np.zeros(len(next(iter(sim.flag.values()))), dtype=bool)
+        return share >= plan.drift_share
+    p = np.array([sim.p[n] for n in run.auto])
+    alpha = plan.family_alpha * len(run.auto) / run.k
+    if plan.correction == "none":
+        with np.errstate(invalid="ignore"):
+            return np.asarray((p <= alpha).any(axis=0))
+    return dataset_condition(plan.correction, share, p, plan.drift_share, alpha)
 
 
 def _rate(q: float, k: int) -> float:

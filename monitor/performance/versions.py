@@ -121,6 +121,7 @@ class VersionComparison:
 
 # Metrics as functions of the column means of per-row indicator/error columns.
 _Metric = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+_Cols = Mapping[str, np.ndarray]  # per-row columns of one version
 
 
 def _f1(m: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -206,29 +207,32 @@ def compare_versions(
         return replace(
             base, design=chosen, task=task, rows_a=n_a, rows_b=n_b, pairs=len(pa), reason=reason
         )
-    test = None
-    if task == "classification":
-        ra, rb = ca["correct"] > 0, cb["correct"] > 0
-        test = (
-            mcnemar(ra, rb)
-            if chosen == "paired"
-            else two_proportion_z(int(ra.sum()), n_a, int(rb.sum()), n_b)
-        )
-    boot = None
-    if resamples > 0:
-        if chosen == "paired":
-            ba, bb = bootstrap_means([ca, cb], rng, resamples)
-        else:
-            (ba,), (bb,) = (
-                bootstrap_means([ca], rng, resamples),
-                bootstrap_means([cb], rng, resamples),
-            )
-        boot = (ba, bb)
+    test = _accuracy_test(chosen, ca, cb) if task == "classification" else None
+    boot = _bootstrap(chosen, ca, cb, rng, resamples) if resamples > 0 else None
     diffs = tuple(_metric_diff(name, fn, ca, cb, boot, confidence) for name, fn in metrics.items())
     return replace(
         base, design=chosen, task=task, rows_a=n_a, rows_b=n_b, pairs=len(pa), test=test,
         metrics=diffs,
     )  # fmt: skip
+
+
+def _accuracy_test(design: Design, ca: _Cols, cb: _Cols) -> TestResult:
+    """McNemar on paired rows, else the two-proportion z-test (classification only)."""
+    ra, rb = ca["correct"] > 0, cb["correct"] > 0
+    if design == "paired":
+        return mcnemar(ra, rb)
+    return two_proportion_z(int(ra.sum()), len(ra), int(rb.sum()), len(rb))
+
+
+def _bootstrap(
+    design: Design, ca: _Cols, cb: _Cols, rng: np.random.Generator, resamples: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Column means of A and B per resample: pairs drawn together, else each side on its
+    own (A's draws first)."""
+    if design == "paired":
+        ba, bb = bootstrap_means([ca, cb], rng, resamples)
+        return ba, bb
+    return bootstrap_means([ca], rng, resamples)[0], bootstrap_means([cb], rng, resamples)[0]
 
 
 def _rows(columns: Mapping[str, np.ndarray]) -> int:

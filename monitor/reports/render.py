@@ -166,6 +166,38 @@ def _evidently_html(result: EvidentlyResult, note: str | None) -> str:
     )
 
 
+def _evidently_run(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    drift: DriftReport | None,
+    column_kinds: Mapping[str, str] | None,
+    max_rows: int,
+    seed: int,
+) -> tuple[EvidentlyResult, str | None]:
+    """Evidently's result on the sampled common columns and the sampling note: apart from
+    the page, as it is the one costly step and the only one that samples."""
+    labels = _columns(reference, current, drift)
+    names = [str(c) for c in labels]
+    ref_side, cur_side = sample_pair(reference, current, max_rows, seed)  # rows first: no
+    if names:  # full-size copy of a 1M-row frame just to pick columns
+        share = drift.drift_share_threshold if drift is not None else None
+        evidently = evidently_report(
+            ref_side.frame.loc[:, labels].set_axis(names, axis=1),
+            cur_side.frame.loc[:, labels].set_axis(names, axis=1),
+            names,
+            column_kinds,
+            share,
+        )
+    else:
+        evidently = EvidentlyResult(None, "NoCommonColumns", "no column is in both inputs")
+    note = sampling_note(ref_side, cur_side)
+    if note:
+        note = f"{note[:-1]} (seed {seed}, without replacement)."
+        if drift is not None:
+            note += " The summary above was computed by our engine on the full data."
+    return evidently, note
+
+
 def render_report(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -189,28 +221,9 @@ def render_report(
     placed after the summary.
     """
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    labels = _columns(reference, current, drift)
-    names = [str(c) for c in labels]
     if column_kinds is None and drift is not None:
         column_kinds = {f.name: f.kind for f in drift.features}
-    ref_side, cur_side = sample_pair(reference, current, max_rows, seed)  # rows first: no
-    if names:  # full-size copy of a 1M-row frame just to pick columns
-        share = drift.drift_share_threshold if drift is not None else None
-        evidently = evidently_report(
-            ref_side.frame.loc[:, labels].set_axis(names, axis=1),
-            cur_side.frame.loc[:, labels].set_axis(names, axis=1),
-            names,
-            column_kinds,
-            share,
-        )
-    else:
-        evidently = EvidentlyResult(None, "NoCommonColumns", "no column is in both inputs")
-    note = sampling_note(ref_side, cur_side)
-    if note:
-        note = f"{note[:-1]} (seed {seed}, without replacement)."
-        if drift is not None:
-            note += " The summary above was computed by our engine on the full data."
-
+    evidently, note = _evidently_run(reference, current, drift, column_kinds, max_rows, seed)
     summary = ""
     if drift is not None:
         summary = f'<section id="summary"><h2>Drift summary</h2>{summary_html(drift)}</section>'

@@ -150,21 +150,10 @@ def _judge_newest(
     newest = window_estimate_rows(engine, monitor.name, limit=1)
     if newest and newest[0].window_end > row.window_end:
         return
-    facts = RunFacts(
-        monitor=monitor.name,
-        model=monitor.model,
-        model_version=monitor.model_version,
-        run_id=None,
-        window_start=row.window_start,
-        window_end=row.window_end,
-        status="succeeded",
-        current_rows=row.rows,
-        reference_rows=ref.row_count if ref else 0,
-        reference_performance=ref.performance if ref else None,
-        kind="performance",
-        estimated=row.estimate.get("metrics") or {},
-        estimator=est.method,
-    )
+    facts = window_facts(
+        monitor, ref, _window(row), row.rows,
+        estimated=row.estimate.get("metrics") or {}, estimator=est.method,
+    )  # fmt: skip
     step_window_alerts(
         engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
         "estimated_performance_alert",
@@ -189,25 +178,43 @@ def judge_gap(
         for r in history
     )  # fmt: skip
     row = max(changed, key=lambda r: (r.window_end, r.window_start))
-    facts = RunFacts(
-        monitor=monitor.name,
-        model=monitor.model,
-        model_version=monitor.model_version,
-        run_id=None,
-        window_start=row.window_start,
-        window_end=row.window_end,
-        status="succeeded",
-        current_rows=row.rows,
-        reference_rows=ref.row_count if ref else 0,
-        reference_performance=ref.performance if ref else None,
-        kind="performance",
-        estimator=est.method,
-        estimate_history=docs,
+    facts = window_facts(
+        monitor, ref, _window(row), row.rows, estimator=est.method, estimate_history=docs
     )
     step_window_alerts(
         engine, settings, monitor, facts, evaluate(monitor.rules, facts), now,
         "estimation_gap_alert",
     )  # fmt: skip
+
+
+def _window(row: WindowEstimateRow) -> Window:
+    return Window(row.window_start, row.window_end)
+
+
+def window_facts(
+    monitor: MonitorSettings,
+    ref: Reference | None,
+    window: Window,
+    rows: int,
+    **extra: Any,
+) -> RunFacts:
+    """The rules' view of one performance window (realised or estimated): the same window
+    fields for each, only what the rules look at (`performance`, `estimated`,
+    `estimate_history`, ...) in `extra` differs."""
+    return RunFacts(
+        monitor=monitor.name,
+        model=monitor.model,
+        model_version=monitor.model_version,
+        run_id=None,
+        window_start=window.start,
+        window_end=window.end,
+        status="succeeded",
+        current_rows=rows,
+        reference_rows=ref.row_count if ref else 0,
+        reference_performance=ref.performance if ref else None,
+        kind="performance",
+        **extra,
+    )
 
 
 def step_window_alerts(
@@ -233,4 +240,4 @@ def step_window_alerts(
         )
 
 
-__all__ = ["estimate_windows", "step_window_alerts", "stored_estimator"]
+__all__ = ["estimate_windows", "step_window_alerts", "stored_estimator", "window_facts"]

@@ -114,7 +114,7 @@ def run_window(
     run = _claim(engine, settings, monitor, window, now, retry_failed=retry_failed)
     if run is None:
         return None
-    return _guarded(run, _compute, crash_is_failure=True)
+    return _guarded(run, _compute)
 
 
 def run_frame(
@@ -141,7 +141,7 @@ def run_frame(
         )
         return _store(run, ref, report, prediction, rebuilt=False, decision=decision)
 
-    return _guarded(run, compute, crash_is_failure=False)
+    return _guarded(run, compute)
 
 
 def _claim(
@@ -168,10 +168,9 @@ def _claim(
     return ClaimedRun(engine, settings, monitor, window, run_id, now, time.monotonic())
 
 
-def _guarded(
-    run: ClaimedRun, compute: Callable[[ClaimedRun], RunOutcome], *, crash_is_failure: bool
-) -> RunOutcome:
-    """`compute(run)`; a run that cannot compare is finished as skipped or failed."""
+def _guarded(run: ClaimedRun, compute: Callable[[ClaimedRun], RunOutcome]) -> RunOutcome:
+    """`compute(run)`; a run that cannot compare is finished as skipped or failed (a crash
+    too, time and count windows alike: a claimed run is never left "running")."""
     try:
         return compute(run)
     except ReferencePending as exc:
@@ -179,8 +178,6 @@ def _guarded(
     except MonitorError as exc:
         return _fail(run, str(exc))
     except Exception as exc:  # a bug must not leave a run "running" until its lease ends
-        if not crash_is_failure:
-            raise
         log.exception("run_crashed", extra={"monitor": run.monitor.name, "run_id": run.run_id})
         return _fail(run, f"internal error: {exc!r}")
 

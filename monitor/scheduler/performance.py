@@ -23,8 +23,8 @@ from monitor.performance import (
 )
 from monitor.performance.labelled import LabelledWindow
 from monitor.reference import latest
-from monitor.rules import RuleHit, RunFacts, evaluate
-from monitor.scheduler.estimation import estimate_windows, step_window_alerts
+from monitor.rules import RuleHit, evaluate
+from monitor.scheduler.estimation import estimate_windows, step_window_alerts, window_facts
 from monitor.settings import MonitorSettings, Settings
 from monitor.storage.db import Engine
 from monitor.storage.labelled import load_window, relabelled_span
@@ -180,22 +180,12 @@ def _judge(
     metrics = result.overall.metrics
     if metrics is None:
         return
-    facts = RunFacts(
-        monitor=monitor.name,
-        model=monitor.model,
-        model_version=monitor.model_version,
-        run_id=None,
-        window_start=window.start,
-        window_end=window.end,
-        status="succeeded",
-        current_rows=result.predictions,
-        reference_rows=ref.row_count if ref else 0,
+    facts = window_facts(
+        monitor, ref, window, result.predictions,
         # undefined metrics left out: the rules read a missing and a None metric alike
         performance={k: v for k, v in metrics.scalars().items() if v is not None},
-        reference_performance=ref.performance if ref else None,
         labelled_rows=result.overall.evaluated,
-        kind="performance",
-    )
+    )  # fmt: skip
     hits = evaluate(monitor.rules, facts)
     if late:
         hits = [_late_hit(h, window) for h in hits]

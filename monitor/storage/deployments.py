@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
 from monitor.errors import DeploymentRaced
 from monitor.storage.db import storage_errors
+from monitor.storage.locks import advisory_lock
 from monitor.storage.tables import (
     alerts,
     deployments,
@@ -84,19 +85,8 @@ _LOCAL_LOCK = threading.Lock()  # SQLite: one process writes
 def deployment_lock(engine: Engine, model: str) -> Iterator[None]:
     """Deployments of one model one at a time: a session advisory lock on Postgres (across
     replicas), a process lock on SQLite. The unique deployment key backs it up."""
-    if engine.dialect.name != "postgresql":
-        with _LOCAL_LOCK:
-            yield
-        return
-    key = {"k": f"monitor.deploy:{model}"}
-    with storage_errors(engine, "lock deployments"), engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), key)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
-            conn.commit()
+    with advisory_lock(engine, f"monitor.deploy:{model}", _LOCAL_LOCK, "lock deployments"):
+        yield
 
 
 def newest_deployment(conn: Connection, model: str) -> Deployment | None:

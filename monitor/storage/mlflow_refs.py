@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy import Engine, delete, func, insert, select
 
 from monitor.storage.db import storage_errors
+from monitor.storage.locks import advisory_lock
 from monitor.storage.tables import mlflow_alias_watch, reference_datasets, reference_mlflow
 
 m_ = reference_mlflow.c
@@ -78,19 +79,8 @@ _LOCAL_LOCK = threading.Lock()  # SQLite: one process
 def watch_lock(engine: Engine, model: str) -> Iterator[None]:
     """The alias watcher of one model one at a time: a session advisory lock on Postgres
     (across replicas), a process lock on SQLite. Not the deployment lock (deploy takes that)."""
-    if engine.dialect.name != "postgresql":
-        with _LOCAL_LOCK:
-            yield
-        return
-    key = {"k": f"monitor.mlflow-watch:{model}"}
-    with storage_errors(engine, "lock mlflow watch"), engine.connect() as conn:
-        conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), key)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), key)
-            conn.commit()
+    with advisory_lock(engine, f"monitor.mlflow-watch:{model}", _LOCAL_LOCK, "lock mlflow watch"):
+        yield
 
 
 def watched_version(engine: Engine, model: str, registered_model: str, alias: str) -> str | None:

@@ -8,6 +8,7 @@ engine, within Monte Carlo error; draw by draw, its statistics are the engine's.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 from sklearn.datasets import load_diabetes, load_wine
 
 from monitor.drift import DriftOptions, FeatureOptions, compare
+from monitor.drift.auto_verdict import AutoPlan, apply_auto
 from monitor.drift.correction import correct
 from monitor.drift.simulate import FeaturePlan, Plan, RulePlan, _Runner, simulate
 from monitor.drift.simulate_rules import median_delay
@@ -29,11 +31,13 @@ def _diabetes() -> pd.DataFrame:
     return frame
 
 
-def _plans(frame: pd.DataFrame, numeric: str, threshold: float | None) -> tuple[FeaturePlan, ...]:
+def _plans(
+    frame: pd.DataFrame, numeric: str, threshold: float | None, auto: bool = False
+) -> tuple[FeaturePlan, ...]:
     return tuple(
-        FeaturePlan(c, "categorical", "chisquare")
+        FeaturePlan(c, "categorical", "chisquare", auto=auto)
         if c == "sex"
-        else FeaturePlan(c, "numeric", numeric, threshold)
+        else FeaturePlan(c, "numeric", numeric, threshold, auto)
         for c in frame.columns
     )
 
@@ -80,11 +84,16 @@ def test_fixed_threshold_false_flags_match_the_engine_loop():
     # per 30 days at hourly runs: (1 - q) q new alerts per run, 720 runs
     q = data
     assert out["rules"][0]["per_30d"] == pytest.approx(720 * (1 - q) * q)
+    # as the scheduler: a correction applies to auto features only; fixed ones: drift share
+    holm = simulate(frame, replace(plan, correction="holm"), windows=4000, seed=3, delays=False)
+    assert holm["rules"][0]["subjects"][0]["per_window"] == data
 
 
 def test_holm_dataset_decision_matches_the_engine_loop():
+    """Auto p-value tests (`method: ks`, threshold auto): Holm over their own p-values at
+    the family alpha (no prediction: alpha·k_in/k = alpha), as `auto_verdict.apply_auto`."""
     frame = _diabetes()
-    plans = _plans(frame, "ks", None)
+    plans = _plans(frame, "ks", None, auto=True)
     plan = Plan(plans, (RulePlan("data", "dataset_drift"),), ROWS, budget_runs=20,
                 correction="holm", alpha=0.2, fresh=False)  # fmt: skip
     out = simulate(frame, plan, windows=3000, seed=5, delays=False)
@@ -149,3 +158,56 @@ def test_median_delay_is_the_geometric_median_and_counts_consecutive_runs():
         run = np.where(hits[:, t], run + 1, 0)
         first = np.where((run >= 2) & (first == 10**6), t + 1, first)
     assert median_delay(0.3, 2) == np.median(first)
+
+
+def test_auto_thresholds_are_the_ones_the_scheduler_judges_by():
+    """`monitor calibrate` forecasts with the monitor's auto thresholds: per feature the one
+    `auto_verdict.apply_auto` reports for the same null and window size (alpha and the
+    guard's delta split over the inputs and the prediction), not an unguarded 1 - alpha/k."""
+    frame = load_wine(as_frame=True).frame.drop(columns=["target"]).iloc[:, :5]
+    plans = tuple(FeaturePlan(c, "numeric", "wasserstein_normed", auto=True) for c in frame)
+    pred = plans[-1].name  # judged on its own, but one of the k the budget is split over
+    plan = Plan(plans, (RulePlan("feat", "feature_drift"),), ROWS, budget_runs=720,
+                delta=0.05, prediction=pred)  # fmt: skip
+    run = _Runner(frame, plan, seed=1)
+    assert run.nulls is not None
+    options = _options(plans, 0.5)
+    report = compare(frame, frame.iloc[:ROWS].reset_index(drop=True), options)
+    inputs = tuple(f for f in report.features if f.name != pred)
+    prediction = next(f for f in report.features if f.name == pred)
+    auto = AutoPlan(methods={f.name: f.method for f in plans}, nulls=run.nulls.features,
+                    budget_runs=720, delta=0.05)  # fmt: skip
+    judged, judged_pred, _ = apply_auto(
+        replace(report, features=inputs), prediction, dict.fromkeys(frame, ROWS), auto
+    )
+    assert judged_pred is not None
+    want = {f.name: f.threshold for f in (*judged.features, judged_pred)}
+    got = {f.name: run.threshold(f) for f in plans}
+    assert got == pytest.approx(want, rel=1e-12)
+    out = simulate(frame, plan, windows=50, seed=1, delays=False)
+    assert {f["name"]: f["threshold"] for f in out["features"]} == pytest.approx(want, rel=1e-12)
+
+
+def test_auto_dataset_decision_matches_apply_auto_on_the_engine_loop():
+    """Auto distances (and an auto test): the simulated dataset rate equals that of
+    resampled windows compared by the engine and judged by `auto_verdict.apply_auto`
+    (guarded p-values, Holm at alpha·k_in/k) with the same nulls."""
+    frame = _diabetes()
+    plans = _plans(frame, "wasserstein_normed", None, auto=True)
+    plan = Plan(plans, (RulePlan("data", "dataset_drift"),), ROWS, budget_runs=4,
+                correction="holm", delta=0.05, fresh=False)  # fmt: skip
+    out = simulate(frame, plan, windows=3000, seed=5, delays=False)
+    nulls = _Runner(frame, plan, seed=5).nulls
+    assert nulls is not None
+    auto = AutoPlan(methods={f.name: f.method for f in plans}, nulls=nulls.features,
+                    budget_runs=4, delta=0.05, correction="holm")  # fmt: skip
+    rng, options = np.random.default_rng(13), _options(plans, 0.5)
+    decided = []
+    for _ in range(BRUTE):
+        window = frame.iloc[rng.integers(0, len(frame), ROWS)].reset_index(drop=True)
+        report, _, _ = apply_auto(compare(frame, window, options), None,
+                                  dict.fromkeys(frame, ROWS), auto)  # fmt: skip
+        decided.append(report.dataset_drift)
+    sim = out["rules"][0]["subjects"][0]["per_window"]
+    _agree(sim, 3000, float(np.mean(decided)), BRUTE)
+    assert 0.02 < sim < 0.5

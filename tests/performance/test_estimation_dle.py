@@ -11,8 +11,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
 
 from monitor.errors import EstimationError
-from monitor.performance.estimation import dle, regression_data
-from monitor.performance.estimation.trees import export, predict
+from monitor.performance.estimation import dle, forest, regression_data
+from monitor.performance.estimation.trees import export, predict, predict_many
 
 
 def diabetes(seed=0):
@@ -29,9 +29,38 @@ def test_exported_trees_predict_like_sklearn_with_missing_values():
         x[:300], y[:300]
     )
     state = json.loads(json.dumps(export(model), allow_nan=False))
-    for compiled in (True, False):  # scikit-learn's compiled walk and the numpy fallback
-        got = predict(state, x[300:], compiled=compiled)
+    for how in ("bitmask", "sklearn", "walk"):  # leaf bitmasks, the compiled walk, numpy
+        got = predict(state, x[300:], how=how)
         np.testing.assert_allclose(got, model.predict(x[300:]), rtol=1e-12)
+
+
+def test_leaf_bitmasks_equal_sklearn_bit_for_bit_for_several_models_at_once():
+    """Both losses' ensembles binned once: every value equals scikit-learn's compiled
+    predictor exactly (same comparisons, leaves summed tree by tree), NaN rows included;
+    a tree of more than 32 leaves falls back to the compiled predictor."""
+    x, y = diabetes()
+    x = x.copy()
+    x[np.random.default_rng(2).random(x.shape) < 0.1] = np.nan
+    x[:5, 0] = [np.inf, -np.inf, 0.0, np.nan, 1e300]  # extremes go the way sklearn sends them
+    models = []
+    for target, leaves in ((np.abs(y - y.mean()), 31), ((y - y.mean()) ** 2, 7)):
+        gbm = HistGradientBoostingRegressor(
+            random_state=0, early_stopping=False, max_leaf_nodes=leaves, min_samples_leaf=3
+        ).fit(x[:300], target[:300])
+        models.append((gbm, json.loads(json.dumps(export(gbm), allow_nan=False))))
+        assert max(sum(t["leaf"]) for t in models[-1][1]["trees"]) == leaves  # all 32 bits used
+    got = predict_many(tuple(state for _, state in models), x)
+    built = forest.build([state for _, state in models], x.shape[1])
+    assert built is not None and any((s > 0).sum() > 1 for s, _ in built.groups)  # shared tables
+    for (gbm, state), values in zip(models, got, strict=True):
+        np.testing.assert_array_equal(values, predict(state, x, how="sklearn"))
+        np.testing.assert_allclose(values, gbm.predict(x), rtol=1e-12)
+    wide = HistGradientBoostingRegressor(
+        random_state=0, early_stopping=False, max_leaf_nodes=40, min_samples_leaf=2, max_iter=5
+    ).fit(x[:300], y[:300])
+    assert max(sum(t["leaf"]) for t in export(wide)["trees"]) > 32
+    (values,) = predict_many((export(wide),), x)
+    np.testing.assert_allclose(values, wide.predict(x), rtol=1e-12)
 
 
 def fitted(seed=0):

@@ -6,6 +6,7 @@ a change is intended. Volatile fields (ids, wall-clock times, durations) are bla
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,12 +42,35 @@ def stored_run(engine: Any, run_id: int) -> dict[str, Any]:
     return _plain({k: ("<volatile>" if k in VOLATILE else v) for k, v in run.items()})
 
 
+# numpy's SIMD kernels change the last bit of sums by CPU (tests/drift/test_engine_golden.py):
+# floats agree to 1e-11 relative, far below any digit a report or a rule reads
+CPU_RTOL = 1e-11
+
+
+def _differences(got: Any, want: Any, at: str = "") -> list[str]:
+    """Paths where two JSON documents differ (floats within CPU_RTOL are equal)."""
+    if isinstance(got, float) and isinstance(want, float):
+        return [] if math.isclose(got, want, rel_tol=CPU_RTOL, abs_tol=0.0) else [at]
+    if isinstance(got, dict) and isinstance(want, dict):
+        if set(got) != set(want):
+            return [f"{at} keys {sorted(set(got) ^ set(want))}"]
+        return [d for k in got for d in _differences(got[k], want[k], f"{at}.{k}")]
+    if isinstance(got, list) and isinstance(want, list) and len(got) == len(want):
+        return [
+            d
+            for i, (g, w) in enumerate(zip(got, want, strict=True))
+            for d in _differences(g, w, f"{at}[{i}]")
+        ]
+    return [] if got == want and type(got) is type(want) else [at]
+
+
 def check_golden(name: str, doc: Any) -> None:
     path = GOLDEN / name
     text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
-    assert text == path.read_text(), f"{name} differs from its golden file"
+    diff = _differences(json.loads(text), json.loads(path.read_text()))
+    assert diff == [], f"{name} differs from its golden file at {diff[:10]}"
 
 
 def _url(engine: Any) -> str:

@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from monitor.performance.estimation import forest
+
 THREADS = 1  # OpenMP threads while fitting: the GBM crawls under CPU oversubscription
+TREES = 30  # boosting iterations ...
+LEARNING_RATE = 0.3  # ... at 3 × scikit-learn's default rate: as accurate as 100 at 0.1 on
+# the benchmark (bench/RESULTS.md, "DLE cost (b17-dle)"), and a window predicts 3.3× fewer trees
 
 
 def fit_gbm(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
@@ -21,7 +26,9 @@ def fit_gbm(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
-    model = HistGradientBoostingRegressor(random_state=seed, early_stopping=False, max_iter=100)
+    model = HistGradientBoostingRegressor(
+        random_state=seed, early_stopping=False, max_iter=TREES, learning_rate=LEARNING_RATE
+    )
     with threadpool_limits(limits=THREADS):
         model.fit(x, y)
     return export(model)
@@ -97,22 +104,33 @@ def _walk(c: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     return c["value"][node].reshape(c["roots"].size, m).sum(axis=0)
 
 
-_PREDICTORS: dict[int, tuple[dict[str, Any], list[Any] | None]] = {}
+_CACHE: dict[tuple[int, ...], tuple[tuple[Any, ...], Any]] = {}
 MAX_CACHED = 16  # fitted states whose rebuilt predictors are kept (a replica's few monitors)
 
 
-def cached_predictors(model: dict[str, Any]) -> list[Any] | None:
-    """`sklearn_predictors(model)`, rebuilt once per state object (every window of a monitor
-    reuses its loaded state: rebuilding 100 trees cost ~25 ms per window). Keyed by identity;
-    the entry holds the model, so its id cannot be reused while cached."""
-    found = _PREDICTORS.get(id(model))
-    if found is not None and found[0] is model:
+def _cached(kind: str, models: tuple[dict[str, Any], ...], build: Any) -> Any:
+    """`build()`, once per tuple of model objects (every window of a monitor reuses its
+    loaded state: rebuilding 100 trees cost ~25 ms per window). Keyed by identity; the entry
+    holds the models, so their ids cannot be reused while cached."""
+    key = (hash(kind), *(id(m) for m in models))
+    found = _CACHE.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], models, strict=True)):
         return found[1]
-    built = sklearn_predictors(model)
-    if len(_PREDICTORS) >= MAX_CACHED:
-        _PREDICTORS.pop(next(iter(_PREDICTORS)))
-    _PREDICTORS[id(model)] = (model, built)
+    built = build()
+    if len(_CACHE) >= MAX_CACHED:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (models, built)
     return built
+
+
+def cached_predictors(model: dict[str, Any]) -> list[Any] | None:
+    """`sklearn_predictors(model)`, rebuilt once per state object."""
+    return _cached("sklearn", (model,), lambda: sklearn_predictors(model))
+
+
+def cached_forest(models: tuple[dict[str, Any], ...], features: int) -> forest.Forest | None:
+    """The models' bitmask tables (`forest.py`), built once per tuple of state objects."""
+    return _cached(f"forest{features}", models, lambda: forest.build(list(models), features))
 
 
 def sklearn_predictors(model: dict[str, Any]) -> list[Any] | None:
@@ -152,10 +170,22 @@ def _predict_sklearn(predictors: list[Any], x: np.ndarray) -> np.ndarray | None:
     return out
 
 
-def predict(model: dict[str, Any], x: np.ndarray, *, compiled: bool = True) -> np.ndarray:
-    """Sum of the trees' leaf values plus the baseline, for every row of `x`.
-    `compiled=False` forces the numpy walk (tests pin both to scikit-learn)."""
-    predictors = cached_predictors(model) if compiled else None
+def predict_many(models: tuple[dict[str, Any], ...], x: np.ndarray) -> list[np.ndarray]:
+    """Every model's `predict` for the rows of `x`, the features binned once for all (leaf
+    bitmasks, `forest.py`); trees of more than 32 leaves go through `predict` one by one."""
+    built = cached_forest(models, x.shape[1])
+    if built is None:
+        return [predict(m, x, how="sklearn") for m in models]
+    return forest.predict_all(built, x)
+
+
+def predict(model: dict[str, Any], x: np.ndarray, *, how: str = "bitmask") -> np.ndarray:
+    """Sum of the trees' leaf values plus the baseline, for every row of `x`: by leaf bitmasks
+    (`forest.py`), by scikit-learn's compiled predictor rebuilt from the numbers ("sklearn"),
+    or by the numpy level walk ("walk"). Tests pin all three to scikit-learn."""
+    if how == "bitmask":
+        return predict_many((model,), x)[0]
+    predictors = cached_predictors(model) if how == "sklearn" else None
     if predictors is not None:
         summed = _predict_sklearn(predictors, x)
         if summed is not None:

@@ -88,7 +88,8 @@ def _raw_events(pg: bool) -> None:
     op.create_index("ix_dead_letters_received_at", "dead_letters", ["received_at"])
 
 
-def _references_and_runs() -> None:
+def _references() -> None:
+    """Reference versions and the per-bucket sketches windows are merged from."""
     op.create_table(
         "reference_datasets",
         _id(),
@@ -118,6 +119,10 @@ def _references_and_runs() -> None:
     op.create_index(
         "ix_feature_sketches_model_bucket", "feature_sketches", ["model", "bucket_start"]
     )
+
+
+def _runs() -> None:
+    """Drift runs (after reference_datasets: they point at it) and their feature rows."""
     op.create_table(
         "drift_runs",
         _id(),
@@ -161,7 +166,8 @@ def _references_and_runs() -> None:
     )
 
 
-def _alerts_and_outbox() -> None:
+def _alerts() -> None:
+    """Alerts (after drift_runs: they point at it), their events and silences."""
     op.create_table(
         "alerts",
         _id(),
@@ -216,6 +222,10 @@ def _alerts_and_outbox() -> None:
         sa.Column("created_at", _ts(), nullable=False),
     )
     op.create_index("ix_silences_monitor_until", "silences", ["monitor", "until"])
+
+
+def _outbox() -> None:
+    """The notification outbox (after alerts: a delivery points at its alert)."""
     op.create_table(
         "notifications",
         _id(),
@@ -239,8 +249,10 @@ def _alerts_and_outbox() -> None:
 def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     _raw_events(pg)
-    _references_and_runs()
-    _alerts_and_outbox()
+    _references()
+    _runs()
+    _alerts()
+    _outbox()
 
 
 def downgrade() -> None:

@@ -1,0 +1,71 @@
+"""What `monitor.drift.simulate` simulates: a monitor's features, rules and budget as plain
+data (`monitor.calibrate.plan_for` builds one from a monitor's config). Apart from the
+simulation so the plan reads on its own; `monitor.drift.simulate` re-exports these names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from monitor.drift.registry import Kind
+
+DAY_S = 86_400.0
+
+__all__ = ["DAY_S", "FeaturePlan", "Plan", "RulePlan", "SequentialPlan"]
+
+
+@dataclass(frozen=True)
+class FeaturePlan:
+    """How one feature is judged: its method and threshold (None with `auto`)."""
+
+    name: str
+    kind: Kind
+    method: str
+    threshold: float | None = None
+    auto: bool = False
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    name: str
+    condition: str
+    threshold: float | None = None
+    feature: str | None = None
+    for_runs: int = 1
+
+
+@dataclass(frozen=True)
+class SequentialPlan:
+    """The CUSUM of a `sequential_drift` rule (defaults: docs/drift.md, "Measured"; a
+    monitor's come from `alarm.sequential`, as the scheduler's)."""
+
+    k: float = 1.0
+    warmup: int = 96
+    delta: float | None = 0.2
+    cap: float | None = 3.0
+    learn: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    features: tuple[FeaturePlan, ...]
+    rules: tuple[RulePlan, ...]
+    window_rows: int
+    budget_runs: float  # expected runs between false alarms (AlarmSettings.runs)
+    run_every_s: float = 3600.0
+    drift_share: float = 0.5
+    correction: str = "none"  # none | holm | bh (dataset decision)
+    alpha: float | None = None  # per-window family alpha; default 1 / budget_runs
+    delta: float = 0.02  # AlarmSettings.delta: the guard of auto thresholds (auto_verdict)
+    bins: int = 10
+    prediction: str | None = None  # the prediction's feature name (judged on its own)
+    sequential: SequentialPlan = field(default_factory=SequentialPlan)
+    fresh: bool = True
+
+    @property
+    def family_alpha(self) -> float:
+        return self.alpha if self.alpha is not None else min(0.5, 1.0 / self.budget_runs)
+
+    @property
+    def runs_per_day(self) -> float:
+        return DAY_S / self.run_every_s
