@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.api.schemas import NO_NUL, RunBrief, _Out
-from monitor.storage.deployments import EpisodeAlert, EpisodeRun
+from monitor.storage.deployments import Deployment, EpisodeAlert, EpisodeRun
 
 # --- champion and challenger (issue 16 item 4) ---------------------------------------------
 
@@ -89,16 +89,11 @@ class DeploymentIn(BaseModel):
     )
 
 
-class DeploymentOut(_Out):
-    id: int
-    model: str
-    version: str
-    reference: str
-    trigger_delivery_id: str | None
-    alert_id: int | None
-    deployed_at: datetime
-    reference_versions: dict[str, int]
-    superseded: list[int]
+# The stored deployment (`monitor.storage.deployments.Deployment`: its fields are not
+# repeated here) and whether this request created it; a dataclass without a docstring, as
+# schemas.AlertOut.
+@dataclass(frozen=True)
+class DeploymentOut(Deployment):
     created: bool
 
 

@@ -45,8 +45,8 @@ class Deployment:
     trigger_delivery_id: str | None
     alert_id: int | None
     deployed_at: datetime
-    reference_versions: dict[str, int] = field(default_factory=dict)  # monitor -> version
-    superseded: list[int] = field(default_factory=list)  # alert ids resolved by it
+    reference_versions: dict[str, int]  # monitor -> version
+    superseded: list[int]  # alert ids resolved by it
 
     def same_as(self, version: str, reference: str) -> bool:
         """Whether a new request would record this deployment again (idempotent posts: the
