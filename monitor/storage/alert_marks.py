@@ -16,7 +16,8 @@ from sqlalchemy import Engine, func, insert, select
 
 from monitor.storage.alerts import add_alert_event
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import alert_marks, alerts
+from monitor.storage.tables import alerts
+from monitor.storage.tables_alarms import alert_marks
 
 Verdict = Literal["false", "true"]
 VERDICTS: tuple[str, ...] = ("false", "true")

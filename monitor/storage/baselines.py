@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, func, in
 
 from monitor.drift.sketch import Sketch, from_bytes, merge_all, to_bytes
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import drift_runs, feature_sketches, window_sketches
+from monitor.storage.tables import drift_runs, feature_sketches
+from monitor.storage.tables_alarms import window_sketches
 
 fs = feature_sketches.c
 dr = drift_runs.c

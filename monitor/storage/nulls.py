@@ -21,7 +21,7 @@ from sqlalchemy import Engine, insert, select
 from monitor.drift.calibration import AUTO_METHOD, FeatureNull, NullCalibration
 from monitor.jsonsafe import json_safe
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import reference_nulls
+from monitor.storage.tables_alarms import reference_nulls
 
 n = reference_nulls.c
 

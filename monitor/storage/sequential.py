@@ -27,7 +27,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from monitor.jsonsafe import json_safe
 from monitor.storage.db import storage_errors
-from monitor.storage.tables import sequential_features, sequential_monitors, sequential_windows
+from monitor.storage.tables_alarms import (
+    sequential_features,
+    sequential_monitors,
+    sequential_windows,
+)
 
 m_ = sequential_monitors.c
 f_ = sequential_features.c

@@ -25,7 +25,8 @@ from monitor.scheduler.execute import run_window
 from monitor.scheduler.nulls import NULLS
 from monitor.settings import parse_settings
 from monitor.storage.nulls import load_null_table, load_nulls
-from monitor.storage.tables import notifications, reference_nulls
+from monitor.storage.tables import notifications
+from monitor.storage.tables_alarms import reference_nulls
 from monitor.window import Window
 
 HOUR = timedelta(hours=1)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from monitor.drift.calibration import calibrate
 from monitor.storage.nulls import load_null_table, load_nulls, store_nulls
 from monitor.storage.references import store_reference
-from monitor.storage.tables import reference_nulls
+from monitor.storage.tables_alarms import reference_nulls
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
