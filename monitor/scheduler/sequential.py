@@ -14,7 +14,9 @@ Called inside the transaction that stores a succeeded run, its alerts and their 
    default learning: after the warm-up each feature's mean/sd keep learning from windows
    that follow `LEARN_QUIET` zero sums in a row, `alarm.sequential.learn`) and the new
    state is written, quiet counts included; a new reference (a refresh, a deployment's) or
-   other CUSUM settings (`config_key`) restart everything, warm-up included;
+   other CUSUM settings (`config_key`) restart everything, warm-up included. Against a
+   trailing/seasonal baseline the scores are those the verdict read from the baseline's
+   leave-one-out null (`decided_by.z`, `monitor.scheduler.baseline_verdict`);
 4. after the alerts were stepped, `restart_resolved` restarts (sum 0, warm-up kept) the
    features whose sequential alert resolved in this run: the feature's own alert, or every
    feature when the dataset's alert resolved.
