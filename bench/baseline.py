@@ -14,6 +14,13 @@ store), with `baseline: reference` and with `baseline: {kind: trailing, windows:
 then in the steady state (each window's sketches stored by its own run, `window_sketches`);
 and the leave-one-out spread of the 168 windows (`scheduler.baseline.spread`) once.
 
+Auto thresholds against the baseline (`scheduler.baseline_verdict`) need each baseline
+window's leave-one-out value, kept per process: the steady state computes only the newest
+window's (the bench forgets that window's values before each timed run, as a trailing
+baseline that slid by one window would find them); "LOO cold" times a run whose process
+holds none of them (the first run after a restart: 168 per feature). The trailing baseline
+with fixed thresholds (`drift.threshold: 0.1`, no leave-one-out) is timed alongside.
+
     OMP_NUM_THREADS=1 .venv/bin/python bench/baseline.py --sizes 10000,1000000
 """
 
@@ -41,6 +48,7 @@ from monitor.bucketing import frame_deltas  # noqa: E402
 from monitor.drift.sketch import merge_all, to_bytes  # noqa: E402
 from monitor.reference import materialise  # noqa: E402
 from monitor.scheduler import baseline as baselines  # noqa: E402
+from monitor.scheduler.baseline_verdict import LOO  # noqa: E402
 from monitor.scheduler.execute import run_window  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
 from monitor.storage import baselines as store  # noqa: E402
@@ -54,7 +62,7 @@ HOUR = timedelta(hours=1)
 WINDOWS = 168  # 7 days of hourly windows
 
 
-def _settings(url: str, baseline: dict[str, Any] | None) -> Settings:
+def _settings(url: str, baseline: dict[str, Any] | None, fixed: bool = False) -> Settings:
     monitor: dict[str, Any] = {
         "name": "bench",
         "model": "bench",
@@ -64,6 +72,8 @@ def _settings(url: str, baseline: dict[str, Any] | None) -> Settings:
     }
     if baseline is not None:
         monitor["baseline"] = baseline
+    if fixed:
+        monitor["drift"] = {"threshold": 0.1}
     doc = {"database": {"url": url}, "reports": {"enabled": False}, "monitors": [monitor]}
     return parse_settings(doc)
 
@@ -110,12 +120,26 @@ def _saved_windows(engine: Any, reference: Any, start: datetime, merged: dict) -
         store.save_window(engine, "bench", reference.id, span, rows, window, start)
 
 
-def _time_runs(engine: Any, url: str, settings: Settings, window: Window, repeats: int) -> list:
+def _forget(engine: Any, window: Window, everything: bool) -> None:
+    """Drop the newest baseline window's leave-one-out values (or all of them) from the
+    process cache: what a run after the baseline slid by one window (or a restart) finds."""
+    if everything:
+        LOO.clear()
+        return
+    table = LOO.table(engine)
+    for key in [k for k in table if k[0][1] == window.start - HOUR]:
+        del table[key]
+
+
+def _time_runs(
+    engine: Any, url: str, settings: Settings, window: Window, repeats: int, cold: bool = False
+) -> list:
     times = []
     for _ in range(repeats):
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             conn.execute("DELETE FROM drift_runs")
             conn.commit()
+        _forget(engine, window, cold)
         t = time.perf_counter()
         outcome = run_window(engine, settings, settings.monitors[0], window, now=window.end)
         times.append(time.perf_counter() - t)
@@ -130,6 +154,7 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
         upgrade(engine)
         fixed = _settings(url, None)
         trailing = _settings(url, {"kind": "trailing", "windows": WINDOWS})
+        trailing_fixed = _settings(url, {"kind": "trailing", "windows": WINDOWS}, fixed=True)
         ref, _ = make_frames(100_000, seed=1)
         reference = materialise(engine, fixed.monitors[0], frame=ref, source="bench")
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -148,7 +173,13 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
         t_fixed = _time_runs(engine, url, fixed, window, repeats)
         t_cold = _time_runs(engine, url, trailing, window, 1)  # bucket deltas only
         _saved_windows(engine, reference, window.start, merged)
+        t_loo_cold = _time_runs(engine, url, trailing, window, 1, cold=True)
         t_trail = _time_runs(engine, url, trailing, window, repeats)
+        t_trail_fixed = _time_runs(engine, url, trailing_fixed, window, repeats)
+        t_fixed2 = _time_runs(engine, url, fixed, window, repeats)  # interleaved: load drifts
+        t_trail2 = _time_runs(engine, url, trailing, window, repeats)
+        t_fixed += t_fixed2
+        t_trail += t_trail2
         t = time.perf_counter()
         spread = baselines.spread(engine, trailing.monitors[0], reference, window)
         spread_s = time.perf_counter() - t
@@ -160,6 +191,8 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
             "fixed_min_s": min(t_fixed),
             "trailing_min_s": min(t_trail),
             "cold_s": t_cold[0],
+            "loo_cold_s": t_loo_cold[0],
+            "trailing_fixed_median_s": statistics.median(t_trail_fixed),
             "spread_s": spread_s,
             "spread_features": len(spread),
         }
@@ -181,7 +214,11 @@ def main() -> None:
         print(
             f"{r['events']:>9,} events: fixed reference {r['fixed_median_s']:.3f} s "
             f"(min {r['fixed_min_s']:.3f}), 7-day trailing {r['trailing_median_s']:.3f} s "
-            f"(min {r['trailing_min_s']:.3f}; cold, from bucket deltas only: {r['cold_s']:.3f}); "
+            f"(min {r['trailing_min_s']:.3f}; cold, from bucket deltas only: {r['cold_s']:.3f}; "
+            f"LOO cold: {r['loo_cold_s']:.3f}; fixed thresholds, no LOO: "
+            f"{r['trailing_fixed_median_s']:.3f}); "
+            f"trailing auto / fixed reference {r['trailing_median_s'] / r['fixed_median_s']:.2f}, "
+            f"/ trailing fixed {r['trailing_median_s'] / r['trailing_fixed_median_s']:.2f}; "
             f"leave-one-out spread of {WINDOWS} windows, "
             f"{r['spread_features']} features: {r['spread_s']:.2f} s",
             flush=True,

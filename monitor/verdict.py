@@ -160,6 +160,11 @@ def decision_fields(d: Mapping[str, Any]) -> dict[str, Any]:
             "guard_delta": number(guard.get("delta")),
             "guard_rho": number(guard.get("rho")),
         }
+        base = d.get("baseline")  # a trailing/seasonal baseline's leave-one-out null
+        if isinstance(base, Mapping):
+            out["null"]["source"] = str(base.get("null", ""))
+            out["null"]["baseline_windows"] = number(base.get("windows"))
+            out["null"]["df"] = number(base.get("df"))
     if d.get("rule") == "fixed" and d.get("reason"):
         out["decided_reason"] = str(d["reason"])
     for key, name in (

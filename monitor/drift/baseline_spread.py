@@ -21,10 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.drift.options import DriftOptions
-from monitor.drift.sketch import Sketch, Spec, merge_all
+from monitor.drift.result import FeatureResult
+from monitor.drift.sketch import CategoricalSketch, NumericSketch, Sketch, Spec, merge_all
 from monitor.drift.sketch_report import sketch_feature
 
-__all__ = ["FeatureSpread", "leave_one_out", "rest_of"]
+__all__ = ["FeatureSpread", "leave_one_out", "leave_out", "rest_of", "score_statistic", "without"]
 
 
 @dataclass(frozen=True)
@@ -106,3 +107,55 @@ def leave_one_out(
 
 def _num(value: float | None) -> float:
     return math.nan if value is None else float(value)
+
+
+def score_statistic(result: FeatureResult) -> float:
+    """The value a null scores: a sketch interval's point estimate (`<method>_estimate`)
+    when there is one, else the statistic (as `auto_verdict` reads a window)."""
+    estimate = result.stats.get(f"{result.method}_estimate")
+    if isinstance(estimate, int | float) and not isinstance(estimate, bool):
+        return float(estimate)
+    return _num(result.statistic)
+
+
+def without(total: Sketch, part: Sketch, others: Sequence[Sketch]) -> Sketch:
+    """`total` (the merge of `part` and `others`) minus `part`: counts and moments by
+    subtraction, min/max from `others` (the same as merging `others`, in O(bins) once the
+    total exists instead of O(bins x windows))."""
+    if isinstance(total, CategoricalSketch):
+        return CategoricalSketch(
+            total.spec_id, total.counts - part.counts, total.missing - part.missing
+        )
+    assert isinstance(part, NumericSketch)
+    numeric = [s for s in others if isinstance(s, NumericSketch)]
+    return NumericSketch(
+        total.spec_id,
+        total.counts - part.counts,
+        total.missing - part.missing,
+        total.infinite - part.infinite,
+        total.sum - part.sum,
+        total.sumsq - part.sumsq,
+        min((s.min for s in numeric), default=math.inf),
+        max((s.max for s in numeric), default=-math.inf),
+    )
+
+
+def leave_out(
+    name: str,
+    spec: Spec,
+    total: Sketch,
+    parts: Sequence[Sketch],
+    indices: Sequence[int],
+    options: DriftOptions,
+) -> dict[int, float]:
+    """For each index i: the statistic (`score_statistic`) of `parts[i]` against the rest of
+    the baseline (`without(total, parts[i], others)`); the values a cache lacks, one
+    comparison each."""
+    out: dict[int, float] = {}
+    for i in indices:
+        others = [p for j, p in enumerate(parts) if j != i]
+        if not others:
+            continue
+        rest = without(total, parts[i], others)
+        out[i] = score_statistic(sketch_feature(name, spec, rest, parts[i], options))
+    return out

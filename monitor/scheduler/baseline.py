@@ -46,6 +46,7 @@ class Baseline:
     excluded: dict[str, int] = field(default_factory=dict)  # range | alarmed | empty
     candidates: int = 0
     reason: str | None = None  # set when insufficient
+    parts: tuple[tuple[Window, dict[str, Sketch]], ...] = ()  # each used window's sketches
 
     @property
     def insufficient(self) -> bool:
@@ -155,7 +156,8 @@ def build(
         if any(name in parts for parts in per_slot.values())
     }
     rows = sum(_rows(parts) for parts in per_slot.values())
-    return replace(base, sketches=merged, rows=rows)
+    parts = tuple((w, per_slot[(w.start, w.end)]) for w in used if (w.start, w.end) in per_slot)
+    return replace(base, sketches=merged, rows=rows, parts=parts)
 
 
 def window_sketches(

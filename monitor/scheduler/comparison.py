@@ -8,12 +8,14 @@ cover every stored event of the window they are rebuilt from the raw events firs
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from monitor.bucketing import frame_deltas
 from monitor.drift.auto_verdict import AutoPlan, apply_auto
+from monitor.drift.calibration import FeatureNull
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch
@@ -78,6 +80,31 @@ def auto_methods(monitor: MonitorSettings, ref: Reference) -> dict[str, str]:
     return out
 
 
+def auto_options(monitor: MonitorSettings, ref: Reference) -> tuple[DriftOptions, dict[str, str]]:
+    """The monitor's drift options with each auto feature's method set and its threshold
+    cleared (the verdict sets it), and feature -> method of the auto features."""
+    options = drift_options(monitor)
+    methods = auto_methods(monitor, ref)
+    per_feature = dict(options.per_feature)
+    for name, method in methods.items():
+        fo = per_feature.get(name, FeatureOptions())
+        per_feature[name] = FeatureOptions(method, None, fo.kind)
+    return replace(options, per_feature=per_feature), methods
+
+
+def auto_plan(
+    monitor: MonitorSettings, methods: dict[str, str], nulls: Mapping[str, FeatureNull]
+) -> AutoPlan:
+    """The auto verdict's plan: the monitor's budget, guard and correction over `nulls`."""
+    return AutoPlan(
+        methods=methods,
+        nulls=nulls,
+        budget_runs=monitor.alarm.runs(monitor.run_every),
+        delta=monitor.alarm.delta,
+        correction=monitor.drift.correction,
+    )
+
+
 def judge_window(
     engine: Engine,
     monitor: MonitorSettings,
@@ -90,23 +117,11 @@ def judge_window(
     thresholds; the dataset decision (None: the drift-share rule decided)."""
     from monitor.scheduler.nulls import NULLS
 
-    options = drift_options(monitor)
-    methods = auto_methods(monitor, ref)
+    options, methods = auto_options(monitor, ref)
+    report, prediction = compare_window(ref, current, options)
     if not methods:
-        report, prediction = compare_window(ref, current, options)
         return report, prediction, None
-    per_feature = dict(options.per_feature)
-    for name, method in methods.items():
-        fo = per_feature.get(name, FeatureOptions())
-        per_feature[name] = FeatureOptions(method, None, fo.kind)
-    report, prediction = compare_window(ref, current, replace(options, per_feature=per_feature))
-    plan = AutoPlan(
-        methods=methods,
-        nulls=NULLS.get(engine, monitor, ref, now),
-        budget_runs=monitor.alarm.runs(monitor.run_every),
-        delta=monitor.alarm.delta,
-        correction=monitor.drift.correction,
-    )
+    plan = auto_plan(monitor, methods, NULLS.get(engine, monitor, ref, now))
     counts = {n: s.count for n, s in current.items()}
     return apply_auto(report, prediction, counts, plan)
 

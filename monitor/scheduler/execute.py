@@ -23,11 +23,12 @@ from monitor.alerts import apply_run
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch_report import sketch_frame
 from monitor.errors import MonitorError, ReferencePending
-from monitor.reference import Reference, drift_options, ensure_reference, event_filter
+from monitor.reference import Reference, ensure_reference, event_filter
 from monitor.rules import RuleHit, RunFacts, evaluate
 from monitor.scheduler import baseline as baselines
 from monitor.scheduler import categories as new_categories
 from monitor.scheduler import sequential
+from monitor.scheduler.baseline_verdict import judge_against_baseline
 from monitor.scheduler.comparison import (
     compare_window,
     current_sketches,
@@ -208,10 +209,11 @@ def _compute(run: ClaimedRun) -> RunOutcome:
     base = baselines.build(engine, monitor, ref, window)  # None: the fixed reference
     if base is not None and base.insufficient:
         return _insufficient(run, ref, n_events, base)
-    decision: dict[str, Any] | None = None
-    if base is not None:  # a moving baseline: fixed thresholds (auto nulls are the reference's)
+    if base is not None:  # a moving baseline: auto nulls from its leave-one-out spread
         against = base.as_reference(ref)
-        report, prediction = compare_window(against, current, drift_options(monitor))
+        report, prediction, decision = judge_against_baseline(
+            engine, monitor, ref, base, current, run.now
+        )
     else:
         against = ref
         report, prediction, decision = judge_window(engine, monitor, ref, current, run.now)

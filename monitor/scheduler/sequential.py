@@ -14,7 +14,9 @@ Called inside the transaction that stores a succeeded run, its alerts and their 
    default learning: after the warm-up each feature's mean/sd keep learning from windows
    that follow `LEARN_QUIET` zero sums in a row, `alarm.sequential.learn`) and the new
    state is written, quiet counts included; a new reference (a refresh, a deployment's) or
-   other CUSUM settings (`config_key`) restart everything, warm-up included;
+   other CUSUM settings (`config_key`) restart everything, warm-up included. Against a
+   trailing/seasonal baseline the scores are those the verdict read from the baseline's
+   leave-one-out null (`decided_by.z`, `monitor.scheduler.baseline_verdict`);
 4. after the alerts were stepped, `restart_resolved` restarts (sum 0, warm-up kept) the
    features whose sequential alert resolved in this run: the feature's own alert, or every
    feature when the dataset's alert resolved.
@@ -144,10 +146,19 @@ def _statistic(value: Any) -> float | None:
 
 
 def z_scores(
-    nulls: Mapping[str, FeatureNull], features: Sequence[FeatureResult], current_rows: int
+    nulls: Mapping[str, FeatureNull],
+    features: Sequence[FeatureResult],
+    current_rows: int,
+    *,
+    baseline: bool = False,
 ) -> dict[str, float]:
     """Each feature's score: its calibrated statistic read against its null for the window's
-    non-missing count (NaN when it cannot be computed: no null, no statistic, < 2 values)."""
+    non-missing count (NaN when it cannot be computed: no null, no statistic, < 2 values).
+    Against a moving baseline (`baseline`), the score its verdict read from the baseline's
+    leave-one-out null (`decided_by.z`; NaN for a feature without one): the reference's null
+    does not describe a statistic measured against the baseline."""
+    if baseline:
+        return {f.name: _baseline_z(f) for f in features}
     out: dict[str, float] = {}
     for f in features:
         null = nulls.get(f.name)
@@ -159,6 +170,14 @@ def z_scores(
             continue
         out[f.name] = null.z_score(stat, m)
     return out
+
+
+def _baseline_z(f: FeatureResult) -> float:
+    decided = f.quality.get("decided_by")
+    if not isinstance(decided, Mapping) or "baseline" not in decided:
+        return math.nan
+    z = _statistic(decided.get("z"))
+    return math.nan if z is None else z
 
 
 # --- one window applied to the state (pure) ---------------------------------------------------
@@ -281,7 +300,10 @@ def judge(
         return facts, hits
     inputs = facts.input_features()
     config = config_for(monitor, len(ref.features))
-    z = z_scores(feature_nulls(engine, monitor, ref, now), inputs, facts.current_rows)
+    if facts.baseline is not None:  # a trailing/seasonal baseline: its own nulls' scores
+        z = z_scores({}, inputs, facts.current_rows, baseline=True)
+    else:
+        z = z_scores(feature_nulls(engine, monitor, ref, now), inputs, facts.current_rows)
     state = store.lock(conn, monitor.name, now)
     after, applied = advance(state, ref.id, z, facts.window_end, facts.run_id, config)
     if applied:

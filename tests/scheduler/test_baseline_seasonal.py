@@ -59,6 +59,7 @@ def _settings(url: str, ref: Path) -> Settings:
             "reference": {"path": str(ref), "prediction_column": None, "label_column": None},
             "window": {"size": "1h", "bucket": "5m", "min_events": 20},
             "prediction_drift": False,
+            "drift": {"method": "ks"},  # fixed p < 0.05: this test is about the slots
             "baseline": baseline,
             "rules": [{"name": "dataset", "condition": "dataset_drift"}],
         }

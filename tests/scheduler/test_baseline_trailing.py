@@ -34,7 +34,14 @@ def _url(engine: Any) -> str:
 
 
 def _setup(engine: Any, tmp_path: Path, baseline: dict[str, Any], routes: bool = False) -> Settings:
-    settings = settings_for(_url(engine), training(tmp_path / "ref.parquet"), baseline=baseline)
+    # fixed thresholds: these tests are about which windows make the baseline (auto thresholds
+    # against a baseline: test_baseline_thresholds.py)
+    settings = settings_for(
+        _url(engine),
+        training(tmp_path / "ref.parquet"),
+        baseline=baseline,
+        drift={"threshold": 0.1},
+    )
     if routes:  # a route: notifications are queued in the outbox with their payload
         hook = {"hook": {"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"}}
         settings = settings.model_copy(update={"alerting": AlertingSettings(routes=hook)})
@@ -154,7 +161,10 @@ def test_exclusion_ranges_stay_out_of_the_baseline(pg_engine, tmp_path) -> None:
     assert used["excluded_by"] == {"range": 1, "alarmed": 0, "empty": 3}
     # without the range the incident leaks into the baseline and the healthy window drifts
     leaky = settings_for(
-        _url(pg_engine), tmp_path / "ref.parquet", baseline={"kind": "trailing", "windows": 3}
+        _url(pg_engine),
+        tmp_path / "ref.parquet",
+        baseline={"kind": "trailing", "windows": 3},
+        drift={"threshold": 0.1},
     )
     with pg_engine.begin() as conn:
         conn.execute(drift_runs.delete())

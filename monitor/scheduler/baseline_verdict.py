@@ -1,0 +1,194 @@
+"""Auto thresholds against a trailing/seasonal baseline (issue 14 item 4; docs/drift.md,
+"Baselines").
+
+A window compared with a moving baseline is judged like one compared with the fixed
+reference (`comparison.judge_window`): each auto feature's statistic gets a p-value from a
+null, the features' p-values go through the monitor's budget, guard and correction
+(`auto_verdict.apply_auto`), and the payload says what decided. Only the null differs: it is
+the baseline's own leave-one-out spread (each baseline window against the rest of the
+baseline) modelled by a predictive t on the statistic's square root
+(`drift.baseline_null.BaselineNull`), not the reference's bootstrap quantiles.
+
+Cost: a window's leave-one-out value is computed once, when the window first appears in a
+baseline, against the rest of that baseline (`without`: the baseline's merge minus the
+window, no re-merge), and kept per process (`LOO`, keyed by reference version, window,
+feature and method). A trailing baseline that slides by one window therefore costs one extra
+comparison per feature and run; a restarted process recomputes the baseline's values once.
+A kept value was measured against a slightly older rest than the current baseline's (for a
+seasonal baseline, other days of the same slot): the spread it describes is the same kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
+from monitor.drift.baseline_null import MIN_SAMPLE, BaselineNull
+from monitor.drift.baseline_spread import leave_out
+from monitor.drift.calibration import AUTO_METHOD
+from monitor.drift.options import DriftOptions, FeatureOptions
+from monitor.drift.registry import METHODS
+from monitor.drift.result import DriftReport, FeatureResult
+from monitor.drift.sketch import Sketch, Spec
+from monitor.reference import Reference
+from monitor.scheduler.baseline import Baseline
+from monitor.scheduler.comparison import auto_options, auto_plan, compare_window
+from monitor.settings import MonitorSettings
+from monitor.storage.db import Engine
+
+__all__ = [
+    "LOO",
+    "LooCache",
+    "baseline_methods",
+    "baseline_nulls",
+    "judge_against_baseline",
+    "verdict",
+]
+
+Key = tuple[Hashable, str, str]  # (window key, feature, method)
+
+
+class LooCache:
+    """Leave-one-out values by engine, then (reference id, window start, end, feature,
+    method); at most `size` values per engine, least recently used dropped first."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._lock = threading.Lock()
+        self._size = size
+        self._stores: weakref.WeakKeyDictionary[Any, OrderedDict[Key, float]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.computed = 0
+        self.reused = 0
+
+    def table(self, owner: Any) -> OrderedDict[Key, float]:
+        with self._lock:
+            return self._stores.setdefault(owner, OrderedDict())
+
+    def trim(self, table: OrderedDict[Key, float]) -> None:
+        with self._lock:
+            while len(table) > self._size:
+                table.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (what a restart does)."""
+        with self._lock:
+            self._stores = weakref.WeakKeyDictionary()
+            self.computed = self.reused = 0
+
+
+LOO = LooCache()
+
+
+def baseline_methods(methods: Mapping[str, str], specs: Mapping[str, Spec]) -> dict[str, str]:
+    """The auto features' methods against a baseline: a p-value test (`method: ks` with
+    `threshold: auto`) is replaced by its kind's calibrated distance, because a test's
+    p-value treats the baseline's rows as independent draws (docs/drift.md)."""
+    return {
+        name: AUTO_METHOD[specs[name].kind] if METHODS[method].is_p_value else method
+        for name, method in methods.items()
+    }
+
+
+def baseline_nulls(
+    specs: Mapping[str, Spec],
+    total: Mapping[str, Sketch],
+    parts: Sequence[tuple[Hashable, Mapping[str, Sketch]]],
+    methods: Mapping[str, str],
+    options: DriftOptions,
+    cache: OrderedDict[Key, float] | None = None,
+) -> dict[str, BaselineNull]:
+    """Each auto feature's null from the baseline windows' leave-one-out values (`parts`:
+    (key, sketches) per window; `total`: their merge), reusing `cache` by (key, feature,
+    method) and adding what it lacks. Features with fewer than MIN_SAMPLE values: none."""
+    cache = OrderedDict() if cache is None else cache
+    out: dict[str, BaselineNull] = {}
+    for name, method in methods.items():
+        if name not in total or any(name not in p for _, p in parts):
+            continue
+        keys = [(key, name, method) for key, _ in parts]
+        missing = [i for i, k in enumerate(keys) if k not in cache]
+        sketches = [p[name] for _, p in parts]
+        computed = leave_out(name, specs[name], total[name], sketches, missing, options)
+        for i, value in computed.items():
+            cache[keys[i]] = value
+        LOO.computed += len(computed)
+        LOO.reused += len(keys) - len(missing)
+        sample: list[float] = []
+        for k in keys:
+            found = cache.get(k)
+            if found is not None:
+                sample.append(found)
+                with contextlib.suppress(KeyError):  # trimmed by another thread meanwhile
+                    cache.move_to_end(k)
+        kind = specs[name].kind
+        null = BaselineNull.from_sample(name, kind, method, sample, total[name].count)
+        if null is not None:
+            out[name] = null
+    return out
+
+
+def verdict(
+    report: DriftReport,
+    prediction: FeatureResult | None,
+    counts: Mapping[str, int],
+    plan: AutoPlan,
+    described: Mapping[str, Any],
+) -> tuple[DriftReport, FeatureResult | None, dict[str, Any] | None]:
+    """`apply_auto` over baseline nulls, each decision annotated with the baseline and the
+    null that decided it (or why none could: too few baseline windows with values)."""
+    report, prediction, decision = apply_auto(report, prediction, counts, plan)
+    features = tuple(_annotated(f, plan) for f in report.features)
+    prediction = _annotated(prediction, plan) if prediction is not None else None
+    if decision is not None:
+        decision = {**decision, "null": "baseline_leave_one_out", "baseline": dict(described)}
+    return replace(report, features=features), prediction, decision
+
+
+def _annotated(f: FeatureResult, plan: AutoPlan) -> FeatureResult:
+    decided = f.quality.get(DECIDED_BY)
+    if f.name not in plan.methods or not isinstance(decided, dict):
+        return f
+    null = plan.nulls.get(f.name)
+    if isinstance(null, BaselineNull):
+        decided = {**decided, "baseline": null.describe()}
+    elif decided.get("rule") == "fixed":
+        decided = {**decided, "reason": f"fewer than {MIN_SAMPLE} baseline windows with values"}
+    return replace(f, quality={**f.quality, DECIDED_BY: decided})
+
+
+def judge_against_baseline(
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    base: Baseline,
+    current: dict[str, Sketch],
+    now: datetime,
+) -> tuple[DriftReport, FeatureResult | None, dict[str, Any] | None]:
+    """Compare the window with its baseline; auto features judged against the baseline's
+    leave-one-out nulls through the monitor's budget and correction, the others by their
+    fixed thresholds (None: no auto feature, the drift-share rule decided)."""
+    options, methods = auto_options(monitor, ref)
+    against = base.as_reference(ref)
+    if not methods:
+        report, prediction = compare_window(against, current, options)
+        return report, prediction, None
+    methods = baseline_methods(methods, ref.specs)
+    per_feature = dict(options.per_feature)
+    for name, method in methods.items():
+        per_feature[name] = FeatureOptions(method, None, per_feature[name].kind)
+    options = replace(options, per_feature=per_feature)
+    report, prediction = compare_window(against, current, options)
+    table = LOO.table(engine)
+    parts = [((ref.id, w.start, w.end), sketches) for w, sketches in base.parts]
+    nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table)
+    LOO.trim(table)
+    counts = {n: s.count for n, s in current.items()}
+    return verdict(report, prediction, counts, auto_plan(monitor, methods, nulls), base.describe())

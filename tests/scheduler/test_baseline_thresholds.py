@@ -1,0 +1,109 @@
+"""Auto thresholds against a trailing baseline, scheduled on real Postgres: too little
+baseline is insufficient_data, healthy windows stay quiet, a shifted window fires through
+the corrected dataset decision, and the payload names the baseline and what decided (the
+baseline's leave-one-out null); each baseline window's leave-one-out value is computed once
+per process; the sequential rule reads the baseline scores."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from scheduler_support import T0, put, settings_for, traffic, training
+from sqlalchemy import select
+
+from monitor.bucketing import BucketSketcher
+from monitor.reference import materialise
+from monitor.scheduler.baseline_verdict import LOO
+from monitor.scheduler.execute import run_window
+from monitor.settings import AlertingSettings, Settings
+from monitor.storage import runs as run_store
+from monitor.storage import sequential as seq_store
+from monitor.storage.tables import notifications
+from monitor.window import Window
+
+HOUR = timedelta(hours=1)
+WINDOWS = 12  # trailing baseline; 6 usable windows needed
+SHIFTED = 20  # windows 0..19 as trained, 20 shifted by 0.5 sigma
+RULES = [
+    {"name": "dataset", "condition": "dataset_drift"},
+    {"name": "seq", "condition": "sequential_drift"},
+]
+
+
+def _setup(engine: Any, tmp_path: Any) -> Settings:
+    settings = settings_for(
+        engine.url.render_as_string(hide_password=False),
+        training(tmp_path / "ref.parquet"),
+        baseline={"kind": "trailing", "windows": WINDOWS},
+        rules=RULES,
+    )
+    hook = {"hook": {"type": "slack", "webhook_url": "http://127.0.0.1:9/slack"}}
+    settings = settings.model_copy(update={"alerting": AlertingSettings(routes=hook)})
+    materialise(engine, settings.monitors[0])
+    sketcher = BucketSketcher(engine, settings)
+    for i in range(SHIFTED + 1):
+        shift = 0.5 if i == SHIFTED else 0.0
+        put(engine, traffic(1000, T0 + i * HOUR, HOUR, shift=shift, seed=300 + i), sketcher)
+    return settings
+
+
+def _run(engine: Any, settings: Settings, i: int) -> Any:
+    window = Window(T0 + i * HOUR, T0 + (i + 1) * HOUR)
+    outcome = run_window(engine, settings, settings.monitors[0], window, now=window.end)
+    assert outcome is not None
+    return outcome
+
+
+def test_auto_thresholds_against_a_trailing_baseline(pg_engine, tmp_path) -> None:
+    settings = _setup(pg_engine, tmp_path)
+    LOO.clear()
+    outcomes, computed = [], []
+    for i in range(SHIFTED + 1):
+        before = LOO.computed
+        outcomes.append(_run(pg_engine, settings, i))
+        computed.append(LOO.computed - before)
+
+    # a new monitor: fewer than 6 usable windows -> insufficient_data, never drift
+    assert [o.status for o in outcomes[:6]] == ["insufficient_data"] * 6
+    healthy = outcomes[6:SHIFTED]
+    assert all(o.status == "succeeded" for o in healthy)
+    assert [o.drifted for o in healthy] == [()] * len(healthy)  # quiet, feature by feature
+    assert not any(o.dataset_drift for o in healthy)
+    shifted = outcomes[SHIFTED]
+    assert shifted.dataset_drift is True and "x" in shifted.drifted
+
+    # each window's leave-one-out value is computed once: the first judged run computes the
+    # 6 windows' values per auto feature, each later one only the newest window's
+    features = computed[6] // 6
+    assert features >= 3 and computed[6] == 6 * features
+    assert computed[7:] == [features] * (SHIFTED - 6)
+
+    run = run_store.get_run(pg_engine, shifted.run_id)
+    assert run is not None
+    decision = run["summary"]["dataset_decision"]
+    assert decision["rule"] == "corrected" and decision["null"] == "baseline_leave_one_out"
+    assert decision["baseline"]["kind"] == "trailing" and "x" in decision["rejected"]
+    decided = {f["feature"]: f["stats"]["quality"]["decided_by"] for f in run["features"]}
+    x = decided["x"]
+    assert x["rule"] == "null_quantile" and x["baseline"]["windows"] == WINDOWS
+    assert x["baseline"]["df"] == WINDOWS - 1 and x["statistic"] >= x["threshold"]
+    assert x["p_value_corrected"] <= decision["alpha"]
+    assert x["reference_rows"] == WINDOWS * 1000  # the baseline's rows
+
+    with pg_engine.connect() as conn:
+        payloads = [p for (p,) in conn.execute(select(notifications.c.payload))]
+    fired = [p for p in payloads if p["rule"] == "dataset" and p["event"] == "drift.detected"]
+    assert len(fired) == 1
+    assert fired[0]["baseline"]["kind"] == "trailing"
+    entry = next(e for e in fired[0]["drifted_features"] if e["name"] == "x")
+    assert entry["decided_by"] == "null_quantile"
+    assert entry["null"]["source"] == "baseline_leave_one_out"
+    assert entry["null"]["baseline_windows"] == WINDOWS
+    assert entry["null"]["threshold"] == pytest.approx(entry["threshold"])
+
+    # the CUSUM took the baseline null's scores, not the reference's
+    logged = {w.run_id: w.scores for w in seq_store.window_log(pg_engine, "mon")}
+    assert logged[shifted.run_id]["x"] == pytest.approx(x["z"])
+    assert set(logged) == {o.run_id for o in outcomes[6:]}
