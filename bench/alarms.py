@@ -46,6 +46,9 @@ shift's start to the first alarm (1 = the first shifted window), "-" when none w
 60 (`SHIFTED`).
 
     .venv/bin/python bench/alarms.py --sizes 500,5000 --draws 3
+
+`--per-window` (= `--budget`): the monitors' per-window auto rule and the sequential
+rule's bounds on long healthy streams, MTBFA against the budget (bench/_alarm_budget.py).
 """
 
 from __future__ import annotations
@@ -363,7 +366,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learn", action="store_true", help="--tradeoff: the learning CUSUM")
     ap.add_argument("--nannyml-draws", type=int, default=1, help="draws NannyML also runs on")
     ap.add_argument("--evidently-pin", action="store_true", help="full Evidently Report pin")
+    ap.add_argument(
+        "--budget",
+        action="store_true",
+        help="per-window auto rule and sequential bounds on long streams (_alarm_budget.py)",
+    )
+    ap.add_argument("--per-window", action="store_true", help="alias of --budget")
+    ap.add_argument("--first-seed", type=int, default=0, help="--budget: first draw's seed")
     args = ap.parse_args(argv)
+    if args.budget or args.per_window:
+        from _alarm_budget import run  # imports this module: loaded on demand
+
+        sizes = [int(s) for s in args.sizes.split(",")]
+        return run(sizes, args.draws, args.only, args.fresh, args.first_seed)
     if args.cost or args.tradeoff:
         from _alarm_extra import cost, tradeoff  # imports this module: loaded on demand
 

@@ -49,6 +49,7 @@ __all__ = [
     "conditional_p_values",
     "guaranteed_bound",
     "guaranteed_threshold",
+    "learned_bound",
     "monitor_rates",
     "reference_share",
     "siegmund_arl_many",
@@ -172,3 +173,11 @@ def guaranteed_bound(arl0: float, k: float, warmup: int, delta: float, features:
         if hi > 1e3:
             raise DriftError(f"no bound reaches ARL0 {arl0} with warm-up {warmup}")
     return float(optimize.brentq(gap, 0.0, hi, xtol=1e-4))
+
+
+def learned_bound(arl0: float, k: float, warmup: int, delta: float, features: int = 1) -> float:
+    """`guaranteed_bound` for a CUSUM that keeps learning its means and sds after the
+    warm-up (`CusumConfig.learn`): sized for the estimates' error one budget period
+    (`arl0` windows) after the warm-up, as if estimated from warmup + arl0 windows, instead
+    of the warm-up's alone, which the learning then removes (bench/RESULTS.md, alarms run 4)."""
+    return guaranteed_bound(arl0, k, warmup + round(arl0), delta, features)
