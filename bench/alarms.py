@@ -81,6 +81,7 @@ from _alarm_anchors import (
     evidently_report_columns,
     nannyml_alerts,
     nannyml_inputs,
+    nannyml_rule,
 )
 from _alarm_tables import (
     BUDGET_WINDOWS,
@@ -102,6 +103,7 @@ from _alarm_tables import (
     WINDOWS,
     print_draws,
     print_summary,
+    shift,
 )
 
 
@@ -153,24 +155,6 @@ def _score(report, cal) -> Window:
     return Window(
         any(f.drifted for f in report.features), report.dataset_drift, p_plain, p_auto, z_auto, rho
     )
-
-
-def shift(values: pd.Series, how: str, ref: pd.Series, rng) -> pd.Series:
-    v = values.copy()
-    if how.endswith("mass"):
-        share = 0.10 if how.startswith("10") else 0.25
-        top = ref.value_counts().index
-        hit = (v == top[0]).to_numpy() & (rng.random(len(v)) < share)
-        v[hit] = top[1]
-        return v
-    sd, mean = float(ref.std(ddof=0)), float(ref.mean())
-    if how == "20% missing":
-        v[rng.random(len(v)) < 0.2] = np.nan
-    elif how == "×1.25":
-        v = mean + (v - mean) * 1.25
-    else:
-        v = v + float(how[1:-1]) * sd
-    return v
 
 
 def decide(rule: str, win: Window, state: dict) -> bool:
@@ -331,19 +315,6 @@ def _pin_evidently(ref: pd.DataFrame, cur: pd.DataFrame, ours: dict | None) -> t
     """(columns whose verdict equals the full Evidently Report's, columns) on one window."""
     full = evidently_report_columns(ref, cur)
     return sum(full.get(c) == v for c, v in (ours or {}).items()), len(full)
-
-
-def nannyml_rule(draw: dict, alerts: dict) -> None:
-    """The NannyML row of one draw from the child's alerts: a window alarms when any column
-    alerts; in a shifted window the shifted column's own alert replaces its healthy one."""
-    rule = "NannyML ±3σ"
-    healthy = alerts["healthy"]
-    draw["healthy"][rule] = [bool(cols) for cols in healthy]
-    for (column, how), (fired, _) in draw["shifted"].items():
-        moved = alerts[f"{column}|{how}"]
-        fired[rule] = [bool(c) for c in healthy[:SHIFT_AT]] + [
-            moved[i] or bool(set(healthy[SHIFT_AT + i]) - {column}) for i in range(len(moved))
-        ]
 
 
 def _shifted(win: Window, report, feature, cal, m: int) -> Window:
