@@ -25,8 +25,10 @@ RULES = (
     "guard",
     "ss-cusum guaranteed",
     *LEARN_DELTAS,
+    "ss-cusum proposed",
 )
-SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS)  # long run
+# "ss-cusum proposed": learning, delta 0.2, the learned bound where rho <= 0.9 (run 4)
+SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS, "ss-cusum proposed")  # long run
 NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
 CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
 

@@ -186,9 +186,12 @@ def guard(win: Window) -> bool:
     return win.guard
 
 
-def cusum_config(rule: str, p: int) -> CusumConfig:
+def cusum_config(rule: str, p: int, rho: float | None = None) -> CusumConfig:
     if rule == "ss-cusum guaranteed":
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA, cap=CAP)
+    if rule == "ss-cusum proposed":
+        return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=0.2, cap=CAP,
+                           learn=True, reference_share=rho)  # fmt: skip
     if rule in LEARN_DELTAS:
         d = LEARN_DELTAS[rule]
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=d, cap=CAP, learn=True)
@@ -201,7 +204,8 @@ def run_stream(windows: list[Window], rules: tuple[str, ...] = RULES) -> dict[st
     for rule in rules:
         if rule == "NannyML ±3σ":
             continue  # from the NannyML child's alerts (`nannyml_rule`)
-        state = {"cusum": CusumState(), "config": cusum_config(rule, p)}
+        rho = max(windows[0].rho.values(), default=None)
+        state = {"cusum": CusumState(), "config": cusum_config(rule, p, rho)}
         out[rule] = [decide(rule, w, state) for w in windows]
     return out
 
