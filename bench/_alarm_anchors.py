@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _alarm_tables import SHIFT_AT
 
 HERE = Path(__file__).resolve().parent
 NANNYML_CHILD = HERE / "peers" / "run_alarm_nannyml.py"
@@ -116,3 +117,16 @@ def nannyml_alerts(dirs: list[Path], timeout: float = 1500) -> dict | str:
         print(f"nannyml child failed: {lines[-1][:200]}", file=sys.stderr, flush=True)
         return f"nannyml failed: {lines[-1][:160]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def nannyml_rule(draw: dict, alerts: dict) -> None:
+    """The NannyML row of one draw from the child's alerts: a window alarms when any column
+    alerts; in a shifted window the shifted column's own alert replaces its healthy one."""
+    rule = "NannyML ±3σ"
+    healthy = alerts["healthy"]
+    draw["healthy"][rule] = [bool(cols) for cols in healthy]
+    for (column, how), (fired, _) in draw["shifted"].items():
+        moved = alerts[f"{column}|{how}"]
+        fired[rule] = [bool(c) for c in healthy[:SHIFT_AT]] + [
+            moved[i] or bool(set(healthy[SHIFT_AT + i]) - {column}) for i in range(len(moved))
+        ]

@@ -25,10 +25,30 @@ RULES = (
     "guard",
     "ss-cusum guaranteed",
     *LEARN_DELTAS,
+    "ss-cusum proposed",
 )
-SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS)  # long run
+# "ss-cusum proposed": learning, delta 0.2, the learned bound where rho <= 0.9 (run 4)
+SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS, "ss-cusum proposed")  # long run
 NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
 CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
+
+
+def shift(values: pd.Series, how: str, ref: pd.Series, rng) -> pd.Series:
+    v = values.copy()
+    if how.endswith("mass"):
+        share = 0.10 if how.startswith("10") else 0.25
+        top = ref.value_counts().index
+        hit = (v == top[0]).to_numpy() & (rng.random(len(v)) < share)
+        v[hit] = top[1]
+        return v
+    sd, mean = float(ref.std(ddof=0)), float(ref.mean())
+    if how == "20% missing":
+        v[rng.random(len(v)) < 0.2] = np.nan
+    elif how == "×1.25":
+        v = mean + (v - mean) * 1.25
+    else:
+        v = v + float(how[1:-1]) * sd
+    return v
 
 
 def delay(fired: list[bool]) -> int | None:

@@ -46,6 +46,9 @@ shift's start to the first alarm (1 = the first shifted window), "-" when none w
 60 (`SHIFTED`).
 
     .venv/bin/python bench/alarms.py --sizes 500,5000 --draws 3
+
+`--per-window` (= `--budget`): the monitors' per-window auto rule and the sequential
+rule's bounds on long healthy streams, MTBFA against the budget (bench/_alarm_budget.py).
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ from _alarm_anchors import (
     evidently_report_columns,
     nannyml_alerts,
     nannyml_inputs,
+    nannyml_rule,
 )
 from _alarm_tables import (
     BUDGET_WINDOWS,
@@ -99,6 +103,7 @@ from _alarm_tables import (
     WINDOWS,
     print_draws,
     print_summary,
+    shift,
 )
 
 
@@ -152,24 +157,6 @@ def _score(report, cal) -> Window:
     )
 
 
-def shift(values: pd.Series, how: str, ref: pd.Series, rng) -> pd.Series:
-    v = values.copy()
-    if how.endswith("mass"):
-        share = 0.10 if how.startswith("10") else 0.25
-        top = ref.value_counts().index
-        hit = (v == top[0]).to_numpy() & (rng.random(len(v)) < share)
-        v[hit] = top[1]
-        return v
-    sd, mean = float(ref.std(ddof=0)), float(ref.mean())
-    if how == "20% missing":
-        v[rng.random(len(v)) < 0.2] = np.nan
-    elif how == "×1.25":
-        v = mean + (v - mean) * 1.25
-    else:
-        v = v + float(how[1:-1]) * sd
-    return v
-
-
 def decide(rule: str, win: Window, state: dict) -> bool:
     if rule == "engine feature":
         return win.engine_any
@@ -199,9 +186,12 @@ def guard(win: Window) -> bool:
     return win.guard
 
 
-def cusum_config(rule: str, p: int) -> CusumConfig:
+def cusum_config(rule: str, p: int, rho: float | None = None) -> CusumConfig:
     if rule == "ss-cusum guaranteed":
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=CUSUM_DELTA, cap=CAP)
+    if rule == "ss-cusum proposed":
+        return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=0.2, cap=CAP,
+                           learn=True, reference_share=rho)  # fmt: skip
     if rule in LEARN_DELTAS:
         d = LEARN_DELTAS[rule]
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=d, cap=CAP, learn=True)
@@ -214,7 +204,8 @@ def run_stream(windows: list[Window], rules: tuple[str, ...] = RULES) -> dict[st
     for rule in rules:
         if rule == "NannyML ±3σ":
             continue  # from the NannyML child's alerts (`nannyml_rule`)
-        state = {"cusum": CusumState(), "config": cusum_config(rule, p)}
+        rho = max(windows[0].rho.values(), default=None)
+        state = {"cusum": CusumState(), "config": cusum_config(rule, p, rho)}
         out[rule] = [decide(rule, w, state) for w in windows]
     return out
 
@@ -330,19 +321,6 @@ def _pin_evidently(ref: pd.DataFrame, cur: pd.DataFrame, ours: dict | None) -> t
     return sum(full.get(c) == v for c, v in (ours or {}).items()), len(full)
 
 
-def nannyml_rule(draw: dict, alerts: dict) -> None:
-    """The NannyML row of one draw from the child's alerts: a window alarms when any column
-    alerts; in a shifted window the shifted column's own alert replaces its healthy one."""
-    rule = "NannyML ±3σ"
-    healthy = alerts["healthy"]
-    draw["healthy"][rule] = [bool(cols) for cols in healthy]
-    for (column, how), (fired, _) in draw["shifted"].items():
-        moved = alerts[f"{column}|{how}"]
-        fired[rule] = [bool(c) for c in healthy[:SHIFT_AT]] + [
-            moved[i] or bool(set(healthy[SHIFT_AT + i]) - {column}) for i in range(len(moved))
-        ]
-
-
 def _shifted(win: Window, report, feature, cal, m: int) -> Window:
     """`win` with `feature`'s numbers from its shifted comparison (others unchanged)."""
     feats = tuple(feature if f.name == feature.name else f for f in report.features)
@@ -363,7 +341,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learn", action="store_true", help="--tradeoff: the learning CUSUM")
     ap.add_argument("--nannyml-draws", type=int, default=1, help="draws NannyML also runs on")
     ap.add_argument("--evidently-pin", action="store_true", help="full Evidently Report pin")
+    ap.add_argument(
+        "--budget",
+        action="store_true",
+        help="per-window auto rule and sequential bounds on long streams (_alarm_budget.py)",
+    )
+    ap.add_argument("--per-window", action="store_true", help="alias of --budget")
+    ap.add_argument("--first-seed", type=int, default=0, help="--budget: first draw's seed")
     args = ap.parse_args(argv)
+    if args.budget or args.per_window:
+        from _alarm_budget import run  # imports this module: loaded on demand
+
+        sizes = [int(s) for s in args.sizes.split(",")]
+        return run(sizes, args.draws, args.only, args.fresh, args.first_seed)
     if args.cost or args.tradeoff:
         from _alarm_extra import cost, tradeoff  # imports this module: loaded on demand
 

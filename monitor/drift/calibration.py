@@ -19,12 +19,17 @@ Choices (see docs/drift.md, "Thresholds learned from the reference"):
   the ratio of standard deviations (`inflation`): first order for statistics linear in the
   CDF difference (KS, Wasserstein, JS, Hellinger, TVD); PSI and KL are quadratic and are
   calibrated on their square root.
-- Sizes between grid points: log(quantile) is interpolated linearly in log(m) (these
-  statistics shrink like m^-1/2, a straight line in log-log); outside the grid the end
-  segment's slope is extended.
-- Above the highest stored level (0.99) the score is extended linearly in z: the tails of
-  these statistics are Gaussian-like (sup or norm of an asymptotically Gaussian process), so
-  z grows linearly with the statistic. An approximation, stated as such.
+- Window sizes: these statistics shrink like m^-1/2. From the 3 largest calibrated sizes
+  on (500 with the default grid) and beyond the grid, the quantiles are their pooled
+  sqrt(size)-scaled values over sqrt(m) (1,000 draws instead of the top size's 200: the
+  0.99 quantile of 200 draws was 9% low on a discrete column); below, log(quantile) is
+  interpolated linearly in log(m) and scaled by m^-1/2 under the smallest size. Extending
+  the end segment's per-level slopes broke discrete columns at 5,000-row windows
+  (bench/RESULTS.md, alarms run 4).
+- Above the highest stored level (0.99) the quantile is extended by a log-linear tail in
+  the exceedance probability (log P(S >= s) linear in s, fitted on the levels >= 0.9): an
+  exponential tail, at least as heavy as the Gaussian-like tails of these statistics (sup
+  or norm of an asymptotically Gaussian process), so the extension errs on the safe side.
 
 Binned statistics use the engine's reference-quantile bins (`monitor.drift.quantile_edges`)
 and are drawn as multinomial counts of the reference's bin proportions (exact for the
@@ -40,7 +45,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from monitor.drift.binning import bin_counts, quantile_edges
 from monitor.drift.frames import infer_kind
@@ -54,6 +59,7 @@ LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99)
 AUTO_METHOD: dict[Kind, str] = {"numeric": "wasserstein_normed", "categorical": "jensenshannon"}
 NUMERIC_METHODS = ("wasserstein_normed", "ks", "psi", "jensenshannon", "hellinger", "kl")
 CATEGORICAL_METHODS = ("jensenshannon", "psi", "hellinger", "kl", "tvd")
+POOLED = 3  # largest calibrated sizes pooled on the m^-1/2 scale (`quantiles_at`)
 QUADRATIC = frozenset({"psi", "kl"})  # calibrated on sqrt(statistic)
 Mode = Literal["bootstrap", "chunks"]
 
@@ -90,52 +96,70 @@ class FeatureNull:
         return math.sqrt(max(statistic, 0.0)) if self.transform == "sqrt" else statistic
 
     def quantiles_at(self, m: float) -> np.ndarray:
-        """Null quantiles (calibrated scale, inflated for a fresh window) at window size m."""
+        """Null quantiles (calibrated scale, inflated for a fresh window) at window size m.
+
+        From the `POOLED` largest sizes on, the statistics are in their m^-1/2 regime: their
+        quantiles times sqrt(size), averaged weighted by draws, are divided by sqrt(m) (also
+        beyond the grid). Below, log(quantile) is linear in log(m) between grid points, and
+        scaled by m^-1/2 under the smallest. Extending the end segment's per-level slopes
+        instead broke discrete columns at 5,000-row windows (slopes of noisy quantiles, 200
+        draws at 2,000 rows, crossed; bench/RESULTS.md, alarms run 4)."""
         if not m >= 1:
             raise DriftError(f"window size must be at least 1, got {m!r}")
-        logs = np.log(np.asarray(self.sizes, dtype=np.float64))
-        q = np.log(np.maximum(np.asarray(self.quantiles, dtype=np.float64), 1e-300))
-        x = math.log(m)
-        if len(logs) == 1:
-            out = q[0]
+        sizes = np.asarray(self.sizes, dtype=np.float64)
+        q = np.asarray(self.quantiles, dtype=np.float64)
+        k = min(POOLED, len(sizes))
+        w = np.asarray(self.draws[-k:], dtype=np.float64)[:, None]
+        pooled = (w * q[-k:] * np.sqrt(sizes[-k:])[:, None]).sum(axis=0) / w.sum()
+        if m >= sizes[-k]:
+            out = pooled / math.sqrt(m)
+        elif m <= sizes[0]:
+            out = q[0] * math.sqrt(sizes[0] / m)
         else:
+            logs = np.log(sizes[: len(sizes) - k + 1])
+            grid = np.vstack([q[: len(sizes) - k], pooled / math.sqrt(sizes[-k])])
+            lq = np.log(np.maximum(grid, 1e-300))
+            x = math.log(m)
             i = int(np.clip(np.searchsorted(logs, x) - 1, 0, len(logs) - 2))
             t = (x - logs[i]) / (logs[i + 1] - logs[i])
-            out = q[i] + t * (q[i + 1] - q[i])
-        out = np.maximum.accumulate(np.exp(out))
+            out = np.exp(lq[i] + t * (lq[i + 1] - lq[i]))
+        out = np.maximum.accumulate(out)
         return out * inflation(m, self.reference_rows, self.mode)
 
     def _curve(self, m: float) -> tuple[np.ndarray, np.ndarray, float]:
-        qs, zs = self.quantiles_at(m), stats.norm.ppf(self.levels)
-        upper = np.asarray(self.levels) >= 0.9
-        dq, dz = qs[upper] - qs[-1], zs[upper] - zs[-1]
+        """Quantiles, their normal scores, and the tail's slope b: above the top level,
+        log P(S >= s) = log(1 - top) + b (s - q_top), b < 0 fitted on the levels >= 0.9
+        (a log-linear tail in the exceedance probability; -inf: no tail, all mass below)."""
+        qs, levels = self.quantiles_at(m), np.asarray(self.levels)
+        zs = stats.norm.ppf(levels)
+        upper = levels >= 0.9
+        dq = qs[upper] - qs[-1]
+        dl = np.log1p(-levels[upper]) - math.log1p(-levels[-1])
         denom = float(np.dot(dq, dq))
-        slope = float(np.dot(dq, dz)) / denom if denom > 0 else 0.0
-        if not slope > 0 and qs[-1] > qs[0]:
-            slope = float((zs[-1] - zs[0]) / (qs[-1] - qs[0]))
-        return qs, zs, slope
+        slope = float(np.dot(dq, dl)) / denom if denom > 0 else 0.0
+        if not slope < 0 and qs[-1] > qs[0]:
+            slope = float((math.log1p(-levels[-1]) - math.log1p(-levels[0])) / (qs[-1] - qs[0]))
+        return qs, zs, slope if slope < 0 else -math.inf
+
+    def _tail_z(self, s: np.ndarray, q_top: float, slope: float) -> np.ndarray:
+        log_p = math.log1p(-self.levels[-1]) + slope * (s - q_top)
+        with np.errstate(invalid="ignore"):
+            return -special.ndtri(np.exp(np.where(s > q_top, log_p, 0.0)))
 
     def z_score(self, statistic: float, m: float) -> float:
         """Standard-normal score of `statistic` under the null at window size m (NaN in, NaN out)."""
         if statistic is None or math.isnan(statistic):
             return math.nan
-        s = self._scale(statistic)
-        qs, zs, slope = self._curve(m)
-        if s <= qs[-1]:
-            ok = np.concatenate(([True], np.diff(qs) > 0))  # ties (discrete stats): first level
-            return float(np.interp(s, qs[ok], zs[ok]))
-        if slope > 0:
-            return float(zs[-1] + slope * (s - qs[-1]))
-        return math.inf
+        return float(self.z_scores(np.asarray([statistic], dtype=np.float64), m)[0])
 
     def z_scores(self, statistics: np.ndarray, m: float) -> np.ndarray:
         """`z_score` for many statistics at one window size (the curve is computed once)."""
         raw = np.asarray(statistics, dtype=np.float64)
         s = np.sqrt(np.maximum(raw, 0.0)) if self.transform == "sqrt" else raw
         qs, zs, slope = self._curve(m)
-        ok = np.concatenate(([True], np.diff(qs) > 0))
+        ok = np.concatenate(([True], np.diff(qs) > 0))  # ties (discrete stats): first level
         inside = np.interp(s, qs[ok], zs[ok])
-        above = zs[-1] + slope * (s - qs[-1]) if slope > 0 else np.full_like(s, math.inf)
+        above = self._tail_z(s, float(qs[-1]), slope) if slope > -math.inf else math.inf
         out = np.where(s <= qs[-1], inside, above)
         return np.where(np.isnan(raw), math.nan, out)
 
@@ -147,11 +171,11 @@ class FeatureNull:
     def threshold(self, m: float, level: float) -> float:
         """The statistic's null quantile at `level` for window size m (native scale)."""
         qs, zs, slope = self._curve(m)
-        z = float(stats.norm.ppf(level))
-        if z <= zs[-1] or not slope > 0:
-            value = float(np.interp(z, zs, qs))
+        top = self.levels[-1]
+        if level <= top or slope == -math.inf:
+            value = float(np.interp(float(stats.norm.ppf(level)), zs, qs))
         else:
-            value = float(qs[-1] + (z - zs[-1]) / slope)
+            value = float(qs[-1] + (math.log1p(-level) - math.log1p(-top)) / slope)
         return value * value if self.transform == "sqrt" else value
 
 

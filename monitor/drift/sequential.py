@@ -42,11 +42,12 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound
+from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound, learned_bound
 from monitor.errors import DriftError
 
 K_DEFAULT = 0.5
 LEARN_QUIET = 3  # `learn`: windows in a row with a zero sum before a window is learned
+LEARNED_RHO_MAX = 0.9  # `CusumConfig.reference_share` up to which the learned bound applies
 _SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
@@ -99,6 +100,12 @@ class CusumConfig:
     # the per-stream false-alarm rate converges to the same value for every reference and
     # warm-up: bench/RESULTS.md, alarms run 3
     learn: bool = False
+    # with learn and delta: the largest reference share rho = m / (m + N) among the features
+    # (`alarm_guarantee.reference_share`). At or below LEARNED_RHO_MAX the bound is sized for
+    # the learned estimates (`alarm_guarantee.learned_bound`); above it (windows many times
+    # the reference: heavier-tailed scores) and when unknown (None) the warm-up's bound stays
+    # (bench/RESULTS.md, alarms run 4)
+    reference_share: float | None = None
 
     def __post_init__(self) -> None:
         if self.features < 1:
@@ -111,16 +118,26 @@ class CusumConfig:
             raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
         if self.learn and not self.warmup:
             raise DriftError("learn needs a warm-up")
+        if self.reference_share is not None and not 0 <= self.reference_share <= 1:
+            raise DriftError(f"reference_share must be in [0, 1], got {self.reference_share!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
         bound_for_arl(self.arl0 * self.features, self.k)
 
     @property
     def bound(self) -> float:
+        if self.delta is not None and self.learned:
+            return learned_bound(float(self.arl0), self.k, self.warmup, self.delta, self.features)
         if self.delta is not None:
             return guaranteed_bound(
                 float(self.arl0), self.k, self.warmup, self.delta, self.features
             )
         return bound_for_arl(self.arl0 * self.features, self.k)
+
+    @property
+    def learned(self) -> bool:
+        """Whether the bound is sized for the learned estimates (see `reference_share`)."""
+        rho = self.reference_share
+        return self.learn and rho is not None and rho <= LEARNED_RHO_MAX
 
     def expected_delay(self, shift: float) -> float:
         """Expected windows to detect a persistent shift of z by `shift` (zero start)."""

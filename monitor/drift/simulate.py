@@ -115,15 +115,8 @@ def _nulls(reference: pd.DataFrame, plan: Plan, seed: int) -> NullCalibration | 
 
 
 def _z_of(null: FeatureNull, stat: np.ndarray, m: float) -> np.ndarray:
-    """FeatureNull.z_score for many statistics at once."""
-    qs, zs, slope = null._curve(m)
-    s = np.sqrt(np.maximum(stat, 0.0)) if null.transform == "sqrt" else stat
-    ok = np.concatenate(([True], np.diff(qs) > 0))
-    z = np.interp(s, qs[ok], zs[ok])
-    above = s > qs[-1]
-    tail = zs[-1] + slope * (s - qs[-1]) if slope > 0 else np.full_like(s, np.inf)
-    z = np.where(above, tail, z)
-    return np.where(np.isnan(stat), np.nan, z)
+    """FeatureNull.z_score for many statistics at once (its own vectorised form)."""
+    return null.z_scores(stat, m)
 
 
 class _Runner:

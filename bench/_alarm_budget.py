@@ -1,0 +1,204 @@
+"""bench/alarms.py's `--per-window` and `--budget` runs: the delivered false-alarm rate
+against the configured budget, on long healthy streams.
+
+Per data set, window size and reference draw (seeds 0.., the population design of the main
+run: the reference is min(rows/2, 3,000) rows drawn iid from the data set, windows are m rows
+drawn iid from it), `fresh` healthy windows are scored by `monitor.drift.nullstats` against
+the calibrated nulls (bench/alarms.py's `fresh_windows`, pinned to the engine on every main
+run). Then `STREAMS` streams of `WARMUP + LENGTH` windows are resampled from them (iid
+given the reference) and every rule runs on the same streams; rates count the windows after
+the warm-up (the per-window rule is counted on the same windows):
+
+- per-window auto (the monitors' rule, `auto_verdict`): feature f drifts when its guarded
+  p-value `conditional_p_value(z, rho, delta/k)` <= alpha/k, alpha = 1/720, delta = 0.02;
+  "no guard": sf(z) <= alpha/k. Holm over the features rejects *something* exactly when
+  this Bonferroni rule does (Holm's first step is alpha/k), so Holm vs Bonferroni changes
+  nothing in the any-alarm rate.
+- sequential: the learning self-starting CUSUM of monitors (k 1, warm-up 96, cap 3,
+  learn) at the bounds listed in `bounds()`; the default (delta 0.2) is pinned to
+  `monitor.drift.simulate_rules._learning_alarms` on every run.
+- "normal model": the same CUSUMs on iid N(0, 1) scores of the same shape (what the bound's
+  model assumes): separates the bound's own conservatism from the scores' shape and the
+  features' dependence.
+- monitor (per-window OR sequential): all drift rules of a monitor together.
+
+MTBFA / budget = (windows counted / alarms) / 720 over all draws of a size, with an exact
+95% Poisson interval on the count.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from _alarm_tables import BUDGET_WINDOWS, CAP, K_NEW, WARMUP
+from alarms import compare, datasets, fresh_windows
+from scipy import special, stats
+
+from monitor.drift import DriftOptions
+from monitor.drift.alarm_guarantee import guaranteed_bound, learned_bound
+from monitor.drift.calibration import calibrate
+from monitor.drift.sequential import LEARN_QUIET, CusumConfig, bound_for_arl
+from monitor.drift.simulate_rules import _learning_alarms
+
+STREAMS, LENGTH = 8, 7_200  # per draw: 8 streams x 10 months after the warm-up
+ALPHA, GUARD_DELTA, SEQ_DELTA = 1 / BUDGET_WINDOWS, 0.02, 0.2
+
+
+@dataclass(frozen=True)
+class _Fixed(CusumConfig):
+    """A learning CUSUM config whose bound is given (the variants measured)."""
+
+    h: float = 0.0
+
+    @property
+    def bound(self) -> float:
+        return self.h
+
+
+def bounds(p: int, rho: float) -> dict[str, float]:
+    """The sequential bounds measured, for p features whose largest reference share is rho."""
+    proposed = CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=SEQ_DELTA, cap=CAP,
+                           learn=True, reference_share=rho)  # fmt: skip
+    return {
+        "seq proposed (learned if ρ ≤ 0.9)": proposed.bound,
+        "seq δ0.2 (default)": guaranteed_bound(BUDGET_WINDOWS, K_NEW, WARMUP, SEQ_DELTA, p),
+        "seq δ0.5": guaranteed_bound(BUDGET_WINDOWS, K_NEW, WARMUP, 0.5, p),
+        "seq known (no guard)": bound_for_arl(BUDGET_WINDOWS * p, K_NEW),
+        "seq learned δ0.2": learned_bound(BUDGET_WINDOWS, K_NEW, WARMUP, SEQ_DELTA, p),
+    }
+
+
+def cusum_flags(z: np.ndarray, h: float) -> np.ndarray:
+    """(streams, T - WARMUP) any-feature alarms of the learning CUSUM at bound h: the
+    arithmetic of `simulate_rules._learning_alarms` (pinned), flags instead of a count."""
+    head = z[:, :WARMUP]
+    n = np.full(z.shape[::2], float(WARMUP))
+    mean, m2 = head.mean(axis=1), head.var(axis=1) * WARMUP
+    sums, quiet = np.zeros_like(mean), np.zeros_like(mean)
+    out = np.zeros((z.shape[0], z.shape[1] - WARMUP), dtype=bool)
+    for t in range(WARMUP, z.shape[1]):
+        zt = z[:, t]
+        sd = np.sqrt(m2 / (n - 1))
+        score = np.clip((zt - mean) / np.maximum(sd, 0.1), -CAP, CAP)
+        learn = quiet >= LEARN_QUIET
+        n1 = n + learn
+        d = np.where(learn, zt - mean, 0.0)
+        mean = mean + d / n1
+        m2 = m2 + np.where(learn, d * (zt - mean), 0.0)
+        n = n1
+        sums = np.maximum(0.0, sums + score - K_NEW)
+        quiet = np.where(sums == 0.0, quiet + 1, 0)
+        hit = sums > h
+        out[:, t - WARMUP] = hit.any(axis=1)
+        sums[hit], quiet[hit] = 0.0, 0
+    return out
+
+
+def window_flags(z: np.ndarray, rho: np.ndarray, guard: bool) -> np.ndarray:
+    """(streams, T - WARMUP) alarms of the per-window auto rule (any feature)."""
+    k = z.shape[2]
+    z = z[:, WARMUP:]
+    if guard:
+        shift = np.sqrt(rho) * -special.ndtri(GUARD_DELTA / k)
+        p = special.ndtr(-(z - shift) / np.sqrt(np.maximum(1 - rho, 1e-12)))
+    else:
+        p = special.ndtr(-z)
+    return (p <= ALPHA / k).any(axis=2)
+
+
+def one_draw(frame, m: int, seed: int, fresh: int) -> dict[str, tuple[int, int]]:
+    """(alarms, windows counted) per rule for one reference draw."""
+    rng = np.random.default_rng(seed)
+    ref = frame.iloc[rng.integers(0, len(frame), min(len(frame) // 2, 3000))]
+    ref = ref.reset_index(drop=True)
+    kinds = {f.name: f.kind for f in compare(ref, frame.iloc[:m], DriftOptions(workers=1)).features}
+    cal = calibrate(ref, kinds=kinds, seed=seed)
+    wins = fresh_windows(ref, frame, cal, rng.integers(0, len(frame), (fresh, m)))
+    names = list(cal.features)
+    pool = np.array([[w.z_auto[n] for n in names] for w in wins])
+    pool = np.where(np.isnan(pool), 0.0, pool)  # a NaN score: no evidence either way
+    rho = np.array([wins[0].rho[n] for n in names])
+    z = pool[rng.integers(0, len(pool), (STREAMS, WARMUP + LENGTH))]
+    normal = rng.standard_normal(z.shape)
+    counted = STREAMS * LENGTH
+    out: dict[str, tuple[int, int]] = {}
+    for guard, label in ((True, "per-window auto (default)"), (False, "per-window, no guard")):
+        out[label] = (int(window_flags(z, rho, guard).sum()), counted)
+    per_window = window_flags(z, rho, True)
+    for label, h in bounds(len(names), float(rho.max())).items():
+        flags = cusum_flags(z, h)
+        out[label] = (int(flags.sum()), counted)
+        if not label.startswith("seq proposed"):
+            out[label + ", normal model"] = (int(cusum_flags(normal, h).sum()), counted)
+        if label.endswith("(default)"):
+            cfg = _Fixed(BUDGET_WINDOWS, len(names), k=K_NEW, warmup=WARMUP, cap=CAP, learn=True,
+                         h=h)  # fmt: skip
+            assert _learning_alarms(z, cfg) == out[label][0], "cusum_flags drifted from simulate"
+        if label.startswith(("seq δ0.2 (default)", "seq learned δ0.2", "seq proposed")):
+            out["monitor: per-window + " + label] = (int((flags | per_window).sum()), counted)
+    return out
+
+
+def _rho(frame, m: int) -> tuple[int, int]:
+    """The draw's reference share m / (m + N) (x1000, as a pair the tables skip)."""
+    n = min(len(frame) // 2, 3000)
+    return (round(1000 * m / (m + n)), -1)
+
+
+def _ci(alarms: int, windows: int) -> str:
+    """MTBFA / budget with an exact 95% Poisson interval on the count."""
+    if alarms == 0:
+        lo = windows / stats.chi2.ppf(0.975, 2) * 2 / BUDGET_WINDOWS
+        return f"∞ (> {lo:.2f})"
+    lo_n, hi_n = stats.chi2.ppf(0.025, 2 * alarms) / 2, stats.chi2.ppf(0.975, 2 * alarms + 2) / 2
+    val = windows / alarms / BUDGET_WINDOWS
+    return (
+        f"{val:.2f} [{windows / hi_n / BUDGET_WINDOWS:.2f}, {windows / lo_n / BUDGET_WINDOWS:.2f}]"
+    )
+
+
+def run(sizes: list[int], draws: int, only: str, fresh: int, first_seed: int = 0) -> int:
+    print(f"load average at start: {os.getloadavg()}; {STREAMS} streams x {LENGTH} windows "
+          f"per draw after a {WARMUP}-window warm-up, resampled from {fresh} scored windows")  # fmt: skip
+    started = time.perf_counter()
+    every: dict[int, list[tuple[str, int, dict]]] = {m: [] for m in sizes}
+    for name, frame in datasets().items():
+        if only and name not in only.split(","):
+            continue
+        for m in sizes:
+            for seed in range(first_seed, first_seed + draws):
+                res = one_draw(frame, m, seed, fresh)
+                res["ρ (largest)"] = _rho(frame, m)
+                every[m].append((name, seed, res))
+                cells = ", ".join(
+                    f"{r}: {a / n * BUDGET_WINDOWS:.2f}" if n > 0 else f"{r}: {a / 1000:.3f}"
+                    for r, (a, n) in res.items()
+                )
+                print(f"{name} m={m} seed {seed} ({time.perf_counter() - started:.0f} s): {cells}",
+                      flush=True)  # fmt: skip
+    for m in sizes:
+        print_table(m, every[m])
+    print(f"\nwall {time.perf_counter() - started:.0f} s; load average at end: {os.getloadavg()}")
+    return 0
+
+
+def print_table(m: int, rows: list[tuple[str, int, dict]]) -> None:
+    if not rows:
+        return
+    print(f"\n#### All data sets, windows of {m} rows ({len(rows)} data set x draw pairs)\n")
+    print("| rule | false alarms / 30 days per draw: min / median / max | draws > 1 | "
+          "MTBFA / budget [95% CI] | draws with rate in [1/1.5, 1/0.8] |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    for rule in [r for r in rows[0][2] if rows[0][2][r][1] > 0]:
+        r = np.array([res[rule][0] / res[rule][1] * BUDGET_WINDOWS for _, _, res in rows])
+        alarms = sum(res[rule][0] for _, _, res in rows)
+        windows = sum(res[rule][1] for _, _, res in rows)
+        inside = int(((r >= 1 / 1.5) & (r <= 1 / 0.8)).sum())
+        print(f"| {rule} | {r.min():.2f} / {np.median(r):.2f} / {r.max():.2f} | "
+              f"{int((r > 1).sum())}/{len(r)} | {_ci(alarms, windows)} | {inside}/{len(r)} |")  # fmt: skip
+    print(f"\n{len(rows)} draws x {STREAMS * LENGTH:,} windows = "
+          f"{len(rows) * STREAMS * LENGTH:,} windows ({len(rows) * STREAMS * LENGTH / 720:.0f} "
+          "budget periods) per rule")  # fmt: skip
