@@ -27,7 +27,13 @@ from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.calibration import FeatureNull
 from monitor.drift.registry import METHODS, decide
 from monitor.drift.result import DriftReport, FeatureResult
-from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.drift.sequential import (
+    CusumConfig,
+    CusumState,
+    largest_reference_share,
+    update,
+    window_values,
+)
 from monitor.lifecycle import AlertState, step
 from monitor.reference import reference_frame
 from monitor.reference_nulls import calibrate_nulls
@@ -150,9 +156,14 @@ class _Replay:
 
 def _cusum(replay: _Replay, inputs, w: StoredWindow, state: CusumState, counts: Counter, rule):
     s = replay.m.alarm.sequential  # the scheduler's settings (scheduler.sequential.config_for)
+    share = largest_reference_share(
+        (window_values(f, w.current_rows), replay.nulls[f.name].reference_rows)
+        for f in inputs
+        if f.name in replay.nulls
+    )
     cfg = CusumConfig(
         arl0=replay.budget, features=max(1, len(inputs)), k=s.k, warmup=s.warmup,
-        delta=s.delta, cap=s.cap, learn=s.learn,
+        delta=s.delta, cap=s.cap, learn=s.learn, reference_share=share,
     )  # fmt: skip
     z = {f.name: replay.z(f, w.current_rows) for f in inputs}
     state, alarmed = update(state, z, cfg, "stored")

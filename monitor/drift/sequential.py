@@ -34,7 +34,7 @@ scores (a winsorised CUSUM, robust to heavy-tailed windows).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -42,21 +42,33 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from monitor.drift.alarm_guarantee import SIEGMUND_OFFSET, guaranteed_bound, learned_bound
+from monitor.drift.alarm_guarantee import (
+    SIEGMUND_OFFSET,
+    guaranteed_bound,
+    learned_bound,
+    reference_share,
+)
+from monitor.drift.result import FeatureResult
 from monitor.errors import DriftError
 
 K_DEFAULT = 0.5
 LEARN_QUIET = 3  # `learn`: windows in a row with a zero sum before a window is learned
 LEARNED_RHO_MAX = 0.9  # `CusumConfig.reference_share` up to which the learned bound applies
+# the shortest warm-up the learned bound was measured with (the default, 96 windows): it
+# holds from one budget period after a start; a shorter warm-up spends that period on
+# estimates from fewer windows, unmeasured, so it keeps the warm-up's bound
+LEARNED_MIN_WARMUP = 96
 _SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
     "CusumConfig",
     "CusumState",
     "bound_for_arl",
+    "largest_reference_share",
     "siegmund_arl",
     "simulate_run_lengths",
     "update",
+    "window_values",
 ]
 
 
@@ -77,6 +89,21 @@ def bound_for_arl(arl0: float, k: float = K_DEFAULT) -> float:
     if not k > 0:
         raise DriftError(f"CUSUM reference value k must be > 0, got {k!r}")
     return float(optimize.brentq(lambda h: siegmund_arl(h, k) - arl0, 0.0, 200.0))
+
+
+def window_values(f: FeatureResult, current_rows: int) -> float:
+    """A feature's non-missing values in a window of `current_rows` rows (the size its null
+    is read at: the scheduler's scores and `largest_reference_share`)."""
+    share = f.missing_share_current
+    return current_rows * (1.0 - (share if share is not None and math.isfinite(share) else 0.0))
+
+
+def largest_reference_share(sizes: Iterable[tuple[float, float]]) -> float | None:
+    """`CusumConfig.reference_share` for a window: the largest rho = m / (m + N) over the
+    features' (window values m, reference values N); None when no feature has both (the
+    warm-up's bound then stays). One definition for the scheduler, backtest and simulation."""
+    shares = [reference_share(m, n) for m, n in sizes if m > 0 and n > 0]
+    return max(shares) if shares else None
 
 
 @dataclass(frozen=True)
@@ -137,7 +164,12 @@ class CusumConfig:
     def learned(self) -> bool:
         """Whether the bound is sized for the learned estimates (see `reference_share`)."""
         rho = self.reference_share
-        return self.learn and rho is not None and rho <= LEARNED_RHO_MAX
+        return (
+            self.learn
+            and self.warmup >= LEARNED_MIN_WARMUP
+            and rho is not None
+            and rho <= LEARNED_RHO_MAX
+        )
 
     def expected_delay(self, shift: float) -> float:
         """Expected windows to detect a persistent shift of z by `shift` (zero start)."""

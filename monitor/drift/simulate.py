@@ -49,6 +49,7 @@ from monitor.drift.calibration import (
     calibrate,
 )
 from monitor.drift.registry import METHODS, Kind
+from monitor.drift.sequential import largest_reference_share
 from monitor.drift.simulate_draws import Column, Shift, column_stats
 from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.drift.simulate_rules import (
@@ -144,6 +145,13 @@ class _Runner:
 
     def m(self, name: str) -> int:
         return self.cols[name].window_size(self.plan.window_rows)
+
+    def cusum_share(self) -> float | None:
+        """The inputs' `largest_reference_share` at the window size (the scheduler's bound)."""
+        nulls = self.nulls.features if self.nulls is not None else {}
+        return largest_reference_share(
+            (self.m(n), nulls[n].reference_rows) for n in self.inputs if n in nulls
+        )
 
     def positions(self, name: str, rows: np.ndarray) -> np.ndarray:
         """Value positions of a column for drawn rows (independent draws with missing values)."""
@@ -249,7 +257,7 @@ def _healthy_rules(sim: _Sim, run: _Runner, n: int) -> list[dict[str, Any]]:
         entry: dict[str, Any] = {"name": rule.name, "condition": rule.condition}
         if rule.condition == SEQUENTIAL:
             z = np.array([sim.z[name] for name in run.inputs]).T
-            res = cusum_false_alarms(z, run.plan, run.rng)
+            res = cusum_false_alarms(z, run.plan, run.rng, run.cusum_share())
             entry.update(res, **_per_time(res["per_run"], run.plan))
         elif rule.condition not in SIMULATED:
             entry["note"] = "not simulated: windows drawn from the reference cannot show it"
@@ -297,7 +305,9 @@ def _delays(sim: _Sim, run: _Runner, pool: int) -> list[dict[str, Any]]:
             best: tuple[float, str] | None = None
             for rule in run.plan.rules:
                 if rule.condition == SEQUENTIAL:
-                    d = cusum_delay(sim.z[f.name], z, len(run.inputs), run.plan, run.rng)
+                    d = cusum_delay(
+                        sim.z[f.name], z, len(run.inputs), run.plan, run.rng, run.cusum_share()
+                    )
                 elif rule.condition in SIMULATED:
                     holds = _conditions(rule, shifted, run)
                     key = f.name if f.name in holds else ""

@@ -73,12 +73,12 @@ def median_delay(q: float, for_runs: int) -> float | None:
     return None
 
 
-def _config(plan: Any, features: int) -> CusumConfig:
+def _config(plan: Any, features: int, share: float | None = None) -> CusumConfig:
     s = plan.sequential
     return CusumConfig(
         arl0=float(plan.budget_runs), features=max(1, features), k=s.k, warmup=s.warmup,
         delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
-        learn=bool(getattr(s, "learn", False)) and s.warmup > 0,
+        learn=bool(getattr(s, "learn", False)) and s.warmup > 0, reference_share=share,
     )  # fmt: skip
 
 
@@ -151,12 +151,15 @@ def _learning_alarms(z: np.ndarray, cfg: CusumConfig) -> int:
     return alarms
 
 
-def cusum_false_alarms(z_pool: np.ndarray, plan: Any, rng: np.random.Generator) -> dict[str, Any]:
+def cusum_false_alarms(
+    z_pool: np.ndarray, plan: Any, rng: np.random.Generator, share: float | None = None
+) -> dict[str, Any]:
     """False alarms per run of the dataset's CUSUM (any feature above the bound) on healthy
     streams resampled from `z_pool` (windows × features), restarting a feature after it
     alarmed; the warm-up windows are not counted. With `learn` (the scheduler's default) the
-    means and sds keep learning as the scheduler's do."""
-    cfg = _config(plan, z_pool.shape[1])
+    means and sds keep learning as the scheduler's do. `share`: the windows'
+    `largest_reference_share` (the scheduler's choice of bound)."""
+    cfg = _config(plan, z_pool.shape[1], share)
     length = int(min(20_000, max(2_000, 4 * plan.budget_runs)))
     total = cfg.warmup + length
     z = z_pool[rng.integers(0, z_pool.shape[0], size=(STREAMS, total))]  # streams × T × p
@@ -186,13 +189,18 @@ def cusum_false_alarms(z_pool: np.ndarray, plan: Any, rng: np.random.Generator) 
 
 
 def cusum_delay(
-    z_healthy: np.ndarray, z_shifted: np.ndarray, features: int, plan: Any, rng
+    z_healthy: np.ndarray,
+    z_shifted: np.ndarray,
+    features: int,
+    plan: Any,
+    rng: Any,
+    share: float | None = None,
 ) -> float | None:
     """Median windows from a shift's start to the feature's CUSUM alarm (after a healthy
     warm-up); None when most streams do not alarm within MAX_DELAY windows. Learning is
     not simulated here: a shift building evidence is not learned (no zero sums), so the
     warm-up's estimates are the ones that judge it."""
-    cfg = _config(plan, features)
+    cfg = _config(plan, features, share)
     healthy = z_healthy[~np.isnan(z_healthy)]
     shifted = z_shifted[~np.isnan(z_shifted)]
     if healthy.size == 0 or shifted.size == 0:

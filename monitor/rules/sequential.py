@@ -62,6 +62,8 @@ def _entry(seq: Mapping[str, Any], name: str, f: Mapping[str, Any]) -> dict[str,
         "cap": number(seq.get("cap")),
         "delta": number(seq.get("delta")),
         "learn": bool(seq.get("learn")),
+        "bound_for": seq.get("bound_for"),  # learned | warmup: what the bound was sized for
+        "reference_share": number(seq.get("reference_share")),
         "z": number(f.get("z")),
         "restarts": int(f.get("restarts") or 0),
         "expected_delay": seq.get("expected_delay"),

@@ -40,7 +40,13 @@ from typing import Any
 from monitor.drift.calibration import AUTO_METHOD, FeatureNull
 from monitor.drift.registry import Kind
 from monitor.drift.result import FeatureResult
-from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.drift.sequential import (
+    CusumConfig,
+    CusumState,
+    largest_reference_share,
+    update,
+    window_values,
+)
 from monitor.errors import MonitorError
 from monitor.reference import Reference
 from monitor.reference_nulls import materialise_nulls
@@ -73,12 +79,15 @@ def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
     return [r for r in monitor.rules if r.condition == CONDITION]
 
 
-def config_for(monitor: MonitorSettings, features: int) -> CusumConfig:
-    """The monitor's CUSUM: ARL0 = its false-alarm budget in runs, shared by `features`."""
+def config_for(
+    monitor: MonitorSettings, features: int, reference_share: float | None = None
+) -> CusumConfig:
+    """The monitor's CUSUM: ARL0 = its false-alarm budget in runs, shared by `features`;
+    `reference_share` (`largest_reference_share` of the window) picks the learned bound."""
     seq = monitor.alarm.sequential
     return CusumConfig(
         monitor.alarm.runs(monitor.run_every), max(features, 1), k=seq.k, warmup=seq.warmup,
-        delta=seq.delta, cap=seq.cap, learn=seq.learn,
+        delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
     )  # fmt: skip
 
 
@@ -163,8 +172,7 @@ def z_scores(
     for f in features:
         null = nulls.get(f.name)
         stat = None if null is None else _statistic(f.stats.get(null.method))
-        share = f.missing_share_current
-        m = current_rows * (1.0 - (share if share is not None and math.isfinite(share) else 0.0))
+        m = window_values(f, current_rows)
         if null is None or stat is None or not math.isfinite(stat) or m < 2:
             out[f.name] = math.nan
             continue
@@ -272,6 +280,9 @@ def view(
         "cap": config.cap,
         "delta": config.delta,
         "learn": config.learn,
+        # the bound's size: for the learned estimates (rho <= 0.9) or the warm-up's
+        "bound_for": "learned" if config.learned else "warmup",
+        "reference_share": config.reference_share,
         "expected_run_length": config.arl0,
         "features_monitored": config.features,
         "windows": state.windows,
@@ -299,11 +310,18 @@ def judge(
     if not rules or facts.status != "succeeded":
         return facts, hits
     inputs = facts.input_features()
-    config = config_for(monitor, len(ref.features))
     if facts.baseline is not None:  # a trailing/seasonal baseline: its own nulls' scores
         z = z_scores({}, inputs, facts.current_rows, baseline=True)
+        share = None  # the warm-up's bound (measured on baseline scores: bench/RESULTS.md)
     else:
-        z = z_scores(feature_nulls(engine, monitor, ref, now), inputs, facts.current_rows)
+        nulls = feature_nulls(engine, monitor, ref, now)
+        z = z_scores(nulls, inputs, facts.current_rows)
+        share = largest_reference_share(
+            (window_values(f, facts.current_rows), nulls[f.name].reference_rows)
+            for f in inputs
+            if f.name in nulls
+        )
+    config = config_for(monitor, len(ref.features), share)
     state = store.lock(conn, monitor.name, now)
     after, applied = advance(state, ref.id, z, facts.window_end, facts.run_id, config)
     if applied:

@@ -64,3 +64,28 @@ def test_on_normal_scores_the_rate_is_within_the_budget_and_closer_to_it() -> No
     new_rate, old_rate = _learning_alarms(z, learning) / windows, _learning_alarms(z, old) / windows
     assert new_rate < 1 / 720
     assert new_rate > 2 * old_rate
+
+
+def test_the_scheduler_backtest_and_simulation_read_one_reference_share() -> None:
+    """`largest_reference_share`: the largest m / (m + N) over the features that have both
+    sizes (m from the window's non-missing values); None without any. The learned bound is
+    taken only with a warm-up at least as long as the one it was measured with."""
+    from monitor.drift.result import FeatureResult
+    from monitor.drift.sequential import (
+        LEARNED_MIN_WARMUP,
+        largest_reference_share,
+        window_values,
+    )
+
+    f = FeatureResult("x", "numeric", "wasserstein", 0.1, None, 0.1, False, 0.0, 0.2, {}, {})
+    assert window_values(f, 500) == pytest.approx(400.0)
+    assert largest_reference_share([(400.0, 1600.0), (500.0, 500.0)]) == pytest.approx(0.5)
+    assert largest_reference_share([(0.0, 100.0)]) is None
+    assert largest_reference_share([]) is None
+
+    def cfg(warmup: int) -> CusumConfig:
+        return CusumConfig(720.0, 9, k=1.0, warmup=warmup, delta=0.2, cap=3.0, learn=True,
+                           reference_share=0.5)  # fmt: skip
+
+    assert cfg(LEARNED_MIN_WARMUP).learned and not cfg(LEARNED_MIN_WARMUP - 1).learned
+    assert cfg(20).bound == pytest.approx(guaranteed_bound(720.0, 1.0, 20, 0.2, 9))
