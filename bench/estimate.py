@@ -84,13 +84,20 @@ def frame(case: dict, model, rows: np.ndarray) -> pd.DataFrame:
     return df
 
 
-def windows(case: dict, pool: np.ndarray, size: int, count: int, rng) -> list[np.ndarray]:
-    """Window j: share j/(count-1) of rows from above the pool's median of the shift feature."""
+def windows(
+    case: dict, pool: np.ndarray, size: int, count: int, rng, distinct: bool = False
+) -> list[np.ndarray]:
+    """Window j: share j/(count-1) of rows from above the pool's median of the shift feature.
+    `distinct`: no row twice in a window (the share clipped to what each part holds); else a
+    part smaller than its share is drawn with replacement, and a duplicated row repeats its
+    label, which no estimator's band (ours, NannyML's) assumes."""
     values = case["x"][case["shift"]].to_numpy()[pool]
     high, low = pool[values > np.median(values)], pool[values <= np.median(values)]
     out = []
     for j in range(count):
         n_high = round(size * j / max(count - 1, 1))
+        if distinct:
+            n_high = min(max(n_high, size - low.size), high.size)
         parts = [
             rng.choice(part, n, replace=n > part.size)
             for part, n in ((high, n_high), (low, size - n_high))
@@ -203,6 +210,7 @@ def run_case(
     ref_rows: int | None = None,
     seed: int = 0,
     peer: bool = True,
+    distinct: bool = False,
 ) -> dict:
     """Build one case's files, run both tools, return per-tool per-window values + realised.
     `ref_rows`: the reference resampled (with replacement) to that many rows (cost case).
@@ -212,7 +220,7 @@ def run_case(
     a, b = int(0.3 * perm.size), int(0.6 * perm.size)
     model = train(case, perm[:a])
     pool = perm[b:]
-    wins = windows(case, pool, size, count, rng)
+    wins = windows(case, pool, size, count, rng, distinct)
     if edge:  # one window whose labels are all negative: ROC AUC is undefined there
         neg = pool[case["y"][pool] == 0]
         wins = [rng.choice(neg, size, replace=size > neg.size)]

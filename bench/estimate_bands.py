@@ -57,8 +57,9 @@ def collect(args: argparse.Namespace) -> None:
                     continue
                 load = os.getloadavg()[0]
                 got = bench.run_case(
-                    case, size, args.windows, False, Path(tmp), seed=seed, peer=not args.no_peer
-                )
+                    case, size, args.windows, False, Path(tmp), seed=seed,
+                    peer=not args.no_peer, distinct=True,
+                )  # fmt: skip
                 if not got["ours"].ok:
                     sys.exit(f"our child failed: {got['ours'].stderr_tail}")
                 peer = got["nannyml"]
