@@ -10,9 +10,10 @@ into model / reference / pool rows and the windows' draws), our estimators and N
 the same windows; one JSON line per (case, size, seed) with every window's realised value,
 our estimate, σ and reference σ, and NannyML's estimate and band. `analyse`: coverage and
 median width of estimate ± z·σ (clipped to the metric's range) for the candidate nominal
-levels on the `--choose` seeds, the chosen level (the lowest nominal level whose band covers
-≥ 90% of windows on every data set × size × metric row there), then every row on the
-`--report` seeds beside NannyML's bands on the same windows. Nothing is refitted by analyse.
+levels on the `--choose` seeds, the level two rules pick there (`choose`), then every row on
+the `--report` seeds (at `--level`, else rule (a)'s) beside NannyML's bands on the same
+windows. Nothing is refitted by analyse. `--ours DUMP`: our windows from a `--no-peer` dump
+of a variant (the same windows: checked by their realised values).
 """
 
 from __future__ import annotations
@@ -115,19 +116,31 @@ def peer_band(row: dict) -> tuple[np.ndarray, np.ndarray]:
     return (p[:, 1] <= r) & (r <= p[:, 2]), p[:, 2] - p[:, 1]
 
 
-def choose(rows: dict[tuple, dict[str, list]]) -> tuple[float, list[str]]:
-    lines = ["| nominal | z | lowest row coverage (row) | rows below 90% |", "|---|---|---|---|"]
-    chosen = None
+def choose(rows: dict[tuple, dict[str, list]]) -> tuple[float, float, list[str]]:
+    """Two rules, both printed: (a) the lowest level whose band covers >= 90% on every row
+    (written first; a minimum over 19 rows of 60 correlated windows each is biased towards
+    a higher level: a calibrated 95% band misses it on some row most of the time), (b) the
+    lowest level whose pooled coverage over every window of every row reaches the level."""
+    lines = [
+        "| nominal | z | pooled coverage | lowest row coverage (row) | rows below 90% |",
+        "|---|---|---|---|---|",
+    ]
+    every = pooled = None
     for level, z in sorted(LEVELS.items()):
         cov = {key: band(row, z)[0].mean() for key, row in rows.items()}
+        hits = np.concatenate([band(row, z)[0] for row in rows.values()])
         worst = min(cov, key=lambda k: cov[k])
         below = sum(c < COVER for c in cov.values())
         lines.append(
-            f"| {level:.2%} | {z:.3f} | {cov[worst]:.1%} ({' '.join(map(str, worst))}) | {below} |"
+            f"| {level:.2%} | {z:.3f} | {hits.mean():.1%} | {cov[worst]:.1%} "
+            f"({' '.join(map(str, worst))}) | {below} |"
         )
-        if chosen is None and below == 0:
-            chosen = level
-    return (chosen if chosen is not None else max(LEVELS)), lines
+        if every is None and below == 0:
+            every = level
+        if pooled is None and hits.mean() >= level:
+            pooled = level
+    top = max(LEVELS)
+    return (every if every is not None else top), (pooled if pooled is not None else top), lines
 
 
 def report(rows: dict[tuple, dict[str, list]], level: float) -> list[str]:
@@ -177,7 +190,8 @@ def analyse(args: argparse.Namespace) -> None:
         ]
     pick = {int(s) for s in args.choose.split(",")}
     shown = {int(s) for s in args.report.split(",")}
-    level, table = choose(_rows(records, pick))
+    every, pooled, table = choose(_rows(records, pick))
+    level = every if args.level is None else args.level
     loads = [r["load"] for r in records]
     text = [
         f"Records: {len(records)} (case × size × seed), load average at their starts "
@@ -187,10 +201,11 @@ def analyse(args: argparse.Namespace) -> None:
         "",
         *table,
         "",
-        f"Chosen nominal level: {level:.2%} (z = {LEVELS[level]:.3f}). "
-        f"Reported on seeds {sorted(shown)}:",
+        f"Rule (a), every row >= 90%: {every:.2%}; rule (b), pooled coverage >= nominal: "
+        f"{pooled:.2%}. Reported at {level:.2%} (z = {LEVELS[level]:.3f}) on seeds "
+        f"{sorted(shown)}:",
         "",
-        *report(_rows(records, shown), level if args.level is None else args.level),
+        *report(_rows(records, shown), level),
     ]
     print("\n".join(text))
 
