@@ -84,13 +84,20 @@ def frame(case: dict, model, rows: np.ndarray) -> pd.DataFrame:
     return df
 
 
-def windows(case: dict, pool: np.ndarray, size: int, count: int, rng) -> list[np.ndarray]:
-    """Window j: share j/(count-1) of rows from above the pool's median of the shift feature."""
+def windows(
+    case: dict, pool: np.ndarray, size: int, count: int, rng, distinct: bool = False
+) -> list[np.ndarray]:
+    """Window j: share j/(count-1) of rows from above the pool's median of the shift feature.
+    `distinct`: no row twice in a window (the share clipped to what each part holds); else a
+    part smaller than its share is drawn with replacement, and a duplicated row repeats its
+    label, which no estimator's band (ours, NannyML's) assumes."""
     values = case["x"][case["shift"]].to_numpy()[pool]
     high, low = pool[values > np.median(values)], pool[values <= np.median(values)]
     out = []
     for j in range(count):
         n_high = round(size * j / max(count - 1, 1))
+        if distinct:
+            n_high = min(max(n_high, size - low.size), high.size)
         parts = [
             rng.choice(part, n, replace=n > part.size)
             for part, n in ((high, n_high), (low, size - n_high))
@@ -167,7 +174,10 @@ def child(data: Path) -> None:
         out = []
         for i in range(0, len(ana), spec["chunk"]):
             res = est.estimate(state, make(ana.iloc[i : i + spec["chunk"]], target=False))
-            out.append({k: [m.value, m.lower, m.upper] for k, m in res.metrics.items()})
+            out.append({
+                k: [m.value, m.lower, m.upper, m.sampling_error, m.reference_error]
+                for k, m in res.metrics.items()
+            })  # fmt: skip
         report[method] = {"seconds": time.perf_counter() - start,
                           "cpu_seconds": time.process_time() - cpu, "windows": out}  # fmt: skip
     print(json.dumps(report))
@@ -192,23 +202,32 @@ def peer_python() -> Path | str:
 
 
 def run_case(
-    case: dict, size: int, count: int, edge: bool, root: Path, ref_rows: int | None = None
+    case: dict,
+    size: int,
+    count: int,
+    edge: bool,
+    root: Path,
+    ref_rows: int | None = None,
+    seed: int = 0,
+    peer: bool = True,
+    distinct: bool = False,
 ) -> dict:
     """Build one case's files, run both tools, return per-tool per-window values + realised.
-    `ref_rows`: the reference resampled (with replacement) to that many rows (cost case)."""
-    rng = np.random.default_rng(0)
+    `ref_rows`: the reference resampled (with replacement) to that many rows (cost case).
+    `seed`: the split into model / reference / pool rows and the windows' draws (0: as before)."""
+    rng = np.random.default_rng(seed)
     perm = rng.permutation(len(case["y"]))
     a, b = int(0.3 * perm.size), int(0.6 * perm.size)
     model = train(case, perm[:a])
     pool = perm[b:]
-    wins = windows(case, pool, size, count, rng)
+    wins = windows(case, pool, size, count, rng, distinct)
     if edge:  # one window whose labels are all negative: ROC AUC is undefined there
         neg = pool[case["y"][pool] == 0]
         wins = [rng.choice(neg, size, replace=size > neg.size)]
     ref_idx = perm[a:b] if ref_rows is None else rng.choice(perm[a:b], ref_rows, replace=True)
     ref = frame(case, model, ref_idx)
     ana = pd.concat([frame(case, model, w) for w in wins], ignore_index=True)
-    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}_{ref_rows}"
+    data = root / f"{case['name'].replace(' ', '_')}_{size}_{int(edge)}_{ref_rows}_{seed}"
     data.mkdir(parents=True, exist_ok=True)
     ref.to_parquet(data / "reference.parquet")
     ana.to_parquet(data / "analysis.parquet")
@@ -221,13 +240,13 @@ def run_case(
     (data / "spec.json").write_text(json.dumps(spec))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ours = _measure.run([sys.executable, __file__, "--child", str(data)], env=env)
-    peer = peer_python()
+    python = peer_python() if peer else "not run"
     theirs = (
-        _measure.run([str(peer), str(PEER), "--data", str(data)], env=env)
-        if isinstance(peer, Path) else None
+        _measure.run([str(python), str(PEER), "--data", str(data)], env=env)
+        if isinstance(python, Path) else None
     )  # fmt: skip
     real = [realised(case["task"], ana.iloc[i : i + size]) for i in range(0, len(ana), size)]
-    return {"ours": ours, "nannyml": theirs, "realised": real, "peer_error": peer}
+    return {"ours": ours, "nannyml": theirs, "realised": real, "peer_error": python}
 
 
 def summarise(task: str, got: dict) -> list[dict]:
@@ -242,7 +261,7 @@ def summarise(task: str, got: dict) -> list[dict]:
                 continue
             err, hit, width, undefined = [], [], [], 0
             for win, real in zip(rep["windows"], got["realised"], strict=True):
-                value, lo, hi = win[name]
+                value, lo, hi = win[name][:3]
                 r = real[ours_name]
                 if value is None or r is None:
                     undefined += value is None

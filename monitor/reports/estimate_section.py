@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.performance.estimation.gap import metric_gap
+from monitor.performance.estimation.result import DEFAULT_Z, LEVEL
 from monitor.reports.escape import text
 from monitor.reports.performance_figures import WORSE_COLOR, figure_html, iso, layout, run_field
 from monitor.reports.summary import num
@@ -145,7 +146,8 @@ def estimate_section(rows: Sequence[Any], *, main_metric: str | None = None) -> 
     outside = sum(1 for g in gaps if g.covered is False)
     note = (
         f"{len(rows)} recent window(s) estimated by {', '.join(methods)} before their labels "
-        "arrived; shaded: the band (estimate ± 3 standard errors); diamonds: the realised "
+        f"arrived; shaded: the band ({LEVEL:.0%} nominal: estimate ± {DEFAULT_Z:.2f} standard "
+        "errors); diamonds: the realised "
         "value once labelled (red: outside the band)."
     )
     if gaps:

@@ -170,26 +170,31 @@ def test_state_is_plain_json_and_round_trips():
 
 
 def test_band_covers_realised_on_shuffled_windows():
-    """Sanity: 60 windows of 40 rows drawn from breast cancer rows the model never saw."""
-    x, y = load_breast_cancer(return_X_y=True)
-    perm = np.random.default_rng(3).permutation(len(y))
-    x, y = x[perm], y[perm]
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x[:150], y[:150])
-    ref = classification_data(model.predict_proba(x[150:380]), [0, 1], None, y[150:380])
-    state = cbpe.fit(ref)
-    rest = np.arange(380, len(y))
-    rng = np.random.default_rng(4)
+    """Sanity: 8 splits of breast cancer (a 230-row reference with 3-8 model errors), 60
+    windows of 40 rows each from rows the model never saw. The 95% band covers 87.5% of the
+    480 windows: close to nominal, short of it because the reference's own error is shared
+    by a split's windows and its isotonic steps are pure by chance (docs/estimation.md)."""
+    x0, y0 = load_breast_cancer(return_X_y=True)
     hits, widths = [], []
-    for _ in range(60):
-        rows = rng.choice(rest, 40, replace=False)
-        est = cbpe.estimate(
-            state, classification_data(model.predict_proba(x[rows]), [0, 1], None, y[rows])
-        )
-        m = est.metrics["accuracy"]
-        hits.append(m.lower <= m.realised <= m.upper)
-        widths.append(m.upper - m.lower)
-    assert np.mean(hits) >= 0.9
-    assert np.median(widths) < 0.3  # a band that always covers because it is [0, 1] fails
+    for seed in range(3, 11):
+        perm = np.random.default_rng(seed).permutation(len(y0))
+        x, y = x0[perm], y0[perm]
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        model.fit(x[:150], y[:150])
+        ref = classification_data(model.predict_proba(x[150:380]), [0, 1], None, y[150:380])
+        state = cbpe.fit(ref)
+        rest = np.arange(380, len(y))
+        rng = np.random.default_rng(seed + 1)
+        for _ in range(60):
+            rows = rng.choice(rest, 40, replace=False)
+            est = cbpe.estimate(
+                state, classification_data(model.predict_proba(x[rows]), [0, 1], None, y[rows])
+            )
+            m = est.metrics["accuracy"]
+            hits.append(m.lower <= m.realised <= m.upper)
+            widths.append(m.upper - m.lower)
+    assert np.mean(hits) >= 0.85
+    assert np.median(widths) < 0.2  # a band that always covers because it is [0, 1] fails
 
 
 def test_midranks_equal_scipy_rankdata():

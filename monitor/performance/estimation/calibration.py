@@ -4,7 +4,9 @@ One calibrator per class (one-vs-rest; binary: the positive class only). The sta
 isotonic step function (`x`, `y`, applied with linear interpolation and clipping, exactly
 scikit-learn's `IsotonicRegression(out_of_bounds="clip").predict`) plus the reference rows
 behind each step (`values`, `counts`): a step learnt from few rows is noisy, and the band
-draws that noise (binomial, variance v(1-v)/n with v shrunk by half a row towards 1/2).
+draws that noise (binomial, variance v(1-v)/n with v moved two rows each way towards 1/2,
+Agresti-Caffo's "plus four" centre: a step pure by chance, 0 of 130 rows, is not taken as
+noise-free; its sd is that of 2 hits in 134, not of half a row in 131).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+PSEUDO_ROWS = 4.0  # a step's proportion is (hits + 2) / (rows + 4) for its variance (module doc)
 
 
 def fit_isotonic(scores: np.ndarray, hits: np.ndarray) -> dict[str, Any]:
@@ -49,7 +53,7 @@ def step_sd(state: dict[str, Any], calibrated: np.ndarray) -> tuple[np.ndarray, 
     left = np.clip(right - 1, 0, values.size - 1)
     closer_left = np.abs(calibrated - values[left]) < np.abs(values[right] - calibrated)
     idx = np.where(closer_left, left, right)
-    shrunk = (values * counts + 0.5) / (counts + 1.0)
+    shrunk = (values * counts + PSEUDO_ROWS / 2) / (counts + PSEUDO_ROWS)
     return idx, np.sqrt(shrunk * (1.0 - shrunk) / counts)
 
 
