@@ -27,7 +27,6 @@ from typing import Any
 from monitor.bucketing import DeltaInputs, input_rows, plan_inputs
 from monitor.errors import MonitorError
 from monitor.ingest.batch import Batch
-from monitor.ingest.heap import keep_freed_heap
 from monitor.storage.db import Connection, Engine
 from monitor.storage.sketch_store import DeltaRow
 from monitor.storage.writes import StoreResult, store_batch
@@ -55,10 +54,8 @@ def delta_job(inputs: list[DeltaInputs]) -> list[DeltaRow] | str | None:
 
 def _worker_start() -> None:
     """The worker's initializer: Ctrl-C (sent to the whole process group) is the parent's
-    to handle; the worker stops when the parent closes it (or dies: its pipe closes). Its
-    freed heap is kept: each delta row's `zlib.compress` allocates ~256 KB (heap.py)."""
+    to handle; the worker stops when the parent closes it (or dies: its pipe closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    keep_freed_heap()
 
 
 def _warm_up() -> None:
