@@ -96,12 +96,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=5000)
     p.add_argument("--repeat", type=int, default=30)
-    p.add_argument("--keep-heap", action="store_true", help="ingest.heap.keep_freed_heap() first")
     args = p.parse_args()
-    if args.keep_heap:
-        from monitor.ingest.heap import keep_freed_heap
-
-        print(f"keep_freed_heap: {keep_freed_heap()}")
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name, fn in stages(args.events).items():
         med, best, faults = _time(fn, args.repeat, args.events)
