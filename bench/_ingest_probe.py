@@ -39,17 +39,28 @@ def _children() -> list[int]:
     return out
 
 
-def children_cpu_s() -> float:
-    """CPU seconds of the live child processes (utime + stime from /proc)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+def _children_stat(*columns: int) -> int:
+    """The sum of the given /proc/PID/stat fields (counted after the command name) over the
+    live child processes."""
+    total = 0
     for pid in _children():
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
+        total += sum(int(fields[c]) for c in columns)
     return total
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of the live child processes (utime + stime from /proc)."""
+    return _children_stat(11, 12) / os.sysconf("SC_CLK_TCK")
+
+
+def children_faults() -> int:
+    """Minor page faults of the live child processes so far."""
+    return _children_stat(7)
 
 
 def wait_children_idle(quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:

@@ -110,18 +110,19 @@ def service(
     stop = threading.Event()
     thread = threading.Thread(target=ingestor.run, args=(stop,), daemon=True)
     thread.start()
-    t0, cpu0, kid0, flt0 = None, 0.0, 0.0, 0
+    t0, cpu0, kid0, flt0, kflt0 = None, 0.0, 0.0, 0, 0
     while True:
         m = ingestor.metrics  # read without the lock: a monotone counter, polled
         if t0 is None and m.polled:
             t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
-            kid0 = probe.children_cpu_s()
+            kid0, kflt0 = probe.children_cpu_s(), probe.children_faults()
         if sum(m.stored_predictions.values()) >= count:
             break
         time.sleep(0.02)  # rarely: each wake-up takes the GIL from the threads at work
     seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
     worker_cpu, worker_rss = probe.children_cpu_s() - kid0, probe.children_peak_rss_mb()
     faults = probe.faults() - flt0
+    worker_faults = probe.children_faults() - kflt0
     threads = probe.thread_cpu()
     stop.set()
     thread.join(30)
@@ -137,6 +138,7 @@ def service(
         "worker_rss_mb": worker_rss,
         "batches": ingestor.metrics.batches,
         "faults": faults,
+        "worker_faults": worker_faults,
         "deltas": deltas,
         "threads": threads,
         "gc_s": gc_clock.seconds,
@@ -376,7 +378,11 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     )
     if "threads" in b:
         w_us, w_mb = b["worker_cpu_s"] / b["events"] * 1e6, b["worker_rss_mb"]
-        print(f"(b) of which the delta worker process: {w_us:.1f} us/event, peak RSS {w_mb:.0f} MB")
+        w_flt = b["worker_faults"] / b["events"]
+        print(
+            f"(b) of which the delta worker process: {w_us:.1f} us/event, peak RSS {w_mb:.0f} MB, "
+            f"{w_flt:.2f} minor page faults per event"
+        )
         per = ", ".join(f"{k} {v / b['events'] * 1e6:.1f}" for k, v in b["threads"].items())
         print(f"(b) CPU us/event by thread (whole process life, incl. start-up): {per}")
         gc_us = ", ".join(f"gen{i} {v / b['events'] * 1e6:.1f}" for i, v in enumerate(b["gc_s"]))

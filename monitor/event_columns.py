@@ -73,6 +73,10 @@ class PredictionColumns:
     prediction: list[float | int | str | None] = field(default_factory=list)
     prediction_proba: list[Any] = field(default_factory=list)
     segment: list[dict[str, str] | None] = field(default_factory=list)
+    # The messages' own timestamp strings when `ts` was parsed from them in one pass (all in
+    # UTC): COPY may send them instead of formatting `ts` again (storage/bulk.py checks their
+    # form). None once rows are added or taken: only a whole parsed batch carries them.
+    ts_text: list[str] | None = field(default=None, compare=False)
 
     FIELDS = (
         "event_id",
@@ -94,10 +98,12 @@ class PredictionColumns:
             yield Prediction(*row)
 
     def append(self, p: Prediction) -> None:
+        self.ts_text = None
         for f in self.FIELDS:
             getattr(self, f).append(getattr(p, f))
 
     def extend(self, other: PredictionColumns) -> None:
+        self.ts_text = None
         for f in self.FIELDS:
             getattr(self, f).extend(getattr(other, f))
 
@@ -144,7 +150,7 @@ def parse_prediction_batch(
     _check_names(cols.model_version, ok, required=False)
     if known_models is not None:
         _check_known(cols.model, known_models, ok)
-    cols.ts = _timestamps(docs, ok)
+    cols.ts, cols.ts_text = _timestamps(docs, ok)
     _check_features(cols.features, raws, ok)
     _check_predictions(cols.prediction, ok)
     _check_probas(cols.prediction_proba, ok)
@@ -208,9 +214,9 @@ def _check_known(col: list[Any], known: frozenset[str], ok: list[bool]) -> None:
             ok[i] = False
 
 
-def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
-    """`events.parse_timestamp` of each document; the common batch (ISO strings, all in UTC)
-    in C-level passes."""
+def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> tuple[list[Any], list[str] | None]:
+    """`events.parse_timestamp` of each document, and the strings they were parsed from when
+    the common batch (ISO strings, all in UTC) took the C-level passes (else None)."""
     col = _field(docs, "timestamp")
     if _NAME_TYPES.issuperset(map(type, col)) and max(map(len, col), default=0) <= 64:
         try:
@@ -218,7 +224,7 @@ def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
         except ValueError:
             parsed = None
         if parsed is not None and {UTC}.issuperset(map(_TZINFO, parsed)):
-            return parsed  # already UTC: astimezone(UTC) would return equal datetimes
+            return parsed, col  # already UTC: astimezone(UTC) would return equal datetimes
     out: list[Any] = []
     for i, doc in enumerate(docs):
         try:
@@ -226,7 +232,7 @@ def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
         except EventRejected:
             out.append(None)
             ok[i] = False
-    return out
+    return out, None
 
 
 def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "merge",
     "merge_all",
     "numeric_spec",
+    "pack_counts",
     "sketch",
     "spec_from_dict",
     "to_bytes",
@@ -307,17 +308,30 @@ def merge_all(sketches: Iterable[Sketch]) -> Sketch:
     )
 
 
+def pack_counts(payload: bytes) -> bytes:
+    """The zlib stream of a counts payload, with run-length matches only (`Z_RLE`).
+
+    Why not zlib's default strategy: counts are runs of zeros and small numbers, which
+    the default's hash-chain search (level 6) walks for ~55 us per 1,000-bin delta of
+    ingestion; run-length matching packs them as small (134 vs 134 bytes on average over a
+    batch's deltas) in a third of the time (bench/RESULTS.md). Any zlib stream decodes
+    (`from_bytes`), so blobs written with the default strategy still read."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
+    return packer.compress(payload) + packer.flush()
+
+
 def to_bytes(s: Sketch, compress: bool = True) -> bytes:
     """Little-endian header, moments (numeric), counts in the narrowest unsigned width.
 
-    Counts are zlib-compressed when that is smaller (sparse minute buckets shrink a lot).
+    Counts are zlib-compressed (`pack_counts`) when that is smaller (sparse minute buckets
+    shrink a lot).
     """
     top = int(s.counts.max()) if s.counts.size else 0
     width = next(w for w in (1, 2, 4, 8) if top < 1 << (8 * w))
     payload = s.counts.astype(f"<u{width}").tobytes()
     flags = 0
     if compress:
-        packed = zlib.compress(payload, 6)
+        packed = pack_counts(payload)
         if len(packed) < len(payload):
             payload, flags = packed, _ZLIB
     kind = _KIND_CODE["numeric" if isinstance(s, NumericSketch) else "categorical"]

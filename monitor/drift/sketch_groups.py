@@ -11,7 +11,7 @@ min/max equal `sketch()` on each group exactly; the moment sums agree up to floa
 from __future__ import annotations
 
 import math
-import zlib
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from monitor.drift.sketch import (
     Sketch,
     Spec,
     as_float,
+    pack_counts,
 )
 
 __all__ = ["group_blobs", "sketch_groups"]
@@ -128,17 +129,28 @@ def group_blobs(
         return _numeric_blobs(spec, x, g, n_groups)
     if not (_PLAIN_OBJECTS if object_column else _PLAIN_STRINGS).issuperset(types):
         return None
-    position = {c: i for i, c in enumerate(spec.categories)}
-    get, other = position.get, spec.n_bins - 1
-    idx = np.fromiter(
-        (-1 if v is None else get(v if type(v) is str else str(v), other) for v in values),
-        dtype=np.intp,
-        count=len(values),
-    )
+    idx = _category_codes(spec, values, _PLAIN_STRINGS.issuperset(types))
     present = idx >= 0
     counts = np.bincount(g[present] * spec.n_bins + idx[present], minlength=n_groups * spec.n_bins)
     missing = np.bincount(g[~present], minlength=n_groups)
     return _blobs(spec.spec_id, 1, counts.reshape(n_groups, -1), missing, None)
+
+
+def _category_codes(spec: CategoricalSpec, values: list, strings: bool) -> np.ndarray:
+    """Each value's bin (-1: missing); `strings`: only str and None (looked up in C)."""
+    position: dict[object, int] = {c: i for i, c in enumerate(spec.categories)}
+    other = spec.n_bins - 1
+    if strings:
+        position[None] = -1
+        return np.fromiter(
+            map(position.get, values, repeat(other)), dtype=np.intp, count=len(values)
+        )
+    get = position.get
+    return np.fromiter(
+        (-1 if v is None else get(v if type(v) is str else str(v), other) for v in values),
+        dtype=np.intp,
+        count=len(values),
+    )
 
 
 def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> list[bytes]:
@@ -181,12 +193,11 @@ def _blobs(
         for j, r in enumerate(rows.tolist()):
             payloads[r] = buf[j * size : (j + 1) * size]
     out: list[bytes] = []
-    compress = zlib.compress
     for i, (payload, w, miss) in enumerate(
         zip(payloads, width.tolist(), missing.tolist(), strict=True)
     ):
         flags = 0
-        packed = compress(payload, 6)
+        packed = pack_counts(payload)
         if len(packed) < len(payload):
             payload, flags = packed, _ZLIB
         head = _HEADER.pack(_MAGIC, _VERSION, kind, w, flags, spec_id, miss, bins)

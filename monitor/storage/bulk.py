@@ -12,6 +12,7 @@ generated id: COPY never conflicts there.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import repeat
@@ -97,13 +98,29 @@ def _copy_text(columns: list[list[Any]], n_rows: int) -> str:
     return ""
 
 
-def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -> int:
-    """COPY the batch into `predictions` in the caller's transaction; CopyConflict if any
-    row is already stored (the transaction is then aborted: roll it back)."""
-    if not batch:
-        return 0
+# A timestamp as Postgres and `datetime.fromisoformat` read alike: UTC, whole seconds or 1-6
+# fractional digits (Python truncates a 7th digit, Postgres rounds it), ASCII digits only.
+_SAME_TS = re.compile(
+    r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|\+00:00)\n)*"
+)
+
+
+def ts_texts(batch: PredictionColumns) -> list[str]:
+    """The batch's timestamps as COPY text. The messages' own strings when every one of them
+    has a form Postgres reads as the very instant Python parsed (checked in one regex pass
+    over the column): formatting 5,000 datetimes again cost ~1.8 us per event."""
+    texts = batch.ts_text
+    if texts is not None and len(texts) == len(batch):
+        joined = "\n".join(texts) + "\n"
+        if joined.count("\n") == len(texts) and _SAME_TS.fullmatch(joined):
+            return texts
+    return list(map(str, batch.ts))  # "2024-05-01 12:00:00.123000+00:00"
+
+
+def prediction_copy(batch: PredictionColumns, at: datetime) -> tuple[str, Iterable[Sequence[Any]]]:
+    """The COPY input of a batch: its text when built in C, else "" and the rows to escape."""
     f, p, pp, s = json_columns(batch)
-    ts = list(map(str, batch.ts))  # "2024-05-01 12:00:00.123000+00:00"
+    ts = ts_texts(batch)
     columns: list[list[Any]] = [
         batch.model,
         batch.event_id,
@@ -124,6 +141,15 @@ def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -
         s,
         strict=False,
     )
+    return text, rows
+
+
+def copy_predictions(conn: Connection, batch: PredictionColumns, at: datetime) -> int:
+    """COPY the batch into `predictions` in the caller's transaction; CopyConflict if any
+    row is already stored (the transaction is then aborted: roll it back)."""
+    if not batch:
+        return 0
+    text, rows = prediction_copy(batch, at)
     _copy(conn, "predictions", _PREDICTION_COLUMNS, rows, text)
     return len(batch)
 
@@ -134,4 +160,11 @@ def copy_sketch_rows(conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
     _copy(conn, "feature_sketches", _SKETCH_COLUMNS, rows)
 
 
-__all__ = ["CopyConflict", "copy_predictions", "copy_sketch_rows", "json_columns"]
+__all__ = [
+    "CopyConflict",
+    "copy_predictions",
+    "copy_sketch_rows",
+    "json_columns",
+    "prediction_copy",
+    "ts_texts",
+]
