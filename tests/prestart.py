@@ -135,5 +135,5 @@ def stop_all() -> None:
         if service.begun:
             if not service.done.is_set():
                 service.kill()
-                service.done.wait(60)
+                service.done.wait(30)  # its wait loop sees the process gone
             release(name)
