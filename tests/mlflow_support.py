@@ -6,8 +6,8 @@ databricks-sdk, opentelemetry and more): it lives in a virtualenv under a cache 
 project venv's `uv` (or venv + pip), as bench/peers does. `make test` builds it before pytest
 (`python tests/mlflow_support.py`), so the tests only start the server.
 
-`server(tmp)` starts `mlflow server --backend-store-uri sqlite:///... --artifacts-destination
-... --host 127.0.0.1 --port <free>` and waits for /health. `train(...)` runs
+`start(tmp)` starts `mlflow server --backend-store-uri sqlite:///... --artifacts-destination
+... --host 127.0.0.1 --port <free>` and waits for /health (`server(tmp)`: the same as a context). `train(...)` runs
 tests/mlflow_train.py with that venv's python (the real MLflow client: log_input, artifacts,
 register, alias).
 """
@@ -22,9 +22,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 MLFLOW_VERSION = "3.17.2"
 HERE = Path(__file__).resolve().parent
@@ -86,9 +88,30 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@contextmanager
-def server(tmp: Path, timeout_s: float = 900) -> Iterator[str]:
-    """A running tracking server (SQLite backend, proxied local artifacts): its URL."""
+@dataclass
+class Running:
+    """A tracking server process that answered /health."""
+
+    url: str
+    proc: subprocess.Popen
+    log: IO[bytes]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def start(
+    tmp: Path, timeout_s: float = 900, spawned: Callable[[subprocess.Popen], object] = id
+) -> Running:
+    """Start a tracking server (SQLite backend, proxied local artifacts); return once it
+    answers /health (a server that dies or stays silent is stopped and raises). `spawned`
+    sees the process as soon as it exists (prestart.track)."""
     venv = ensure_venv()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -102,21 +125,29 @@ def server(tmp: Path, timeout_s: float = 900) -> Iterator[str]:
     proc = subprocess.Popen(
         cmd, cwd=tmp, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **_THREADS}
     )
+    spawned(proc)
+    running = Running(url, proc, log)
     try:
         deadline = time.monotonic() + timeout_s
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = (tmp / "server.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"mlflow server did not start:\n{tail}")
-            time.sleep(0.5)
-        yield url
+            time.sleep(0.2)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@contextmanager
+def server(tmp: Path, timeout_s: float = 900) -> Iterator[str]:
+    """A running tracking server (SQLite backend, proxied local artifacts): its URL."""
+    running = start(tmp, timeout_s)
+    try:
+        yield running.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        running.stop()
 
 
 def train(url: str, data: Path, *args: str) -> list[dict[str, str]]:

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, insert, select, text
+from db_support import empty_tables, migrated_sqlite
+from sqlalchemy import Engine, func, insert, select
 
 from monitor.alerts import alert_history, apply_run, fingerprint, list_alerts
 from monitor.drift.result import FeatureResult
 from monitor.rules import RunFacts, evaluate
 from monitor.settings import AlertingSettings, RuleSettings
 from monitor.silences import add_silence
-from monitor.storage import make_engine, upgrade
+from monitor.storage import make_engine
 from monitor.storage.tables import alerts, drift_runs, notifications
 
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -41,21 +42,13 @@ def alerts_pg_engine(migrated_pg) -> Iterator[Engine]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'alerts.db'}")
-        upgrade(eng)
+        eng = make_engine(migrated_sqlite(tmp_path / "alerts.db"))
         yield eng
         eng.dispose()
         return
     eng = request.getfixturevalue("alerts_pg_engine")
-    with (
-        eng.begin() as conn
-    ):  # (conftest.truncate_all: that module name is shadowed in tests/notify)
-        conn.execute(
-            text(
-                "TRUNCATE notifications, silences, alert_events, alerts, drift_runs"
-                " RESTART IDENTITY CASCADE"
-            )
-        )
+    # = TRUNCATE ... RESTART IDENTITY CASCADE
+    empty_tables(eng, "notifications, silences, alert_events, alerts, drift_runs")
     yield eng
 
 

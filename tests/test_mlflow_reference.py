@@ -1,9 +1,10 @@
 """MLflow references against a real tracking server (issue 16 item 5).
 
-Once per module: `mlflow server` (SQLite backend, proxied artifacts, own virtualenv; see
-mlflow_support.py), and the real MLflow client logs two versions of model `churn` (each run:
-its training set as the `training` dataset via mlflow.log_input, plus artifacts), registers
-them and points `champion` at version 1. Then, through our REST reader:
+Once per session, started in the background when the session starts (tests/prestart.py):
+`mlflow server` (SQLite backend, proxied artifacts, own virtualenv; see mlflow_support.py),
+and the real MLflow client logs two versions of model `churn` (each run: its training set as
+the `training` dataset via mlflow.log_input, plus artifacts), registers them and points
+`champion` at version 1. Then, through our REST reader:
 
 - `models:/churn@champion` materialises as a new reference version with the resolved model
   version, run id and dataset digest recorded (CLI, API), with the same specs as the same file
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import prestart
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from mlflow_support import server, train
+from mlflow_support import Running, start, train
 
 from monitor.app import create_app
 from monitor.cli import main
@@ -42,12 +44,29 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # a loaded machine: 
 READ = "read-" + "r" * 20
 
 
+def _serve_and_train(tmp: Path) -> tuple[Running, dict[str, Any]]:
+    """Started in the background at session start (tests/prestart.py): the server, then the
+    real MLflow client logging and registering two versions."""
+    running = start(tmp, spawned=prestart.track)
+    try:
+        logged = train(running.url, tmp, "train", "--versions", "2")
+    except BaseException:
+        running.stop()
+        raise
+    return running, {"url": running.url, "logged": logged, "tmp": tmp}
+
+
+prestart.register("mlflow", _serve_and_train, stop=lambda started: started[0].stop())
+
+
 @pytest.fixture(scope="module")
 def mlflow(tmp_path_factory) -> Any:
-    tmp = tmp_path_factory.mktemp("mlflow")
-    with server(tmp) as url:
-        logged = train(url, tmp, "train", "--versions", "2")
-        yield {"url": url, "logged": logged, "tmp": tmp}
+    """Waits for the server and the training started at session start; a failed start fails
+    these tests with its error."""
+    try:
+        yield prestart.result("mlflow", tmp_path_factory)[1]
+    finally:
+        prestart.release("mlflow")
 
 
 def _config(url: str, tracking: str, tmp: Path, **extra: Any) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from db_support import truncate_all
+from db_support import migrated_sqlite, truncate_all
 
-from monitor.storage import make_engine, upgrade
+from monitor.storage import make_engine
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +26,4 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         engine.dispose()
         yield url
         return
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
+    yield migrated_sqlite(tmp_path / "cli.db")

@@ -5,6 +5,7 @@ needed (one line, exit 2) and creates nothing: no silent `./monitor.db`."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,11 +100,12 @@ def test_every_command_with_a_config_option_is_covered_and_reads_the_env_var() -
         assert option is not None and option.envvar == "MONITOR_CONFIG", path
 
 
-@pytest.fixture
-def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
-    """A SQLite store holding an alert, a run, a dead letter and two silences; the working
-    directory is an empty one."""
-    store = tmp_path / "store"
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """Seeded once per module (the same every time): a SQLite store holding an alert, a run,
+    a dead letter and two silences, with its config; and a pristine copy of that folder."""
+    base = tmp_path_factory.mktemp("config-option")
+    store = base / "store"
     store.mkdir()
     url = f"sqlite:///{store / 'configured.db'}"
     upgrade(make_engine(url))
@@ -114,7 +116,20 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
     for _ in range(2):
         add_silence(engine, "mon", None, now + timedelta(hours=1), None, now=now)
     engine.dispose()
-    cwd = tmp_path / "cwd"
+    shutil.copytree(store, base / "pristine")
+    return config, base
+
+
+@pytest.fixture
+def seeded(seeded_store: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    """The seeded store restored from its pristine copy, at the same paths (what a command of
+    an earlier test changed is gone); the working directory, a sibling of the store's folder,
+    is an empty one."""
+    config, base = seeded_store
+    shutil.rmtree(base / "store")
+    shutil.copytree(base / "pristine", base / "store")
+    cwd = base / "cwd"
+    shutil.rmtree(cwd, ignore_errors=True)
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)

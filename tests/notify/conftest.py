@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from db_support import empty_tables, migrated_sqlite
 from notify_support import Receiver
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from monitor.storage import make_engine, upgrade
+from monitor.storage import make_engine
 
 
 @pytest.fixture(scope="session")
@@ -21,15 +22,13 @@ def notify_pg_engine(migrated_pg: Callable[[str], str]) -> Iterator[Engine]:
 
 @pytest.fixture
 def pg_engine(notify_pg_engine: Engine) -> Engine:
-    with notify_pg_engine.begin() as conn:
-        conn.execute(text("TRUNCATE notifications, alerts RESTART IDENTITY CASCADE"))
+    empty_tables(notify_pg_engine, "notifications, alerts")  # TRUNCATE ... CASCADE's end state
     return notify_pg_engine
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'outbox.db'}")
-    upgrade(engine)
+    engine = make_engine(migrated_sqlite(tmp_path / "outbox.db"))
     yield engine
     engine.dispose()
 

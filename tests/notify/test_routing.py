@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select, text
+from db_support import empty_tables, migrated_sqlite
+from sqlalchemy import Engine, insert, select
 
 from monitor.errors import ConfigError
 from monitor.notify.routing import enqueue
 from monitor.settings import AlertingSettings, RuleSettings
-from monitor.storage import make_engine, upgrade
+from monitor.storage import make_engine
 from monitor.storage.tables import alerts, notifications
 
 T0 = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -27,14 +28,12 @@ def routing_pg_engine(migrated_pg) -> Iterator[Engine]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'routing.db'}")
-        upgrade(eng)
+        eng = make_engine(migrated_sqlite(tmp_path / "routing.db"))
         yield eng
         eng.dispose()
         return
     eng = request.getfixturevalue("routing_pg_engine")
-    with eng.begin() as conn:
-        conn.execute(text("TRUNCATE notifications, alerts RESTART IDENTITY CASCADE"))
+    empty_tables(eng, "notifications, alerts")  # = TRUNCATE ... RESTART IDENTITY CASCADE
     yield eng
 
 

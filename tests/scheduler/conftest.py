@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_support import truncate_all
+from db_support import migrated_sqlite, truncate_all
 
-from monitor.storage import make_engine, upgrade
+from monitor.storage import make_engine
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "postgresql":
         yield request.getfixturevalue("pg_engine")
         return
-    engine = make_engine(f"sqlite:///{tmp_path / 'sched.db'}")
-    upgrade(engine)
+    engine = make_engine(migrated_sqlite(tmp_path / "sched.db"))
     yield engine
     engine.dispose()

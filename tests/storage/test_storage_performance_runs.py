@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from db_support import truncate_all
+from db_support import migrated_sqlite, truncate_all
 from sklearn import metrics as skm
 from sqlalchemy import Engine, func, select
 
 from monitor.events import Label, Prediction
 from monitor.scheduler.performance import compute_window
 from monitor.settings import MonitorSettings
-from monitor.storage import make_engine, store_batch, upgrade
+from monitor.storage import make_engine, store_batch
 from monitor.storage.performance_runs import latest_runs, run_history, store_window
 from monitor.storage.tables import performance_runs
 
@@ -41,8 +41,7 @@ def perf_pg_engine(migrated_pg) -> Iterator[Engine]:
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
     """A migrated, empty store of each dialect."""
     if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'perf.db'}")
-        upgrade(eng)
+        eng = make_engine(migrated_sqlite(tmp_path / "perf.db"))
         yield eng
         eng.dispose()
         return

@@ -3,7 +3,8 @@ own virtualenv): a trivial flow is deployed with Prefect's own client, the monit
 creates a flow run from that deployment with `idempotency_key` = the delivery id, the first
 answer is lost on the way back (a proxy drops it after Prefect created the run), the outbox
 retries the same delivery and Prefect answers with the same flow run: one run, recorded on the
-delivery, visible through Prefect's API with our parameters."""
+delivery, visible through Prefect's API with our parameters. The server start and the
+deployment run in the background from the start of the session (tests/prestart.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
+import prestart
 import pytest
 from notify_support import T0, Recorded, Reply, enqueue, firing_payload, row
 from real_targets import target_python
@@ -56,10 +59,30 @@ def _healthy(api: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+@dataclass
+class PrefectServer:
+    """A healthy Prefect server with the trivial flow deployed."""
+
+    api: str
+    deployment_id: str
+    proc: subprocess.Popen
+    log: IO[bytes]
+    healthy_after_s: float
+    deployed_in_s: float
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def _start_prefect(home: Path) -> PrefectServer:
+    """Started in the background at session start (tests/prestart.py): the server, then the
+    flow deployed with Prefect's own client."""
     python = target_python("prefect")
-    home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
     env = {
         **os.environ,
@@ -71,28 +94,45 @@ def prefect_api(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     }
     log = (home / "server.log").open("wb")
     began = time.monotonic()
-    proc = subprocess.Popen(
+    proc = prestart.track(subprocess.Popen(
         [str(python.parent / "prefect"), "server", "start", "--host", "127.0.0.1",
          "--port", str(port), "--no-services"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    ))  # fmt: skip
     api = f"http://127.0.0.1:{port}/api"
+    server = PrefectServer(api, "", proc, log, 0.0, 0.0)
     try:
         while not _healthy(api):
             if proc.poll() is not None:
                 pytest.fail(f"prefect server exited: {(home / 'server.log').read_text()[-2000:]}")
             if time.monotonic() - began > START_TIMEOUT_S:
                 pytest.fail(f"prefect server did not answer within {START_TIMEOUT_S} s")
-            time.sleep(0.5)
-        print(f"prefect server healthy after {time.monotonic() - began:.1f} s")
-        yield api, python
+            time.sleep(0.2)
+        server.healthy_after_s = time.monotonic() - began
+        server.deployment_id = _deploy_flow(api, python)
+        server.deployed_in_s = time.monotonic() - began - server.healthy_after_s
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+prestart.register("prefect_api", _start_prefect, stop=PrefectServer.stop)
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory) -> Iterator[PrefectServer]:
+    """Waits for the start begun with the session; a failed start fails the test with its
+    error (a venv that cannot be built: target_python's skip, or failure under CI)."""
+    try:
+        server = prestart.result("prefect_api", tmp_path_factory)
+        print(
+            f"prefect server healthy after {server.healthy_after_s:.1f} s, flow deployed with "
+            f"Prefect's client in {server.deployed_in_s:.1f} s (in the background)"
+        )
+        yield server
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+        prestart.release("prefect_api")
 
 
 def _deploy_flow(api: str, python: Path) -> str:
@@ -133,10 +173,7 @@ def _alerting(url: str, deployment_id: str) -> AlertingSettings:
 def test_flow_run_from_a_real_deployment_once_despite_a_lost_answer(
     prefect_api, pg_engine, receiver
 ) -> None:
-    api, python = prefect_api
-    began = time.monotonic()
-    deployment_id = _deploy_flow(api, python)
-    print(f"flow deployed with Prefect's client in {time.monotonic() - began:.1f} s")
+    api, deployment_id = prefect_api.api, prefect_api.deployment_id
     proxy = LosingProxy(api)
     recv = receiver(default=proxy)
     settings = _alerting(recv.url + "/api", deployment_id)
