@@ -19,6 +19,13 @@ THREADS = 1  # OpenMP threads while fitting: the GBM crawls under CPU oversubscr
 TREES = 30  # boosting iterations ...
 LEARNING_RATE = 0.3  # ... at 3 × scikit-learn's default rate: as accurate as 100 at 0.1 on
 # the benchmark (bench/RESULTS.md, "DLE cost (b17-dle)"), and a window predicts 3.3× fewer trees
+# Every HistGradientBoostingRegressor setting of the loss GBMs (bench/estimate_dle_grid.py swaps
+# this dict to compare tree configurations on the same windows).
+PARAMS: dict[str, Any] = {
+    "max_iter": TREES,
+    "learning_rate": LEARNING_RATE,
+    "early_stopping": False,
+}
 
 
 def fit_gbm(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
@@ -26,9 +33,7 @@ def fit_gbm(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any]:
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
 
-    model = HistGradientBoostingRegressor(
-        random_state=seed, early_stopping=False, max_iter=TREES, learning_rate=LEARNING_RATE
-    )
+    model = HistGradientBoostingRegressor(random_state=seed, **PARAMS)
     with threadpool_limits(limits=THREADS):
         model.fit(x, y)
     return export(model)
