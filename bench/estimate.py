@@ -157,8 +157,10 @@ def child(data: Path) -> None:
     for module in ("sklearn.ensemble", "sklearn.isotonic"):  # imported outside the timer,
         importlib.import_module(module)  # as NannyML's are
 
-    from monitor.performance.estimation import ESTIMATORS
+    from monitor.performance.estimation import ESTIMATORS, trees
 
+    if os.environ.get("BENCH_DLE_PARAMS"):  # a DLE tree configuration other than the default
+        trees.PARAMS = json.loads(os.environ["BENCH_DLE_PARAMS"])
     spec = json.loads((data / "spec.json").read_text())
     ref = pd.read_parquet(data / "reference.parquet")
     ana = pd.read_parquet(data / "analysis.parquet")
