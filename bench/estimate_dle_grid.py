@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/estimate_dle_grid.py --dump /tmp/bands.jsonl \\
         --choose 0,1 --report 2,3,4,5
 
-`--dump`: a `bench/estimate_band.py collect` dump holding NannyML's DLE on the regression case
+`--dump`: a `bench/estimate_bands.py collect` dump holding NannyML's DLE on the regression case
 (randhie, distinct-row windows, per seed). The same windows are rebuilt here (checked by their
 realised values), and every variant of `trees.PARAMS` below fits our DLE in-process on the
 same reference and estimates the same windows. The rule, fixed before any run: on the
