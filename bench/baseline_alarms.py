@@ -58,7 +58,7 @@ from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.drift.sketch import Sketch, merge_all
 from monitor.drift.sketch_report import build_specs, compare_sketches, sketch_frame
-from monitor.scheduler.baseline_verdict import baseline_nulls, verdict
+from monitor.scheduler.baseline_verdict import baseline_nulls, remember, verdict
 from monitor.settings.alarm import SequentialSettings
 
 BLOCK = 28
@@ -112,6 +112,7 @@ class Track:
     """One judging rule's history on one stream: alarmed windows and cached LOO values."""
 
     auto: bool
+    null: str = "own"  # "own": each window against its own baseline; "loo": s21's values
     alarmed: set[Any] = field(default_factory=set)
     cache: OrderedDict = field(default_factory=OrderedDict)
     alarms: int = 0
@@ -119,19 +120,27 @@ class Track:
     z: dict[int, float] = field(default_factory=dict)
 
 
-def judge(
-    specs: dict, kind: Kind, t: int, sketch_of: Callable[[int], tuple[Any, dict[str, Sketch]]],
-    track: Track, options: DriftOptions, auto_options: DriftOptions,
-) -> bool | None:  # fmt: skip
-    """Window t against its baseline: alarm (True/False), None when too little baseline."""
-    used = []
+def chosen(
+    kind: Kind, t: int, sketch_of: Callable[[int], tuple[Any, dict[str, Sketch]]], track: Track
+) -> list[int] | None:
+    """Window t's baseline slots (newest first, alarmed ones left out); None: too few."""
+    used: list[int] = []
     for s in kind.slots(t):
         if s < 0 or len(used) == kind.count:
             break
         key, _ = sketch_of(s)
         if key not in track.alarmed:
             used.append(s)
-    if len(used) < kind.needed:
+    return used if len(used) >= kind.needed else None
+
+
+def judge(
+    specs: dict, kind: Kind, t: int, sketch_of: Callable[[int], tuple[Any, dict[str, Sketch]]],
+    track: Track, options: DriftOptions, auto_options: DriftOptions,
+) -> bool | None:  # fmt: skip
+    """Window t against its baseline: alarm (True/False), None when too little baseline."""
+    used = chosen(kind, t, sketch_of, track)
+    if used is None:
         return None
     parts = [sketch_of(s) for s in used]
     total = {FEATURE: merge_all(p[FEATURE] for _, p in parts)}
@@ -141,11 +150,24 @@ def judge(
         return compare_sketches(feature, total, current, options).dataset_drift
     report = compare_sketches(feature, total, current, auto_options)
     methods = {FEATURE: "wasserstein_normed"}
-    nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache)
+    slot_of = {sketch_of(s)[0]: s for s in used}
+
+    def own(keys: Any) -> dict[Any, list[dict[str, Sketch]]]:
+        """Each missing baseline window's own baseline (the windows it was judged with)."""
+        out = {}
+        for k in keys:
+            mine = chosen(kind, slot_of[k], sketch_of, track) if track.null == "own" else None
+            if mine is not None:
+                out[k] = [sketch_of(s)[1] for s in mine]
+        return out
+
+    nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
     plan = AutoPlan(methods, nulls, budget_runs=BUDGET, delta=0.02, correction="holm")
     counts = {FEATURE: current[FEATURE].count}
     judged, _, _ = verdict(report, None, counts, plan, {"kind": kind.name})
     decided = judged.features[0].quality.get("decided_by", {})
+    if track.null == "own":
+        remember(track.cache, key, report.features, methods)
     track.z[t] = float(decided.get("z", math.nan)) if decided.get("baseline") else math.nan
     return judged.dataset_drift
 
@@ -172,7 +194,7 @@ def run_cusum(
     return alarms, states
 
 
-def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
+def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str) -> None:
     wins = windows(series, mode)
     reference = series[["temp"]]
     specs = build_specs(reference)
@@ -191,7 +213,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
     config = cusum_config()
     for kind in KINDS:
         t0 = time.perf_counter()
-        healthy = {False: Track(False), True: Track(True)}
+        healthy = {False: Track(False, null), True: Track(True, null)}
         starts = [int(w) for w in np.linspace(n // 6, n - HORIZON - 1, STARTS)]
         history: dict[bool, dict[int, tuple[set, OrderedDict]]] = {False: {}, True: {}}
         for t in range(n):
@@ -232,7 +254,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
 
                 for auto in (False, True):
                     alarmed, cache = history[auto][w0]
-                    track = Track(auto, set(alarmed), OrderedDict(cache))
+                    track = Track(auto, null, set(alarmed), OrderedDict(cache))
                     delay = HORIZON
                     for t in span:  # the auto track runs on: its z feed the CUSUM
                         if judge(specs, kind, t, sketch_of, track, options, auto_options):
@@ -260,13 +282,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="seattle,sf")
     parser.add_argument("--modes", default="block,pool")
+    parser.add_argument(
+        "--null", default="own", choices=("own", "loo"),
+        help="own: each baseline window against its own baseline (the scheduler's); "
+        "loo: against the rest of the current baseline, cached at first use (s21)",
+    )  # fmt: skip
     args = parser.parse_args()
-    print(f"load average: {os.getloadavg()}", flush=True)
+    print(f"load average: {os.getloadavg()}; null values: {args.null}", flush=True)
     out: list[str] = []
     loaders = {"seattle": local_data.seattle_temps, "sf": local_data.sf_temps}
     for mode in args.modes.split(","):
         for name in args.series.split(","):
-            stream(name, loaders[name](), mode, out)
+            stream(name, loaders[name](), mode, out, args.null)
     print("\n".join(out))
     print(f"load average: {os.getloadavg()}")
 

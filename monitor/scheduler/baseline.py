@@ -47,6 +47,7 @@ class Baseline:
     candidates: int = 0
     reason: str | None = None  # set when insufficient
     parts: tuple[tuple[Window, dict[str, Sketch]], ...] = ()  # each used window's sketches
+    of: Window | None = None  # the window judged against it
 
     @property
     def insufficient(self) -> bool:
@@ -140,7 +141,7 @@ def build(
     if b.fixed:
         return None
     used, excluded, examined = usable_windows(engine, monitor, ref, window)
-    base = Baseline(b.kind, b.count, b.needed, tuple(used), 0, {}, excluded, examined)
+    base = Baseline(b.kind, b.count, b.needed, tuple(used), 0, {}, excluded, examined, of=window)
     if len(used) < b.needed:
         reason = (
             f"baseline: {len(used)} usable window(s), {b.needed} needed "
@@ -158,6 +159,35 @@ def build(
     rows = sum(_rows(parts) for parts in per_slot.values())
     parts = tuple((w, per_slot[(w.start, w.end)]) for w in used if (w.start, w.end) in per_slot)
     return replace(base, sketches=merged, rows=rows, parts=parts)
+
+
+def own_parts(
+    engine: Engine, monitor: MonitorSettings, ref: Reference, windows: Sequence[Window]
+) -> dict[tuple[datetime, datetime], list[dict[str, Sketch]]]:
+    """Each window's own baseline (the windows' sketches it was, or would have been,
+    compared with as the live window: the same choice as `build`, with today's knowledge of
+    alarmed runs), read in bulk; windows whose own baseline is insufficient are left out.
+    What a baseline window's null value is measured against (`baseline_verdict`)."""
+    size = monitor.window.size
+    if not windows or size is None or monitor.baseline.fixed:
+        return {}
+    slots = {(w.start, w.end): candidate_slots(monitor.baseline, size, w) for w in windows}
+    spans = sorted({(c.start, c.end) for cands in slots.values() for c in cands})
+    rows = store.saved_rows(engine, ref.id, spans)
+    rows |= store.slot_rows(engine, ref.id, [s for s in spans if s not in rows])
+    alarmed = (
+        store.alarmed_runs(engine, monitor.name, spans[0][0], max(w.start for w in windows))
+        if monitor.baseline.exclude_alarmed
+        else []
+    )
+    chosen = {k: _choose(monitor, cands, rows, alarmed)[0] for k, cands in slots.items()}
+    chosen = {k: u for k, u in chosen.items() if len(u) >= monitor.baseline.needed}
+    wanted = {(w.start, w.end): w for u in chosen.values() for w in u}
+    per_slot = window_sketches(engine, ref.id, list(wanted.values()))
+    return {
+        k: [per_slot[(w.start, w.end)] for w in u if (w.start, w.end) in per_slot]
+        for k, u in chosen.items()
+    }
 
 
 def window_sketches(

@@ -21,27 +21,29 @@ seasonal baseline, other days of the same slot): the spread it describes is the 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.baseline_null import MIN_SAMPLE, BaselineNull
-from monitor.drift.baseline_spread import leave_out
+from monitor.drift.baseline_spread import against_own, leave_out, score_statistic
 from monitor.drift.calibration import AUTO_METHOD
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import METHODS
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch, Spec
 from monitor.reference import Reference
-from monitor.scheduler.baseline import Baseline
+from monitor.scheduler.baseline import Baseline, own_parts
 from monitor.scheduler.comparison import auto_options, auto_plan, compare_window
 from monitor.settings import MonitorSettings
 from monitor.storage.db import Engine
+from monitor.window import Window
 
 __all__ = [
     "LOO",
@@ -49,6 +51,7 @@ __all__ = [
     "baseline_methods",
     "baseline_nulls",
     "judge_against_baseline",
+    "remember",
     "verdict",
 ]
 
@@ -97,6 +100,26 @@ def baseline_methods(methods: Mapping[str, str], specs: Mapping[str, Spec]) -> d
     }
 
 
+def remember(
+    cache: OrderedDict[Key, float],
+    key: Hashable,
+    features: Sequence[FeatureResult | None],
+    methods: Mapping[str, str],
+) -> None:
+    """Keep the live window's own statistics (each auto feature's `score_statistic` against
+    its baseline): when the window later sits in a baseline, that value is its null value
+    (`baseline_nulls`) at no extra comparison."""
+    for f in features:
+        method = methods.get(f.name) if f is not None else None
+        if f is not None and method is not None and f.method == method:
+            value = score_statistic(f)
+            if math.isfinite(value):
+                cache[(key, f.name, method)] = value
+
+
+OwnBaselines = Callable[[Sequence[Hashable]], Mapping[Hashable, Sequence[Mapping[str, Sketch]]]]
+
+
 def baseline_nulls(
     specs: Mapping[str, Spec],
     total: Mapping[str, Sketch],
@@ -104,19 +127,29 @@ def baseline_nulls(
     methods: Mapping[str, str],
     options: DriftOptions,
     cache: OrderedDict[Key, float] | None = None,
+    own: OwnBaselines | None = None,
 ) -> dict[str, BaselineNull]:
-    """Each auto feature's null from the baseline windows' leave-one-out values (`parts`:
-    (key, sketches) per window; `total`: their merge), reusing `cache` by (key, feature,
-    method) and adding what it lacks. Features with fewer than MIN_SAMPLE values: none."""
+    """Each auto feature's null from the baseline windows' values (`parts`: (key, sketches)
+    per window, newest first; `total`: their merge), reusing `cache` by (key, feature,
+    method) and adding what it lacks. A window's value is its statistic against its own
+    baseline (`remember`ed when it was judged, else computed from `own(keys)`: each missing
+    window's own baseline windows); a window without one (its own run was insufficient, or
+    no `own`) falls back to leave-one-out against the rest of this baseline. Features with
+    fewer than MIN_SAMPLE values: none."""
     cache = OrderedDict() if cache is None else cache
+    window_keys = [key for key, _ in parts]
+    lacking = [k for k in window_keys if any((k, n, m) not in cache for n, m in methods.items())]
+    owned = own(lacking) if own is not None and lacking else {}
     out: dict[str, BaselineNull] = {}
     for name, method in methods.items():
         if name not in total or any(name not in p for _, p in parts):
             continue
-        keys = [(key, name, method) for key, _ in parts]
+        keys = [(key, name, method) for key in window_keys]
         missing = [i for i, k in enumerate(keys) if k not in cache]
         sketches = [p[name] for _, p in parts]
-        computed = leave_out(name, specs[name], total[name], sketches, missing, options)
+        computed = _own_values(name, specs[name], sketches, window_keys, missing, owned, options)
+        rest = [i for i in missing if i not in computed]
+        computed |= leave_out(name, specs[name], total[name], sketches, rest, options)
         for i, value in computed.items():
             cache[keys[i]] = value
         LOO.computed += len(computed)
@@ -132,6 +165,20 @@ def baseline_nulls(
         null = BaselineNull.from_sample(name, kind, method, sample, total[name].count)
         if null is not None:
             out[name] = null
+    return out
+
+
+def _own_values(
+    name: str, spec: Spec, sketches: Sequence[Sketch], window_keys: Sequence[Hashable],
+    missing: Sequence[int], owned: Mapping[Hashable, Sequence[Mapping[str, Sketch]]],
+    options: DriftOptions,
+) -> dict[int, float]:  # fmt: skip
+    """The missing windows' statistics against their own baselines (those that have one)."""
+    out: dict[int, float] = {}
+    for i in missing:
+        own = [w[name] for w in owned.get(window_keys[i], ()) if name in w]
+        if own:
+            out[i] = against_own(name, spec, sketches[i], own, options)
     return out
 
 
@@ -188,7 +235,16 @@ def judge_against_baseline(
     report, prediction = compare_window(against, current, options)
     table = LOO.table(engine)
     parts = [((ref.id, w.start, w.end), sketches) for w, sketches in base.parts]
-    nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table)
+    windows: dict[Hashable, Window] = {(ref.id, w.start, w.end): w for w, _ in base.parts}
+
+    def own(keys: Sequence[Hashable]) -> dict[Hashable, list[dict[str, Sketch]]]:
+        found = own_parts(engine, monitor, ref, [windows[k] for k in keys])
+        return {(ref.id, *span): sketches for span, sketches in found.items()}
+
+    nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table, own)
+    if base.of is not None:
+        key = (ref.id, base.of.start, base.of.end)
+        remember(table, key, [*report.features, prediction], methods)
     LOO.trim(table)
     counts = {n: s.count for n, s in current.items()}
     return verdict(report, prediction, counts, auto_plan(monitor, methods, nulls), base.describe())
