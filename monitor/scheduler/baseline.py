@@ -14,7 +14,7 @@ specs, so the comparison is the same code as against the reference). Fewer usabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,12 +162,18 @@ def build(
 
 
 def own_parts(
-    engine: Engine, monitor: MonitorSettings, ref: Reference, windows: Sequence[Window]
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    windows: Sequence[Window],
+    known: Mapping[tuple[datetime, datetime], dict[str, Sketch]] | None = None,
 ) -> dict[tuple[datetime, datetime], list[dict[str, Sketch]]]:
     """Each window's own baseline (the windows' sketches it was, or would have been,
     compared with as the live window: the same choice as `build`, with today's knowledge of
-    alarmed runs), read in bulk; windows whose own baseline is insufficient are left out.
-    What a baseline window's null value is measured against (`baseline_verdict`)."""
+    alarmed runs), read in bulk, except the windows' sketches already `known` (the current
+    baseline's: a trailing baseline's newest window shares all but one of its own);
+    windows whose own baseline is insufficient are left out. What a baseline window's null
+    value is measured against (`baseline_verdict`)."""
     size = monitor.window.size
     if not windows or size is None or monitor.baseline.fixed:
         return {}
@@ -183,7 +189,9 @@ def own_parts(
     chosen = {k: _choose(monitor, cands, rows, alarmed)[0] for k, cands in slots.items()}
     chosen = {k: u for k, u in chosen.items() if len(u) >= monitor.baseline.needed}
     wanted = {(w.start, w.end): w for u in chosen.values() for w in u}
-    per_slot = window_sketches(engine, ref.id, list(wanted.values()))
+    known = known or {}
+    per_slot = dict(known)
+    per_slot |= window_sketches(engine, ref.id, [w for k, w in wanted.items() if k not in known])
     return {
         k: [per_slot[(w.start, w.end)] for w in u if (w.start, w.end) in per_slot]
         for k, u in chosen.items()

@@ -238,7 +238,8 @@ def judge_against_baseline(
     windows: dict[Hashable, Window] = {(ref.id, w.start, w.end): w for w, _ in base.parts}
 
     def own(keys: Sequence[Hashable]) -> dict[Hashable, list[dict[str, Sketch]]]:
-        found = own_parts(engine, monitor, ref, [windows[k] for k in keys])
+        known = {(w.start, w.end): sketches for w, sketches in base.parts}
+        found = own_parts(engine, monitor, ref, [windows[k] for k in keys], known)
         return {(ref.id, *span): sketches for span, sketches in found.items()}
 
     nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table, own)
