@@ -21,7 +21,11 @@ too little baseline = insufficient (not an alarm); then
   (`scheduler.baseline_verdict`: each window's value computed once when it enters a
   baseline, as the scheduler's cache does), through `apply_auto` (budget 30 days = 720
   hourly runs, guard delta 0.02, Holm).
-False alarms per 30 days = dataset alarms / (windows judged / 720). Detection delay: a
+False alarms per 30 days = dataset alarms / (windows judged / 720); "episodes" counts
+only alarms whose slot one step earlier (t-1 trailing, t-24 seasonal) did not alarm: an
+alarmed window leaves the baseline, the next ones are compared with older windows, and with
+`block` windows (which share rows with their neighbours) a first alarm then repeats at the
+same hour for up to the lookback. Detection delay: a
 persistent shift of +0.25 sigma / +0.5 sigma (sigma of the reference) from window W0 on, for
 8 starts spread over the year; the delay is the number of shifted windows up to and
 including the first alarm (72 at most). The sequential rule's CUSUM (monitor defaults:
@@ -116,6 +120,7 @@ class Track:
     alarmed: set[Any] = field(default_factory=set)
     cache: OrderedDict = field(default_factory=OrderedDict)
     alarms: int = 0
+    episodes: int = 0  # alarms whose slot one step earlier (t-1 / t-24) did not alarm
     judged: int = 0
     z: dict[int, float] = field(default_factory=dict)
 
@@ -152,13 +157,13 @@ def judge(
     methods = {FEATURE: "wasserstein_normed"}
     slot_of = {sketch_of(s)[0]: s for s in used}
 
-    def own(keys: Any) -> dict[Any, list[dict[str, Sketch]]]:
+    def own(keys: Any) -> dict[Any, list[tuple[Any, dict[str, Sketch]]]]:
         """Each missing baseline window's own baseline (the windows it was judged with)."""
         out = {}
         for k in keys:
             mine = chosen(kind, slot_of[k], sketch_of, track) if track.null == "own" else None
             if mine is not None:
-                out[k] = [sketch_of(s)[1] for s in mine]
+                out[k] = [sketch_of(s) for s in mine]
         return out
 
     nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
@@ -227,6 +232,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str
                 track.judged += 1
                 if alarm:
                     track.alarms += 1
+                    track.episodes += kind.slots(t)[0] not in track.alarmed
                     track.alarmed.add(t)
         per30 = {a: tr.alarms / (tr.judged / BUDGET) for a, tr in healthy.items()}
         z = [healthy[True].z.get(t, math.nan) for t in range(n)]
@@ -235,7 +241,8 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str
         out.append(
             f"  {kind.name}: healthy, {healthy[True].judged} windows judged: false alarms per "
             f"30 days fixed {per30[False]:.1f} ({healthy[False].alarms}), auto "
-            f"{per30[True]:.2f} ({healthy[True].alarms}); CUSUM on the baseline z "
+            f"{per30[True]:.2f} ({healthy[True].alarms}; episodes {healthy[True].episodes} = "
+            f"{healthy[True].episodes / (healthy[True].judged / BUDGET):.2f}); CUSUM on the baseline z "
             f"({scored} scored, warm-up {config.warmup}): {len(cusum_alarms)} alarms = "
             f"{len(cusum_alarms) / (max(scored - config.warmup, 1) / BUDGET):.2f} per 30 days "
             f"(target 1); {time.perf_counter() - t0:.0f} s"

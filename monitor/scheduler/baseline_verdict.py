@@ -32,7 +32,7 @@ from typing import Any
 
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.baseline_null import MIN_SAMPLE, BaselineNull
-from monitor.drift.baseline_spread import against_own, leave_out, score_statistic
+from monitor.drift.baseline_spread import adjusted, against_own, leave_out, score_statistic
 from monitor.drift.calibration import AUTO_METHOD
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import METHODS
@@ -117,7 +117,8 @@ def remember(
                 cache[(key, f.name, method)] = value
 
 
-OwnBaselines = Callable[[Sequence[Hashable]], Mapping[Hashable, Sequence[Mapping[str, Sketch]]]]
+Own = Sequence[tuple[Hashable, Mapping[str, Sketch]]]  # a window's own baseline, keyed
+OwnBaselines = Callable[[Sequence[Hashable]], Mapping[Hashable, Own]]
 
 
 def baseline_nulls(
@@ -147,7 +148,9 @@ def baseline_nulls(
         keys = [(key, name, method) for key in window_keys]
         missing = [i for i, k in enumerate(keys) if k not in cache]
         sketches = [p[name] for _, p in parts]
-        computed = _own_values(name, specs[name], sketches, window_keys, missing, owned, options)
+        computed = _own_values(
+            name, specs[name], total[name], sketches, window_keys, missing, owned, options
+        )
         rest = [i for i in missing if i not in computed]
         computed |= leave_out(name, specs[name], total[name], sketches, rest, options)
         for i, value in computed.items():
@@ -169,16 +172,29 @@ def baseline_nulls(
 
 
 def _own_values(
-    name: str, spec: Spec, sketches: Sequence[Sketch], window_keys: Sequence[Hashable],
-    missing: Sequence[int], owned: Mapping[Hashable, Sequence[Mapping[str, Sketch]]],
+    name: str, spec: Spec, total: Sketch, sketches: Sequence[Sketch],
+    window_keys: Sequence[Hashable], missing: Sequence[int], owned: Mapping[Hashable, Own],
     options: DriftOptions,
 ) -> dict[int, float]:  # fmt: skip
-    """The missing windows' statistics against their own baselines (those that have one)."""
+    """The missing windows' statistics against their own baselines (those that have one);
+    an own baseline that shares most windows with this one is this one's merge adjusted
+    (`adjusted`: a trailing baseline's newest window: minus itself, plus one older window)."""
+    here = dict(zip(window_keys, sketches, strict=True))
     out: dict[int, float] = {}
     for i in missing:
-        own = [w[name] for w in owned.get(window_keys[i], ()) if name in w]
-        if own:
-            out[i] = against_own(name, spec, sketches[i], own, options)
+        own = [(k, w[name]) for k, w in owned.get(window_keys[i], ()) if name in w]
+        if not own:
+            continue
+        members = [sk for _, sk in own]
+        mine = {k for k, _ in own}
+        minus = [sk for k, sk in here.items() if k not in mine]
+        plus = [sk for k, sk in own if k not in here]
+        rest = (
+            adjusted(total, minus, plus, members)
+            if len(minus) + len(plus) < len(own) // 2
+            else None
+        )
+        out[i] = against_own(name, spec, sketches[i], members, options, rest)
     return out
 
 
@@ -237,10 +253,12 @@ def judge_against_baseline(
     parts = [((ref.id, w.start, w.end), sketches) for w, sketches in base.parts]
     windows: dict[Hashable, Window] = {(ref.id, w.start, w.end): w for w, _ in base.parts}
 
-    def own(keys: Sequence[Hashable]) -> dict[Hashable, list[dict[str, Sketch]]]:
+    def own(keys: Sequence[Hashable]) -> dict[Hashable, Own]:
         known = {(w.start, w.end): sketches for w, sketches in base.parts}
         found = own_parts(engine, monitor, ref, [windows[k] for k in keys], known)
-        return {(ref.id, *span): sketches for span, sketches in found.items()}
+        return {
+            (ref.id, *span): [((ref.id, *s), sk) for s, sk in own] for span, own in found.items()
+        }
 
     nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table, own)
     if base.of is not None:

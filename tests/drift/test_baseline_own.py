@@ -16,7 +16,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 from vega_datasets import local_data
 
-from monitor.drift.baseline_spread import against_own, score_statistic
+from monitor.drift.baseline_spread import adjusted, against_own, score_statistic
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sketch import merge_all
 from monitor.drift.sketch_report import (
@@ -93,7 +93,7 @@ def test_own_values_keep_windows_that_share_rows_within_the_null(own_values: boo
         report = compare_sketches(specs, total, sketches[t], options)
 
         def own(keys: list, t: int = t) -> dict:
-            return {k: [sketches[s] for s in range(k - 1, k - 8, -1)] for k in keys if k >= 7}
+            return {k: [(s, sketches[s]) for s in range(k - 1, k - 8, -1)] for k in keys if k >= 7}
 
         nulls = baseline_nulls(
             specs, total, parts, methods, options, cache, own if own_values else None
@@ -108,3 +108,25 @@ def test_own_values_keep_windows_that_share_rows_within_the_null(own_values: boo
         assert 0.2 <= float(np.median(p_values)) <= 0.8
     else:
         assert below >= 0.3
+
+
+def test_adjusted_merge_equals_merging_the_own_baseline() -> None:
+    """A trailing baseline's newest window's own baseline (the other windows plus one older
+    one) by subtraction and addition is the merge of its windows."""
+    weather = local_data.seattle_weather()
+    parts = [g[COLUMNS] for _, g in weather.groupby(weather["date"].dt.to_period("Q"))]
+    specs, _ = fit_reference(weather[COLUMNS])
+    sketches = [sketch_frame(specs, p) for p in parts]
+    for name in COLUMNS:
+        current = [s[name] for s in sketches[1:9]]  # the baseline: quarters 1..8
+        own = [s[name] for s in sketches[2:10]]  # quarter 1's own: 2..9
+        got = adjusted(merge_all(current), [current[0]], [own[-1]], own)
+        want = merge_all(own)
+        np.testing.assert_array_equal(got.counts, want.counts)
+        assert got.missing == want.missing
+        for field in ("sum", "sumsq", "min", "max", "infinite"):
+            if hasattr(want, field):
+                assert getattr(got, field) == pytest.approx(getattr(want, field), rel=1e-12)
+        options = DriftOptions(method="jensenshannon" if name == "weather" else "ks")
+        with_rest = against_own(name, specs[name], current[0], own, options, got)
+        assert with_rest == pytest.approx(against_own(name, specs[name], current[0], own, options))
