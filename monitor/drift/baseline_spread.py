@@ -200,10 +200,8 @@ def adjusted(
     """`total` - `minus` + `plus` (counts and moments; min/max from `members`, the windows
     the result is the merge of): a window's own baseline from the current baseline's merge
     when the two share most windows, in O(bins x changes) instead of O(bins x windows)."""
-    result = total
-    for part in minus:
-        result = without(result, part, members)
-    return merge_all([result, *plus]) if plus else _bounded(result, members)
+    result = without(total, merge_all(minus), members) if minus else total
+    return _bounded(merge_all([result, *plus]) if plus else result, members)
 
 
 def _bounded(s: Sketch, members: Sequence[Sketch]) -> Sketch:

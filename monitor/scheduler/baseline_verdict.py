@@ -191,7 +191,7 @@ def _own_values(
         plus = [sk for k, sk in own if k not in here]
         rest = (
             adjusted(total, minus, plus, members)
-            if len(minus) + len(plus) < len(own) // 2
+            if len(minus) + len(plus) <= len(own) // 4
             else None
         )
         out[i] = against_own(name, spec, sketches[i], members, options, rest)
