@@ -58,6 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vega_datasets import local_data
 
 from monitor.drift.auto_verdict import AutoPlan
+from monitor.drift.baseline_null import BaselineNull
+from monitor.drift.baseline_spread import against_own
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.drift.sketch import Sketch, merge_all
@@ -161,17 +163,32 @@ def judge(
         """Each missing baseline window's own baseline (the windows it was judged with)."""
         out = {}
         for k in keys:
-            mine = chosen(kind, slot_of[k], sketch_of, track) if track.null == "own" else None
+            mine = chosen(kind, slot_of[k], sketch_of, track) if track.null != "loo" else None
             if mine is not None:
                 out[k] = [sketch_of(s) for s in mine]
         return out
 
     nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
+    if track.null == "lags":  # experiment: after a gap, every value at the live window's lags
+        lags = [t - s for s in used]
+        default = [t - s for s in kind.slots(t)[: len(used)]]
+        if lags != default:
+            sample = []
+            for b in used:
+                older = [b - lag for lag in lags if b - lag >= 0]
+                if len(older) >= kind.needed:
+                    rest = merge_all(sketch_of(o)[1][FEATURE] for o in older)
+                    part = sketch_of(b)[1][FEATURE]
+                    sample.append(against_own(FEATURE, specs[FEATURE], part, [rest], auto_options))
+            null = BaselineNull.from_sample(FEATURE, specs[FEATURE].kind, methods[FEATURE],
+                                            sample, total[FEATURE].count)  # fmt: skip
+            if null is not None:
+                nulls = {FEATURE: null}
     plan = AutoPlan(methods, nulls, budget_runs=BUDGET, delta=0.02, correction="holm")
     counts = {FEATURE: current[FEATURE].count}
     judged, _, _ = verdict(report, None, counts, plan, {"kind": kind.name})
     decided = judged.features[0].quality.get("decided_by", {})
-    if track.null == "own":
+    if track.null != "loo":
         remember(track.cache, key, report.features, methods)
     track.z[t] = float(decided.get("z", math.nan)) if decided.get("baseline") else math.nan
     return judged.dataset_drift
@@ -290,9 +307,11 @@ def main() -> None:
     parser.add_argument("--series", default="seattle,sf")
     parser.add_argument("--modes", default="block,pool")
     parser.add_argument(
-        "--null", default="own", choices=("own", "loo"),
+        "--null", default="own", choices=("own", "loo", "lags"),
         help="own: each baseline window against its own baseline (the scheduler's); "
-        "loo: against the rest of the current baseline, cached at first use (s21)",
+        "loo: against the rest of the current baseline, cached at first use (s21); "
+        "lags (experiment, not in the scheduler): own, but when the live baseline skipped "
+        "windows, every baseline window against the windows at the live window's lags",
     )  # fmt: skip
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()}; null values: {args.null}", flush=True)

@@ -4,18 +4,21 @@
 A window compared with a moving baseline is judged like one compared with the fixed
 reference (`comparison.judge_window`): each auto feature's statistic gets a p-value from a
 null, the features' p-values go through the monitor's budget, guard and correction
-(`auto_verdict.apply_auto`), and the payload says what decided. Only the null differs: it is
-the baseline's own leave-one-out spread (each baseline window against the rest of the
-baseline) modelled by a predictive t on the statistic's square root
-(`drift.baseline_null.BaselineNull`), not the reference's bootstrap quantiles.
+(`auto_verdict.apply_auto`), and the payload says what decided. Only the null differs: a
+predictive t on the statistic's square root (`drift.baseline_null.BaselineNull`) over one
+value per baseline window — that window's statistic against its own baseline, the windows
+it was (or would have been) compared with as the live window: as many windows, all older
+than it, as in the live window's comparison (s22-seasonal; s21 used each window against
+the rest of the baseline that first held it, one window fewer, which made the null too
+narrow when consecutive windows share rows: bench/RESULTS.md).
 
-Cost: a window's leave-one-out value is computed once, when the window first appears in a
-baseline, against the rest of that baseline (`without`: the baseline's merge minus the
-window, no re-merge), and kept per process (`LOO`, keyed by reference version, window,
-feature and method). A trailing baseline that slides by one window therefore costs one extra
-comparison per feature and run; a restarted process recomputes the baseline's values once.
-A kept value was measured against a slightly older rest than the current baseline's (for a
-seasonal baseline, other days of the same slot): the spread it describes is the same kind.
+Cost: each run keeps its window's own statistics (`remember`, per process in `LOO`, keyed
+by reference version, window, feature and method), so a window that later sits in a
+baseline costs nothing. A value the process lacks (another replica ran the window, a
+restart) is computed from the window's own baseline read from storage (`baseline.own_parts`,
+reusing the current baseline's sketches; the `adjusted` merge when the two differ by a few
+windows); a window whose own baseline was insufficient falls back to leave-one-out against
+this baseline. Payload names (`baseline_leave_one_out`) are kept for compatibility.
 """
 
 from __future__ import annotations
