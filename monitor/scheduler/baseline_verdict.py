@@ -142,12 +142,13 @@ def baseline_nulls(
     fewer than MIN_SAMPLE values: none."""
     cache = OrderedDict() if cache is None else cache
     window_keys = [key for key, _ in parts]
+    methods = {
+        n: m for n, m in methods.items() if n in total and all(n in p for _, p in parts)
+    }  # features every window has: the others get no null (and no read every run)
     lacking = [k for k in window_keys if any((k, n, m) not in cache for n, m in methods.items())]
     owned = own(lacking) if own is not None and lacking else {}
     out: dict[str, BaselineNull] = {}
     for name, method in methods.items():
-        if name not in total or any(name not in p for _, p in parts):
-            continue
         keys = [(key, name, method) for key in window_keys]
         missing = [i for i, k in enumerate(keys) if k not in cache]
         sketches = [p[name] for _, p in parts]
