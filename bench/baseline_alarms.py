@@ -58,13 +58,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vega_datasets import local_data
 
 from monitor.drift.auto_verdict import AutoPlan
-from monitor.drift.baseline_null import BaselineNull
-from monitor.drift.baseline_spread import against_own
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.drift.sketch import Sketch, merge_all
 from monitor.drift.sketch_report import build_specs, compare_sketches, sketch_frame
-from monitor.scheduler.baseline_verdict import baseline_nulls, remember, verdict
+from monitor.scheduler.baseline_verdict import baseline_nulls, lagged_nulls, remember, verdict
 from monitor.settings.alarm import SequentialSettings
 
 BLOCK = 28
@@ -118,7 +116,7 @@ class Track:
     """One judging rule's history on one stream: alarmed windows and cached LOO values."""
 
     auto: bool
-    null: str = "own"  # "own": each window against its own baseline; "loo": s21's values
+    null: str = "own"  # "own"/"own-nogap": each window against its own baseline; "loo": s21
     alarmed: set[Any] = field(default_factory=set)
     cache: OrderedDict = field(default_factory=OrderedDict)
     alarms: int = 0
@@ -169,21 +167,10 @@ def judge(
         return out
 
     nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
-    if track.null == "lags":  # experiment: after a gap, every value at the live window's lags
-        lags = [t - s for s in used]
-        default = [t - s for s in kind.slots(t)[: len(used)]]
-        if lags != default:
-            sample = []
-            for b in used:
-                older = [b - lag for lag in lags if b - lag >= 0]
-                if len(older) >= kind.needed:
-                    rest = merge_all(sketch_of(o)[1][FEATURE] for o in older)
-                    part = sketch_of(b)[1][FEATURE]
-                    sample.append(against_own(FEATURE, specs[FEATURE], part, [rest], auto_options))
-            null = BaselineNull.from_sample(FEATURE, specs[FEATURE].kind, methods[FEATURE],
-                                            sample, total[FEATURE].count)  # fmt: skip
-            if null is not None:
-                nulls = {FEATURE: null}
+    lags = [t - s for s in used]
+    if track.null == "own" and lags != [t - s for s in kind.slots(t)[: len(used)]]:
+        lagged = {sketch_of(b)[0]: [sketch_of(b - g)[1] for g in lags if b - g >= 0] for b in used}
+        nulls |= lagged_nulls(specs, parts, lagged, methods, auto_options, kind.needed)
     plan = AutoPlan(methods, nulls, budget_runs=BUDGET, delta=0.02, correction="holm")
     counts = {FEATURE: current[FEATURE].count}
     judged, _, _ = verdict(report, None, counts, plan, {"kind": kind.name})
@@ -307,11 +294,11 @@ def main() -> None:
     parser.add_argument("--series", default="seattle,sf")
     parser.add_argument("--modes", default="block,pool")
     parser.add_argument(
-        "--null", default="own", choices=("own", "loo", "lags"),
+        "--null", default="own", choices=("own", "own-nogap", "loo"),
         help="own: each baseline window against its own baseline (the scheduler's); "
-        "loo: against the rest of the current baseline, cached at first use (s21); "
-        "lags (experiment, not in the scheduler): own, but when the live baseline skipped "
-        "windows, every baseline window against the windows at the live window's lags",
+        "with the values at the live window's lags after a gap (`lagged_nulls`); "
+        "own-nogap: without the latter; "
+        "loo: against the rest of the current baseline, cached at first use (s21)",
     )  # fmt: skip
     args = parser.parse_args()
     print(f"load average: {os.getloadavg()}; null values: {args.null}", flush=True)

@@ -42,7 +42,7 @@ from monitor.drift.registry import METHODS
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch, Spec
 from monitor.reference import Reference
-from monitor.scheduler.baseline import Baseline, own_parts
+from monitor.scheduler.baseline import Baseline, candidate_slots, own_parts, window_sketches
 from monitor.scheduler.comparison import auto_options, auto_plan, compare_window
 from monitor.settings import MonitorSettings
 from monitor.storage.db import Engine
@@ -54,6 +54,7 @@ __all__ = [
     "baseline_methods",
     "baseline_nulls",
     "judge_against_baseline",
+    "lagged_nulls",
     "remember",
     "verdict",
 ]
@@ -202,6 +203,34 @@ def _own_values(
     return out
 
 
+def lagged_nulls(
+    specs: Mapping[str, Spec],
+    parts: Sequence[tuple[Hashable, Mapping[str, Sketch]]],
+    lagged: Mapping[Hashable, Sequence[Mapping[str, Sketch]]],
+    methods: Mapping[str, str],
+    options: DriftOptions,
+    needed: int,
+) -> dict[str, BaselineNull]:
+    """The nulls when the live baseline skipped candidates (an alarmed window left out): each
+    baseline window against the windows at the live window's lags from it (`lagged`, by
+    window key), so that the values describe the same gap as the live comparison; windows
+    with fewer than `needed` of those give no value (not kept: only an alarm's aftermath)."""
+    out: dict[str, BaselineNull] = {}
+    for name, method in methods.items():
+        if any(name not in p for _, p in parts):
+            continue
+        sample = []
+        for key, part in parts:
+            older = [w[name] for w in lagged.get(key, ()) if name in w]
+            if len(older) >= needed:
+                sample.append(against_own(name, specs[name], part[name], older, options))
+        rows = sum(p[name].count for _, p in parts)
+        null = BaselineNull.from_sample(name, specs[name].kind, method, sample, rows)
+        if null is not None:
+            out[name] = null
+    return out
+
+
 def verdict(
     report: DriftReport,
     prediction: FeatureResult | None,
@@ -265,9 +294,38 @@ def judge_against_baseline(
         }
 
     nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table, own)
+    nulls |= _after_a_gap(engine, monitor, ref, base, methods, options)
     if base.of is not None:
         key = (ref.id, base.of.start, base.of.end)
         remember(table, key, [*report.features, prediction], methods)
     LOO.trim(table)
     counts = {n: s.count for n, s in current.items()}
     return verdict(report, prediction, counts, auto_plan(monitor, methods, nulls), base.describe())
+
+
+def _after_a_gap(
+    engine: Engine, monitor: MonitorSettings, ref: Reference, base: Baseline,
+    methods: Mapping[str, str], options: DriftOptions,
+) -> dict[str, BaselineNull]:  # fmt: skip
+    """`lagged_nulls` when the baseline's windows are not the first candidates (something
+    was skipped); nothing otherwise."""
+    size = monitor.window.size
+    if base.of is None or size is None or not base.parts:
+        return {}
+    start = base.of.start
+    offsets = [start - w.start for w, _ in base.parts]
+    first = candidate_slots(monitor.baseline, size, base.of)[: len(offsets)]
+    if offsets == [start - c.start for c in first]:
+        return {}
+    at = {
+        (w.start, w.end): [Window(w.start - o, w.end - o) for o in offsets] for w, _ in base.parts
+    }
+    known = {(w.start, w.end): sk for w, sk in base.parts}
+    spans = {(x.start, x.end): x for ws in at.values() for x in ws if (x.start, x.end) not in known}
+    found = known | window_sketches(engine, ref.id, list(spans.values()))
+    lagged: dict[Hashable, list[dict[str, Sketch]]] = {
+        (ref.id, *k): [found[(x.start, x.end)] for x in ws if (x.start, x.end) in found]
+        for k, ws in at.items()
+    }
+    parts = [((ref.id, w.start, w.end), sk) for w, sk in base.parts]
+    return lagged_nulls(ref.specs, parts, lagged, methods, options, base.needed)

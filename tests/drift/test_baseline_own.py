@@ -25,7 +25,7 @@ from monitor.drift.sketch_report import (
     fit_reference,
     sketch_frame,
 )
-from monitor.scheduler.baseline_verdict import baseline_nulls, remember
+from monitor.scheduler.baseline_verdict import baseline_nulls, lagged_nulls, remember
 
 COLUMNS = ["temp_max", "weather"]
 OWN = 4  # windows in a window's own baseline
@@ -130,3 +130,37 @@ def test_adjusted_merge_equals_merging_the_own_baseline() -> None:
         options = DriftOptions(method="jensenshannon" if name == "weather" else "ks")
         with_rest = against_own(name, specs[name], current[0], own, options, got)
         assert with_rest == pytest.approx(against_own(name, specs[name], current[0], own, options))
+
+
+def test_after_a_gap_the_values_are_taken_at_the_live_windows_lags() -> None:
+    """Live window t judged against days t-2..t-8 (day t-1 alarmed, left out): with each
+    baseline window's own value (days 1..7 before it) the healthy windows' p-values are too
+    small (the live comparison spans a larger gap: fewer shared rows on `block` windows);
+    with `lagged_nulls` (each baseline window against days 2..8 before it) they are not.
+    Each lagged value is `against_own` over exactly those windows."""
+    specs, sketches = _block_windows(hour=14, days=120)
+    methods = {"temp": "wasserstein_normed"}
+    options = DriftOptions(per_feature={"temp": FeatureOptions("wasserstein_normed", None, None)})
+    lags = range(2, 9)
+    own_p, lagged_p = [], []
+    for t in range(20, len(sketches)):
+        parts = [(t - g, sketches[t - g]) for g in lags]
+        total = {"temp": merge_all(p["temp"] for _, p in parts)}
+        score = score_statistic(compare_sketches(specs, total, sketches[t], options).features[0])
+        own = {b: [(b - g, sketches[b - g]) for g in range(1, 8)] for b, _ in parts}
+        plain = baseline_nulls(specs, total, parts, methods, options, None, lambda k, o=own: o)
+        lagged = {b: [sketches[b - g] for g in lags] for b, _ in parts}
+        gap = lagged_nulls(specs, parts, lagged, methods, options, needed=4)
+        own_p.append(plain["temp"].p_value(score))
+        lagged_p.append(gap["temp"].p_value(score))
+        if t == 20:
+            values = [
+                against_own("temp", specs["temp"], sketches[b]["temp"],
+                            [sketches[b - g]["temp"] for g in lags], options)
+                for b, _ in parts
+            ]  # fmt: skip
+            assert gap["temp"].windows == 7
+            assert gap["temp"].location == pytest.approx(float(np.mean(np.sqrt(values))))
+    assert float(np.mean(np.asarray(own_p) <= 0.01)) >= 0.5  # measured 0.94
+    assert float(np.mean(np.asarray(lagged_p) <= 0.01)) <= 0.2  # measured 0.11
+    assert float(np.median(lagged_p)) >= 0.2
