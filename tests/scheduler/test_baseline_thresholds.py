@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from monitor.bucketing import BucketSketcher
 from monitor.reference import ensure_reference, materialise
+from monitor.scheduler import baseline_verdict
 from monitor.scheduler.baseline import build, window_sketches
 from monitor.scheduler.baseline_verdict import LOO, judge_against_baseline
 from monitor.scheduler.execute import run_window
@@ -133,3 +134,34 @@ def test_after_a_restart_the_null_values_are_recomputed_against_their_own_baseli
     own = [k for k in again if k[0][1] >= T0 + 6 * HOUR and k[0][1] < window.start]
     assert len(own) >= 3 * WINDOWS  # windows 7..18, every auto feature
     assert all(again[k] == pytest.approx(kept[k], rel=1e-9) for k in own)
+
+
+def test_after_an_alarmed_window_the_null_is_taken_at_the_live_windows_lags(
+    pg_engine, tmp_path, monkeypatch
+) -> None:
+    """Window 20 alarms and leaves later baselines: window 21 (healthy) is compared with
+    windows 8..19 (lags 2..13), and its null values are each baseline window against the
+    windows at those lags from it (`lagged_nulls`), read from storage."""
+    settings = _setup(pg_engine, tmp_path)
+    sketcher = BucketSketcher(pg_engine, settings)
+    put(pg_engine, traffic(1000, T0 + 21 * HOUR, HOUR, seed=321), sketcher)
+    calls: list[int] = []
+    original = baseline_verdict.lagged_nulls
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        calls.append(len(args[1]))
+        return out
+
+    monkeypatch.setattr(baseline_verdict, "lagged_nulls", counted)
+    LOO.clear()
+    outcomes = [_run(pg_engine, settings, i) for i in range(SHIFTED + 2)]
+    assert outcomes[SHIFTED].dataset_drift is True
+    assert calls == [WINDOWS]  # only window 21's baseline has a gap
+    after = outcomes[SHIFTED + 1]
+    assert after.status == "succeeded" and not after.dataset_drift
+    run = run_store.get_run(pg_engine, after.run_id)
+    assert run is not None
+    decided = {f["feature"]: f["stats"]["quality"]["decided_by"] for f in run["features"]}
+    assert decided["x"]["baseline"]["windows"] == WINDOWS
+    assert run["summary"]["baseline"]["excluded_by"]["alarmed"] == 1
