@@ -120,11 +120,16 @@ def _saved_windows(engine: Any, reference: Any, start: datetime, merged: dict) -
         store.save_window(engine, "bench", reference.id, span, rows, window, start)
 
 
+FORGET = "newest"
+
+
 def _forget(engine: Any, window: Window, everything: bool) -> None:
     """Drop the newest baseline window's leave-one-out values (or all of them) from the
     process cache: what a run after the baseline slid by one window (or a restart) finds."""
     if everything:
         LOO.clear()
+        return
+    if FORGET == "none":  # one scheduler process: the previous run kept its window's value
         return
     table = LOO.table(engine)
     for key in [k for k in table if k[0][1] == window.start - HOUR]:
@@ -205,7 +210,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--deltas-per-bucket", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--forget", default="newest", choices=("newest", "none"),
+        help="newest: each timed run lacks the newest baseline window's value (another "
+        "replica ran that window); none: the previous run in this process kept it",
+    )  # fmt: skip
     args = parser.parse_args()
+    global FORGET
+    FORGET = args.forget
     import os
 
     print(f"load average: {os.getloadavg()}")

@@ -21,7 +21,11 @@ too little baseline = insufficient (not an alarm); then
   (`scheduler.baseline_verdict`: each window's value computed once when it enters a
   baseline, as the scheduler's cache does), through `apply_auto` (budget 30 days = 720
   hourly runs, guard delta 0.02, Holm).
-False alarms per 30 days = dataset alarms / (windows judged / 720). Detection delay: a
+False alarms per 30 days = dataset alarms / (windows judged / 720); "episodes" counts
+only alarms whose slot one step earlier (t-1 trailing, t-24 seasonal) did not alarm: an
+alarmed window leaves the baseline, the next ones are compared with older windows, and with
+`block` windows (which share rows with their neighbours) a first alarm then repeats at the
+same hour for up to the lookback. Detection delay: a
 persistent shift of +0.25 sigma / +0.5 sigma (sigma of the reference) from window W0 on, for
 8 starts spread over the year; the delay is the number of shifted windows up to and
 including the first alarm (72 at most). The sequential rule's CUSUM (monitor defaults:
@@ -58,7 +62,7 @@ from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.drift.sketch import Sketch, merge_all
 from monitor.drift.sketch_report import build_specs, compare_sketches, sketch_frame
-from monitor.scheduler.baseline_verdict import baseline_nulls, verdict
+from monitor.scheduler.baseline_verdict import baseline_nulls, lagged_nulls, remember, verdict
 from monitor.settings.alarm import SequentialSettings
 
 BLOCK = 28
@@ -112,11 +116,27 @@ class Track:
     """One judging rule's history on one stream: alarmed windows and cached LOO values."""
 
     auto: bool
+    null: str = "own"  # "own"/"own-nogap": each window against its own baseline; "loo": s21
     alarmed: set[Any] = field(default_factory=set)
     cache: OrderedDict = field(default_factory=OrderedDict)
     alarms: int = 0
+    episodes: int = 0  # alarms whose slot one step earlier (t-1 / t-24) did not alarm
     judged: int = 0
     z: dict[int, float] = field(default_factory=dict)
+
+
+def chosen(
+    kind: Kind, t: int, sketch_of: Callable[[int], tuple[Any, dict[str, Sketch]]], track: Track
+) -> list[int] | None:
+    """Window t's baseline slots (newest first, alarmed ones left out); None: too few."""
+    used: list[int] = []
+    for s in kind.slots(t):
+        if s < 0 or len(used) == kind.count:
+            break
+        key, _ = sketch_of(s)
+        if key not in track.alarmed:
+            used.append(s)
+    return used if len(used) >= kind.needed else None
 
 
 def judge(
@@ -124,14 +144,8 @@ def judge(
     track: Track, options: DriftOptions, auto_options: DriftOptions,
 ) -> bool | None:  # fmt: skip
     """Window t against its baseline: alarm (True/False), None when too little baseline."""
-    used = []
-    for s in kind.slots(t):
-        if s < 0 or len(used) == kind.count:
-            break
-        key, _ = sketch_of(s)
-        if key not in track.alarmed:
-            used.append(s)
-    if len(used) < kind.needed:
+    used = chosen(kind, t, sketch_of, track)
+    if used is None:
         return None
     parts = [sketch_of(s) for s in used]
     total = {FEATURE: merge_all(p[FEATURE] for _, p in parts)}
@@ -141,11 +155,28 @@ def judge(
         return compare_sketches(feature, total, current, options).dataset_drift
     report = compare_sketches(feature, total, current, auto_options)
     methods = {FEATURE: "wasserstein_normed"}
-    nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache)
+    slot_of = {sketch_of(s)[0]: s for s in used}
+
+    def own(keys: Any) -> dict[Any, list[tuple[Any, dict[str, Sketch]]]]:
+        """Each missing baseline window's own baseline (the windows it was judged with)."""
+        out = {}
+        for k in keys:
+            mine = chosen(kind, slot_of[k], sketch_of, track) if track.null != "loo" else None
+            if mine is not None:
+                out[k] = [sketch_of(s) for s in mine]
+        return out
+
+    nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
+    lags = [t - s for s in used]
+    if track.null == "own" and lags != [t - s for s in kind.slots(t)[: len(used)]]:
+        lagged = {sketch_of(b)[0]: [sketch_of(b - g)[1] for g in lags if b - g >= 0] for b in used}
+        nulls |= lagged_nulls(specs, parts, lagged, methods, auto_options, kind.needed)
     plan = AutoPlan(methods, nulls, budget_runs=BUDGET, delta=0.02, correction="holm")
     counts = {FEATURE: current[FEATURE].count}
     judged, _, _ = verdict(report, None, counts, plan, {"kind": kind.name})
     decided = judged.features[0].quality.get("decided_by", {})
+    if track.null != "loo":
+        remember(track.cache, key, report.features, methods)
     track.z[t] = float(decided.get("z", math.nan)) if decided.get("baseline") else math.nan
     return judged.dataset_drift
 
@@ -172,7 +203,7 @@ def run_cusum(
     return alarms, states
 
 
-def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
+def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str) -> None:
     wins = windows(series, mode)
     reference = series[["temp"]]
     specs = build_specs(reference)
@@ -191,7 +222,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
     config = cusum_config()
     for kind in KINDS:
         t0 = time.perf_counter()
-        healthy = {False: Track(False), True: Track(True)}
+        healthy = {False: Track(False, null), True: Track(True, null)}
         starts = [int(w) for w in np.linspace(n // 6, n - HORIZON - 1, STARTS)]
         history: dict[bool, dict[int, tuple[set, OrderedDict]]] = {False: {}, True: {}}
         for t in range(n):
@@ -205,6 +236,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
                 track.judged += 1
                 if alarm:
                     track.alarms += 1
+                    track.episodes += kind.slots(t)[0] not in track.alarmed
                     track.alarmed.add(t)
         per30 = {a: tr.alarms / (tr.judged / BUDGET) for a, tr in healthy.items()}
         z = [healthy[True].z.get(t, math.nan) for t in range(n)]
@@ -213,7 +245,8 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
         out.append(
             f"  {kind.name}: healthy, {healthy[True].judged} windows judged: false alarms per "
             f"30 days fixed {per30[False]:.1f} ({healthy[False].alarms}), auto "
-            f"{per30[True]:.2f} ({healthy[True].alarms}); CUSUM on the baseline z "
+            f"{per30[True]:.2f} ({healthy[True].alarms}; episodes {healthy[True].episodes} = "
+            f"{healthy[True].episodes / (healthy[True].judged / BUDGET):.2f}); CUSUM on the baseline z "
             f"({scored} scored, warm-up {config.warmup}): {len(cusum_alarms)} alarms = "
             f"{len(cusum_alarms) / (max(scored - config.warmup, 1) / BUDGET):.2f} per 30 days "
             f"(target 1); {time.perf_counter() - t0:.0f} s"
@@ -232,7 +265,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str]) -> None:
 
                 for auto in (False, True):
                     alarmed, cache = history[auto][w0]
-                    track = Track(auto, set(alarmed), OrderedDict(cache))
+                    track = Track(auto, null, set(alarmed), OrderedDict(cache))
                     delay = HORIZON
                     for t in span:  # the auto track runs on: its z feed the CUSUM
                         if judge(specs, kind, t, sketch_of, track, options, auto_options):
@@ -260,13 +293,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", default="seattle,sf")
     parser.add_argument("--modes", default="block,pool")
+    parser.add_argument(
+        "--null", default="own", choices=("own", "own-nogap", "loo"),
+        help="own: each baseline window against its own baseline (the scheduler's); "
+        "with the values at the live window's lags after a gap (`lagged_nulls`); "
+        "own-nogap: without the latter; "
+        "loo: against the rest of the current baseline, cached at first use (s21)",
+    )  # fmt: skip
     args = parser.parse_args()
-    print(f"load average: {os.getloadavg()}", flush=True)
+    print(f"load average: {os.getloadavg()}; null values: {args.null}", flush=True)
     out: list[str] = []
     loaders = {"seattle": local_data.seattle_temps, "sf": local_data.sf_temps}
     for mode in args.modes.split(","):
         for name in args.series.split(","):
-            stream(name, loaders[name](), mode, out)
+            stream(name, loaders[name](), mode, out, args.null)
     print("\n".join(out))
     print(f"load average: {os.getloadavg()}")
 

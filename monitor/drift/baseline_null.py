@@ -1,9 +1,11 @@
-"""A feature's null against a moving baseline: a predictive t on the leave-one-out sample.
+"""A feature's null against a moving baseline: a predictive t on the baseline windows' values.
 
 Against a trailing or seasonal baseline (docs/drift.md, "Baselines") the null of a window's
 statistic is not the reference's bootstrap null: it is "how far a window of recent traffic
-strays from the rest of recent traffic". The baseline's own windows give a sample of that:
-each window's statistic against the merge of the others (`baseline_spread.leave_one_out`).
+strays from the traffic before it". The baseline's own windows give a sample of that: each
+window's statistic against its own baseline (`baseline_spread.against_own`, kept from its
+run by `scheduler.baseline_verdict`), or, for a window without one, against the rest of
+the baseline (leave-one-out, `baseline_spread.leave_out`).
 
 Model: on the square-root scale x = sqrt(statistic) the distances (Wasserstein/std,
 Jensen–Shannon, Hellinger, TVD, KS' D) are roughly normal (they are norms of a CDF or

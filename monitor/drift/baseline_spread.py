@@ -25,7 +25,16 @@ from monitor.drift.result import FeatureResult
 from monitor.drift.sketch import CategoricalSketch, NumericSketch, Sketch, Spec, merge_all
 from monitor.drift.sketch_report import sketch_feature
 
-__all__ = ["FeatureSpread", "leave_one_out", "leave_out", "rest_of", "score_statistic", "without"]
+__all__ = [
+    "FeatureSpread",
+    "adjusted",
+    "against_own",
+    "leave_one_out",
+    "leave_out",
+    "rest_of",
+    "score_statistic",
+    "without",
+]
 
 
 @dataclass(frozen=True)
@@ -159,3 +168,46 @@ def leave_out(
         rest = without(total, parts[i], others)
         out[i] = score_statistic(sketch_feature(name, spec, rest, parts[i], options))
     return out
+
+
+def against_own(
+    name: str,
+    spec: Spec,
+    part: Sketch,
+    own: Sequence[Sketch],
+    options: DriftOptions,
+    rest: Sketch | None = None,
+) -> float:
+    """The statistic (`score_statistic`) of a baseline window against its *own* baseline
+    (the windows it was, or would have been, compared with when it was the live window):
+    the same rest size and the same position in time as the live window's comparison.
+
+    Why not the rest of today's baseline (`leave_out`): that rest holds windows on both
+    sides of the window in time (interpolation), while the live window only has older ones
+    (extrapolation); when consecutive windows share rows, or traffic trends, the live
+    statistic is then systematically larger and the null too narrow (bench/RESULTS.md,
+    s22-seasonal). `rest`: the merge of `own` when the caller has it (`adjusted`). NaN
+    when `own` is empty or a side has no values."""
+    if not own:
+        return math.nan
+    rest = merge_all(own) if rest is None else rest
+    return score_statistic(sketch_feature(name, spec, rest, part, options))
+
+
+def adjusted(
+    total: Sketch, minus: Sequence[Sketch], plus: Sequence[Sketch], members: Sequence[Sketch]
+) -> Sketch:
+    """`total` - `minus` + `plus` (counts and moments; min/max from `members`, the windows
+    the result is the merge of): a window's own baseline from the current baseline's merge
+    when the two share most windows, in O(bins x changes) instead of O(bins x windows)."""
+    result = without(total, merge_all(minus), members) if minus else total
+    return _bounded(merge_all([result, *plus]) if plus else result, members)
+
+
+def _bounded(s: Sketch, members: Sequence[Sketch]) -> Sketch:
+    if not isinstance(s, NumericSketch):
+        return s
+    numeric = [m for m in members if isinstance(m, NumericSketch)]
+    low = min((m.min for m in numeric), default=math.inf)
+    high = max((m.max for m in numeric), default=-math.inf)
+    return NumericSketch(s.spec_id, s.counts, s.missing, s.infinite, s.sum, s.sumsq, low, high)

@@ -14,7 +14,7 @@ specs, so the comparison is the same code as against the reference). Fewer usabl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +47,7 @@ class Baseline:
     candidates: int = 0
     reason: str | None = None  # set when insufficient
     parts: tuple[tuple[Window, dict[str, Sketch]], ...] = ()  # each used window's sketches
+    of: Window | None = None  # the window judged against it
 
     @property
     def insufficient(self) -> bool:
@@ -140,7 +141,7 @@ def build(
     if b.fixed:
         return None
     used, excluded, examined = usable_windows(engine, monitor, ref, window)
-    base = Baseline(b.kind, b.count, b.needed, tuple(used), 0, {}, excluded, examined)
+    base = Baseline(b.kind, b.count, b.needed, tuple(used), 0, {}, excluded, examined, of=window)
     if len(used) < b.needed:
         reason = (
             f"baseline: {len(used)} usable window(s), {b.needed} needed "
@@ -158,6 +159,59 @@ def build(
     rows = sum(_rows(parts) for parts in per_slot.values())
     parts = tuple((w, per_slot[(w.start, w.end)]) for w in used if (w.start, w.end) in per_slot)
     return replace(base, sketches=merged, rows=rows, parts=parts)
+
+
+Span = tuple[datetime, datetime]
+
+
+def own_parts(
+    engine: Engine,
+    monitor: MonitorSettings,
+    ref: Reference,
+    windows: Sequence[Window],
+    known: Mapping[Span, dict[str, Sketch]] | None = None,
+) -> dict[Span, list[tuple[Span, dict[str, Sketch]]]]:
+    """Each window's own baseline, (span, sketches) per window, newest first: what it was,
+    or would have been, compared with as the live window (`build`'s choice, with today's
+    knowledge of alarmed runs); windows whose own baseline is insufficient are left out.
+    What a baseline window's null value is measured against (`baseline_verdict`).
+
+    Cheap when most of it is `known` (the current baseline's windows, usable by
+    construction: a trailing baseline's newest window shares all but one of its own): only
+    the other candidates are read. Candidates: the first `count` + max(2, count/8), not the
+    whole lookback (a window with more exclusions than that among its candidates gets a
+    shorter own baseline, at least `needed`, else none)."""
+    size = monitor.window.size
+    if not windows or size is None or monitor.baseline.fixed:
+        return {}
+    known = known or {}
+    want = monitor.baseline.count + max(2, monitor.baseline.count // 8)
+    slots = {(w.start, w.end): candidate_slots(monitor.baseline, size, w)[:want] for w in windows}
+    spans = sorted({(c.start, c.end) for cands in slots.values() for c in cands} - set(known))
+    rows = dict.fromkeys(known, max(monitor.window.min_events, 1))
+    if spans:
+        rows |= store.saved_rows(engine, ref.id, spans)
+        rows |= store.slot_rows(engine, ref.id, [s for s in spans if s not in rows])
+    earliest = min(c.start for cands in slots.values() for c in cands)
+    alarmed = (
+        store.alarmed_runs(engine, monitor.name, earliest, max(w.start for w in windows))
+        if monitor.baseline.exclude_alarmed and spans
+        else []
+    )
+    chosen = {k: _choose(monitor, cands, rows, alarmed)[0] for k, cands in slots.items()}
+    chosen = {k: u for k, u in chosen.items() if len(u) >= monitor.baseline.needed}
+    wanted = {
+        (w.start, w.end): w for u in chosen.values() for w in u if (w.start, w.end) not in known
+    }
+    per_slot = dict(known) | window_sketches(engine, ref.id, list(wanted.values()))
+    return {
+        k: [
+            ((w.start, w.end), per_slot[(w.start, w.end)])
+            for w in u
+            if (w.start, w.end) in per_slot
+        ]
+        for k, u in chosen.items()
+    }
 
 
 def window_sketches(

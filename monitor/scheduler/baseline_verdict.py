@@ -4,44 +4,49 @@
 A window compared with a moving baseline is judged like one compared with the fixed
 reference (`comparison.judge_window`): each auto feature's statistic gets a p-value from a
 null, the features' p-values go through the monitor's budget, guard and correction
-(`auto_verdict.apply_auto`), and the payload says what decided. Only the null differs: it is
-the baseline's own leave-one-out spread (each baseline window against the rest of the
-baseline) modelled by a predictive t on the statistic's square root
-(`drift.baseline_null.BaselineNull`), not the reference's bootstrap quantiles.
+(`auto_verdict.apply_auto`), and the payload says what decided. Only the null differs: a
+predictive t on the statistic's square root (`drift.baseline_null.BaselineNull`) over one
+value per baseline window — that window's statistic against its own baseline, the windows
+it was (or would have been) compared with as the live window: as many windows, all older
+than it, as in the live window's comparison (s22-seasonal; s21 used each window against
+the rest of the baseline that first held it, one window fewer, which made the null too
+narrow when consecutive windows share rows: bench/RESULTS.md).
 
-Cost: a window's leave-one-out value is computed once, when the window first appears in a
-baseline, against the rest of that baseline (`without`: the baseline's merge minus the
-window, no re-merge), and kept per process (`LOO`, keyed by reference version, window,
-feature and method). A trailing baseline that slides by one window therefore costs one extra
-comparison per feature and run; a restarted process recomputes the baseline's values once.
-A kept value was measured against a slightly older rest than the current baseline's (for a
-seasonal baseline, other days of the same slot): the spread it describes is the same kind.
+Cost: each run keeps its window's own statistics (`remember`, per process in `LOO`, keyed
+by reference version, window, feature and method), so a window that later sits in a
+baseline costs nothing. A value the process lacks (another replica ran the window, a
+restart) is computed from the window's own baseline read from storage (`baseline.own_parts`,
+reusing the current baseline's sketches; the `adjusted` merge when the two differ by a few
+windows); a window whose own baseline was insufficient falls back to leave-one-out against
+this baseline. Payload names (`baseline_leave_one_out`) are kept for compatibility.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.baseline_null import MIN_SAMPLE, BaselineNull
-from monitor.drift.baseline_spread import leave_out
+from monitor.drift.baseline_spread import adjusted, against_own, leave_out, score_statistic
 from monitor.drift.calibration import AUTO_METHOD
 from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.registry import METHODS
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch, Spec
 from monitor.reference import Reference
-from monitor.scheduler.baseline import Baseline
+from monitor.scheduler.baseline import Baseline, candidate_slots, own_parts, window_sketches
 from monitor.scheduler.comparison import auto_options, auto_plan, compare_window
 from monitor.settings import MonitorSettings
 from monitor.storage.db import Engine
+from monitor.window import Window
 
 __all__ = [
     "LOO",
@@ -49,6 +54,8 @@ __all__ = [
     "baseline_methods",
     "baseline_nulls",
     "judge_against_baseline",
+    "lagged_nulls",
+    "remember",
     "verdict",
 ]
 
@@ -97,6 +104,27 @@ def baseline_methods(methods: Mapping[str, str], specs: Mapping[str, Spec]) -> d
     }
 
 
+def remember(
+    cache: OrderedDict[Key, float],
+    key: Hashable,
+    features: Sequence[FeatureResult | None],
+    methods: Mapping[str, str],
+) -> None:
+    """Keep the live window's own statistics (each auto feature's `score_statistic` against
+    its baseline): when the window later sits in a baseline, that value is its null value
+    (`baseline_nulls`) at no extra comparison."""
+    for f in features:
+        method = methods.get(f.name) if f is not None else None
+        if f is not None and method is not None and f.method == method:
+            value = score_statistic(f)
+            if math.isfinite(value):
+                cache[(key, f.name, method)] = value
+
+
+Own = Sequence[tuple[Hashable, Mapping[str, Sketch]]]  # a window's own baseline, keyed
+OwnBaselines = Callable[[Sequence[Hashable]], Mapping[Hashable, Own]]
+
+
 def baseline_nulls(
     specs: Mapping[str, Spec],
     total: Mapping[str, Sketch],
@@ -104,19 +132,32 @@ def baseline_nulls(
     methods: Mapping[str, str],
     options: DriftOptions,
     cache: OrderedDict[Key, float] | None = None,
+    own: OwnBaselines | None = None,
 ) -> dict[str, BaselineNull]:
-    """Each auto feature's null from the baseline windows' leave-one-out values (`parts`:
-    (key, sketches) per window; `total`: their merge), reusing `cache` by (key, feature,
-    method) and adding what it lacks. Features with fewer than MIN_SAMPLE values: none."""
+    """Each auto feature's null from the baseline windows' values (`parts`: (key, sketches)
+    per window, newest first; `total`: their merge), reusing `cache` by (key, feature,
+    method) and adding what it lacks. A window's value is its statistic against its own
+    baseline (`remember`ed when it was judged, else computed from `own(keys)`: each missing
+    window's own baseline windows); a window without one (its own run was insufficient, or
+    no `own`) falls back to leave-one-out against the rest of this baseline. Features with
+    fewer than MIN_SAMPLE values: none."""
     cache = OrderedDict() if cache is None else cache
+    window_keys = [key for key, _ in parts]
+    methods = {
+        n: m for n, m in methods.items() if n in total and all(n in p for _, p in parts)
+    }  # features every window has: the others get no null (and no read every run)
+    lacking = [k for k in window_keys if any((k, n, m) not in cache for n, m in methods.items())]
+    owned = own(lacking) if own is not None and lacking else {}
     out: dict[str, BaselineNull] = {}
     for name, method in methods.items():
-        if name not in total or any(name not in p for _, p in parts):
-            continue
-        keys = [(key, name, method) for key, _ in parts]
+        keys = [(key, name, method) for key in window_keys]
         missing = [i for i, k in enumerate(keys) if k not in cache]
         sketches = [p[name] for _, p in parts]
-        computed = leave_out(name, specs[name], total[name], sketches, missing, options)
+        computed = _own_values(
+            name, specs[name], total[name], sketches, window_keys, missing, owned, options
+        )
+        rest = [i for i in missing if i not in computed]
+        computed |= leave_out(name, specs[name], total[name], sketches, rest, options)
         for i, value in computed.items():
             cache[keys[i]] = value
         LOO.computed += len(computed)
@@ -130,6 +171,61 @@ def baseline_nulls(
                     cache.move_to_end(k)
         kind = specs[name].kind
         null = BaselineNull.from_sample(name, kind, method, sample, total[name].count)
+        if null is not None:
+            out[name] = null
+    return out
+
+
+def _own_values(
+    name: str, spec: Spec, total: Sketch, sketches: Sequence[Sketch],
+    window_keys: Sequence[Hashable], missing: Sequence[int], owned: Mapping[Hashable, Own],
+    options: DriftOptions,
+) -> dict[int, float]:  # fmt: skip
+    """The missing windows' statistics against their own baselines (those that have one);
+    an own baseline that shares most windows with this one is this one's merge adjusted
+    (`adjusted`: a trailing baseline's newest window: minus itself, plus one older window)."""
+    here = dict(zip(window_keys, sketches, strict=True))
+    out: dict[int, float] = {}
+    for i in missing:
+        own = [(k, w[name]) for k, w in owned.get(window_keys[i], ()) if name in w]
+        if not own:
+            continue
+        members = [sk for _, sk in own]
+        mine = {k for k, _ in own}
+        minus = [sk for k, sk in here.items() if k not in mine]
+        plus = [sk for k, sk in own if k not in here]
+        rest = (
+            adjusted(total, minus, plus, members)
+            if len(minus) + len(plus) <= len(own) // 4
+            else None
+        )
+        out[i] = against_own(name, spec, sketches[i], members, options, rest)
+    return out
+
+
+def lagged_nulls(
+    specs: Mapping[str, Spec],
+    parts: Sequence[tuple[Hashable, Mapping[str, Sketch]]],
+    lagged: Mapping[Hashable, Sequence[Mapping[str, Sketch]]],
+    methods: Mapping[str, str],
+    options: DriftOptions,
+    needed: int,
+) -> dict[str, BaselineNull]:
+    """The nulls when the live baseline skipped candidates (an alarmed window left out): each
+    baseline window against the windows at the live window's lags from it (`lagged`, by
+    window key), so that the values describe the same gap as the live comparison; windows
+    with fewer than `needed` of those give no value (not kept: only an alarm's aftermath)."""
+    out: dict[str, BaselineNull] = {}
+    for name, method in methods.items():
+        if any(name not in p for _, p in parts):
+            continue
+        sample = []
+        for key, part in parts:
+            older = [w[name] for w in lagged.get(key, ()) if name in w]
+            if len(older) >= needed:
+                sample.append(against_own(name, specs[name], part[name], older, options))
+        rows = sum(p[name].count for _, p in parts)
+        null = BaselineNull.from_sample(name, specs[name].kind, method, sample, rows)
         if null is not None:
             out[name] = null
     return out
@@ -188,7 +284,48 @@ def judge_against_baseline(
     report, prediction = compare_window(against, current, options)
     table = LOO.table(engine)
     parts = [((ref.id, w.start, w.end), sketches) for w, sketches in base.parts]
-    nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table)
+    windows: dict[Hashable, Window] = {(ref.id, w.start, w.end): w for w, _ in base.parts}
+
+    def own(keys: Sequence[Hashable]) -> dict[Hashable, Own]:
+        known = {(w.start, w.end): sketches for w, sketches in base.parts}
+        found = own_parts(engine, monitor, ref, [windows[k] for k in keys], known)
+        return {
+            (ref.id, *span): [((ref.id, *s), sk) for s, sk in own] for span, own in found.items()
+        }
+
+    nulls = baseline_nulls(ref.specs, base.sketches, parts, methods, options, table, own)
+    nulls |= _after_a_gap(engine, monitor, ref, base, methods, options)
+    if base.of is not None:
+        key = (ref.id, base.of.start, base.of.end)
+        remember(table, key, [*report.features, prediction], methods)
     LOO.trim(table)
     counts = {n: s.count for n, s in current.items()}
     return verdict(report, prediction, counts, auto_plan(monitor, methods, nulls), base.describe())
+
+
+def _after_a_gap(
+    engine: Engine, monitor: MonitorSettings, ref: Reference, base: Baseline,
+    methods: Mapping[str, str], options: DriftOptions,
+) -> dict[str, BaselineNull]:  # fmt: skip
+    """`lagged_nulls` when the baseline's windows are not the first candidates (something
+    was skipped); nothing otherwise."""
+    size = monitor.window.size
+    if base.of is None or size is None or not base.parts:
+        return {}
+    start = base.of.start
+    offsets = [start - w.start for w, _ in base.parts]
+    first = candidate_slots(monitor.baseline, size, base.of)[: len(offsets)]
+    if offsets == [start - c.start for c in first]:
+        return {}
+    at = {
+        (w.start, w.end): [Window(w.start - o, w.end - o) for o in offsets] for w, _ in base.parts
+    }
+    known = {(w.start, w.end): sk for w, sk in base.parts}
+    spans = {(x.start, x.end): x for ws in at.values() for x in ws if (x.start, x.end) not in known}
+    found = known | window_sketches(engine, ref.id, list(spans.values()))
+    lagged: dict[Hashable, list[dict[str, Sketch]]] = {
+        (ref.id, *k): [found[(x.start, x.end)] for x in ws if (x.start, x.end) in found]
+        for k, ws in at.items()
+    }
+    parts = [((ref.id, w.start, w.end), sk) for w, sk in base.parts]
+    return lagged_nulls(ref.specs, parts, lagged, methods, options, base.needed)

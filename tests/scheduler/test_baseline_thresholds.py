@@ -14,8 +14,10 @@ from scheduler_support import T0, put, settings_for, traffic, training
 from sqlalchemy import select
 
 from monitor.bucketing import BucketSketcher
-from monitor.reference import materialise
-from monitor.scheduler.baseline_verdict import LOO
+from monitor.reference import ensure_reference, materialise
+from monitor.scheduler import baseline_verdict
+from monitor.scheduler.baseline import build, window_sketches
+from monitor.scheduler.baseline_verdict import LOO, judge_against_baseline
 from monitor.scheduler.execute import run_window
 from monitor.settings import AlertingSettings, Settings
 from monitor.storage import runs as run_store
@@ -74,11 +76,12 @@ def test_auto_thresholds_against_a_trailing_baseline(pg_engine, tmp_path) -> Non
     shifted = outcomes[SHIFTED]
     assert shifted.dataset_drift is True and "x" in shifted.drifted
 
-    # each window's leave-one-out value is computed once: the first judged run computes the
-    # 6 windows' values per auto feature, each later one only the newest window's
+    # a baseline window's null value is its own statistic when it was judged (kept by its
+    # run): the first judged run computes the 6 windows' values per auto feature (their own
+    # runs were insufficient: leave-one-out), later runs compute none
     features = computed[6] // 6
     assert features >= 3 and computed[6] == 6 * features
-    assert computed[7:] == [features] * (SHIFTED - 6)
+    assert computed[7:] == [0] * (SHIFTED - 6)
 
     run = run_store.get_run(pg_engine, shifted.run_id)
     assert run is not None
@@ -107,3 +110,58 @@ def test_auto_thresholds_against_a_trailing_baseline(pg_engine, tmp_path) -> Non
     logged = {w.run_id: w.scores for w in seq_store.window_log(pg_engine, "mon")}
     assert logged[shifted.run_id]["x"] == pytest.approx(x["z"])
     assert set(logged) == {o.run_id for o in outcomes[6:]}
+
+
+def test_after_a_restart_the_null_values_are_recomputed_against_their_own_baselines(
+    pg_engine, tmp_path
+) -> None:
+    """A restarted process has no kept values: each baseline window's value is computed
+    against its own baseline read from storage, and equals what its own run kept."""
+    settings = _setup(pg_engine, tmp_path)
+    LOO.clear()
+    for i in range(SHIFTED):
+        _run(pg_engine, settings, i)
+    kept = dict(LOO.table(pg_engine))
+    monitor = settings.monitors[0]
+    ref = ensure_reference(pg_engine, monitor, T0 + SHIFTED * HOUR)
+    window = Window(T0 + (SHIFTED - 1) * HOUR, T0 + SHIFTED * HOUR)
+    base = build(pg_engine, monitor, ref, window)
+    assert base is not None and not base.insufficient
+    LOO.clear()
+    current = window_sketches(pg_engine, ref.id, [window])[(window.start, window.end)]
+    judge_against_baseline(pg_engine, monitor, ref, base, current, window.end)
+    again = dict(LOO.table(pg_engine))
+    own = [k for k in again if k[0][1] >= T0 + 6 * HOUR and k[0][1] < window.start]
+    assert len(own) >= 3 * WINDOWS  # windows 7..18, every auto feature
+    assert all(again[k] == pytest.approx(kept[k], rel=1e-9) for k in own)
+
+
+def test_after_an_alarmed_window_the_null_is_taken_at_the_live_windows_lags(
+    pg_engine, tmp_path, monkeypatch
+) -> None:
+    """Window 20 alarms and leaves later baselines: window 21 (healthy) is compared with
+    windows 8..19 (lags 2..13), and its null values are each baseline window against the
+    windows at those lags from it (`lagged_nulls`), read from storage."""
+    settings = _setup(pg_engine, tmp_path)
+    sketcher = BucketSketcher(pg_engine, settings)
+    put(pg_engine, traffic(1000, T0 + 21 * HOUR, HOUR, seed=321), sketcher)
+    calls: list[int] = []
+    original = baseline_verdict.lagged_nulls
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        calls.append(len(args[1]))
+        return out
+
+    monkeypatch.setattr(baseline_verdict, "lagged_nulls", counted)
+    LOO.clear()
+    outcomes = [_run(pg_engine, settings, i) for i in range(SHIFTED + 2)]
+    assert outcomes[SHIFTED].dataset_drift is True
+    assert calls == [WINDOWS]  # only window 21's baseline has a gap
+    after = outcomes[SHIFTED + 1]
+    assert after.status == "succeeded" and not after.dataset_drift
+    run = run_store.get_run(pg_engine, after.run_id)
+    assert run is not None
+    decided = {f["feature"]: f["stats"]["quality"]["decided_by"] for f in run["features"]}
+    assert decided["x"]["baseline"]["windows"] == WINDOWS
+    assert run["summary"]["baseline"]["excluded_by"]["alarmed"] == 1
