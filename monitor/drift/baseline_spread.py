@@ -136,7 +136,6 @@ def without(total: Sketch, part: Sketch, others: Sequence[Sketch]) -> Sketch:
             total.spec_id, total.counts - part.counts, total.missing - part.missing
         )
     assert isinstance(part, NumericSketch)
-    numeric = [s for s in others if isinstance(s, NumericSketch)]
     return NumericSketch(
         total.spec_id,
         total.counts - part.counts,
@@ -144,8 +143,7 @@ def without(total: Sketch, part: Sketch, others: Sequence[Sketch]) -> Sketch:
         total.infinite - part.infinite,
         total.sum - part.sum,
         total.sumsq - part.sumsq,
-        min((s.min for s in numeric), default=math.inf),
-        max((s.max for s in numeric), default=-math.inf),
+        *_range(others),
     )
 
 
@@ -207,7 +205,13 @@ def adjusted(
 def _bounded(s: Sketch, members: Sequence[Sketch]) -> Sketch:
     if not isinstance(s, NumericSketch):
         return s
-    numeric = [m for m in members if isinstance(m, NumericSketch)]
-    low = min((m.min for m in numeric), default=math.inf)
-    high = max((m.max for m in numeric), default=-math.inf)
-    return NumericSketch(s.spec_id, s.counts, s.missing, s.infinite, s.sum, s.sumsq, low, high)
+    return NumericSketch(
+        s.spec_id, s.counts, s.missing, s.infinite, s.sum, s.sumsq, *_range(members)
+    )
+
+
+def _range(sketches: Sequence[Sketch]) -> tuple[float, float]:
+    """(min, max) over the numeric sketches: what their merge's min/max is."""
+    numeric = [s for s in sketches if isinstance(s, NumericSketch)]
+    low = min((s.min for s in numeric), default=math.inf)
+    return low, max((s.max for s in numeric), default=-math.inf)

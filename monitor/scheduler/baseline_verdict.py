@@ -37,13 +37,13 @@ from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.baseline_null import MIN_SAMPLE, BaselineNull
 from monitor.drift.baseline_spread import adjusted, against_own, leave_out, score_statistic
 from monitor.drift.calibration import AUTO_METHOD
-from monitor.drift.options import DriftOptions, FeatureOptions
+from monitor.drift.options import DriftOptions
 from monitor.drift.registry import METHODS
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sketch import Sketch, Spec
 from monitor.reference import Reference
 from monitor.scheduler.baseline import Baseline, candidate_slots, own_parts, window_sketches
-from monitor.scheduler.comparison import auto_options, auto_plan, compare_window
+from monitor.scheduler.comparison import auto_options, auto_plan, compare_window, with_methods
 from monitor.settings import MonitorSettings
 from monitor.storage.db import Engine
 from monitor.window import Window
@@ -277,10 +277,7 @@ def judge_against_baseline(
         report, prediction = compare_window(against, current, options)
         return report, prediction, None
     methods = baseline_methods(methods, ref.specs)
-    per_feature = dict(options.per_feature)
-    for name, method in methods.items():
-        per_feature[name] = FeatureOptions(method, None, per_feature[name].kind)
-    options = replace(options, per_feature=per_feature)
+    options = with_methods(options, methods)
     report, prediction = compare_window(against, current, options)
     table = LOO.table(engine)
     parts = [((ref.id, w.start, w.end), sketches) for w, sketches in base.parts]

@@ -83,13 +83,17 @@ def auto_methods(monitor: MonitorSettings, ref: Reference) -> dict[str, str]:
 def auto_options(monitor: MonitorSettings, ref: Reference) -> tuple[DriftOptions, dict[str, str]]:
     """The monitor's drift options with each auto feature's method set and its threshold
     cleared (the verdict sets it), and feature -> method of the auto features."""
-    options = drift_options(monitor)
     methods = auto_methods(monitor, ref)
+    return with_methods(drift_options(monitor), methods), methods
+
+
+def with_methods(options: DriftOptions, methods: Mapping[str, str]) -> DriftOptions:
+    """`options` with each named feature judged by its method and no fixed threshold."""
     per_feature = dict(options.per_feature)
     for name, method in methods.items():
         fo = per_feature.get(name, FeatureOptions())
         per_feature[name] = FeatureOptions(method, None, fo.kind)
-    return replace(options, per_feature=per_feature), methods
+    return replace(options, per_feature=per_feature)
 
 
 def auto_plan(

@@ -158,16 +158,9 @@ def z_scores(
     nulls: Mapping[str, FeatureNull],
     features: Sequence[FeatureResult],
     current_rows: int,
-    *,
-    baseline: bool = False,
 ) -> dict[str, float]:
     """Each feature's score: its calibrated statistic read against its null for the window's
-    non-missing count (NaN when it cannot be computed: no null, no statistic, < 2 values).
-    Against a moving baseline (`baseline`), the score its verdict read from the baseline's
-    leave-one-out null (`decided_by.z`; NaN for a feature without one): the reference's null
-    does not describe a statistic measured against the baseline."""
-    if baseline:
-        return {f.name: _baseline_z(f) for f in features}
+    non-missing count (NaN when it cannot be computed: no null, no statistic, < 2 values)."""
     out: dict[str, float] = {}
     for f in features:
         null = nulls.get(f.name)
@@ -178,6 +171,13 @@ def z_scores(
             continue
         out[f.name] = null.z_score(stat, m)
     return out
+
+
+def baseline_z_scores(features: Sequence[FeatureResult]) -> dict[str, float]:
+    """Against a moving baseline: each feature's score its verdict read from the baseline's
+    null (`decided_by.z`; NaN for a feature without one): the reference's null does not
+    describe a statistic measured against the baseline."""
+    return {f.name: _baseline_z(f) for f in features}
 
 
 def _baseline_z(f: FeatureResult) -> float:
@@ -311,7 +311,7 @@ def judge(
         return facts, hits
     inputs = facts.input_features()
     if facts.baseline is not None:  # a trailing/seasonal baseline: its own nulls' scores
-        z = z_scores({}, inputs, facts.current_rows, baseline=True)
+        z = baseline_z_scores(inputs)
         share = None  # the warm-up's bound (measured on baseline scores: bench/RESULTS.md)
     else:
         nulls = feature_nulls(engine, monitor, ref, now)
