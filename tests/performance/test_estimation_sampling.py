@@ -137,3 +137,24 @@ def test_isotonic_fit_on_pooled_ties_equals_sklearn_on_every_row():
     values, counts = np.unique(iso.predict(scores), return_counts=True)
     np.testing.assert_allclose(state["values"], values, atol=1e-12)
     assert state["counts"] == counts.tolist()
+
+
+def test_step_sd_is_the_plus_four_binomial_sd_of_each_isotonic_step():
+    """Each step's sd is sqrt(p(1 - p) / n) with p = (hits + 2) / (n + 4) (Agresti-Caffo's
+    centre): a step pure by chance (0 hits in 130 rows) is not taken as noise-free. Hits and
+    rows counted by hand from the scores scikit-learn's isotonic fit pooled into each step."""
+    from sklearn.isotonic import IsotonicRegression
+
+    from monitor.performance.estimation.calibration import fit_isotonic
+
+    scores = np.r_[np.linspace(0.0, 0.3, 130), np.linspace(0.4, 0.6, 50), np.linspace(0.7, 1, 40)]
+    hits = np.r_[np.zeros(130), np.arange(50) % 5 == 0, np.arange(40) % 4 != 0].astype(float)
+    state = fit_isotonic(scores, hits)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(scores, hits).predict(scores)
+    idx, sd = step_sd(state, fitted)
+    for step in np.unique(idx):
+        rows = idx == step
+        n, k = rows.sum(), hits[rows].sum()
+        p = (k + 2) / (n + 4)
+        assert sd[step] == pytest.approx(np.sqrt(p * (1 - p) / n), rel=1e-12)
+    assert sd[idx[0]] == pytest.approx(np.sqrt((2 / 134) * (1 - 2 / 134) / 130), rel=1e-12)
