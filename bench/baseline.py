@@ -48,6 +48,7 @@ from monitor.bucketing import frame_deltas  # noqa: E402
 from monitor.drift.sketch import merge_all, to_bytes  # noqa: E402
 from monitor.reference import materialise  # noqa: E402
 from monitor.scheduler import baseline as baselines  # noqa: E402
+from monitor.scheduler import baseline_verdict  # noqa: E402
 from monitor.scheduler.baseline_verdict import LOO  # noqa: E402
 from monitor.scheduler.execute import run_window  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
@@ -126,20 +127,21 @@ def _saved_windows(
 
 
 FORGET = "newest"
-GAP = False  # --gap: the window before the live one alarmed (an alarm's aftermath)
+GAP = 0  # --gap N: the N windows before the live one alarmed (an alarm's aftermath)
 
 
 def _alarmed_before(conn: Any, window: Window) -> None:
-    """A succeeded run of the window one hour before the live one at which a data rule held:
-    the trailing baseline skips it (`exclude_alarmed`) and the auto verdict takes the null
-    at the live window's lags (`baseline_verdict.lagged_nulls`)."""
-    conn.execute(
-        "INSERT INTO drift_runs (monitor, window_start, window_end, status, summary, "
-        "started_at, finished_at, kind) VALUES ('bench', %s, %s, 'succeeded', "
-        "'{\"alarmed\": [\"dataset\"]}'::json, now(), now(), 'drift') "
-        "ON CONFLICT DO NOTHING",
-        (window.start - HOUR, window.start),
-    )
+    """Succeeded runs of the GAP windows before the live one at which a data rule held: the
+    trailing baseline skips them (`exclude_alarmed`); with GAP >= 168/16 the auto verdict
+    takes the null at the live window's lags (`baseline_verdict.lagged_nulls`)."""
+    for i in range(1, GAP + 1):
+        conn.execute(
+            "INSERT INTO drift_runs (monitor, window_start, window_end, status, summary, "
+            "started_at, finished_at, kind) VALUES ('bench', %s, %s, 'succeeded', "
+            "'{\"alarmed\": [\"dataset\"]}'::json, now(), now(), 'drift') "
+            "ON CONFLICT DO NOTHING",
+            (window.start - i * HOUR, window.start - (i - 1) * HOUR),
+        )
 
 
 def _forget(engine: Any, window: Window, everything: bool) -> None:
@@ -186,7 +188,7 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         window = Window(end - HOUR, end)
         merged = _current(engine, reference, window.start, n, per_bucket)
-        back = 2 * WINDOWS + 2 if GAP else WINDOWS
+        back = 2 * (WINDOWS + GAP) if GAP else WINDOWS
         _baseline_rows(engine, reference, window.start, merged, back)
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             conn.execute(
@@ -199,8 +201,8 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
             conn.commit()
         t_fixed = _time_runs(engine, url, fixed, window, repeats)
         t_cold = _time_runs(engine, url, trailing, window, 1)  # bucket deltas only
-        # with a gap the baseline reaches one window further back and the lagged nulls read
-        # the windows at the live window's lags from each baseline window: 2 x 168 + 1 back
+        # with a gap the baseline reaches GAP windows further back and the lagged nulls read
+        # the windows at the live window's lags from each baseline window: 2 x (168 + GAP)
         _saved_windows(engine, reference, window.start, merged, back)
         t_loo_cold = _time_runs(engine, url, trailing, window, 1, cold=True)
         t_trail = _time_runs(engine, url, trailing, window, repeats)
@@ -240,18 +242,29 @@ def main() -> None:
         "replica ran that window); none: the previous run in this process kept it",
     )  # fmt: skip
     parser.add_argument(
-        "--gap", action="store_true",
-        help="the window before the live one alarmed: every timed trailing run (auto and "
-        "fixed) skips it, and the auto run computes the null at the live window's lags "
-        "(`lagged_nulls`, an alarm's aftermath)",
+        "--lagged-most",
+        type=int,
+        default=None,
+        help="baseline windows whose lagged values are computed (default LAGGED_MOST)",
+    )
+    parser.add_argument(
+        "--gap", type=int, default=0,
+        help="the N windows before the live one alarmed: every timed trailing run (auto and "
+        "fixed) skips them; from N = 11 (1/16 of 168) the auto run computes the null at the "
+        "live window's lags (`lagged_nulls`, an alarm's aftermath)",
     )  # fmt: skip
     args = parser.parse_args()
     global FORGET, GAP
     FORGET = args.forget
     GAP = args.gap
+    if args.lagged_most is not None:
+        baseline_verdict.LAGGED_MOST = args.lagged_most
     import os
 
-    print(f"load average: {os.getloadavg()}; forget {FORGET}; gap {GAP}")
+    print(
+        f"load average: {os.getloadavg()}; forget {FORGET}; gap {GAP}; "
+        f"lagged at most {baseline_verdict.LAGGED_MOST} windows"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         r = run_size(n, args.deltas_per_bucket, args.repeats)
         print(

@@ -59,7 +59,6 @@ __all__ = [
     "judge_against_baseline",
     "lagged_nulls",
     "remember",
-    "spread_out",
     "verdict",
 ]
 
@@ -213,7 +212,9 @@ def _own_values(
 # that share of the distance between the swapped windows): a trailing 168 skipping one
 # alarmed hour is judged with the kept values at no extra cost (bench/RESULTS.md, s23).
 LAGGED_SHARE = 1 / 16
-LAGGED_MOST = 24  # baseline windows whose lagged values are computed (evenly spread)
+# baseline windows whose lagged values are computed: the newest ones, so that the windows
+# read besides the baseline are the few beyond its oldest lagged window's reach
+LAGGED_MOST = 12
 
 
 def gap_share(offsets: Sequence[Any], first: Sequence[Any]) -> float:
@@ -223,13 +224,6 @@ def gap_share(offsets: Sequence[Any], first: Sequence[Any]) -> float:
         return 0.0
     usual = set(first)
     return sum(o not in usual for o in offsets) / len(offsets)
-
-
-def spread_out(count: int, most: int = LAGGED_MOST) -> list[int]:
-    """At most `most` indices out of range(count), evenly spread, the first (newest) kept."""
-    if count <= most:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
 
 
 Lagged = Mapping[Hashable, Sequence[tuple[Hashable, Mapping[str, Sketch]]]]
@@ -247,10 +241,10 @@ def lagged_nulls(
     baseline window against the windows at the live window's lags from it (`lagged`, by
     window key: (key, sketches) pairs), so that the values describe the same gap as the live
     comparison; windows with fewer than `needed` of those give no value (not kept: only an
-    alarm's aftermath). At most LAGGED_MOST windows (`spread_out`), and consecutive lagged
-    baselines that share most windows are merged by adjustment (`adjusted`): the cost is
-    bounded whatever the baseline's size."""
-    chosen = [parts[i] for i in spread_out(len(parts))]
+    alarm's aftermath). The newest LAGGED_MOST windows at most (`parts` are newest first),
+    and consecutive lagged baselines that share most windows are merged by adjustment
+    (`adjusted`): the cost is bounded whatever the baseline's size."""
+    chosen = list(parts[:LAGGED_MOST])
     out: dict[str, BaselineNull] = {}
     for name, method in methods.items():
         if any(name not in p for _, p in parts):
@@ -363,7 +357,7 @@ def _after_a_gap(
 ) -> dict[str, BaselineNull]:  # fmt: skip
     """`lagged_nulls` when at least LAGGED_SHARE of the baseline's windows are not its first
     candidates (something was skipped); nothing otherwise. Reads only the lagged windows of
-    the (at most LAGGED_MOST) baseline windows that get a value."""
+    the (newest LAGGED_MOST) baseline windows that get a value."""
     size = monitor.window.size
     if base.of is None or size is None or not base.parts:
         return {}
@@ -372,7 +366,7 @@ def _after_a_gap(
     first = candidate_slots(monitor.baseline, size, base.of)[: len(offsets)]
     if gap_share(offsets, [start - c.start for c in first]) < LAGGED_SHARE:
         return {}
-    chosen = [base.parts[i][0] for i in spread_out(len(base.parts))]
+    chosen = [w for w, _ in base.parts[:LAGGED_MOST]]
     at = {(w.start, w.end): [Window(w.start - o, w.end - o) for o in offsets] for w in chosen}
     known = {(w.start, w.end): sk for w, sk in base.parts}
     spans = {(x.start, x.end): x for ws in at.values() for x in ws if (x.start, x.end) not in known}
