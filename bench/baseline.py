@@ -48,6 +48,7 @@ from monitor.bucketing import frame_deltas  # noqa: E402
 from monitor.drift.sketch import merge_all, to_bytes  # noqa: E402
 from monitor.reference import materialise  # noqa: E402
 from monitor.scheduler import baseline as baselines  # noqa: E402
+from monitor.scheduler import baseline_verdict  # noqa: E402
 from monitor.scheduler.baseline_verdict import LOO  # noqa: E402
 from monitor.scheduler.execute import run_window  # noqa: E402
 from monitor.settings import Settings, parse_settings  # noqa: E402
@@ -99,9 +100,11 @@ def _current(engine: Any, reference: Any, start: datetime, n: int, per_bucket: i
     return merged
 
 
-def _baseline_rows(engine: Any, reference: Any, start: datetime, merged: dict) -> None:
+def _baseline_rows(
+    engine: Any, reference: Any, start: datetime, merged: dict, count: int = WINDOWS
+) -> None:
     rows = []
-    for w in range(1, WINDOWS + 1):
+    for w in range(1, count + 1):
         for b, features in merged.items():
             bucket_start = start - w * HOUR + b * BUCKET
             for feature, (sk, n) in features.items():
@@ -110,17 +113,35 @@ def _baseline_rows(engine: Any, reference: Any, start: datetime, merged: dict) -
         sketch_store.write_delta_rows(conn, rows)
 
 
-def _saved_windows(engine: Any, reference: Any, start: datetime, merged: dict) -> None:
-    """The 168 windows' merged sketches, as their own runs store them (`window_sketches`)."""
+def _saved_windows(
+    engine: Any, reference: Any, start: datetime, merged: dict, count: int = WINDOWS
+) -> None:
+    """The `count` previous windows' merged sketches, as their own runs store them
+    (`window_sketches`)."""
     names = list(merged[0])
     window = {f: merge_all(merged[b][f][0] for b in merged) for f in names}
     rows = sum(merged[b][names[0]][1] for b in merged)
-    for w in range(1, WINDOWS + 1):
+    for w in range(1, count + 1):
         span = (start - w * HOUR, start - (w - 1) * HOUR)
         store.save_window(engine, "bench", reference.id, span, rows, window, start)
 
 
 FORGET = "newest"
+GAP = 0  # --gap N: the N windows before the live one alarmed (an alarm's aftermath)
+
+
+def _alarmed_before(conn: Any, window: Window) -> None:
+    """Succeeded runs of the GAP windows before the live one at which a data rule held: the
+    trailing baseline skips them (`exclude_alarmed`); with GAP >= 168/16 the auto verdict
+    takes the null at the live window's lags (`baseline_verdict.lagged_nulls`)."""
+    for i in range(1, GAP + 1):
+        conn.execute(
+            "INSERT INTO drift_runs (monitor, window_start, window_end, status, summary, "
+            "started_at, finished_at, kind) VALUES ('bench', %s, %s, 'succeeded', "
+            "'{\"alarmed\": [\"dataset\"]}'::json, now(), now(), 'drift') "
+            "ON CONFLICT DO NOTHING",
+            (window.start - i * HOUR, window.start - (i - 1) * HOUR),
+        )
 
 
 def _forget(engine: Any, window: Window, everything: bool) -> None:
@@ -143,6 +164,8 @@ def _time_runs(
     for _ in range(repeats):
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             conn.execute("DELETE FROM drift_runs")
+            if GAP:
+                _alarmed_before(conn, window)
             conn.commit()
         _forget(engine, window, cold)
         t = time.perf_counter()
@@ -165,7 +188,8 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
         end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         window = Window(end - HOUR, end)
         merged = _current(engine, reference, window.start, n, per_bucket)
-        _baseline_rows(engine, reference, window.start, merged)
+        back = 2 * (WINDOWS + GAP) if GAP else WINDOWS
+        _baseline_rows(engine, reference, window.start, merged, back)
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
             conn.execute(
                 "INSERT INTO predictions (model, event_id, ts, received_at, features) "
@@ -177,7 +201,9 @@ def run_size(n: int, per_bucket: int, repeats: int) -> dict:
             conn.commit()
         t_fixed = _time_runs(engine, url, fixed, window, repeats)
         t_cold = _time_runs(engine, url, trailing, window, 1)  # bucket deltas only
-        _saved_windows(engine, reference, window.start, merged)
+        # with a gap the baseline reaches GAP windows further back and the lagged nulls read
+        # the windows at the live window's lags from each baseline window: 2 x (168 + GAP)
+        _saved_windows(engine, reference, window.start, merged, back)
         t_loo_cold = _time_runs(engine, url, trailing, window, 1, cold=True)
         t_trail = _time_runs(engine, url, trailing, window, repeats)
         t_trail_fixed = _time_runs(engine, url, trailing_fixed, window, repeats)
@@ -215,12 +241,30 @@ def main() -> None:
         help="newest: each timed run lacks the newest baseline window's value (another "
         "replica ran that window); none: the previous run in this process kept it",
     )  # fmt: skip
+    parser.add_argument(
+        "--lagged-most",
+        type=int,
+        default=None,
+        help="baseline windows whose lagged values are computed (default LAGGED_MOST)",
+    )
+    parser.add_argument(
+        "--gap", type=int, default=0,
+        help="the N windows before the live one alarmed: every timed trailing run (auto and "
+        "fixed) skips them; from N = 11 (1/16 of 168) the auto run computes the null at the "
+        "live window's lags (`lagged_nulls`, an alarm's aftermath)",
+    )  # fmt: skip
     args = parser.parse_args()
-    global FORGET
+    global FORGET, GAP
     FORGET = args.forget
+    GAP = args.gap
+    if args.lagged_most is not None:
+        baseline_verdict.LAGGED_MOST = args.lagged_most
     import os
 
-    print(f"load average: {os.getloadavg()}")
+    print(
+        f"load average: {os.getloadavg()}; forget {FORGET}; gap {GAP}; "
+        f"lagged at most {baseline_verdict.LAGGED_MOST} windows"
+    )
     for n in (int(s) for s in args.sizes.split(",")):
         r = run_size(n, args.deltas_per_bucket, args.repeats)
         print(

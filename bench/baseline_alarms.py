@@ -62,7 +62,14 @@ from monitor.drift.options import DriftOptions, FeatureOptions
 from monitor.drift.sequential import CusumConfig, CusumState, update
 from monitor.drift.sketch import Sketch, merge_all
 from monitor.drift.sketch_report import build_specs, compare_sketches, sketch_frame
-from monitor.scheduler.baseline_verdict import baseline_nulls, lagged_nulls, remember, verdict
+from monitor.scheduler.baseline_verdict import (
+    LAGGED_SHARE,
+    baseline_nulls,
+    gap_share,
+    lagged_nulls,
+    remember,
+    verdict,
+)
 from monitor.settings.alarm import SequentialSettings
 
 BLOCK = 28
@@ -168,8 +175,9 @@ def judge(
 
     nulls = baseline_nulls(specs, total, parts, methods, auto_options, track.cache, own)
     lags = [t - s for s in used]
-    if track.null == "own" and lags != [t - s for s in kind.slots(t)[: len(used)]]:
-        lagged = {sketch_of(b)[0]: [sketch_of(b - g)[1] for g in lags if b - g >= 0] for b in used}
+    first = [t - s for s in kind.slots(t)[: len(used)]]
+    if track.null == "own" and gap_share(lags, first) >= LAGGED_SHARE:
+        lagged = {sketch_of(b)[0]: [sketch_of(b - g) for g in lags if b - g >= 0] for b in used}
         nulls |= lagged_nulls(specs, parts, lagged, methods, auto_options, kind.needed)
     plan = AutoPlan(methods, nulls, budget_runs=BUDGET, delta=0.02, correction="holm")
     counts = {FEATURE: current[FEATURE].count}
@@ -238,7 +246,7 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str
                     track.alarms += 1
                     track.episodes += kind.slots(t)[0] not in track.alarmed
                     track.alarmed.add(t)
-        per30 = {a: tr.alarms / (tr.judged / BUDGET) for a, tr in healthy.items()}
+        per30 = {a: tr.alarms / (tr.judged / 720) for a, tr in healthy.items()}
         z = [healthy[True].z.get(t, math.nan) for t in range(n)]
         cusum_alarms, states = run_cusum(z, config)
         scored = sum(1 for v in z if math.isfinite(v))
@@ -246,9 +254,9 @@ def stream(name: str, series: pd.DataFrame, mode: str, out: list[str], null: str
             f"  {kind.name}: healthy, {healthy[True].judged} windows judged: false alarms per "
             f"30 days fixed {per30[False]:.1f} ({healthy[False].alarms}), auto "
             f"{per30[True]:.2f} ({healthy[True].alarms}; episodes {healthy[True].episodes} = "
-            f"{healthy[True].episodes / (healthy[True].judged / BUDGET):.2f}); CUSUM on the baseline z "
+            f"{healthy[True].episodes / (healthy[True].judged / 720):.2f}); CUSUM on the baseline z "
             f"({scored} scored, warm-up {config.warmup}): {len(cusum_alarms)} alarms = "
-            f"{len(cusum_alarms) / (max(scored - config.warmup, 1) / BUDGET):.2f} per 30 days "
+            f"{len(cusum_alarms) / (max(scored - config.warmup, 1) / 720):.2f} per 30 days "
             f"(target 1); {time.perf_counter() - t0:.0f} s"
         )
         for shift in (0.25, 0.5):
@@ -300,8 +308,18 @@ def main() -> None:
         "own-nogap: without the latter; "
         "loo: against the rest of the current baseline, cached at first use (s21)",
     )  # fmt: skip
+    parser.add_argument(
+        "--budget", type=int, default=720,
+        help="the false-alarm budget in hourly runs (720 = 30 days, 2160 = 90 days): the auto "
+        "verdicts' level and the CUSUM's ARL0; alarms are still counted per 30 days",
+    )  # fmt: skip
     args = parser.parse_args()
-    print(f"load average: {os.getloadavg()}; null values: {args.null}", flush=True)
+    global BUDGET
+    BUDGET = args.budget
+    print(
+        f"load average: {os.getloadavg()}; null values: {args.null}; budget {BUDGET} runs",
+        flush=True,
+    )
     out: list[str] = []
     loaders = {"seattle": local_data.seattle_temps, "sf": local_data.sf_temps}
     for mode in args.modes.split(","):

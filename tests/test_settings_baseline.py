@@ -102,6 +102,15 @@ def test_trailing_and_seasonal_forms() -> None:
             "monitors[0]: baseline: kind trailing needs a time window (window.size)",
         ),
         (
+            {
+                "baseline": {"kind": "trailing", "windows": 168},
+                "window": {"size": "1h"},
+                "rules": [{"name": "slow", "condition": "sequential_drift"}],
+            },
+            "monitors[0]: baseline.kind: trailing cannot feed rule 'slow' (condition "
+            "sequential_drift)",
+        ),
+        (
             {"baseline": {"kind": "seasonal", "days": 3}, "window": {"size": "2d", "bucket": "1h"}},
             "monitors[0]: baseline: the window (2 days, 0:00:00) is longer than the period",
         ),
@@ -111,3 +120,14 @@ def test_bad_baselines_name_the_key(extra: dict[str, Any], message: str) -> None
     with pytest.raises(ConfigError) as err:
         _monitor(**extra)
     assert message in str(err.value)
+
+
+def test_a_seasonal_baseline_may_feed_the_sequential_rule() -> None:
+    """Seasonal scores stay within the budget on streams whose windows share no rows
+    (bench/RESULTS.md, s23-baseline); trailing ones follow the daily cycle and are refused."""
+    m = _monitor(
+        baseline={"kind": "seasonal", "days": 7},
+        window={"size": "1h"},
+        rules=[{"name": "slow", "condition": "sequential_drift"}],
+    )
+    assert m.baseline.kind == "seasonal"

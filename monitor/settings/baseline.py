@@ -15,6 +15,7 @@ candidates; fewer than `min_windows` usable ones make the run `insufficient_data
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -131,6 +132,29 @@ class BaselineSettings(StrictModel):
     def candidates(self) -> int:
         """How many candidate windows back are searched for usable ones."""
         return self.lookback or 2 * self.count
+
+
+def check_rules(baseline: BaselineSettings, rules: Sequence[tuple[str, str]]) -> None:
+    """A trailing baseline cannot feed the sequential rule (`rules`: (name, condition)).
+
+    Against a trailing baseline the null-standardised scores follow the traffic's cycle
+    (each hour's window against a mix of all hours: the same hours score high day after
+    day), so the CUSUM's sums build up on the cycle and its expected run length says
+    nothing (26-55 false alarms per 30 days against a budget of 1, and no correction from
+    the scores' autocorrelation holds: bench/RESULTS.md, s23-baseline). Refused at load
+    rather than alarming for nothing; a seasonal baseline (the same hour of earlier days)
+    may feed it (docs/drift.md, "Baselines")."""
+    if baseline.kind != "trailing":
+        return
+    for name, condition in rules:
+        if condition == "sequential_drift":
+            raise ValueError(
+                f"baseline.kind: trailing cannot feed rule {name!r} (condition "
+                "sequential_drift): the scores against a trailing baseline follow the "
+                "traffic's daily cycle and the sequential rule's false-alarm budget would not "
+                "hold; use baseline kind seasonal (same hour of earlier days or weeks), or "
+                "drop the rule"
+            )
 
 
 def check_window(

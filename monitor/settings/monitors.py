@@ -309,7 +309,8 @@ class MonitorSettings(StrictModel):
 
     @model_validator(mode="after")
     def _baseline_fits_window(self) -> MonitorSettings:
-        from monitor.settings.baseline import check_window
+        from monitor.settings.baseline import check_rules, check_window
 
         check_window(self.baseline, self.window.events, self.window.size, self.window.bucket)
+        check_rules(self.baseline, [(r.name, r.condition) for r in self.rules])
         return self

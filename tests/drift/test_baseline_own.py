@@ -25,7 +25,14 @@ from monitor.drift.sketch_report import (
     fit_reference,
     sketch_frame,
 )
-from monitor.scheduler.baseline_verdict import baseline_nulls, lagged_nulls, remember
+from monitor.scheduler.baseline_verdict import (
+    LAGGED_MOST,
+    LAGGED_SHARE,
+    baseline_nulls,
+    gap_share,
+    lagged_nulls,
+    remember,
+)
 
 COLUMNS = ["temp_max", "weather"]
 OWN = 4  # windows in a window's own baseline
@@ -149,7 +156,7 @@ def test_after_a_gap_the_values_are_taken_at_the_live_windows_lags() -> None:
         score = score_statistic(compare_sketches(specs, total, sketches[t], options).features[0])
         own = {b: [(b - g, sketches[b - g]) for g in range(1, 8)] for b, _ in parts}
         plain = baseline_nulls(specs, total, parts, methods, options, None, lambda k, o=own: o)
-        lagged = {b: [sketches[b - g] for g in lags] for b, _ in parts}
+        lagged = {b: [(b - g, sketches[b - g]) for g in lags] for b, _ in parts}
         gap = lagged_nulls(specs, parts, lagged, methods, options, needed=4)
         own_p.append(plain["temp"].p_value(score))
         lagged_p.append(gap["temp"].p_value(score))
@@ -164,3 +171,34 @@ def test_after_a_gap_the_values_are_taken_at_the_live_windows_lags() -> None:
     assert float(np.mean(np.asarray(own_p) <= 0.01)) >= 0.5  # measured 0.94
     assert float(np.mean(np.asarray(lagged_p) <= 0.01)) <= 0.2  # measured 0.11
     assert float(np.median(lagged_p)) >= 0.2
+
+
+def test_lagged_values_of_a_long_baseline_are_spread_and_merged_by_adjustment() -> None:
+    """A 40-window baseline after a gap (lags 2..41): the lagged null takes the newest
+    LAGGED_MOST windows, each value `against_own` over exactly its windows at the live lags
+    (the adjusted rolling merge equals merging them)."""
+    specs, sketches = _block_windows(hour=14, days=120)
+    methods = {"temp": "wasserstein_normed"}
+    options = DriftOptions(per_feature={"temp": FeatureOptions("wasserstein_normed", None, None)})
+    t, lags = 119, range(2, 42)
+    parts = [(t - g, sketches[t - g]) for g in lags]
+    lagged = {b: [(b - g, sketches[b - g]) for g in lags if b - g >= 0] for b, _ in parts}
+    gap = lagged_nulls(specs, parts, lagged, methods, options, needed=20)["temp"]
+    picked = range(LAGGED_MOST)
+    values = [
+        against_own("temp", specs["temp"], parts[i][1]["temp"],
+                    [w["temp"] for _, w in lagged[parts[i][0]]], options)
+        for i in picked
+    ]  # fmt: skip
+    assert gap.windows == LAGGED_MOST
+    assert gap.location == pytest.approx(float(np.mean(np.sqrt(values))), rel=1e-9)
+    assert gap.scale == pytest.approx(
+        float(np.std(np.sqrt(values), ddof=1) * np.sqrt(1 + 1 / LAGGED_MOST)), rel=1e-6
+    )
+
+
+def test_gap_share_counts_the_lags_that_are_not_the_first_candidates() -> None:
+    assert gap_share([1, 2, 3], [1, 2, 3]) == 0.0
+    assert gap_share(list(range(2, 170)), list(range(1, 169))) == pytest.approx(1 / 168)
+    assert gap_share([2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7]) == pytest.approx(1 / 7)
+    assert 1 / 168 < LAGGED_SHARE <= 1 / 12  # trailing 168 after one alarm: kept values

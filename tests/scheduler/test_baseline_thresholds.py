@@ -2,7 +2,8 @@
 baseline is insufficient_data, healthy windows stay quiet, a shifted window fires through
 the corrected dataset decision, and the payload names the baseline and what decided (the
 baseline's leave-one-out null); each baseline window's leave-one-out value is computed once
-per process; the sequential rule reads the baseline scores."""
+per process; the sequential rule reads a seasonal baseline's scores (a trailing baseline
+cannot feed it: refused at load)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,8 @@ from monitor.window import Window
 HOUR = timedelta(hours=1)
 WINDOWS = 12  # trailing baseline; 6 usable windows needed
 SHIFTED = 20  # windows 0..19 as trained, 20 shifted by 0.5 sigma
-RULES = [
-    {"name": "dataset", "condition": "dataset_drift"},
-    {"name": "seq", "condition": "sequential_drift"},
-]
+RULES = [{"name": "dataset", "condition": "dataset_drift"}]
+SEQ_RULES = [*RULES, {"name": "seq", "condition": "sequential_drift"}]
 
 
 def _setup(engine: Any, tmp_path: Any) -> Settings:
@@ -106,11 +105,6 @@ def test_auto_thresholds_against_a_trailing_baseline(pg_engine, tmp_path) -> Non
     assert entry["null"]["baseline_windows"] == WINDOWS
     assert entry["null"]["threshold"] == pytest.approx(entry["threshold"])
 
-    # the CUSUM took the baseline null's scores, not the reference's
-    logged = {w.run_id: w.scores for w in seq_store.window_log(pg_engine, "mon")}
-    assert logged[shifted.run_id]["x"] == pytest.approx(x["z"])
-    assert set(logged) == {o.run_id for o in outcomes[6:]}
-
 
 def test_after_a_restart_the_null_values_are_recomputed_against_their_own_baselines(
     pg_engine, tmp_path
@@ -165,3 +159,35 @@ def test_after_an_alarmed_window_the_null_is_taken_at_the_live_windows_lags(
     decided = {f["feature"]: f["stats"]["quality"]["decided_by"] for f in run["features"]}
     assert decided["x"]["baseline"]["windows"] == WINDOWS
     assert run["summary"]["baseline"]["excluded_by"]["alarmed"] == 1
+
+
+def test_the_sequential_rule_reads_a_seasonal_baselines_scores(pg_engine, tmp_path) -> None:
+    """Against a seasonal baseline (the same hour of the 3 previous days) the CUSUM takes
+    the scores the verdict read from the baseline's null, not the reference's."""
+    settings = settings_for(
+        pg_engine.url.render_as_string(hide_password=False),
+        training(tmp_path / "ref.parquet"),
+        baseline={"kind": "seasonal", "days": 3},
+        rules=SEQ_RULES,
+    )
+    materialise(pg_engine, settings.monitors[0])
+    sketcher = BucketSketcher(pg_engine, settings)
+    day = timedelta(days=1)
+    for d in range(7):
+        put(pg_engine, traffic(1000, T0 + d * day, HOUR, seed=400 + d), sketcher)
+    LOO.clear()
+    outcomes = []
+    for d in range(7):
+        window = Window(T0 + d * day, T0 + d * day + HOUR)
+        outcome = run_window(pg_engine, settings, settings.monitors[0], window, now=window.end)
+        assert outcome is not None
+        outcomes.append(outcome)
+    judged = [o for o in outcomes if o.status == "succeeded"]
+    logged = {w.run_id: w.scores for w in seq_store.window_log(pg_engine, "mon")}
+    assert set(logged) == {o.run_id for o in judged}
+    for o in outcomes[3:]:  # 3 baseline windows with values: the baseline's null decides
+        run = run_store.get_run(pg_engine, o.run_id)
+        assert run is not None and run["summary"]["baseline"]["kind"] == "seasonal"
+        decided = {f["feature"]: f["stats"]["quality"]["decided_by"] for f in run["features"]}
+        assert decided["x"]["baseline"]["windows"] == 3
+        assert logged[o.run_id]["x"] == pytest.approx(decided["x"]["z"])
