@@ -72,6 +72,7 @@ from monitor.drift.correction import correct
 from monitor.drift.engine import summarize
 from monitor.drift.nullstats import binned_many, wasserstein_many
 from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.settings.alarm import PER_WINDOW_SHARE, SEQUENTIAL_SHARE, AlarmSettings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _alarm_anchors import (
@@ -84,6 +85,7 @@ from _alarm_anchors import (
     nannyml_rule,
 )
 from _alarm_tables import (
+    BUDGET_90D,
     BUDGET_WINDOWS,
     CAP,
     CATEGORICAL_SHIFTS,
@@ -168,6 +170,8 @@ def decide(rule: str, win: Window, state: dict) -> bool:
         return correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS).any_rejected
     if rule == "guard":
         return guard(win)
+    if rule == "per-window default (90d)":
+        return window_default(win)
     if rule == "Evidently preset":
         return evidently_dataset(win.ev or {})
     if rule == "Evidently column":
@@ -175,7 +179,19 @@ def decide(rule: str, win: Window, state: dict) -> bool:
     cusum, config = state["cusum"], state["config"]
     cusum, alarmed = update(cusum, win.z_auto, config, "ref")
     state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
+    if rule == "monitor default (90d)":  # both rules of the monitor, each with its share
+        return bool(alarmed) or window_default(win)
     return bool(alarmed)
+
+
+GUARD_DELTA_MONITOR = AlarmSettings().delta  # the monitors' guard of auto thresholds (0.02)
+
+
+def window_default(win: Window) -> bool:
+    """The monitors' per-window rule at its share of a 90-day budget: Holm over the guarded
+    conditional p-values (delta 0.02 split over features) at PER_WINDOW_SHARE / 2,160."""
+    p = conditional_p_values(win.z_auto, win.rho, GUARD_DELTA_MONITOR)
+    return correct(p, "holm", PER_WINDOW_SHARE / BUDGET_90D).any_rejected
 
 
 def guard(win: Window) -> bool:
@@ -195,6 +211,9 @@ def cusum_config(rule: str, p: int, rho: float | None = None) -> CusumConfig:
     if rule in LEARN_DELTAS:
         d = LEARN_DELTAS[rule]
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=d, cap=CAP, learn=True)
+    if rule in ("ss-cusum default (90d)", "monitor default (90d)"):
+        return CusumConfig(BUDGET_90D / SEQUENTIAL_SHARE, p, k=K_NEW, warmup=WARMUP, cap=CAP,
+                           learn=True, reference_share=rho)  # fmt: skip
     return CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
 
 

@@ -68,7 +68,8 @@ class _Replay:
         rows = max((w.current_rows for w in windows), default=0)
         frame, _ = reference_frame(engine, proposed)
         self.plans = {f.name: f for f in feature_plans(proposed, frame, None, max(rows, 2))}
-        self.budget = proposed.alarm.runs(proposed.run_every)
+        conditions = (r.condition for r in proposed.rules)
+        self.budgets = proposed.alarm.budgets(proposed.run_every, conditions)
         self.unavailable = 0
         seq = any(r.condition == SEQUENTIAL for r in self.m.rules)
         wanted = {n: (f.kind, f.method) for n, f in self.plans.items()
@@ -79,7 +80,8 @@ class _Replay:
         self.auto = AutoPlan(
             methods={n: f.method for n, f in self.plans.items() if f.auto},
             nulls={n: x for n, x in self.nulls.items() if self.plans[n].auto},
-            budget_runs=self.budget,
+            budget_runs=self.budgets.window_runs,
+            budget_share=self.budgets.window_share,
             delta=proposed.alarm.delta,
             correction=proposed.drift.correction,
         )
@@ -162,8 +164,9 @@ def _cusum(replay: _Replay, inputs, w: StoredWindow, state: CusumState, counts: 
         if f.name in replay.nulls
     )
     cfg = CusumConfig(
-        arl0=replay.budget, features=max(1, len(inputs)), k=s.k, warmup=s.warmup,
-        delta=s.delta, cap=s.cap, learn=s.learn, reference_share=share,
+        arl0=replay.budgets.sequential_runs, features=max(1, len(inputs)), k=s.k,
+        warmup=s.warmup, delta=s.delta, cap=s.cap, learn=s.learn, reference_share=share,
+        budget_share=replay.budgets.sequential_share,
     )  # fmt: skip
     z = {f.name: replay.z(f, w.current_rows) for f in inputs}
     state, alarmed = update(state, z, cfg, "stored")

@@ -121,11 +121,14 @@ def plan_for(
         RulePlan(r.name, r.condition, r.threshold, r.feature, r.for_runs) for r in monitor.rules
     )  # rules of other families are listed as not simulated
     features = feature_plans(monitor, frame, ref, rows)
+    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
     return Plan(
         features=features,
         rules=rules,
         window_rows=rows,
-        budget_runs=monitor.alarm.runs(monitor.run_every),
+        budget_runs=budgets.runs,
+        window_share=budgets.window_share,
+        sequential_share=budgets.sequential_share,
         run_every_s=every.total_seconds(),
         drift_share=monitor.drift.drift_share,
         correction=str(getattr(monitor.drift, "correction", None) or "none"),

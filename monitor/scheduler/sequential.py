@@ -82,12 +82,15 @@ def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
 def config_for(
     monitor: MonitorSettings, features: int, reference_share: float | None = None
 ) -> CusumConfig:
-    """The monitor's CUSUM: ARL0 = its false-alarm budget in runs, shared by `features`;
-    `reference_share` (`largest_reference_share` of the window) picks the learned bound."""
+    """The monitor's CUSUM: ARL0 = the sequential rule's share of the monitor's false-alarm
+    budget in runs (`AlarmSettings.budgets`), shared by `features`; `reference_share`
+    (`largest_reference_share` of the window) picks the learned bound with a `delta`."""
     seq = monitor.alarm.sequential
+    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
     return CusumConfig(
-        monitor.alarm.runs(monitor.run_every), max(features, 1), k=seq.k, warmup=seq.warmup,
+        budgets.sequential_runs, max(features, 1), k=seq.k, warmup=seq.warmup,
         delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
+        budget_share=budgets.sequential_share,
     )  # fmt: skip
 
 
@@ -281,9 +284,10 @@ def view(
         "delta": config.delta,
         "learn": config.learn,
         # the bound's size: for the learned estimates (rho <= 0.9) or the warm-up's
-        "bound_for": "learned" if config.learned else "warmup",
+        "bound_for": config.bound_for,
         "reference_share": config.reference_share,
         "expected_run_length": config.arl0,
+        "budget_share": config.budget_share,  # of the monitor's budget (AlarmSettings.budgets)
         "features_monitored": config.features,
         "windows": state.windows,
         "last_window_end": state.last_window_end.isoformat() if state.last_window_end else None,
