@@ -9,21 +9,26 @@ run). Then `STREAMS` streams of `WARMUP + LENGTH` windows are resampled from the
 given the reference) and every rule runs on the same streams; rates count the windows after
 the warm-up (the per-window rule is counted on the same windows):
 
-- per-window auto (the monitors' rule, `auto_verdict`): feature f drifts when its guarded
-  p-value `conditional_p_value(z, rho, delta/k)` <= alpha/k, alpha = 1/720, delta = 0.02;
-  "no guard": sf(z) <= alpha/k. Holm over the features rejects *something* exactly when
-  this Bonferroni rule does (Holm's first step is alpha/k), so Holm vs Bonferroni changes
-  nothing in the any-alarm rate.
-- sequential: the learning self-starting CUSUM of monitors (k 1, warm-up 96, cap 3,
-  learn) at the bounds listed in `bounds()`; the default (delta 0.2) is pinned to
-  `monitor.drift.simulate_rules._learning_alarms` on every run.
-- "normal model": the same CUSUMs on iid N(0, 1) scores of the same shape (what the bound's
-  model assumes): separates the bound's own conservatism from the scores' shape and the
-  features' dependence.
-- monitor (per-window OR sequential): all drift rules of a monitor together.
+Every rule is measured at two monitor budgets B (`BUDGETS`: the default 90 days = 2,160
+hourly windows, and 30 days configured), labels ending `@90d` / `@30d`:
 
-MTBFA / budget = (windows counted / alarms) / 720 over all draws of a size, with an exact
-95% Poisson interval on the count.
+- per-window auto (the monitors' rule, `auto_verdict`): feature f drifts when its guarded
+  p-value `conditional_p_value(z, rho, delta/k)` <= alpha/k, delta = 0.02, alpha = 1/B
+  ("full budget", before the split) or PER_WINDOW_SHARE/B ("share 0.1", the default when a
+  monitor also has a sequential rule). Holm over the features rejects *something* exactly
+  when this Bonferroni rule does (Holm's first step is alpha/k).
+- sequential: the learning self-starting CUSUM of monitors (k 1, warm-up 96, cap 3,
+  learn) at ARL0 = B / SEQUENTIAL_SHARE ("share 0.9") with the bounds of `bounds()`: the
+  default (no delta: `alarm_guarantee.average_bound`, pinned on every draw to
+  `monitor.drift.simulate_rules._learning_alarms`), the learned bound at delta 0.2, the
+  per-reference option (delta 0.2), Siegmund's known-parameter bound; and run 4's default
+  at the full budget. ", normal model": the default on iid N(0, 1) scores of the same shape.
+- "monitor: ...": a window alarms when either rule does (all drift rules of a monitor
+  together): the new default split and run 4's (both rules with the full budget).
+
+MTBFA / budget = (windows counted / alarms) / B over all draws of a size, with an exact
+95% Poisson interval on the count; rates per draw are false alarms per 30 days (the
+issue's per-draw criterion: <= 1).
 """
 
 from __future__ import annotations

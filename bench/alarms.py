@@ -35,6 +35,12 @@ each rule below decides from that one report:
   w.p. >= 0.98 over the warm-up);
 - ss-cusum learning δ: the same with `CusumConfig(learn=True)` (mean and sd keep learning
   after the warm-up), δ 0.5 / 0.2 / 0.05; δ 0.2 is run 3's proposed default;
+- ss-cusum proposed: run 4's (learned bound where rho <= 0.9, delta 0.2, ARL0 720);
+- per-window default (90d) / ss-cusum default (90d) / monitor default (90d): the monitors'
+  defaults after s23-budget: a 90-day budget (2,160 windows) split 1/10 to the guarded Holm
+  rule (`auto_verdict`: conditional p-values, delta 0.02) and 9/10 to the learning CUSUM
+  without a delta (`alarm_guarantee.average_bound`, ARL0 2,400), "monitor" = either; their
+  MTBFA / budget column is against 90 days;
 - Evidently preset / Evidently column, NannyML ±3σ: the anchors (bench/_alarm_anchors.py).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms

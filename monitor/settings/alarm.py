@@ -26,10 +26,10 @@ from monitor.settings.base import Duration, StrictModel
 # guaranteed bound, `monitor.drift.alarm_guarantee`): None (the default) sizes the bound so
 # the budget holds on average over references (`alarm_guarantee.average_bound`, the capped
 # CUSUM's exact ARL), measured at 0.9-1.3x the budget (bench/RESULTS.md, s23-budget); a
-# number (0.2 before) buys the per-reference guarantee at the price of a rate 1.8-6x below
-# the budget. `AlarmSettings.delta` keeps serving the per-window auto thresholds. `SEQUENTIAL_SHIFT`: the shift of the
-# standardised score whose expected detection delay every sequential payload states (k = 1
-# is tuned to it).
+# number (0.2 before) buys the per-reference guarantee at the price of an MTBFA 1.7-3.7x
+# the budget. `AlarmSettings.delta` keeps serving the per-window auto thresholds.
+# `SEQUENTIAL_SHIFT`: the shift of the standardised score whose expected detection delay
+# every sequential payload states (k = 1 is tuned to it).
 # The budget split between a monitor's rules (`AlarmSettings.budgets`): when a monitor has both
 # the per-window auto thresholds and a `sequential_drift` rule, the per-window rule is sized
 # for PER_WINDOW_SHARE of the budget and the sequential rule for the rest, so their rates add
@@ -74,7 +74,9 @@ class SequentialSettings(StrictModel):
 
 
 class AlarmSettings(StrictModel):
-    """How often a healthy monitor may wake someone up (docs/drift.md, "Alarms")."""
+    """How often a healthy monitor may wake someone up, all its drift rules together
+    (docs/drift.md, "The budget"): 90 days by default, split between the per-window and
+    sequential rules by `budgets`."""
 
     expected_run_length: int | Duration = Field(timedelta(days=90), union_mode="left_to_right")
     # probability that the stated rate fails for this reference (Gandy & Kvaløy 2013): the
