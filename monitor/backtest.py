@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from monitor.calibrate import PERIOD, feature_plans
+from monitor.calibrate import PERIOD, feature_plans, sequential_config
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.calibration import FeatureNull
 from monitor.drift.registry import METHODS, decide
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sequential import (
-    CusumConfig,
     CusumState,
     largest_reference_share,
     update,
@@ -157,17 +156,12 @@ class _Replay:
 
 
 def _cusum(replay: _Replay, inputs, w: StoredWindow, state: CusumState, counts: Counter, rule):
-    s = replay.m.alarm.sequential  # the scheduler's settings (scheduler.sequential.config_for)
     share = largest_reference_share(
         (window_values(f, w.current_rows), replay.nulls[f.name].reference_rows)
         for f in inputs
         if f.name in replay.nulls
     )
-    cfg = CusumConfig(
-        arl0=replay.budgets.sequential_runs, features=max(1, len(inputs)), k=s.k,
-        warmup=s.warmup, delta=s.delta, cap=s.cap, learn=s.learn, reference_share=share,
-        budget_share=replay.budgets.sequential_share,
-    )  # fmt: skip
+    cfg = sequential_config(replay.m, len(inputs), share)  # the scheduler's (config_for)
     z = {f.name: replay.z(f, w.current_rows) for f in inputs}
     state, alarmed = update(state, z, cfg, "stored")
     if alarmed:

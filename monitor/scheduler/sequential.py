@@ -37,6 +37,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from monitor.calibrate import sequential_config
 from monitor.drift.calibration import AUTO_METHOD, FeatureNull
 from monitor.drift.registry import Kind
 from monitor.drift.result import FeatureResult
@@ -82,16 +83,10 @@ def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
 def config_for(
     monitor: MonitorSettings, features: int, reference_share: float | None = None
 ) -> CusumConfig:
-    """The monitor's CUSUM: ARL0 = the sequential rule's share of the monitor's false-alarm
-    budget in runs (`AlarmSettings.budgets`), shared by `features`; `reference_share`
-    (`largest_reference_share` of the window) picks the learned bound with a `delta`."""
-    seq = monitor.alarm.sequential
-    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
-    return CusumConfig(
-        budgets.sequential_runs, max(features, 1), k=seq.k, warmup=seq.warmup,
-        delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
-        budget_share=budgets.sequential_share,
-    )  # fmt: skip
+    """The monitor's CUSUM (`monitor.calibrate.sequential_config`, shared with the
+    backtest): the sequential rule's share of the budget; `reference_share`
+    (`largest_reference_share` of the window) picks the bound."""
+    return sequential_config(monitor, features, reference_share)
 
 
 # --- the features' null-standardised scores ---------------------------------------------------
