@@ -9,21 +9,26 @@ run). Then `STREAMS` streams of `WARMUP + LENGTH` windows are resampled from the
 given the reference) and every rule runs on the same streams; rates count the windows after
 the warm-up (the per-window rule is counted on the same windows):
 
-- per-window auto (the monitors' rule, `auto_verdict`): feature f drifts when its guarded
-  p-value `conditional_p_value(z, rho, delta/k)` <= alpha/k, alpha = 1/720, delta = 0.02;
-  "no guard": sf(z) <= alpha/k. Holm over the features rejects *something* exactly when
-  this Bonferroni rule does (Holm's first step is alpha/k), so Holm vs Bonferroni changes
-  nothing in the any-alarm rate.
-- sequential: the learning self-starting CUSUM of monitors (k 1, warm-up 96, cap 3,
-  learn) at the bounds listed in `bounds()`; the default (delta 0.2) is pinned to
-  `monitor.drift.simulate_rules._learning_alarms` on every run.
-- "normal model": the same CUSUMs on iid N(0, 1) scores of the same shape (what the bound's
-  model assumes): separates the bound's own conservatism from the scores' shape and the
-  features' dependence.
-- monitor (per-window OR sequential): all drift rules of a monitor together.
+Every rule is measured at two monitor budgets B (`BUDGETS`: the default 90 days = 2,160
+hourly windows, and 30 days configured), labels ending `@90d` / `@30d`:
 
-MTBFA / budget = (windows counted / alarms) / 720 over all draws of a size, with an exact
-95% Poisson interval on the count.
+- per-window auto (the monitors' rule, `auto_verdict`): feature f drifts when its guarded
+  p-value `conditional_p_value(z, rho, delta/k)` <= alpha/k, delta = 0.02, alpha = 1/B
+  ("full budget", before the split) or PER_WINDOW_SHARE/B ("share 0.1", the default when a
+  monitor also has a sequential rule). Holm over the features rejects *something* exactly
+  when this Bonferroni rule does (Holm's first step is alpha/k).
+- sequential: the learning self-starting CUSUM of monitors (k 1, warm-up 96, cap 3,
+  learn) at ARL0 = B / SEQUENTIAL_SHARE ("share 0.9") with the bounds of `bounds()`: the
+  default (no delta: `alarm_guarantee.average_bound`, pinned on every draw to
+  `monitor.drift.simulate_rules._learning_alarms`), the learned bound at delta 0.2, the
+  per-reference option (delta 0.2), Siegmund's known-parameter bound; and run 4's default
+  at the full budget. ", normal model": the default on iid N(0, 1) scores of the same shape.
+- "monitor: ...": a window alarms when either rule does (all drift rules of a monitor
+  together): the new default split and run 4's (both rules with the full budget).
+
+MTBFA / budget = (windows counted / alarms) / B over all draws of a size, with an exact
+95% Poisson interval on the count; rates per draw are false alarms per 30 days (the
+issue's per-draw criterion: <= 1).
 """
 
 from __future__ import annotations
@@ -38,13 +43,17 @@ from alarms import compare, datasets, fresh_windows
 from scipy import special, stats
 
 from monitor.drift import DriftOptions
-from monitor.drift.alarm_guarantee import guaranteed_bound, learned_bound
+from monitor.drift.alarm_guarantee import learned_bound
 from monitor.drift.calibration import calibrate
 from monitor.drift.sequential import LEARN_QUIET, CusumConfig, bound_for_arl
 from monitor.drift.simulate_rules import _learning_alarms
+from monitor.settings.alarm import PER_WINDOW_SHARE, SEQUENTIAL_SHARE
 
 STREAMS, LENGTH = 8, 7_200  # per draw: 8 streams x 10 months after the warm-up
-ALPHA, GUARD_DELTA, SEQ_DELTA = 1 / BUDGET_WINDOWS, 0.02, 0.2
+GUARD_DELTA, SEQ_DELTA = 0.02, 0.2
+# the budgets measured (hourly windows): the new default and the old one, configured
+BUDGETS = {"90d": 90 * 24, "30d": BUDGET_WINDOWS}
+DEFAULT_RULE = "seq average, share 0.9 (default)"
 
 
 @dataclass(frozen=True)
@@ -58,16 +67,23 @@ class _Fixed(CusumConfig):
         return self.h
 
 
-def bounds(p: int, rho: float) -> dict[str, float]:
-    """The sequential bounds measured, for p features whose largest reference share is rho."""
-    proposed = CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=SEQ_DELTA, cap=CAP,
-                           learn=True, reference_share=rho)  # fmt: skip
+def bounds(p: int, rho: float, budget: float) -> dict[str, float]:
+    """The sequential bounds measured at a monitor budget of `budget` windows, for p features
+    whose largest reference share is rho: the monitors' split (`AlarmSettings.shares`) gives
+    the sequential rule ARL0 = budget / SEQUENTIAL_SHARE; "full budget" rows are the rule
+    before the split (each rule of a monitor had the whole budget)."""
+    arl0 = budget / SEQUENTIAL_SHARE
+
+    def config(arl: float, delta: float | None) -> CusumConfig:
+        return CusumConfig(arl, p, k=K_NEW, warmup=WARMUP, delta=delta, cap=CAP, learn=True,
+                           reference_share=rho)  # fmt: skip
+
     return {
-        "seq proposed (learned if ρ ≤ 0.9)": proposed.bound,
-        "seq δ0.2 (default)": guaranteed_bound(BUDGET_WINDOWS, K_NEW, WARMUP, SEQ_DELTA, p),
-        "seq δ0.5": guaranteed_bound(BUDGET_WINDOWS, K_NEW, WARMUP, 0.5, p),
-        "seq known (no guard)": bound_for_arl(BUDGET_WINDOWS * p, K_NEW),
-        "seq learned δ0.2": learned_bound(BUDGET_WINDOWS, K_NEW, WARMUP, SEQ_DELTA, p),
+        DEFAULT_RULE: config(arl0, None).bound,
+        "seq learned δ0.2, share 0.9": learned_bound(arl0, K_NEW, WARMUP, SEQ_DELTA, p),
+        "seq per reference δ0.2 (learned if ρ ≤ 0.9), share 0.9": config(arl0, SEQ_DELTA).bound,
+        "seq known, Siegmund, share 0.9": bound_for_arl(arl0 * p, K_NEW),
+        "seq run-4 default, full budget": config(budget, SEQ_DELTA).bound,
     }
 
 
@@ -97,7 +113,7 @@ def cusum_flags(z: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-def window_flags(z: np.ndarray, rho: np.ndarray, guard: bool) -> np.ndarray:
+def window_flags(z: np.ndarray, rho: np.ndarray, guard: bool, alpha: float) -> np.ndarray:
     """(streams, T - WARMUP) alarms of the per-window auto rule (any feature)."""
     k = z.shape[2]
     z = z[:, WARMUP:]
@@ -106,7 +122,7 @@ def window_flags(z: np.ndarray, rho: np.ndarray, guard: bool) -> np.ndarray:
         p = special.ndtr(-(z - shift) / np.sqrt(np.maximum(1 - rho, 1e-12)))
     else:
         p = special.ndtr(-z)
-    return (p <= ALPHA / k).any(axis=2)
+    return (p <= alpha / k).any(axis=2)
 
 
 def one_draw(frame, m: int, seed: int, fresh: int) -> dict[str, tuple[int, int]]:
@@ -125,20 +141,32 @@ def one_draw(frame, m: int, seed: int, fresh: int) -> dict[str, tuple[int, int]]
     normal = rng.standard_normal(z.shape)
     counted = STREAMS * LENGTH
     out: dict[str, tuple[int, int]] = {}
-    for guard, label in ((True, "per-window auto (default)"), (False, "per-window, no guard")):
-        out[label] = (int(window_flags(z, rho, guard).sum()), counted)
-    per_window = window_flags(z, rho, True)
-    for label, h in bounds(len(names), float(rho.max())).items():
+    for tag, budget in BUDGETS.items():
+        out.update(_rules(z, normal, rho, names, budget, tag, counted))
+    return out
+
+
+def _rules(z, normal, rho, names, budget: float, tag: str, counted: int) -> dict:
+    """(alarms, windows) per rule at one monitor budget (labels end with `tag`)."""
+    out: dict[str, tuple[int, int]] = {}
+    full = window_flags(z, rho, True, 1 / budget)
+    split = window_flags(z, rho, True, PER_WINDOW_SHARE / budget)
+    out[f"per-window auto, full budget @{tag}"] = (int(full.sum()), counted)
+    out[f"per-window auto, share 0.1 (default) @{tag}"] = (int(split.sum()), counted)
+    for label, h in bounds(len(names), float(rho.max()), budget).items():
         flags = cusum_flags(z, h)
-        out[label] = (int(flags.sum()), counted)
-        if not label.startswith("seq proposed"):
-            out[label + ", normal model"] = (int(cusum_flags(normal, h).sum()), counted)
-        if label.endswith("(default)"):
-            cfg = _Fixed(BUDGET_WINDOWS, len(names), k=K_NEW, warmup=WARMUP, cap=CAP, learn=True,
-                         h=h)  # fmt: skip
-            assert _learning_alarms(z, cfg) == out[label][0], "cusum_flags drifted from simulate"
-        if label.startswith(("seq δ0.2 (default)", "seq learned δ0.2", "seq proposed")):
-            out["monitor: per-window + " + label] = (int((flags | per_window).sum()), counted)
+        out[f"{label} @{tag}"] = (int(flags.sum()), counted)
+        if label == DEFAULT_RULE:
+            out[f"{label}, normal model @{tag}"] = (int(cusum_flags(normal, h).sum()), counted)
+            out[f"monitor: per-window 0.1 + seq average 0.9 (default) @{tag}"] = (
+                int((flags | split).sum()), counted)  # fmt: skip
+            if tag == "90d":
+                cfg = _Fixed(budget, len(names), k=K_NEW, warmup=WARMUP, cap=CAP, learn=True,
+                             h=h)  # fmt: skip
+                assert _learning_alarms(z, cfg) == out[f"{label} @{tag}"][0], "cusum_flags drifted"
+        if label.startswith("seq run-4"):
+            out[f"monitor: per-window + seq, both full budget (run 4) @{tag}"] = (
+                int((flags | full).sum()), counted)  # fmt: skip
     return out
 
 
@@ -148,16 +176,14 @@ def _rho(frame, m: int) -> tuple[int, int]:
     return (round(1000 * m / (m + n)), -1)
 
 
-def _ci(alarms: int, windows: int) -> str:
+def _ci(alarms: int, windows: int, budget: float) -> str:
     """MTBFA / budget with an exact 95% Poisson interval on the count."""
     if alarms == 0:
-        lo = windows / stats.chi2.ppf(0.975, 2) * 2 / BUDGET_WINDOWS
+        lo = windows / stats.chi2.ppf(0.975, 2) * 2 / budget
         return f"∞ (> {lo:.2f})"
     lo_n, hi_n = stats.chi2.ppf(0.025, 2 * alarms) / 2, stats.chi2.ppf(0.975, 2 * alarms + 2) / 2
-    val = windows / alarms / BUDGET_WINDOWS
-    return (
-        f"{val:.2f} [{windows / hi_n / BUDGET_WINDOWS:.2f}, {windows / lo_n / BUDGET_WINDOWS:.2f}]"
-    )
+    val = windows / alarms / budget
+    return f"{val:.2f} [{windows / hi_n / budget:.2f}, {windows / lo_n / budget:.2f}]"
 
 
 def run(sizes: list[int], draws: int, only: str, fresh: int, first_seed: int = 0) -> int:
@@ -185,20 +211,31 @@ def run(sizes: list[int], draws: int, only: str, fresh: int, first_seed: int = 0
     return 0
 
 
+def _budget_of(rule: str) -> float:
+    """The monitor budget (windows) a rule label was measured at (`@90d`, `@30d`)."""
+    return float(BUDGETS[rule.rsplit("@", 1)[1]])
+
+
 def print_table(m: int, rows: list[tuple[str, int, dict]]) -> None:
     if not rows:
         return
     print(f"\n#### All data sets, windows of {m} rows ({len(rows)} data set x draw pairs)\n")
-    print("| rule | false alarms / 30 days per draw: min / median / max | draws > 1 | "
-          "MTBFA / budget [95% CI] | draws with rate in [1/1.5, 1/0.8] |")  # fmt: skip
+    print("| rule @ monitor budget | false alarms / 30 days per draw: min / median / max | "
+          "draws > 1 / 30 d | MTBFA / budget [95% CI] | draws with rate in [1/1.5, 1/0.8] "
+          "of the budget's |")  # fmt: skip
     print("|---|---|---|---|---|")
     for rule in [r for r in rows[0][2] if rows[0][2][r][1] > 0]:
+        budget = _budget_of(rule)
         r = np.array([res[rule][0] / res[rule][1] * BUDGET_WINDOWS for _, _, res in rows])
         alarms = sum(res[rule][0] for _, _, res in rows)
         windows = sum(res[rule][1] for _, _, res in rows)
-        inside = int(((r >= 1 / 1.5) & (r <= 1 / 0.8)).sum())
+        per_budget = r * budget / BUDGET_WINDOWS
+        inside = int(((per_budget >= 1 / 1.5) & (per_budget <= 1 / 0.8)).sum())
         print(f"| {rule} | {r.min():.2f} / {np.median(r):.2f} / {r.max():.2f} | "
-              f"{int((r > 1).sum())}/{len(r)} | {_ci(alarms, windows)} | {inside}/{len(r)} |")  # fmt: skip
-    print(f"\n{len(rows)} draws x {STREAMS * LENGTH:,} windows = "
-          f"{len(rows) * STREAMS * LENGTH:,} windows ({len(rows) * STREAMS * LENGTH / 720:.0f} "
-          "budget periods) per rule")  # fmt: skip
+              f"{int((r > 1).sum())}/{len(r)} | {_ci(alarms, windows, budget)} | "
+              f"{inside}/{len(r)} |")  # fmt: skip
+    total = len(rows) * STREAMS * LENGTH
+    print(
+        f"\n{len(rows)} draws x {STREAMS * LENGTH:,} windows = {total:,} windows per rule: "
+        + ", ".join(f"{total / b:.0f} budget periods at {t}" for t, b in BUDGETS.items())
+    )

@@ -13,6 +13,10 @@ FRESH = 1_000  # further healthy windows they are resampled from
 GUARD_SHARE, GUARD_DELTA, WARMUP, K_NEW, CUSUM_DELTA, CAP = 0.05, 0.01, 96, 1.0, 0.02, 3.0
 LEARN_DELTAS = {"ss-cusum learning δ0.5": 0.5, "ss-cusum learning δ0.2": 0.2,
                 "ss-cusum learning δ0.05": 0.05}  # fmt: skip
+# the monitors' defaults after s23-budget: a 90-day budget split 1/10 per-window (the guarded
+# Holm rule of `auto_verdict`), 9/10 sequential (learning, no delta: the average bound)
+DEFAULT_90D = ("per-window default (90d)", "ss-cusum default (90d)", "monitor default (90d)")
+BUDGET_90D = 90 * 24
 RULES = (
     "engine feature",
     "engine dataset",
@@ -26,9 +30,10 @@ RULES = (
     "ss-cusum guaranteed",
     *LEARN_DELTAS,
     "ss-cusum proposed",
+    *DEFAULT_90D,
 )
 # "ss-cusum proposed": learning, delta 0.2, the learned bound where rho <= 0.9 (run 4)
-SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS, "ss-cusum proposed")  # long run
+SEQUENTIAL = ("ss-cusum guaranteed", *LEARN_DELTAS, "ss-cusum proposed", *DEFAULT_90D)  # long run
 NUMERIC_SHIFTS = ("+0.1σ", "+0.25σ", "+0.5σ", "×1.25", "20% missing")
 CATEGORICAL_SHIFTS = ("10% mass", "25% mass")
 
@@ -115,7 +120,8 @@ def print_summary(m: int, draws: list[dict]) -> None:
         if not ran:
             continue
         r = np.array([rate(d, rule) for d in ran])
-        ratio = "inf" if r.mean() == 0 else f"{1 / r.mean():.2f}"
+        days = 90 if rule.endswith("(90d)") else 30  # MTBFA against the rule's own budget
+        ratio = "inf" if r.mean() == 0 else f"{30 / days / r.mean():.2f}"
         above = int((r > 1).sum())
         row = [f"{r.min():.2f} / {np.median(r):.2f} / {r.max():.2f} ({above}/{len(r)} > 1)", ratio]
         for how in hows:

@@ -35,6 +35,12 @@ each rule below decides from that one report:
   w.p. >= 0.98 over the warm-up);
 - ss-cusum learning δ: the same with `CusumConfig(learn=True)` (mean and sd keep learning
   after the warm-up), δ 0.5 / 0.2 / 0.05; δ 0.2 is run 3's proposed default;
+- ss-cusum proposed: run 4's (learned bound where rho <= 0.9, delta 0.2, ARL0 720);
+- per-window default (90d) / ss-cusum default (90d) / monitor default (90d): the monitors'
+  defaults after s23-budget: a 90-day budget (2,160 windows) split 1/10 to the guarded Holm
+  rule (`auto_verdict`: conditional p-values, delta 0.02) and 9/10 to the learning CUSUM
+  without a delta (`alarm_guarantee.average_bound`, ARL0 2,400), "monitor" = either; their
+  MTBFA / budget column is against 90 days;
 - Evidently preset / Evidently column, NannyML ±3σ: the anchors (bench/_alarm_anchors.py).
 
 A per-window rule counts every window in which it holds (as in the issue); false alarms
@@ -72,6 +78,7 @@ from monitor.drift.correction import correct
 from monitor.drift.engine import summarize
 from monitor.drift.nullstats import binned_many, wasserstein_many
 from monitor.drift.sequential import CusumConfig, CusumState, update
+from monitor.settings.alarm import PER_WINDOW_SHARE, SEQUENTIAL_SHARE, AlarmSettings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _alarm_anchors import (
@@ -84,6 +91,7 @@ from _alarm_anchors import (
     nannyml_rule,
 )
 from _alarm_tables import (
+    BUDGET_90D,
     BUDGET_WINDOWS,
     CAP,
     CATEGORICAL_SHIFTS,
@@ -168,6 +176,8 @@ def decide(rule: str, win: Window, state: dict) -> bool:
         return correct(win.p_auto, "holm", 1 / BUDGET_WINDOWS).any_rejected
     if rule == "guard":
         return guard(win)
+    if rule == "per-window default (90d)":
+        return window_default(win)
     if rule == "Evidently preset":
         return evidently_dataset(win.ev or {})
     if rule == "Evidently column":
@@ -175,7 +185,19 @@ def decide(rule: str, win: Window, state: dict) -> bool:
     cusum, config = state["cusum"], state["config"]
     cusum, alarmed = update(cusum, win.z_auto, config, "ref")
     state["cusum"] = cusum.reset(alarmed) if alarmed else cusum
+    if rule == "monitor default (90d)":  # both rules of the monitor, each with its share
+        return bool(alarmed) or window_default(win)
     return bool(alarmed)
+
+
+GUARD_DELTA_MONITOR = AlarmSettings().delta  # the monitors' guard of auto thresholds (0.02)
+
+
+def window_default(win: Window) -> bool:
+    """The monitors' per-window rule at its share of a 90-day budget: Holm over the guarded
+    conditional p-values (delta 0.02 split over features) at PER_WINDOW_SHARE / 2,160."""
+    p = conditional_p_values(win.z_auto, win.rho, GUARD_DELTA_MONITOR)
+    return correct(p, "holm", PER_WINDOW_SHARE / BUDGET_90D).any_rejected
 
 
 def guard(win: Window) -> bool:
@@ -195,6 +217,9 @@ def cusum_config(rule: str, p: int, rho: float | None = None) -> CusumConfig:
     if rule in LEARN_DELTAS:
         d = LEARN_DELTAS[rule]
         return CusumConfig(BUDGET_WINDOWS, p, k=K_NEW, warmup=WARMUP, delta=d, cap=CAP, learn=True)
+    if rule in ("ss-cusum default (90d)", "monitor default (90d)"):
+        return CusumConfig(BUDGET_90D / SEQUENTIAL_SHARE, p, k=K_NEW, warmup=WARMUP, cap=CAP,
+                           learn=True, reference_share=rho)  # fmt: skip
     return CusumConfig(BUDGET_WINDOWS, p, warmup=48 if "warm-up" in rule else 0)
 
 

@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from monitor.calibrate import PERIOD, feature_plans
+from monitor.calibrate import PERIOD, feature_plans, sequential_config
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.calibration import FeatureNull
 from monitor.drift.registry import METHODS, decide
 from monitor.drift.result import DriftReport, FeatureResult
 from monitor.drift.sequential import (
-    CusumConfig,
     CusumState,
     largest_reference_share,
     update,
@@ -68,7 +67,8 @@ class _Replay:
         rows = max((w.current_rows for w in windows), default=0)
         frame, _ = reference_frame(engine, proposed)
         self.plans = {f.name: f for f in feature_plans(proposed, frame, None, max(rows, 2))}
-        self.budget = proposed.alarm.runs(proposed.run_every)
+        conditions = (r.condition for r in proposed.rules)
+        self.budgets = proposed.alarm.budgets(proposed.run_every, conditions)
         self.unavailable = 0
         seq = any(r.condition == SEQUENTIAL for r in self.m.rules)
         wanted = {n: (f.kind, f.method) for n, f in self.plans.items()
@@ -79,7 +79,8 @@ class _Replay:
         self.auto = AutoPlan(
             methods={n: f.method for n, f in self.plans.items() if f.auto},
             nulls={n: x for n, x in self.nulls.items() if self.plans[n].auto},
-            budget_runs=self.budget,
+            budget_runs=self.budgets.window_runs,
+            budget_share=self.budgets.window_share,
             delta=proposed.alarm.delta,
             correction=proposed.drift.correction,
         )
@@ -155,16 +156,12 @@ class _Replay:
 
 
 def _cusum(replay: _Replay, inputs, w: StoredWindow, state: CusumState, counts: Counter, rule):
-    s = replay.m.alarm.sequential  # the scheduler's settings (scheduler.sequential.config_for)
     share = largest_reference_share(
         (window_values(f, w.current_rows), replay.nulls[f.name].reference_rows)
         for f in inputs
         if f.name in replay.nulls
     )
-    cfg = CusumConfig(
-        arl0=replay.budget, features=max(1, len(inputs)), k=s.k, warmup=s.warmup,
-        delta=s.delta, cap=s.cap, learn=s.learn, reference_share=share,
-    )  # fmt: skip
+    cfg = sequential_config(replay.m, len(inputs), share)  # the scheduler's (config_for)
     z = {f.name: replay.z(f, w.current_rows) for f in inputs}
     state, alarmed = update(state, z, cfg, "stored")
     if alarmed:

@@ -24,6 +24,7 @@ import pandas as pd
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.defaults import default_method
 from monitor.drift.registry import METHODS, Kind
+from monitor.drift.sequential import CusumConfig
 from monitor.drift.simulate import simulate
 from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.errors import InputError, ReferenceFailed
@@ -40,7 +41,15 @@ _CACHE: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _CACHE_SIZE = 32
 _lock = threading.Lock()
 
-__all__ = ["PERIOD", "calibration", "feature_plans", "measured_share", "plan_for", "window_rows"]
+__all__ = [
+    "PERIOD",
+    "calibration",
+    "feature_plans",
+    "measured_share",
+    "plan_for",
+    "sequential_config",
+    "window_rows",
+]
 
 
 def _kind(ref: Reference | None, frame: pd.DataFrame, monitor: MonitorSettings, name: str) -> Kind:
@@ -112,6 +121,23 @@ def _sequential(monitor: MonitorSettings) -> SequentialPlan:
     return SequentialPlan(k=s.k, warmup=s.warmup, delta=s.delta, cap=s.cap, learn=s.learn)
 
 
+def sequential_config(
+    monitor: MonitorSettings, features: int, reference_share: float | None = None
+) -> CusumConfig:
+    """The monitor's CUSUM, one definition for the scheduler (`scheduler.sequential.
+    config_for`) and the backtest: ARL0 = the sequential rule's share of the budget in runs
+    (`AlarmSettings.budgets`), shared by `features`; `reference_share`
+    (`largest_reference_share` of the window) picks the bound (`CusumConfig.bound_for`).
+    The simulation builds the same from its `Plan` (`simulate_rules._config`, pinned)."""
+    seq = monitor.alarm.sequential
+    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
+    return CusumConfig(
+        budgets.sequential_runs, max(features, 1), k=seq.k, warmup=seq.warmup,
+        delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
+        budget_share=budgets.sequential_share,
+    )  # fmt: skip
+
+
 def plan_for(
     monitor: MonitorSettings, frame: pd.DataFrame, ref: Reference | None, rows: int
 ) -> Plan:
@@ -121,11 +147,14 @@ def plan_for(
         RulePlan(r.name, r.condition, r.threshold, r.feature, r.for_runs) for r in monitor.rules
     )  # rules of other families are listed as not simulated
     features = feature_plans(monitor, frame, ref, rows)
+    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
     return Plan(
         features=features,
         rules=rules,
         window_rows=rows,
-        budget_runs=monitor.alarm.runs(monitor.run_every),
+        budget_runs=budgets.runs,
+        window_share=budgets.window_share,
+        sequential_share=budgets.sequential_share,
         run_every_s=every.total_seconds(),
         drift_share=monitor.drift.drift_share,
         correction=str(getattr(monitor.drift, "correction", None) or "none"),

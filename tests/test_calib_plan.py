@@ -52,7 +52,7 @@ def test_plan_follows_the_engine_choices_and_the_budget():
     assert (by["alcohol"].method, by["target"].method) == ("ks", "chisquare")  # small windows
     assert (by["magnesium"].method, by["magnesium"].threshold) == ("psi", 0.3)
     assert by["target"].kind == "categorical" and not any(f.auto for f in plan.features)
-    assert plan.budget_runs == 360 and plan.run_every_s == 7200  # 30 days of 2-hour runs
+    assert plan.budget_runs == 1080 and plan.run_every_s == 7200  # 90 days of 2-hour runs
     assert [r.for_runs for r in plan.rules] == [1, 2, 1]
     assert plan.correction == "holm"  # the default since auto thresholds (issue 14)
     # the engine's rule looks at the smaller side: a 178-row reference keeps the tests

@@ -57,9 +57,10 @@ class AutoPlan:
 
     methods: Mapping[str, str]  # auto feature -> the method it is judged by
     nulls: Mapping[str, FeatureNull] = field(default_factory=dict)
-    budget_runs: float = 720.0
+    budget_runs: float = 720.0  # runs per false alarm of this rule: its share of the budget
     delta: float = 0.02
     correction: Correction = "holm"
+    budget_share: float = 1.0  # of the monitor's budget (`AlarmSettings.budgets`): payloads
 
     @property
     def alpha(self) -> float:
@@ -197,6 +198,7 @@ def _dataset(
         "correction": plan.correction,
         "alpha": alpha,
         "budget_runs": plan.budget_runs,
+        "budget_share": plan.budget_share,
         "family": len(family),
         "rejected": rejected,
         "min_p_value_corrected": min(finite) if finite else None,

@@ -44,6 +44,7 @@ from scipy import optimize
 
 from monitor.drift.alarm_guarantee import (
     SIEGMUND_OFFSET,
+    average_bound,
     guaranteed_bound,
     learned_bound,
     reference_share,
@@ -58,6 +59,9 @@ LEARNED_RHO_MAX = 0.9  # `CusumConfig.reference_share` up to which the learned b
 # holds from one budget period after a start; a shorter warm-up spends that period on
 # estimates from fewer windows, unmeasured, so it keeps the warm-up's bound
 LEARNED_MIN_WARMUP = 96
+# the guard of `CusumConfig` without a delta where the average bound does not apply
+# (`CusumConfig.bound_for`): the per-reference delta monitors had before (bench/RESULTS.md)
+FALLBACK_DELTA = 0.2
 _SIEGMUND = SIEGMUND_OFFSET
 
 __all__ = [
@@ -133,6 +137,9 @@ class CusumConfig:
     # the reference: heavier-tailed scores) and when unknown (None) the warm-up's bound stays
     # (bench/RESULTS.md, alarms run 4)
     reference_share: float | None = None
+    # the share of the monitor's budget this rule was sized for (arl0 = budget / share;
+    # `AlarmSettings.budgets`): stated in payloads, no effect on the bound
+    budget_share: float = 1.0
 
     def __post_init__(self) -> None:
         if self.features < 1:
@@ -145,6 +152,8 @@ class CusumConfig:
             raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
         if self.learn and not self.warmup:
             raise DriftError("learn needs a warm-up")
+        if not 0 < self.budget_share <= 1:
+            raise DriftError(f"budget_share must be in (0, 1], got {self.budget_share!r}")
         if self.reference_share is not None and not 0 <= self.reference_share <= 1:
             raise DriftError(f"reference_share must be in [0, 1], got {self.reference_share!r}")
         bound_for_arl(self.arl0, self.k)  # validates the budget itself
@@ -152,24 +161,38 @@ class CusumConfig:
 
     @property
     def bound(self) -> float:
-        if self.delta is not None and self.learned:
-            return learned_bound(float(self.arl0), self.k, self.warmup, self.delta, self.features)
-        if self.delta is not None:
-            return guaranteed_bound(
-                float(self.arl0), self.k, self.warmup, self.delta, self.features
-            )
-        return bound_for_arl(self.arl0 * self.features, self.k)
+        sized_for = self.bound_for
+        if sized_for == "known":
+            return bound_for_arl(self.arl0 * self.features, self.k)
+        if sized_for == "average":
+            return average_bound(float(self.arl0), self.k, self.cap, self.features)
+        delta = self.delta if self.delta is not None else FALLBACK_DELTA
+        if sized_for == "learned":
+            return learned_bound(float(self.arl0), self.k, self.warmup, delta, self.features)
+        return guaranteed_bound(float(self.arl0), self.k, self.warmup, delta, self.features)
+
+    @property
+    def bound_for(self) -> str:
+        """What the bound is sized for (stated in payloads). Without a `delta` (the default):
+        `average`, the budget on average over references (`alarm_guarantee.average_bound`),
+        where that was measured (learning, a warm-up >= 96 windows, the windows' reference
+        share known); `warmup` otherwise (short warm-ups, rho unknown, e.g. trailing
+        baselines), the warm-up's guaranteed bound at FALLBACK_DELTA. With a `delta`: for
+        this reference with probability 1 - delta, `learned` (rho <= 0.9) or `warmup`.
+        `known`: no warm-up, or neither a delta nor learning: Siegmund's bound for known
+        means and sds."""
+        if not self.warmup or (self.delta is None and not self.learn):
+            return "known"
+        rho = self.reference_share
+        measured = self.learn and self.warmup >= LEARNED_MIN_WARMUP and rho is not None
+        if self.delta is None:
+            return "average" if measured else "warmup"
+        return "learned" if measured and rho is not None and rho <= LEARNED_RHO_MAX else "warmup"
 
     @property
     def learned(self) -> bool:
         """Whether the bound is sized for the learned estimates (see `reference_share`)."""
-        rho = self.reference_share
-        return (
-            self.learn
-            and self.warmup >= LEARNED_MIN_WARMUP
-            and rho is not None
-            and rho <= LEARNED_RHO_MAX
-        )
+        return self.bound_for == "learned"
 
     def expected_delay(self, shift: float) -> float:
         """Expected windows to detect a persistent shift of z by `shift` (zero start)."""

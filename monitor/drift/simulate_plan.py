@@ -41,7 +41,7 @@ class SequentialPlan:
 
     k: float = 1.0
     warmup: int = 96
-    delta: float | None = 0.2
+    delta: float | None = None  # None: the budget on average; a number: per reference
     cap: float | None = 3.0
     learn: bool = True
 
@@ -51,20 +51,30 @@ class Plan:
     features: tuple[FeaturePlan, ...]
     rules: tuple[RulePlan, ...]
     window_rows: int
-    budget_runs: float  # expected runs between false alarms (AlarmSettings.runs)
+    budget_runs: float  # expected runs between false alarms of the monitor (AlarmSettings.runs)
     run_every_s: float = 3600.0
     drift_share: float = 0.5
     correction: str = "none"  # none | holm | bh (dataset decision)
-    alpha: float | None = None  # per-window family alpha; default 1 / budget_runs
+    alpha: float | None = None  # per-window family alpha; default window_share / budget_runs
     delta: float = 0.02  # AlarmSettings.delta: the guard of auto thresholds (auto_verdict)
     bins: int = 10
     prediction: str | None = None  # the prediction's feature name (judged on its own)
     sequential: SequentialPlan = field(default_factory=SequentialPlan)
     fresh: bool = True
+    # the rules' shares of the budget (`AlarmSettings.budgets`, as the scheduler's)
+    window_share: float = 1.0
+    sequential_share: float = 1.0
 
     @property
     def family_alpha(self) -> float:
-        return self.alpha if self.alpha is not None else min(0.5, 1.0 / self.budget_runs)
+        if self.alpha is not None:
+            return self.alpha
+        return min(0.5, self.window_share / self.budget_runs)
+
+    @property
+    def sequential_runs(self) -> float:
+        """The sequential rule's ARL0 in runs: its share of the budget."""
+        return self.budget_runs / self.sequential_share
 
     @property
     def runs_per_day(self) -> float:

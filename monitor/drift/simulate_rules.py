@@ -76,9 +76,10 @@ def median_delay(q: float, for_runs: int) -> float | None:
 def _config(plan: Any, features: int, share: float | None = None) -> CusumConfig:
     s = plan.sequential
     return CusumConfig(
-        arl0=float(plan.budget_runs), features=max(1, features), k=s.k, warmup=s.warmup,
+        arl0=float(plan.sequential_runs), features=max(1, features), k=s.k, warmup=s.warmup,
         delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
         learn=bool(getattr(s, "learn", False)) and s.warmup > 0, reference_share=share,
+        budget_share=plan.sequential_share,
     )  # fmt: skip
 
 
@@ -184,7 +185,9 @@ def cusum_false_alarms(
         "warmup": cfg.warmup,
         "learn": cfg.learn,
         "simulated_runs": runs,
-        "design_per_run": 1.0 / plan.budget_runs,
+        "design_per_run": 1.0 / plan.sequential_runs,
+        "budget_share": plan.sequential_share,
+        "bound_for": cfg.bound_for,
     }
 
 

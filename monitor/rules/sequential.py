@@ -62,7 +62,9 @@ def _entry(seq: Mapping[str, Any], name: str, f: Mapping[str, Any]) -> dict[str,
         "cap": number(seq.get("cap")),
         "delta": number(seq.get("delta")),
         "learn": bool(seq.get("learn")),
-        "bound_for": seq.get("bound_for"),  # learned | warmup: what the bound was sized for
+        # average | learned | warmup: what the bound was sized for (docs/drift.md)
+        "bound_for": seq.get("bound_for"),
+        "budget_share": number(seq.get("budget_share")),
         "reference_share": number(seq.get("reference_share")),
         "z": number(f.get("z")),
         "restarts": int(f.get("restarts") or 0),

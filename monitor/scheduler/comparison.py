@@ -99,11 +99,14 @@ def with_methods(options: DriftOptions, methods: Mapping[str, str]) -> DriftOpti
 def auto_plan(
     monitor: MonitorSettings, methods: dict[str, str], nulls: Mapping[str, FeatureNull]
 ) -> AutoPlan:
-    """The auto verdict's plan: the monitor's budget, guard and correction over `nulls`."""
+    """The auto verdict's plan: the per-window rule's share of the monitor's budget
+    (`AlarmSettings.budgets`), guard and correction over `nulls`."""
+    budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
     return AutoPlan(
         methods=methods,
         nulls=nulls,
-        budget_runs=monitor.alarm.runs(monitor.run_every),
+        budget_runs=budgets.window_runs,
+        budget_share=budgets.window_share,
         delta=monitor.alarm.delta,
         correction=monitor.drift.correction,
     )

@@ -37,6 +37,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from monitor.calibrate import sequential_config
 from monitor.drift.calibration import AUTO_METHOD, FeatureNull
 from monitor.drift.registry import Kind
 from monitor.drift.result import FeatureResult
@@ -82,13 +83,10 @@ def rules_of(monitor: MonitorSettings) -> list[RuleSettings]:
 def config_for(
     monitor: MonitorSettings, features: int, reference_share: float | None = None
 ) -> CusumConfig:
-    """The monitor's CUSUM: ARL0 = its false-alarm budget in runs, shared by `features`;
-    `reference_share` (`largest_reference_share` of the window) picks the learned bound."""
-    seq = monitor.alarm.sequential
-    return CusumConfig(
-        monitor.alarm.runs(monitor.run_every), max(features, 1), k=seq.k, warmup=seq.warmup,
-        delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
-    )  # fmt: skip
+    """The monitor's CUSUM (`monitor.calibrate.sequential_config`, shared with the
+    backtest): the sequential rule's share of the budget; `reference_share`
+    (`largest_reference_share` of the window) picks the bound."""
+    return sequential_config(monitor, features, reference_share)
 
 
 # --- the features' null-standardised scores ---------------------------------------------------
@@ -281,9 +279,10 @@ def view(
         "delta": config.delta,
         "learn": config.learn,
         # the bound's size: for the learned estimates (rho <= 0.9) or the warm-up's
-        "bound_for": "learned" if config.learned else "warmup",
+        "bound_for": config.bound_for,
         "reference_share": config.reference_share,
         "expected_run_length": config.arl0,
+        "budget_share": config.budget_share,  # of the monitor's budget (AlarmSettings.budgets)
         "features_monitored": config.features,
         "windows": state.windows,
         "last_window_end": state.last_window_end.isoformat() if state.last_window_end else None,

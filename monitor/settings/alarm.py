@@ -1,16 +1,19 @@
 """The monitor's false-alarm budget, shared by every drift rule of the monitor.
 
 `expected_run_length` is the expected time between false alarms when traffic matches the
-baseline (ARL0): a duration (`30d`) or a number of runs (`720`). Rules that can state
-their false-alarm rate (auto thresholds, corrected dataset decisions, `sequential_drift`)
-size themselves from it; see docs/drift.md.
+baseline (ARL0): a duration (`90d`, the default) or a number of runs (`2160`). Rules that
+can state their false-alarm rate (auto thresholds, corrected dataset decisions,
+`sequential_drift`) size themselves from their share of it (`AlarmSettings.budgets`); see
+docs/drift.md, "The false-alarm budget".
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from monitor.settings.base import Duration, StrictModel
 
@@ -19,17 +22,31 @@ from monitor.settings.base import Duration, StrictModel
 # bench/RESULTS.md, alarms run 3: a CUSUM that keeps learning each feature's mean/sd after
 # the warm-up at delta 0.2 met <= 1 false alarm per 30 days on every reference draw, where
 # the frozen warm-up at delta 0.02 failed on one). `SEQUENTIAL_DELTA` is the probability
-# that the stated false-alarm rate fails for this stream's warm-up (the guaranteed bound,
-# `monitor.drift.alarm_guarantee`); learning makes that failure fade as the estimates
-# improve, so a looser delta (a lower bound, faster detection) suffices. `AlarmSettings.delta`
-# keeps serving the per-window auto thresholds. `SEQUENTIAL_SHIFT`: the shift of the
-# standardised score whose expected detection delay every sequential payload states (k = 1
-# is tuned to it).
+# that the stated false-alarm rate fails for this stream's reference and warm-up (the
+# guaranteed bound, `monitor.drift.alarm_guarantee`): None (the default) sizes the bound so
+# the budget holds on average over references (`alarm_guarantee.average_bound`, the capped
+# CUSUM's exact ARL), measured at 0.9-1.3x the budget (bench/RESULTS.md, s23-budget); a
+# number (0.2 before) buys the per-reference guarantee at the price of an MTBFA 1.7-3.7x
+# the budget. `AlarmSettings.delta` keeps serving the per-window auto thresholds.
+# `SEQUENTIAL_SHIFT`: the shift of the standardised score whose expected detection delay
+# every sequential payload states (k = 1 is tuned to it).
+# The budget split between a monitor's rules (`AlarmSettings.budgets`): when a monitor has both
+# the per-window auto thresholds and a `sequential_drift` rule, the per-window rule is sized
+# for PER_WINDOW_SHARE of the budget and the sequential rule for the rest, so their rates add
+# up to the budget. The per-window rule is the fast alarm for obvious shifts (a z-score far
+# beyond its threshold, so a 10x smaller alpha costs little) and its guard makes it spend
+# almost none of its share (bench/RESULTS.md, alarms run 4: 0 false alarms on 864,000
+# windows per size); the sequential rule, which delivers its rate, gets the bulk.
+PER_WINDOW_SHARE = 0.1
+SEQUENTIAL_SHARE = 1.0 - PER_WINDOW_SHARE
+# Rule conditions that alarm on one window's per-window drift verdict (auto thresholds).
+PER_WINDOW_CONDITIONS = frozenset({"dataset_drift", "drift_share", "feature_drift",
+                                   "prediction_drift"})  # fmt: skip
 SEQUENTIAL_K = 1.0
 SEQUENTIAL_WARMUP = 96
 SEQUENTIAL_CAP = 3.0
 SEQUENTIAL_SHIFT = 2.0
-SEQUENTIAL_DELTA = 0.2
+SEQUENTIAL_DELTA: float | None = None
 SEQUENTIAL_LEARN = True
 
 
@@ -42,8 +59,9 @@ class SequentialSettings(StrictModel):
     warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)  # windows estimating each score's mean/sd
     cap: float | None = Field(SEQUENTIAL_CAP, gt=0)  # standardised scores clipped; None: no clip
     shift: float = Field(SEQUENTIAL_SHIFT, gt=0)  # shift whose expected delay payloads state
-    # the guaranteed bound's delta (0 < delta < 0.5): P(the stated rate fails for this warm-up)
-    delta: float = Field(SEQUENTIAL_DELTA, gt=0, lt=0.5)
+    # None: the budget holds on average over references (the default); a number (0 < delta
+    # < 0.5): it holds for this reference and warm-up with probability >= 1 - delta
+    delta: float | None = Field(SEQUENTIAL_DELTA, gt=0, lt=0.5)
     # after the warm-up each feature's mean/sd keep learning from windows that follow
     # `monitor.drift.sequential.LEARN_QUIET` windows in a row with a zero sum
     learn: bool = SEQUENTIAL_LEARN
@@ -56,13 +74,26 @@ class SequentialSettings(StrictModel):
 
 
 class AlarmSettings(StrictModel):
-    """How often a healthy monitor may wake someone up (docs/drift.md, "Alarms")."""
+    """How often a healthy monitor may wake someone up, all its drift rules together
+    (docs/drift.md, "The budget"): 90 days by default, split between the per-window and
+    sequential rules by `budgets`."""
 
-    expected_run_length: int | Duration = Field(timedelta(days=30), union_mode="left_to_right")
+    expected_run_length: int | Duration = Field(timedelta(days=90), union_mode="left_to_right")
     # probability that the stated rate fails for this reference (Gandy & Kvaløy 2013): the
     # per-window auto thresholds' guard (the sequential rule has its own, `sequential.delta`)
     delta: float = Field(0.02, gt=0, lt=0.5)
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
+
+    @field_validator("expected_run_length")
+    @classmethod
+    def _positive_budget(cls, value: int | timedelta) -> int | timedelta:
+        """A budget of fewer than 2 runs, or a duration <= 0, states no rate at all (a
+        negative number of runs used to pass and size every rule for a negative ARL0)."""
+        if isinstance(value, int) and value < 2:
+            raise ValueError(f"a number of runs must be at least 2, got {value}")
+        if isinstance(value, timedelta) and value <= timedelta(0):
+            raise ValueError(f"a duration must be positive, got {value}")
+        return value
 
     def runs(self, run_every: timedelta | None) -> float:
         """The budget in runs: a duration is divided by the time between runs.
@@ -75,3 +106,37 @@ class AlarmSettings(StrictModel):
             return float(self.expected_run_length)
         every = run_every if run_every and run_every > timedelta(0) else timedelta(hours=1)
         return max(1.0, self.expected_run_length / every)
+
+    def budgets(self, run_every: timedelta | None, conditions: Iterable[str]) -> RuleBudgets:
+        """The budget in runs and each drift rule's share of it, for a monitor whose rules
+        have these `conditions` (one definition for the scheduler, calibrate and backtest)."""
+        window, sequential = budget_shares(conditions)
+        return RuleBudgets(self.runs(run_every), window, sequential)
+
+
+def budget_shares(conditions: Iterable[str]) -> tuple[float, float]:
+    """(per-window, sequential) shares of the budget: PER_WINDOW_SHARE / SEQUENTIAL_SHARE
+    when the monitor has both kinds of drift rule, else the whole budget for each."""
+    conds = set(conditions)
+    if "sequential_drift" in conds and conds & PER_WINDOW_CONDITIONS:
+        return PER_WINDOW_SHARE, SEQUENTIAL_SHARE
+    return 1.0, 1.0
+
+
+@dataclass(frozen=True)
+class RuleBudgets:
+    """A monitor's budget B in runs and its rules' shares: the per-window rule is sized for
+    one false alarm per B / window_share runs, the sequential rule for B / sequential_share,
+    so together (rates add) they spend at most B."""
+
+    runs: float
+    window_share: float = 1.0
+    sequential_share: float = 1.0
+
+    @property
+    def window_runs(self) -> float:
+        return self.runs / self.window_share
+
+    @property
+    def sequential_runs(self) -> float:
+        return self.runs / self.sequential_share

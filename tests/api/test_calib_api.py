@@ -46,7 +46,7 @@ def test_calibration_reports_budget_rules_features_and_delays(scratch_client):
     body = r.json()
     _validate(client, body, "/api/v1/monitors/{name}/calibration", "get")
     assert (body["monitor"], body["windows"], body["window_rows"]) == ("mon", 300, 600)
-    assert body["budget"]["per_30d"] == pytest.approx(1.0)
+    assert body["budget"]["per_30d"] == pytest.approx(1 / 3)  # the default 90 days
     rules = {x["name"]: x for x in body["rules"]}
     assert rules["dataset"]["per_30d"] == pytest.approx(30 * rules["dataset"]["per_day"])
     assert "not simulated" in rules["no-data"]["note"]

@@ -35,7 +35,7 @@ def test_calibrate_prints_the_budget_table_and_json(pg, tmp_path, capsys) -> Non
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0].startswith("monitor mon: 400 simulated windows of 400 rows, one every 1 h")
-    assert lines[1] == "budget     0.033 false alarms/day, 1.00/30 days"
+    assert lines[1] == "budget     0.011 false alarms/day, 0.33/30 days"  # 90 days
     assert lines[2].startswith("expected   ")
     dataset = next(x for x in lines if x.startswith("dataset "))
     assert dataset.split()[1] == "dataset_drift" and float(dataset.split()[3]) >= 0
@@ -50,7 +50,7 @@ def test_calibrate_prints_the_budget_table_and_json(pg, tmp_path, capsys) -> Non
     assert (code, err) == (0, "")
     doc = json.loads(out)
     assert (doc["monitor"], doc["window_rows"], doc["windows"]) == ("mon", 400, 400)
-    assert doc["budget"]["per_30d"] == pytest.approx(1.0)
+    assert doc["budget"]["per_30d"] == pytest.approx(1 / 3)
     [rule, nulls] = doc["rules"]
     assert rule["per_30d"] == pytest.approx(30 * rule["per_day"])
     assert rule["per_day"] == pytest.approx(24 * rule["per_run"])

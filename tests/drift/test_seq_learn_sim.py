@@ -41,8 +41,11 @@ def _settings(c: CusumConfig) -> tuple:
 def test_calibrate_simulates_the_schedulers_cusum() -> None:
     for seq in ({}, {"learn": False, "delta": 0.05, "k": 0.75, "warmup": 40, "cap": None}):
         monitor = MonitorSettings(name="a", model="m", alarm={"sequential": seq})
-        plan = type("Plan", (), {"sequential": _sequential(monitor), "budget_runs": 720.0})()
+        runs = monitor.alarm.runs(monitor.run_every)
+        plan = type("Plan", (), {"sequential": _sequential(monitor), "sequential_runs": runs,
+                                 "sequential_share": 1.0})()  # fmt: skip
         assert _settings(_config(plan, 5)) == _settings(config_for(monitor, 5))
+        assert _config(plan, 5).bound == config_for(monitor, 5).bound
     assert _settings(config_for(MonitorSettings(name="a", model="m"), 5)) == (
-        True, 0.2, 1.0, 96, 3.0
+        True, None, 1.0, 96, 3.0
     )  # fmt: skip

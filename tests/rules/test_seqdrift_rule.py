@@ -140,10 +140,11 @@ def test_settings_defaults_and_errors() -> None:
     m = MonitorSettings(name="a", model="m")
     s = m.alarm.sequential
     assert (s.k, s.warmup, s.cap, s.shift, m.alarm.delta) == (1.0, 96, 3.0, 2.0, 0.02)
-    assert (s.learn, s.delta) == (True, 0.2)  # bench/RESULTS.md, alarms run 3
+    # no delta: the budget on average (bench/RESULTS.md, s23-budget); learning: alarms run 3
+    assert (s.learn, s.delta) == (True, None)
     config = config_for(m, 4)
     assert (config.learn, config.delta, config.k, config.warmup, config.cap) == (
-        True, 0.2, 1.0, 96, 3.0
+        True, None, 1.0, 96, 3.0
     )  # fmt: skip
     for bad in ({"cap": 0.5}, {"delta": 0.5}, {"delta": 0}):
         doc = {"monitors": [{"name": "a", "model": "m", "alarm": {"sequential": bad}}]}
@@ -174,12 +175,12 @@ def test_the_monitors_cusum_keeps_learning_after_the_warm_up() -> None:
     f0 = state.features["f0"]
     assert 10 < f0.warm_n <= 30 - LEARN_QUIET
     v = view(state, True, z, config, 2.0)
-    assert (v["learn"], v["delta"]) == (True, 0.2)
+    assert (v["learn"], v["delta"]) == (True, None)
     assert v["features"]["f0"]["learned"] == f0.warm_n - 10
     assert v["features"]["f0"]["warmup_seen"] == 10 and not v["features"]["f0"]["warming_up"]
     [hit] = evaluate([_rule()], _facts(v))
     entry = hit.details["sequential"]
-    assert (entry["learn"], entry["delta"], entry["k"], entry["cap"]) == (True, 0.2, 1.0, 3.0)
+    assert (entry["learn"], entry["delta"], entry["k"], entry["cap"]) == (True, None, 1.0, 3.0)
     assert entry["learned_windows"] == state.features[entry["feature"]].warm_n - 10
     frozen = MonitorSettings(
         name="a", model="m", alarm={"sequential": {"warmup": 10, "learn": False}}

@@ -128,7 +128,7 @@ def test_default_monitor_judges_with_stored_nulls(pg_engine, digits) -> None:
     assert outcome is not None and outcome.status == "succeeded", outcome
     assert NULLS.loads == 1 and NULLS.calibrations == 0  # materialised: loaded, not refitted
     rows = _features(outcome.run_id, pg_engine)
-    k, alpha = 4, 1 / 720  # 30 days of hourly runs; four features
+    k, alpha = 4, 1 / 2160  # the default 90 days of hourly runs; four features
     for name in (*NUMERIC, NOISY):
         decided = rows[name]["stats"]["quality"]["decided_by"]
         assert decided["rule"] == "null_quantile" and decided["window_size"] == 150
@@ -182,7 +182,7 @@ def test_a_shifted_column_is_flagged_with_what_decided_it(pg_engine, digits) -> 
     dataset = payloads["dataset"]
     assert dataset["correction"]["method"] == "holm"
     assert dataset["correction"]["rejected"] == ["pixel_3_4"]
-    assert dataset["correction"]["alpha"] == pytest.approx(1 / 720)
+    assert dataset["correction"]["alpha"] == pytest.approx(1 / 2160)
     entry = dataset["drifted_features"][0]
     assert entry["name"] == "pixel_3_4" and entry["decided_by"] == "null_quantile"
     assert entry["null"]["window_size"] == 300 and entry["null"]["threshold"] == entry["threshold"]

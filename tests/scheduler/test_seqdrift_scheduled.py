@@ -76,8 +76,11 @@ def test_persistent_small_shift_fires_although_no_window_flags_it(pg_engine, tmp
     assert seq["expected_delay"]["shift"] == 2.0
     assert seq["expected_delay"]["windows"] == pytest.approx(config.expected_delay(2.0))
     assert "CUSUM" in payload["summary"] and "bound" in payload["summary"]
-    # what decided it: the monitor's sequential settings (learning, its own delta)
-    assert (seq["learn"], seq["delta"], seq["k"], seq["cap"]) == (True, 0.2, 1.0, 3.0)
+    # what decided it: the monitor's sequential settings (learning, no delta: the default)
+    assert (seq["learn"], seq["delta"], seq["k"], seq["cap"]) == (True, None, 1.0, 3.0)
+    # its share of the 30-day budget: the monitor also has per-window drift rules (1/10)
+    assert seq["budget_share"] == pytest.approx(0.9)
+    assert seq["expected_run_length"] == pytest.approx(720 / 0.9)
 
 
 def test_healthy_windows_stay_quiet(pg_engine, tmp_path) -> None:

@@ -29,7 +29,7 @@ def test_the_panel_shows_the_budget_and_simulates_on_request(site, client):
     login(client, site.admin_token, "/monitors/churn-v1")
     page = client.get("/monitors/churn-v1").text
     panel = page.split('id="calibration"')[1]
-    assert "Budget: <b>1 false alarm per 30d</b>" in panel
+    assert "Budget: <b>1 false alarm per 90d</b>" in panel  # the default budget
     assert 'name="calibrate" value="1"' in panel  # not simulated yet: a button
     page = client.get("/monitors/churn-v1", params={"calibrate": "1"}).text
     panel = page.split('id="calibration"')[1]
