@@ -10,12 +10,24 @@ import _ingest_probe as probe
 SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
+def fetch_sizes() -> tuple[int, int]:
+    """The service's fetch sizes (client.py since s23-kafka; consumer.py before: main runs)."""
+    try:
+        from monitor.ingest.client import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+    except ImportError:
+        from monitor.ingest.consumer import (  # type: ignore[attr-defined,no-redef]
+            FETCH_MAX_BYTES,
+            MAX_PARTITION_FETCH_BYTES,
+        )
+    return FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+
+
 def bare(bootstrap: str, topic: str, count: int) -> dict:
     """(a): poll + orjson.loads, nothing else."""
     import orjson
     from kafka import KafkaConsumer
 
-    from monitor.ingest.consumer import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+    FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES = fetch_sizes()
 
     consumer = KafkaConsumer(
         topic,
@@ -48,13 +60,18 @@ def bare(bootstrap: str, topic: str, count: int) -> dict:
 
 
 def bare_confluent(bootstrap: str, topic: str, count: int) -> dict:
-    """(c), when confluent-kafka is installed: (a) with the compiled client (librdkafka)."""
+    """(c), when confluent-kafka is installed: (a) with the compiled client (librdkafka),
+    with the service's fetch sizes."""
     import orjson
     from confluent_kafka import Consumer
 
+    fetch_max, partition_max = fetch_sizes()
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
+            "fetch.max.bytes": fetch_max,
+            "max.partition.fetch.bytes": partition_max,
+            "receive.message.max.bytes": fetch_max + 512,
             "group.id": f"bench-bare-c-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
@@ -63,17 +80,23 @@ def bare_confluent(bootstrap: str, topic: str, count: int) -> dict:
         }
     )
     consumer.subscribe([topic])
-    seen, t0, cpu0 = 0, None, 0.0
+    seen, t0, cpu0, flt0 = 0, None, 0.0, 0
     while seen < count:
         msgs = [m for m in consumer.consume(5000, timeout=1.0) if not m.error()]
         if msgs and t0 is None:
-            t0, cpu0 = time.perf_counter(), probe.cpu_s()
+            t0, cpu0, flt0 = time.perf_counter(), probe.cpu_s(), probe.faults()
         for m in msgs:
             orjson.loads(m.value())
         seen += len(msgs)
     seconds, cpu = time.perf_counter() - t0, probe.cpu_s() - cpu0
     consumer.close()
-    return {"events": seen, "seconds": seconds, "cpu_s": cpu, "rss_mb": probe.peak_rss_mb()}
+    return {
+        "events": seen,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "rss_mb": probe.peak_rss_mb(),
+        "faults": probe.faults() - flt0,
+    }
 
 
 def has_confluent() -> bool:
