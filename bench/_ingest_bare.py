@@ -10,24 +10,27 @@ import _ingest_probe as probe
 SESSION = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
-def fetch_sizes() -> tuple[int, int]:
-    """The service's fetch sizes (client.py since s23-kafka; consumer.py before: main runs)."""
-    try:
-        from monitor.ingest.client import FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
-    except ImportError:
-        from monitor.ingest.consumer import (  # type: ignore[attr-defined,no-redef]
-            FETCH_MAX_BYTES,
-            MAX_PARTITION_FETCH_BYTES,
-        )
-    return FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES
+# The kafka-python anchor's fetch sizes: the service's before s23-kafka, fixed so that runs of
+# main and of the branch (and earlier RESULTS sections) share the same anchor.
+KP_FETCH_MAX_BYTES, KP_MAX_PARTITION_FETCH_BYTES = 64 << 20, 8 << 20
+
+
+def confluent_fetch() -> dict[str, int]:
+    """The confluent anchor's fetch and prefetch sizes: the service's since s23-kafka
+    (client.py), fixed here so that runs of main's code use the same anchor."""
+    fetch_max = 16 << 20
+    return {
+        "fetch.max.bytes": fetch_max,
+        "max.partition.fetch.bytes": 8 << 20,
+        "receive.message.max.bytes": fetch_max + 512,
+        "queued.max.messages.kbytes": 16 << 10,
+    }
 
 
 def bare(bootstrap: str, topic: str, count: int) -> dict:
     """(a): poll + orjson.loads, nothing else."""
     import orjson
     from kafka import KafkaConsumer
-
-    FETCH_MAX_BYTES, MAX_PARTITION_FETCH_BYTES = fetch_sizes()
 
     consumer = KafkaConsumer(
         topic,
@@ -36,8 +39,8 @@ def bare(bootstrap: str, topic: str, count: int) -> dict:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=5000,
-        fetch_max_bytes=FETCH_MAX_BYTES,
-        max_partition_fetch_bytes=MAX_PARTITION_FETCH_BYTES,
+        fetch_max_bytes=KP_FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=KP_MAX_PARTITION_FETCH_BYTES,
         **SESSION,
     )
     seen, t0, cpu0, flt0 = 0, None, 0.0, 0
@@ -65,13 +68,10 @@ def bare_confluent(bootstrap: str, topic: str, count: int) -> dict:
     import orjson
     from confluent_kafka import Consumer
 
-    fetch_max, partition_max = fetch_sizes()
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "fetch.max.bytes": fetch_max,
-            "max.partition.fetch.bytes": partition_max,
-            "receive.message.max.bytes": fetch_max + 512,
+            **confluent_fetch(),
             "group.id": f"bench-bare-c-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",

@@ -35,7 +35,9 @@ def _sasl_ssl(**extra: object) -> KafkaSettings:
 def test_settings_keep_their_names_and_map_to_librdkafka_properties() -> None:
     kafka = _sasl_ssl(ssl_cafile="/ca.pem", ssl_certfile="/c.pem", ssl_keyfile="/k.pem")
     conf = consumer_config(kafka, **{"fetch.wait.max.ms": 50})
-    assert {k: conf[k] for k in conf if not k.startswith(("fetch.", "max.", "receive."))} == {
+    assert {
+        k: conf[k] for k in conf if not k.startswith(("fetch.", "max.", "receive.", "queued."))
+    } == {
         "bootstrap.servers": "a:9093,b:9093",
         "client.id": "svc",
         "group.id": "grp",
@@ -113,3 +115,42 @@ def test_a_poll_returns_the_records_there_without_waiting_for_a_full_batch(kit: 
     assert got == [b"a", b"b"]
     assert [(r.offset, r.value) for rs in records.values() for r in rs] == [(2, b"c")]
     assert took < 3.0, f"poll waited {took:.1f} s for a batch of 2000"
+
+
+class _SeekOnAssign:
+    """A listener that seeks each partition as soon as it is assigned (before any fetch):
+    what a rewind does to a partition a rebalance took away and gave back."""
+
+    def __init__(self, consumer: GroupConsumer) -> None:
+        self.consumer, self.assigned = consumer, 0
+
+    def on_partitions_assigned(self, tps: set) -> None:
+        for tp in tps:
+            self.consumer.seek(tp, 2)
+        self.assigned += 1
+
+    def on_partitions_revoked(self, tps: set) -> None:
+        pass
+
+    def on_partitions_lost(self, tps: set) -> None:
+        pass
+
+
+def test_a_seek_before_the_first_fetch_leaves_the_committed_position(kit: Kit) -> None:
+    kit.create_topics(1)
+    kit.produce([b"a", b"b", b"c", b"d"])
+    consumer = GroupConsumer(consumer_config(kit.settings().kafka))
+    listener = _SeekOnAssign(consumer)
+    try:
+        consumer.subscribe([kit.topics[0]], listener)
+        got: list[int] = []
+
+        def polled_all() -> bool:
+            got.extend(r.offset for rs in consumer.poll(200, 2000).values() for r in rs)
+            return len(got) >= 4
+
+        wait_until(polled_all, what="every record")
+    finally:
+        consumer.close()
+    assert listener.assigned == 1
+    assert got == [0, 1, 2, 3]  # from the committed position (none: earliest), nothing skipped
