@@ -202,19 +202,22 @@ class GroupConsumer:
         return self._group(msgs)
 
     def _group(self, msgs: list[Any]) -> dict[TopicPartition, list[Record]]:
+        """Records per partition, in order. Hot (once per event): a fetch hands over runs of
+        one partition, so the partition is looked up only when the run changes."""
         out: dict[TopicPartition, list[Record]] = {}
-        recs: list[Record] = []
-        last: tuple[str, int] | None = None
+        first: list[Record] = []
+        append = first.append  # replaced at the first record
+        topic, part = "", -1
         for m in msgs:
             err = m.error()
             if err is not None:
                 self._message_error(err)
                 continue
-            key = (m.topic(), m.partition())
-            if key != last:
-                last = key
-                recs = out.setdefault(self._tp(key), [])
-            recs.append(Record(m.offset(), m.value()))
+            p, t = m.partition(), m.topic()
+            if p != part or t != topic:
+                part, topic = p, t
+                append = out.setdefault(self._tp((t, p)), []).append
+            append(Record(m.offset(), m.value()))
         return out
 
     def _message_error(self, err: KafkaError) -> None:
