@@ -100,9 +100,19 @@ def thread_cpu() -> dict[str, float]:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        name = names.get(int(tid), f"native-{tid}")
+        name = names.get(int(tid)) or _native_name(tid)
         out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
     return out
+
+
+def _native_name(tid: str) -> str:
+    """A thread Python did not start: librdkafka's (comm "rdk:...") summed as one."""
+    try:
+        with open(f"/proc/self/task/{tid}/comm") as f:
+            comm = f.read().strip()
+    except OSError:
+        comm = ""
+    return "librdkafka" if comm.startswith("rdk:") else f"native-{tid}"
 
 
 class GcClock:

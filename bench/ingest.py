@@ -5,7 +5,9 @@ measures in the same run, each in its own process so peak RSS is the consumer's 
   (a) a bare kafka-python consumer (crc32c installed) that only polls and orjson-decodes;
   (b) the service's ingestion (real consumer loop, parse, store in Postgres, commit), until
       every event is stored.
-Prints events/s for both, the ratio (b)/(a), CPU per event and each consumer's peak RSS.
+Prints events/s for both, the ratio (b)/(a), CPU per event and each consumer's peak RSS;
+then (c), when confluent-kafka is installed: a bare confluent-kafka consumer (the service's
+client since s23-kafka), and the CPU ratios against both bare loops.
 Rates exclude the consumer group join (timed from the first record received).
 With `--consumers N` (N > 1), (b) is N service processes in one group: they are started,
 import everything, then subscribe together (one join round); the rate is N events over the
@@ -337,10 +339,12 @@ def run(args: argparse.Namespace) -> None:
         report(args, a, b, (load, os.getloadavg()))
         if c is not None:
             rc, cc = c["events"] / c["seconds"], c["cpu_s"] / c["events"] * 1e6
+            cb = b["cpu_s"] / b["events"] * 1e6
             print(
                 f"(c) bare confluent-kafka consumer (poll + orjson): {rc:,.0f} events/s, ", end=""
             )
             print(f"{cc:.1f} us/event, peak RSS {c['rss_mb']:.0f} MB")
+            print(f"CPU ratio (a)/(b) {b['cpu_ratio_a']:.2f}, (c)/(b) {cc / cb:.2f}")
     finally:
         if broker is not None:
             broker.stop()
@@ -370,6 +374,7 @@ def report(args: argparse.Namespace, a: dict, b: dict, loads: tuple) -> None:
     target = "0.5 with deltas" if args.sketch else "0.7 without deltas"
     print(f"ratio (b)/(a) = {rb / ra:.2f}  (target >= {target}; peak RSS target < 400 MB)")
     ca, cb = (x["cpu_s"] / x["events"] * 1e6 for x in (a, b))
+    b["cpu_ratio_a"] = ca / cb
     fa, fb = (x["faults"] / x["events"] for x in (a, b))
     print(
         f"consumer CPU per event: (a) {ca:.1f} us, (b) {cb:.1f} us (all threads of all "

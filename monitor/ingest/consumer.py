@@ -24,11 +24,11 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from kafka import KafkaConsumer
-from kafka.errors import KafkaError
+from confluent_kafka import KafkaException
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from monitor.ingest.batch import Batch, ParseRules, collect_records, parse_batch
+from monitor.ingest.client import GroupConsumer, consumer_config
 from monitor.ingest.counters import IngestMetrics
 from monitor.ingest.lag import HighwaterReader, first_unstored, partition_lag
 from monitor.ingest.outage import OutageClock, Probe, database_probe
@@ -38,29 +38,15 @@ from monitor.settings import KafkaSettings, Settings
 
 log = logging.getLogger("monitor.ingest.consumer")
 
-# Large fetches: fewer round trips per event.
-FETCH_MAX_BYTES = 64 << 20
-MAX_PARTITION_FETCH_BYTES = 8 << 20
 IDLE_POLL_EVERY_S = 1.0  # while waiting on the writer, poll (paused) at least this often
 LAG_EVERY_S = 5.0
 PROGRESS_LOG_EVERY_S = 30.0
 
 
-def make_consumer(kafka: KafkaSettings, **overrides: Any) -> KafkaConsumer:
-    """A group consumer with manual commits, configured from settings (incl. SASL/TLS)."""
-    opts: dict[str, Any] = {
-        **kafka.client_options(),
-        "group_id": kafka.group_id,
-        "enable_auto_commit": False,
-        "auto_offset_reset": kafka.auto_offset_reset,
-        "session_timeout_ms": kafka.session_timeout_ms,
-        "heartbeat_interval_ms": kafka.heartbeat_interval_ms,
-        "max_poll_records": kafka.max_poll_records,
-        "fetch_max_bytes": FETCH_MAX_BYTES,
-        "max_partition_fetch_bytes": MAX_PARTITION_FETCH_BYTES,
-    }
-    opts.update(overrides)
-    return KafkaConsumer(**opts)
+def make_consumer(kafka: KafkaSettings, **overrides: Any) -> GroupConsumer:
+    """A group consumer with manual commits, configured from settings (incl. SASL/TLS);
+    `overrides` are librdkafka properties. A bad value raises ConfigError naming it."""
+    return GroupConsumer(consumer_config(kafka, **overrides))
 
 
 class Ingestor:
@@ -68,7 +54,7 @@ class Ingestor:
 
     def __init__(
         self,
-        consumer: KafkaConsumer,
+        consumer: GroupConsumer,
         store: Callable[[Batch], Any],
         rules: ParseRules,
         *,
@@ -85,6 +71,7 @@ class Ingestor:
         leave_group_after_s: float | None = None,
     ) -> None:
         self._consumer = consumer
+        consumer.on_commit = self._commit_failed  # async commit results arrive in poll()
         self._rules = rules
         self._poll_ms = poll_timeout_ms
         self._max_records = max_records
@@ -132,7 +119,7 @@ class Ingestor:
             getattr(self._store, "close", lambda: None)()  # batch_store's worker process
             if self._highwaters is not None:
                 self._highwaters.close()
-            self._consumer.close(autocommit=False)  # LeaveGroup: the partitions move at once
+            self._consumer.close()  # LeaveGroup: the partitions move at once
             self._log_progress("consumer_stopped")
         return self.metrics
 
@@ -264,14 +251,11 @@ class Ingestor:
         offsets = self._owner.committable(batch)
         if offsets:  # async: the next batch need not wait for the round trip; run() ends sync
             self._committed.update({tp: (om, batch.generation) for tp, om in offsets.items()})
-            self._consumer.commit_async(offsets, callback=self._on_commit)
+            self._consumer.commit_async(offsets)
         self._record(job, time.monotonic() - self._polled_at.pop(id(batch), time.monotonic()))
 
-    def _on_commit(self, offsets: Any, response: Any) -> None:
-        if isinstance(response, BaseException):  # stored but not committed: re-read, stored once
-            self._commit_failed(response)
-
     def _commit_failed(self, exc: BaseException) -> None:
+        """Stored but not committed: re-read after a restart or rebalance, stored once."""
         with self.metrics.lock:
             self.metrics.commit_failures += 1
         log.warning("commit_failed", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
@@ -283,7 +267,7 @@ class Ingestor:
         if offsets:
             try:
                 self._consumer.commit(offsets)
-            except KafkaError as exc:
+            except KafkaException as exc:
                 self._commit_failed(exc)
 
     def owned_partitions(self) -> frozenset[TopicPartition]:

@@ -2,11 +2,13 @@
 
 Why not ListOffsets (`end_offsets`): tansu answers it with the last batch's base offset,
 not the log end, so lag from it is wrong (even negative). The high watermark in a Fetch
-response is right on tansu and on Apache Kafka alike, but kafka-python only knows it for
+response is right on tansu and on Apache Kafka alike, but a consumer only knows it for
 partitions it fetches, and the ingestor pauses its partitions while the database is down:
 their watermark freezes exactly when lag matters. So a separate, group-less consumer fetches
 (at most `PROBE_FETCH_BYTES` of) each partition from a given position and reads the watermark
-off the response. It never joins the group and never commits.
+off the response. It never joins the group and never commits. The probe stays on
+kafka-python (read only while stalled, and shared with `monitor status`); the group consumer
+itself is confluent-kafka (client.py).
 """
 
 from __future__ import annotations
@@ -98,12 +100,12 @@ def first_unstored(
 
 
 def partition_lag(
-    consumer: KafkaConsumer,
+    consumer: Any,
     unstored: Mapping[TopicPartition, int],
     reader: HighwaterReader | None,
 ) -> dict[str, int]:
     """ "topic:partition" -> high watermark - first unstored offset. Watermarks come from the
-    consumer's fetch responses; those of its paused partitions from `reader`, when given
+    consumer's fetch responses (client.GroupConsumer.highwater); those of its paused partitions from `reader`, when given
     (a failed read keeps the consumer's last known value)."""
     highs = {tp: consumer.highwater(tp) for tp in unstored}
     stale = consumer.paused()

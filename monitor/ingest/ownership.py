@@ -1,6 +1,6 @@
 """Which partitions this consumer owns, and since when: decides which offsets it may commit.
 
-Rebalances (kafka-python's default eager assignors): a batch's offsets are committed only for
+Rebalances (librdkafka's default eager assignors, range and roundrobin): a batch's offsets are committed only for
 partitions this member has owned continuously since the batch was polled. A partition that
 moved away (or away and back) is not committed from older batches: its owner re-reads from the
 last committed offset, and the idempotent store makes the overlap harmless.
@@ -12,7 +12,6 @@ import logging
 import threading
 from typing import Any
 
-from kafka import ConsumerRebalanceListener
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from monitor.ingest.batch import Batch
@@ -20,11 +19,11 @@ from monitor.ingest.batch import Batch
 log = logging.getLogger("monitor.ingest.consumer")
 
 
-class Ownership(ConsumerRebalanceListener):
+class Ownership:
     """Which partitions this member owns, and since which assignment generation.
 
-    Runs on kafka-python's IO thread (so it must not call blocking consumer methods);
-    the consumer thread reads it under the lock.
+    The callbacks run inside the consumer's poll() (client.GroupConsumer); the lock is for
+    readers on other threads (owned_partitions: the API and tests).
     """
 
     def __init__(self) -> None:

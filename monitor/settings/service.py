@@ -11,7 +11,9 @@ from monitor.settings.base import Duration, StrictModel
 
 
 class KafkaSettings(StrictModel):
-    """kafka-python consumer settings; names follow kafka-python's keyword arguments."""
+    """Kafka client settings; names follow kafka-python's keyword arguments (the producer,
+    admin and `status --lag`); the ingestion consumer maps them to librdkafka properties
+    (monitor/ingest/client.py)."""
 
     bootstrap_servers: list[str] = Field(default_factory=lambda: ["127.0.0.1:9092"], min_length=1)
     group_id: str = "monitor"
