@@ -11,6 +11,7 @@ min/max equal `sketch()` on each group exactly; the moment sums agree up to floa
 from __future__ import annotations
 
 import math
+import zlib
 from itertools import repeat
 
 import numpy as np
@@ -31,8 +32,9 @@ from monitor.drift.sketch import (
     as_float,
     pack_counts,
 )
+from monitor.drift.sketch_bins import cached_table, search_bins
 
-__all__ = ["group_blobs", "sketch_groups"]
+__all__ = ["group_blobs", "pack_small", "sketch_groups"]
 
 
 def sketch_groups(spec: Spec, values, groups: np.ndarray, n_groups: int) -> list[Sketch]:
@@ -48,7 +50,7 @@ def _numeric(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> list[Sk
     nan = np.isnan(x)
     inf = ~finite & ~nan
     gf, xf = g[finite], x[finite]
-    bins = np.searchsorted(spec.edges, xf, "left")
+    bins = search_bins(spec.edges, xf, cached_table(spec.spec_id, spec.edges))
     counts = np.bincount(gf * spec.n_bins + bins, minlength=n * spec.n_bins).reshape(n, -1)
     missing = np.bincount(g[nan], minlength=n)
     infinite = np.bincount(g[inf], minlength=n)
@@ -158,7 +160,7 @@ def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> l
     finite = np.isfinite(x)
     nan = np.isnan(x)
     gf, xf = g[finite], x[finite]
-    bins = np.searchsorted(spec.edges, xf, "left")
+    bins = search_bins(spec.edges, xf, cached_table(spec.spec_id, spec.edges))
     counts = np.bincount(gf * spec.n_bins + bins, minlength=n * spec.n_bins).reshape(n, -1)
     missing = np.bincount(g[nan], minlength=n)
     infinite = np.bincount(g[~finite & ~nan], minlength=n)
@@ -176,6 +178,26 @@ def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> l
         )
     ]
     return _blobs(spec.spec_id, 0, counts, missing, moments)
+
+
+SMALL_PAYLOAD = 2000  # bytes: fewer deflate symbols than both memory levels' block limit
+_SMALL_MEM_LEVEL = 5
+
+
+def pack_small(payload: bytes) -> bytes:
+    """`pack_counts(payload)`, byte for byte, at a smaller zlib memory level for payloads
+    of at most SMALL_PAYLOAD bytes (a delta row's: <= 1,005 bins of 1- or 2-byte counts).
+
+    Why: each row is its own zlib stream, and setting one up at memory level 8 clears a
+    128 KB hash table that run-length matching (`Z_RLE`) never reads. The memory level only
+    sizes that table and the symbol buffer (a block ends when the buffer fills: 2,047
+    symbols at level 5, 16,383 at 8); a payload of n bytes makes at most n symbols, so up
+    to SMALL_PAYLOAD bytes both levels emit one block of the same symbols: the same bytes
+    (pinned by tests/drift/test_sketch_bins.py). Larger payloads use `pack_counts`."""
+    if len(payload) > SMALL_PAYLOAD:
+        return pack_counts(payload)
+    packer = zlib.compressobj(6, zlib.DEFLATED, 15, _SMALL_MEM_LEVEL, zlib.Z_RLE)
+    return packer.compress(payload) + packer.flush()
 
 
 def _blobs(
@@ -197,7 +219,7 @@ def _blobs(
         zip(payloads, width.tolist(), missing.tolist(), strict=True)
     ):
         flags = 0
-        packed = pack_counts(payload)
+        packed = pack_small(payload)
         if len(packed) < len(payload):
             payload, flags = packed, _ZLIB
         head = _HEADER.pack(_MAGIC, _VERSION, kind, w, flags, spec_id, miss, bins)
