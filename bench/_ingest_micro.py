@@ -65,7 +65,7 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
     """Each stage as a no-argument call on a prepared batch."""
     import orjson
 
-    from monitor.bucketing import plan_inputs
+    from monitor.bucketing import plan_inputs, plan_rows
     from monitor.event_columns import parse_prediction_batch
     from monitor.ingest.store import delta_job
     from monitor.storage.bulk import prediction_copy
@@ -84,10 +84,13 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
         "parse_prediction_batch": lambda: parse_prediction_batch(raws, max_bytes=1 << 20),
         "COPY text (incl. JSON columns)": lambda: prediction_copy(cols, at),
         "gather delta inputs (plan_inputs)": lambda: plan_inputs(plan, cols),
-        "pickle inputs (dumps + loads)": lambda: pickle.loads(
-            pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL)
-        ),
+        "pickle inputs: dumps (writer side)": lambda: pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL),
+        "pickle inputs: loads (worker side)": lambda: pickle.loads(blob),
         f"delta worker: bin + serialise ({len(rows)} rows)": lambda: delta_job(inputs),
+        "pickle result (dumps + loads)": lambda: pickle.loads(
+            pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+        ),
+        "deltas in the writer thread (gather + build)": lambda: plan_rows(plan, cols),
         f"  (pickled inputs {len(blob) / events:.0f} B/event)": lambda: None,
     }
 

@@ -215,11 +215,15 @@ def _blobs(
         for j, r in enumerate(rows.tolist()):
             payloads[r] = buf[j * size : (j + 1) * size]
     out: list[bytes] = []
-    for i, (payload, w, miss) in enumerate(
-        zip(payloads, width.tolist(), missing.tolist(), strict=True)
+    empty: bytes | None = None  # the packing of an all-zero row (a column the events lack)
+    for i, (payload, w, miss, zero) in enumerate(
+        zip(payloads, width.tolist(), missing.tolist(), (top == 0).tolist(), strict=True)
     ):
         flags = 0
-        packed = pack_small(payload)
+        if zero:
+            empty = packed = pack_small(payload) if empty is None else empty
+        else:
+            packed = pack_small(payload)
         if len(packed) < len(payload):
             payload, flags = packed, _ZLIB
         head = _HEADER.pack(_MAGIC, _VERSION, kind, w, flags, spec_id, miss, bins)

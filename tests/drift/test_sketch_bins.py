@@ -151,3 +151,19 @@ def test_small_packing_at_every_size_and_beyond() -> None:
     for size in [*range(0, 64), *range(64, 2400, 7), SMALL_PAYLOAD, SMALL_PAYLOAD + 1, 3000]:
         for data in (sparse[:size], noise[:size], bytes(size)):
             assert pack_small(data) == pack_counts(data)
+
+
+def test_all_zero_rows_packed_once_equal_to_bytes() -> None:
+    """A column the events lack (all None) and empty groups: every row's counts are zero,
+    packed once per call; still `to_bytes` of each group's sketch."""
+    rng = np.random.default_rng(12)
+    spec, _ = fit_numeric(rng.normal(size=3000))
+    groups = rng.integers(0, 6, 2000)
+    groups[groups == 2] = 1
+    values = [None] * 2000
+    blobs = group_blobs(spec, values, groups, 6)
+    series = pd.Series(values, dtype=object)
+    assert blobs == [to_bytes(s) for s in sketch_groups(spec, series, groups, 6)]
+    mixed = rng.normal(size=2000).tolist()
+    blobs = group_blobs(spec, mixed, groups, 6)
+    assert blobs == [to_bytes(s) for s in sketch_groups(spec, pd.Series(mixed), groups, 6)]
