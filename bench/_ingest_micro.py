@@ -65,7 +65,7 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
     """Each stage as a no-argument call on a prepared batch."""
     import orjson
 
-    from monitor.bucketing import plan_inputs, plan_rows
+    from monitor.bucketing import coded_inputs, plan_inputs, plan_rows
     from monitor.event_columns import parse_prediction_batch
     from monitor.ingest.store import delta_job
     from monitor.storage.bulk import prediction_copy
@@ -78,6 +78,8 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
     blob = pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL)
     rows = delta_job(inputs)
     assert isinstance(rows, list)
+    coded: Any = list(map(coded_inputs, inputs))
+    assert delta_job(coded) == rows
     at = datetime.now(UTC)
     return {
         "orjson.loads per message (bare)": lambda: list(map(orjson.loads, raws)),
@@ -87,6 +89,11 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
         "pickle inputs: dumps (writer side)": lambda: pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL),
         "pickle inputs: loads (worker side)": lambda: pickle.loads(blob),
         f"delta worker: bin + serialise ({len(rows)} rows)": lambda: delta_job(inputs),
+        "code the inputs as arrays (writer side)": lambda: list(map(coded_inputs, inputs)),
+        "pickle coded inputs (dumps + loads)": lambda: pickle.loads(
+            pickle.dumps(coded, pickle.HIGHEST_PROTOCOL)
+        ),
+        "delta worker from coded inputs": lambda: delta_job(coded),
         "pickle result (dumps + loads)": lambda: pickle.loads(
             pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
         ),

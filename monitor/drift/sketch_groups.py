@@ -34,7 +34,7 @@ from monitor.drift.sketch import (
 )
 from monitor.drift.sketch_bins import cached_table, search_bins
 
-__all__ = ["group_blobs", "pack_small", "sketch_groups"]
+__all__ = ["coded_blobs", "column_codes", "group_blobs", "pack_small", "sketch_groups"]
 
 
 def sketch_groups(spec: Spec, values, groups: np.ndarray, n_groups: int) -> list[Sketch]:
@@ -119,19 +119,34 @@ def group_blobs(
     types whose meaning depends on pandas' dtype inference (ints beside None or floats in a
     categorical feature column become "1.0"): the caller then sketches a frame as before.
     `object_column`: the values form an object column (the prediction), no inference."""
+    coded = column_codes(spec, values, object_column=object_column)
+    if coded is None:
+        return None
+    return coded_blobs(spec, coded, groups, n_groups)
+
+
+def column_codes(spec: Spec, values: list, *, object_column: bool = False) -> np.ndarray | None:
+    """What `group_blobs` bins, as one array: float64 values (None as NaN) for a numeric
+    spec, each value's category index (-1: missing) for a categorical one; None as in
+    `group_blobs`. Compact to send to another process (no Python object per value)."""
     types = set(map(type, values))
-    g = np.asarray(groups, dtype=np.intp)
     if isinstance(spec, NumericSpec):
         if not _PLAIN_NUMBERS.issuperset(types):
             return None
         if types == _NONE_ONLY:  # a reference feature the events lack: no per-value work
-            x = np.full(len(values), np.nan)
-        else:
-            x = np.array(values, dtype=np.float64)  # None -> NaN
-        return _numeric_blobs(spec, x, g, n_groups)
+            return np.full(len(values), np.nan)
+        return np.array(values, dtype=np.float64)  # None -> NaN
     if not (_PLAIN_OBJECTS if object_column else _PLAIN_STRINGS).issuperset(types):
         return None
-    idx = _category_codes(spec, values, _PLAIN_STRINGS.issuperset(types))
+    return _category_codes(spec, values, _PLAIN_STRINGS.issuperset(types))
+
+
+def coded_blobs(spec: Spec, coded: np.ndarray, groups: np.ndarray, n_groups: int) -> list[bytes]:
+    """`group_blobs` from `column_codes`' array."""
+    g = np.asarray(groups, dtype=np.intp)
+    if isinstance(spec, NumericSpec):
+        return _numeric_blobs(spec, np.asarray(coded, dtype=np.float64), g, n_groups)
+    idx = np.asarray(coded, dtype=np.intp)
     present = idx >= 0
     counts = np.bincount(g[present] * spec.n_bins + idx[present], minlength=n_groups * spec.n_bins)
     missing = np.bincount(g[~present], minlength=n_groups)
