@@ -167,3 +167,14 @@ def test_all_zero_rows_packed_once_equal_to_bytes() -> None:
     mixed = rng.normal(size=2000).tolist()
     blobs = group_blobs(spec, mixed, groups, 6)
     assert blobs == [to_bytes(s) for s in sketch_groups(spec, pd.Series(mixed), groups, 6)]
+
+
+def test_small_packing_checks_itself_against_the_linked_zlib(monkeypatch) -> None:
+    """At import the fast path is proved on probe payloads (here: on); a zlib that packs
+    them differently (simulated by a memory level whose blocks split) turns it off."""
+    assert sketch_groups_module._SMALL_SAME
+    probes = sketch_groups_module._probe_payloads()
+    monkeypatch.setattr(sketch_groups_module, "_SMALL_MEM_LEVEL", 1)
+    assert not all(sketch_groups_module._pack_small(p) == pack_counts(p) for p in probes)
+    monkeypatch.setattr(sketch_groups_module, "_SMALL_SAME", False)
+    assert pack_small(probes[-1]) == pack_counts(probes[-1])
