@@ -65,7 +65,8 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
     """Each stage as a no-argument call on a prepared batch."""
     import orjson
 
-    from monitor.bucketing import plan_inputs
+    import monitor.bucketing as bucketing
+    from monitor.bucketing import plan_inputs, plan_rows
     from monitor.event_columns import parse_prediction_batch
     from monitor.ingest.store import delta_job
     from monitor.storage.bulk import prediction_copy
@@ -78,18 +79,33 @@ def stages(events: int) -> dict[str, Callable[[], Any]]:
     blob = pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL)
     rows = delta_job(inputs)
     assert isinstance(rows, list)
+    coded_inputs = getattr(bucketing, "coded_inputs", None)  # None: code before s23-deltas
+    coded: Any = list(map(coded_inputs, inputs)) if coded_inputs else None
+    assert coded is None or delta_job(coded) == rows
     at = datetime.now(UTC)
-    return {
+    out: dict[str, Callable[[], Any]] = {
         "orjson.loads per message (bare)": lambda: list(map(orjson.loads, raws)),
         "parse_prediction_batch": lambda: parse_prediction_batch(raws, max_bytes=1 << 20),
         "COPY text (incl. JSON columns)": lambda: prediction_copy(cols, at),
         "gather delta inputs (plan_inputs)": lambda: plan_inputs(plan, cols),
-        "pickle inputs (dumps + loads)": lambda: pickle.loads(
-            pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL)
-        ),
+        "pickle inputs: dumps (writer side)": lambda: pickle.dumps(inputs, pickle.HIGHEST_PROTOCOL),
+        "pickle inputs: loads (worker side)": lambda: pickle.loads(blob),
         f"delta worker: bin + serialise ({len(rows)} rows)": lambda: delta_job(inputs),
+        "pickle result (dumps + loads)": lambda: pickle.loads(
+            pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+        ),
+        "deltas in the writer thread (gather + build)": lambda: plan_rows(plan, cols),
         f"  (pickled inputs {len(blob) / events:.0f} B/event)": lambda: None,
     }
+    if coded is not None:
+        out["code the inputs as arrays (writer side)"] = lambda: list(map(coded_inputs, inputs))
+        out["pickle coded inputs (dumps + loads)"] = lambda: pickle.loads(
+            pickle.dumps(coded, pickle.HIGHEST_PROTOCOL)
+        )
+        out["delta worker from coded inputs"] = lambda: delta_job(coded)
+        size = len(pickle.dumps(coded, pickle.HIGHEST_PROTOCOL)) / events
+        out[f"  (pickled coded inputs {size:.0f} B/event)"] = lambda: None
+    return out
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from monitor.drift.sketch import Spec
-from monitor.drift.sketch_groups import group_blobs, sketch_groups
+from monitor.drift.sketch_groups import coded_blobs, column_codes, group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
 from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
@@ -113,7 +113,8 @@ class DeltaInputs:
     when: list[datetime]  # bucket starts
     sizes: list[int]  # rows per bucket
     groups: np.ndarray  # each row's bucket index
-    values: dict[str, list[Any]]  # feature name (and the prediction) -> values over the rows
+    values: dict[str, Any]  # feature name (and the prediction) -> values over the rows
+    # (a list of JSON scalars, or `column_codes`' array: see `coded_inputs`)
 
 
 def delta_inputs(
@@ -138,14 +139,14 @@ def input_rows(inputs: DeltaInputs) -> list[DeltaRow] | None:
     n, when, sizes = len(inputs.when), inputs.when, inputs.sizes
     out: list[DeltaRow] = []
     for name, spec in inputs.specs.items():
+        values = inputs.values[name]
         try:
-            blobs = group_blobs(
-                spec,
-                inputs.values[name],
-                inputs.groups,
-                n,
-                object_column=name == PREDICTION_FEATURE,
-            )
+            if isinstance(values, np.ndarray):
+                blobs: list[bytes] | None = coded_blobs(spec, values, inputs.groups, n)
+            else:
+                blobs = group_blobs(
+                    spec, values, inputs.groups, n, object_column=name == PREDICTION_FEATURE
+                )
         except DriftError as exc:
             raise DriftError(f"column {name!r}: {exc}") from None
         if blobs is None:
@@ -155,6 +156,22 @@ def input_rows(inputs: DeltaInputs) -> list[DeltaRow] | None:
             for i, blob in enumerate(blobs)
         )
     return out
+
+
+def coded_inputs(inputs: DeltaInputs) -> DeltaInputs | None:
+    """`inputs` with each column as `column_codes`' array (float64 values, category codes)
+    instead of a list of Python objects: what the writer sends the delta worker, as
+    pickling those lists one object at a time and unpickling them in the worker cost more
+    than coding them here (bench/RESULTS.md). None: some column needs the frame path."""
+    coded: dict[str, Any] = {}
+    for name, spec in inputs.specs.items():
+        values = inputs.values[name]
+        if not isinstance(values, np.ndarray):
+            values = column_codes(spec, values, object_column=name == PREDICTION_FEATURE)
+            if values is None:
+                return None
+        coded[name] = values
+    return dataclasses.replace(inputs, values=coded)
 
 
 def column_delta_rows(
@@ -320,6 +337,7 @@ __all__ = [
     "BucketSketcher",
     "DeltaInputs",
     "DeltaPlan",
+    "coded_inputs",
     "column_delta_rows",
     "delta_inputs",
     "frame_deltas",

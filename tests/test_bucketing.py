@@ -10,9 +10,16 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.bucketing import column_delta_rows, frame_deltas, predictions_frame
+from monitor.bucketing import (
+    coded_inputs,
+    column_delta_rows,
+    delta_inputs,
+    frame_deltas,
+    input_rows,
+    predictions_frame,
+)
 from monitor.drift.sketch import categorical_spec, fit_numeric, to_bytes
-from monitor.drift.sketch_groups import group_blobs, sketch_groups
+from monitor.drift.sketch_groups import coded_blobs, column_codes, group_blobs, sketch_groups
 from monitor.event_columns import PredictionColumns
 from monitor.events import Prediction
 from monitor.reference import Reference
@@ -45,6 +52,11 @@ def test_group_blobs_are_the_grouped_sketches_bytes(data: st.DataObject) -> None
     objects = data.draw(st.lists(st.one_of(words, numbers), min_size=size, max_size=size))
     got = group_blobs(CAT, objects, groups, n, object_column=True)
     assert got == frame_blobs(CAT, objects, groups, n)
+    for spec, values, obj in ((NUM, numeric, False), (CAT, cats, False), (CAT, objects, True)):
+        coded = column_codes(spec, values, object_column=obj)  # what the delta worker gets
+        assert coded is not None and coded_blobs(spec, coded, groups, n) == frame_blobs(
+            spec, values, groups, n
+        )
 
 
 def test_group_blobs_of_a_column_the_events_lack() -> None:
@@ -96,3 +108,21 @@ def test_column_deltas_fall_back_to_the_frame_path_for_mixed_types() -> None:
     events = batch(300, ["a", 1, None, 2.5, True])
     got = column_delta_rows("mon", reference(), PredictionColumns.of(events), timedelta(minutes=5))
     assert [tuple(r) for r in got] == old_rows(events, timedelta(minutes=5))
+
+
+def test_coded_inputs_build_the_same_rows() -> None:
+    """The delta worker's coded inputs (arrays instead of lists) give the rows of the lists."""
+    events = batch(700, ["a", "b", "zz", None, "1"], seed=3)
+    for bucket in (timedelta(minutes=5), timedelta(hours=1)):
+        inputs = delta_inputs("mon", reference(), PredictionColumns.of(events), bucket)
+        coded = coded_inputs(inputs)
+        assert coded is not None
+        assert all(isinstance(v, np.ndarray) for v in coded.values.values())
+        assert input_rows(coded) == input_rows(inputs)
+        assert [tuple(r) for r in input_rows(coded) or []] == old_rows(events, bucket)
+
+
+def test_coded_inputs_refuse_columns_that_need_the_frame_path() -> None:
+    events = batch(300, ["a", 1, None, 2.5, True])
+    inputs = delta_inputs("mon", reference(), PredictionColumns.of(events), timedelta(minutes=5))
+    assert input_rows(inputs) is None and coded_inputs(inputs) is None

@@ -11,6 +11,7 @@ min/max equal `sketch()` on each group exactly; the moment sums agree up to floa
 from __future__ import annotations
 
 import math
+import zlib
 from itertools import repeat
 
 import numpy as np
@@ -31,8 +32,9 @@ from monitor.drift.sketch import (
     as_float,
     pack_counts,
 )
+from monitor.drift.sketch_bins import cached_table, search_bins
 
-__all__ = ["group_blobs", "sketch_groups"]
+__all__ = ["coded_blobs", "column_codes", "group_blobs", "pack_small", "sketch_groups"]
 
 
 def sketch_groups(spec: Spec, values, groups: np.ndarray, n_groups: int) -> list[Sketch]:
@@ -48,7 +50,7 @@ def _numeric(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> list[Sk
     nan = np.isnan(x)
     inf = ~finite & ~nan
     gf, xf = g[finite], x[finite]
-    bins = np.searchsorted(spec.edges, xf, "left")
+    bins = search_bins(spec.edges, xf, cached_table(spec.spec_id, spec.edges))
     counts = np.bincount(gf * spec.n_bins + bins, minlength=n * spec.n_bins).reshape(n, -1)
     missing = np.bincount(g[nan], minlength=n)
     infinite = np.bincount(g[inf], minlength=n)
@@ -117,19 +119,34 @@ def group_blobs(
     types whose meaning depends on pandas' dtype inference (ints beside None or floats in a
     categorical feature column become "1.0"): the caller then sketches a frame as before.
     `object_column`: the values form an object column (the prediction), no inference."""
+    coded = column_codes(spec, values, object_column=object_column)
+    if coded is None:
+        return None
+    return coded_blobs(spec, coded, groups, n_groups)
+
+
+def column_codes(spec: Spec, values: list, *, object_column: bool = False) -> np.ndarray | None:
+    """What `group_blobs` bins, as one array: float64 values (None as NaN) for a numeric
+    spec, each value's category index (-1: missing) for a categorical one; None as in
+    `group_blobs`. Compact to send to another process (no Python object per value)."""
     types = set(map(type, values))
-    g = np.asarray(groups, dtype=np.intp)
     if isinstance(spec, NumericSpec):
         if not _PLAIN_NUMBERS.issuperset(types):
             return None
         if types == _NONE_ONLY:  # a reference feature the events lack: no per-value work
-            x = np.full(len(values), np.nan)
-        else:
-            x = np.array(values, dtype=np.float64)  # None -> NaN
-        return _numeric_blobs(spec, x, g, n_groups)
+            return np.full(len(values), np.nan)
+        return np.array(values, dtype=np.float64)  # None -> NaN
     if not (_PLAIN_OBJECTS if object_column else _PLAIN_STRINGS).issuperset(types):
         return None
-    idx = _category_codes(spec, values, _PLAIN_STRINGS.issuperset(types))
+    return _category_codes(spec, values, _PLAIN_STRINGS.issuperset(types))
+
+
+def coded_blobs(spec: Spec, coded: np.ndarray, groups: np.ndarray, n_groups: int) -> list[bytes]:
+    """`group_blobs` from `column_codes`' array."""
+    g = np.asarray(groups, dtype=np.intp)
+    if isinstance(spec, NumericSpec):
+        return _numeric_blobs(spec, np.asarray(coded, dtype=np.float64), g, n_groups)
+    idx = np.asarray(coded, dtype=np.intp)
     present = idx >= 0
     counts = np.bincount(g[present] * spec.n_bins + idx[present], minlength=n_groups * spec.n_bins)
     missing = np.bincount(g[~present], minlength=n_groups)
@@ -158,7 +175,7 @@ def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> l
     finite = np.isfinite(x)
     nan = np.isnan(x)
     gf, xf = g[finite], x[finite]
-    bins = np.searchsorted(spec.edges, xf, "left")
+    bins = search_bins(spec.edges, xf, cached_table(spec.spec_id, spec.edges))
     counts = np.bincount(gf * spec.n_bins + bins, minlength=n * spec.n_bins).reshape(n, -1)
     missing = np.bincount(g[nan], minlength=n)
     infinite = np.bincount(g[~finite & ~nan], minlength=n)
@@ -178,6 +195,42 @@ def _numeric_blobs(spec: NumericSpec, x: np.ndarray, g: np.ndarray, n: int) -> l
     return _blobs(spec.spec_id, 0, counts, missing, moments)
 
 
+SMALL_PAYLOAD = 2000  # bytes: fewer deflate symbols than both memory levels' block limit
+_SMALL_MEM_LEVEL = 5
+
+
+def pack_small(payload: bytes) -> bytes:
+    """`pack_counts(payload)`, byte for byte, at a smaller zlib memory level for payloads
+    of at most SMALL_PAYLOAD bytes (a delta row's: <= 1,005 bins of 1- or 2-byte counts).
+
+    Why: each row is its own zlib stream, and setting one up at memory level 8 clears a
+    128 KB hash table that run-length matching (`Z_RLE`) never reads. The memory level only
+    sizes that table and the symbol buffer (a block ends when the buffer fills: 2,047
+    symbols at level 5, 16,383 at 8); a payload of n bytes makes at most n symbols, so up
+    to SMALL_PAYLOAD bytes both levels emit one block of the same symbols: the same bytes
+    (pinned by tests/drift/test_sketch_bins.py). Larger payloads use `pack_counts`."""
+    if len(payload) > SMALL_PAYLOAD or not _SMALL_SAME:
+        return pack_counts(payload)
+    return _pack_small(payload)
+
+
+def _pack_small(payload: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, 15, _SMALL_MEM_LEVEL, zlib.Z_RLE)
+    return packer.compress(payload) + packer.flush()
+
+
+def _probe_payloads() -> list[bytes]:
+    """Payloads like a delta row's: sparse counts, runs, a full-size row, noise."""
+    sparse = bytes((i * 7919) % 5 // 4 for i in range(SMALL_PAYLOAD))
+    noise = bytes((i * 2654435761 >> 7) & 255 for i in range(SMALL_PAYLOAD))
+    return [b"", bytes(1005), sparse[:1005], sparse, noise[:700], noise]
+
+
+# The reasoning above is about zlib's own deflate; another implementation linked in (say
+# zlib-ng) may split or match differently: then every payload goes through `pack_counts`.
+_SMALL_SAME = all(_pack_small(p) == pack_counts(p) for p in _probe_payloads())
+
+
 def _blobs(
     spec_id: bytes, kind: int, counts: np.ndarray, missing: np.ndarray, moments: list | None
 ) -> list[bytes]:
@@ -193,11 +246,15 @@ def _blobs(
         for j, r in enumerate(rows.tolist()):
             payloads[r] = buf[j * size : (j + 1) * size]
     out: list[bytes] = []
-    for i, (payload, w, miss) in enumerate(
-        zip(payloads, width.tolist(), missing.tolist(), strict=True)
+    empty: bytes | None = None  # the packing of an all-zero row (a column the events lack)
+    for i, (payload, w, miss, zero) in enumerate(
+        zip(payloads, width.tolist(), missing.tolist(), (top == 0).tolist(), strict=True)
     ):
         flags = 0
-        packed = pack_counts(payload)
+        if zero:
+            empty = packed = pack_small(payload) if empty is None else empty
+        else:
+            packed = pack_small(payload)
         if len(packed) < len(payload):
             payload, flags = packed, _ZLIB
         head = _HEADER.pack(_MAGIC, _VERSION, kind, w, flags, spec_id, miss, bins)

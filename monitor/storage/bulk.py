@@ -77,25 +77,24 @@ def _copy(
 def _copy_text(columns: list[list[Any]], n_rows: int) -> str:
     """The rows in COPY text format when no value needs escaping, else "" (use write_row).
 
-    Built column-wise in C (`map`/`zip`/`join`); checked, not trusted: the text must hold
-    exactly the field and row separators we put there and no backslash but our NULL
-    markers, else some value held a tab, newline, CR or backslash."""
-    nulls = 0
+    Built column-wise in C (`map`/`zip`/`join`); checked, not trusted: no value may hold a
+    tab, newline, CR or backslash (our NULL markers' backslashes aside). Checked per column
+    on its values joined (`in` is a memchr; counting separators in the whole text was
+    three slower passes: 0.5 us per event)."""
     texts: list[Any] = []
     for col in columns:
-        if None in col:
-            nulls += col.count(None)
+        if len(col) != n_rows:
+            return ""
+        nulls = col.count(None) if None in col else 0
+        if nulls:
             col = ["\\N" if v is None else v for v in col]
+        values = "".join(col)
+        if "\t" in values or "\n" in values or "\r" in values:
+            return ""
+        if ("\\" in values) and values.count("\\") != nulls:
+            return ""
         texts.append(col)
-    text = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
-    if (
-        text.count("\\") == nulls
-        and text.count("\t") == n_rows * (len(columns) - 1)
-        and text.count("\n") == n_rows
-        and "\r" not in text
-    ):
-        return text
-    return ""
+    return "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
 
 
 # A timestamp as Postgres and `datetime.fromisoformat` read alike: UTC, whole seconds or 1-6

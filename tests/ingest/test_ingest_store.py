@@ -14,7 +14,7 @@ from typing import Any
 from ingest_support import Kit
 from sqlalchemy import delete, func, select
 
-from monitor.bucketing import BucketSketcher, plan_inputs
+from monitor.bucketing import BucketSketcher, coded_inputs, plan_inputs
 from monitor.drift.sketch import CategoricalSpec
 from monitor.ingest.batch import parse_records
 from monitor.ingest.consumer import parse_rules
@@ -115,6 +115,7 @@ def test_a_batch_spanning_a_day_of_buckets(kit: Kit) -> None:
 
 
 def test_deltas_built_in_a_worker_process_are_the_in_process_ones(kit: Kit) -> None:
+    """The worker gets each column coded as an array (`coded_inputs`): same rows, same bytes."""
     sketcher, ref_id = setup(kit)
     spec = SampleSpec(model=kit.model, count=1500, seed=5, start=T0, step_s=7.0, bad_share=0.05)
     records = {TP(kit.topics[0], 0): [Rec(i, m.value) for i, m in enumerate(generate(spec))]}
@@ -122,6 +123,8 @@ def test_deltas_built_in_a_worker_process_are_the_in_process_ones(kit: Kit) -> N
     assert batch.dead_letters
     inputs = plan_inputs(sketcher.plan(), batch.predictions)
     assert delta_job(pickle.loads(pickle.dumps(inputs))) == sketcher.rows(batch.predictions)
+    coded = [coded_inputs(one) for one in inputs]
+    assert delta_job(pickle.loads(pickle.dumps(coded))) == sketcher.rows(batch.predictions)
     store = batch_store(kit.engine, sketcher, delta_process=True)
     try:
         result = store(batch)
@@ -166,3 +169,26 @@ def test_the_worker_hands_back_batches_that_need_the_frame_path(kit: Kit) -> Non
     name = next(n for n, s in inputs[0].specs.items() if isinstance(s, CategoricalSpec))
     odd = dataclasses.replace(inputs[0], values={**inputs[0].values, name: [1, None] * 25})
     assert delta_job([odd]) is None  # ints beside None: pandas' inference decides the sketch
+    assert coded_inputs(odd) is None  # the writer builds such a batch's deltas itself:
+
+
+def test_a_batch_that_needs_the_frame_path_gets_its_deltas_from_the_writer(kit: Kit) -> None:
+    sketcher, ref_id = setup(kit)
+    batch = polled(kit, messages(kit, 60, seed=10))
+    name = next(n for n, s in sketcher.plan()[0][1].specs.items() if isinstance(s, CategoricalSpec))
+    for i, row in enumerate(batch.predictions.features):
+        row[name] = [1, None, "a"][i % 3]  # ints beside None and strings: the frame path
+    expected = sketcher.rows(batch.predictions)
+    store = batch_store(kit.engine, sketcher, delta_process=True)
+    try:
+        assert store(batch).predictions_inserted == 60
+    finally:
+        store.close()  # type: ignore[attr-defined]
+    fs = feature_sketches.c
+    with kit.engine.connect() as conn:
+        stored = conn.execute(
+            select(fs.feature, fs.bucket_start, fs.row_count, fs.sketch)
+            .where(fs.reference_id == ref_id)
+            .order_by(fs.id)
+        ).all()
+    assert [tuple(r) for r in stored] == [(r[2], r[3], r[4], r[5]) for r in expected]

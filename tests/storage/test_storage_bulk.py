@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select, text
 
 from monitor.event_columns import PredictionColumns
@@ -126,3 +129,38 @@ def stored_rows(batch: list[Prediction]) -> list[tuple]:
         )
         for p in batch
     ]
+
+
+def _old_copy_text(columns: list[list[Any]], n_rows: int) -> str:
+    """`_copy_text` before its per-column check (whole-text separator counts)."""
+    nulls = 0
+    texts: list[Any] = []
+    for col in columns:
+        if None in col:
+            nulls += col.count(None)
+            col = ["\\N" if v is None else v for v in col]
+        texts.append(col)
+    text = "\n".join(map("\t".join, zip(*texts, strict=True))) + "\n"
+    if (
+        text.count("\\") == nulls
+        and text.count("\t") == n_rows * (len(columns) - 1)
+        and text.count("\n") == n_rows
+        and "\r" not in text
+    ):
+        return text
+    return ""
+
+
+_cell = st.one_of(
+    st.none(),
+    st.sampled_from([*AWKWARD, *PLAIN, "", "a\\N", "\\", "\\\\N"]),
+    st.text(alphabet="ab\t\n\r\\N ü", max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 5), st.data())
+def test_copy_text_check_is_the_whole_text_check(n_cols: int, n_rows: int, data: Any) -> None:
+    columns = [data.draw(st.lists(_cell, min_size=n_rows, max_size=n_rows)) for _ in range(n_cols)]
+    assert _copy_text(columns, n_rows) == _old_copy_text(columns, n_rows)
+    assert _copy_text(columns, n_rows + 1) == ""
