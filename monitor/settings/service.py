@@ -92,8 +92,8 @@ class IngestSettings(StrictModel):
     # null: never leave (e.g. a single consumer: rejoining costs a group join).
     leave_group_after_s: float | None = Field(15.0, ge=1, le=3600)
     # Build the sketch deltas in one extra worker process, overlapped with the database
-    # round trip: ~10 us/event less in the consumer, ~220 MB more RSS; it pays off only when
-    # a core is free for it (bench/RESULTS.md, ingestion).
+    # round trip: ~2 us/event more CPU than building them in the writer thread and ~230 MB
+    # more RSS; it pays off only when a core is free for it (bench/RESULTS.md, s23-deltas).
     delta_process: bool = False
 
 
