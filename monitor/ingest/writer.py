@@ -1,8 +1,9 @@
 """The database side of the pipeline: one thread stores batches, retrying while the DB is down.
 
 Why a thread: storing batch N overlaps with polling and parsing batch N+1 (psycopg releases
-the GIL while Postgres works). The Kafka consumer (client.GroupConsumer) is driven by one thread
-only (its rebalance callbacks run inside poll()), so this thread never touches it: the consumer thread waits on the job and commits offsets itself.
+the GIL while Postgres works). The Kafka consumer (client.GroupConsumer) is driven by one
+thread only (its rebalance callbacks run inside poll()), so this thread never touches it:
+the consumer thread waits on the job and commits offsets itself.
 """
 
 from __future__ import annotations
