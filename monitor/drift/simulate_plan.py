@@ -64,6 +64,8 @@ class Plan:
     # the rules' shares of the budget (`AlarmSettings.budgets`, as the scheduler's)
     window_share: float = 1.0
     sequential_share: float = 1.0
+    # sliding windows: the CUSUM judges every n-th run (`calibrate.sequential_every`)
+    judged_every: int = 1
 
     @property
     def family_alpha(self) -> float:
@@ -75,6 +77,12 @@ class Plan:
     def sequential_runs(self) -> float:
         """The sequential rule's ARL0 in runs: its share of the budget."""
         return self.budget_runs / self.sequential_share
+
+    @property
+    def sequential_windows(self) -> float:
+        """The sequential rule's ARL0 in judged windows (every `judged_every`-th run): the
+        same budget in time (`calibrate.sequential_config`)."""
+        return self.sequential_runs / self.judged_every
 
     @property
     def runs_per_day(self) -> float:
