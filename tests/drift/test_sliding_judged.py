@@ -78,3 +78,22 @@ def test_plan_states_the_judged_windows() -> None:
                 sequential_share=0.9, judged_every=24)  # fmt: skip
     assert plan.sequential_runs == pytest.approx(2400.0)
     assert plan.sequential_windows == pytest.approx(100.0)
+
+
+def test_calibrate_plan_and_simulation_count_judged_windows() -> None:
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    from monitor.calibrate import plan_for
+    from monitor.drift.simulate_rules import _config, cusum_false_alarms
+
+    sliding = _monitor({"kind": "sliding", "size": "24h", "step": "1h", "bucket": "1h"})
+    frame = load_diabetes(as_frame=True).frame.drop(columns="target")
+    plan = plan_for(sliding, frame, None, 500)
+    assert plan.judged_every == 24 and plan.sequential_windows == pytest.approx(100.0)
+    cfg = _config(plan, 10)  # the simulation's CUSUM is the scheduler's
+    assert cfg == sequential_config(sliding, 10)
+    rng = np.random.default_rng(0)
+    res = cusum_false_alarms(rng.standard_normal((400, 10)), plan, rng)
+    assert res["judged_every"] == 24
+    assert res["per_run"] == pytest.approx(res["per_judged_window"] / 24)
