@@ -237,7 +237,7 @@ def _med(xs: list[int | None]) -> str:
 
 def _mtbfa(label: str, alarms: int, runs: int, budget_h: int) -> str:
     mt = runs / alarms / budget_h if alarms else float("inf")
-    return f"{label} {alarms} false alarms in {runs} h ({alarms / runs * 720:.2f}/30d, MTBFA/budget {mt:.2f})"
+    return f"{label} {alarms} false alarms in {runs} h ({alarms / runs * 720:.2f}/30d, MTBFA/budget {mt:.3g})"
 
 
 if __name__ == "__main__":
