@@ -26,7 +26,7 @@ from monitor.drift.defaults import default_method
 from monitor.drift.registry import METHODS, Kind
 from monitor.drift.sequential import CusumConfig
 from monitor.drift.simulate import simulate
-from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
+from monitor.drift.simulate_plan import MIN_JUDGED, FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.errors import InputError, ReferenceFailed
 from monitor.reference import Reference, latest, reference_frame
 from monitor.settings import MonitorSettings
@@ -136,7 +136,9 @@ def sequential_config(
     budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
     every = sequential_every(monitor)
     return CusumConfig(
-        budgets.sequential_runs / every, max(features, 1), k=seq.k, warmup=seq.warmup,
+        # at least MIN_JUDGED judged windows (a budget of a few runs on a long sliding window)
+        max(MIN_JUDGED, budgets.sequential_runs / every) if every > 1 else budgets.sequential_runs,
+        max(features, 1), k=seq.k, warmup=seq.warmup,
         delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
         budget_share=budgets.sequential_share, judged_every=every,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from monitor.drift.sequential import LEARN_QUIET, CusumConfig
+from monitor.drift.simulate_plan import MIN_JUDGED
 from monitor.errors import DriftError
 
 SEQUENTIAL = "sequential_drift"
@@ -77,7 +78,9 @@ def _config(plan: Any, features: int, share: float | None = None) -> CusumConfig
     s = plan.sequential
     every = int(getattr(plan, "judged_every", 1))  # sliding windows: ARL0 in judged windows
     return CusumConfig(
-        arl0=float(plan.sequential_runs) / every, features=max(1, features), k=s.k,
+        arl0=float(plan.sequential_runs) if every == 1 else max(
+            MIN_JUDGED, float(plan.sequential_runs) / every
+        ), features=max(1, features), k=s.k,
         warmup=s.warmup, delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
         learn=bool(getattr(s, "learn", False)) and s.warmup > 0, reference_share=share,
         budget_share=plan.sequential_share, judged_every=every,

@@ -97,3 +97,11 @@ def test_calibrate_plan_and_simulation_count_judged_windows() -> None:
     res = cusum_false_alarms(rng.standard_normal((400, 10)), plan, rng)
     assert res["judged_every"] == 24
     assert res["per_run"] == pytest.approx(res["per_judged_window"] / 24)
+
+
+def test_a_budget_of_few_runs_is_at_least_ten_judged_windows() -> None:
+    window = {"kind": "sliding", "size": "24h", "step": "1h", "bucket": "1h"}
+    few = _monitor(window)
+    few = few.model_copy(update={"alarm": few.alarm.model_copy(update={"expected_run_length": 10})})
+    cfg = sequential_config(few, 10)
+    assert cfg.arl0 == 10.0 and cfg.bound > 0  # 240 runs: the smallest budget it sizes
