@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from monitor.calibrate import PERIOD, feature_plans, sequential_config, sequential_judges
+from monitor.calibrate import (
+    PERIOD,
+    feature_plans,
+    sequential_config,
+    sequential_every,
+    sequential_judges,
+)
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.calibration import FeatureNull
@@ -217,4 +223,7 @@ def backtest(
         "first_window": windows[0].window_start if windows else None,
         "last_window": windows[-1].window_end if windows else None,
         "per_day": sum(counts.values()) / days if days > 0 else float(np.nan),
+        # the windows the sequential rule judged (a sliding window: every n-th, as scheduled)
+        "sequential_windows": cusum.windows if seq else None,
+        "judged_every": sequential_every(proposed),
     }

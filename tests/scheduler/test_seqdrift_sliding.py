@@ -10,6 +10,7 @@ import pytest
 from seqdrift_support import HOUR, T0, put_window, reference_file, seq_settings
 from sqlalchemy import select
 
+from monitor.backtest import backtest
 from monitor.calibrate import sequential_config, sequential_judges
 from monitor.scheduler import nulls as auto_nulls
 from monitor.scheduler import sequential as sched_seq
@@ -68,6 +69,10 @@ def test_sliding_window_advances_the_cusum_on_every_nth_run_only(pg_engine, tmp_
         assert state.last_window_end == judged_ends[-1]
         before = state
     assert len(judged_ends) == 4
+    # the backtest replays the stored windows through the same rule: the judged ones only
+    replay = backtest(pg_engine, monitor, days=2, now=T0 + (SIZE + 12) * HOUR)
+    assert replay["windows"] == 12 and replay["judged_every"] == SIZE
+    assert replay["sequential_windows"] == state.windows == 4
     cfg = sequential_config(monitor, 10)
     assert cfg.judged_every == SIZE
     assert "every=3" in state.config  # the judged cadence is part of the CUSUM's settings
