@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from monitor.calibrate import PERIOD, feature_plans, sequential_config
+from monitor.calibrate import (
+    PERIOD,
+    feature_plans,
+    sequential_config,
+    sequential_every,
+    sequential_judges,
+)
 from monitor.display import PREDICTION_FEATURE
 from monitor.drift.auto_verdict import DECIDED_BY, AutoPlan, apply_auto
 from monitor.drift.calibration import FeatureNull
@@ -196,7 +202,7 @@ def backtest(
             states[key] = d.state
             if d.transition is not None and d.transition[1] == "firing":
                 counts[hit.rule.name] += 1
-        if seq and w.status == "succeeded":
+        if seq and w.status == "succeeded" and sequential_judges(proposed, w.window_end):
             cusum = _cusum(replay, inputs, w, cusum, counts, seq[0])
     stored = fired_per_rule(engine, proposed.name, since)
     return {
@@ -217,4 +223,7 @@ def backtest(
         "first_window": windows[0].window_start if windows else None,
         "last_window": windows[-1].window_end if windows else None,
         "per_day": sum(counts.values()) / days if days > 0 else float(np.nan),
+        # the windows the sequential rule judged (a sliding window: every n-th, as scheduled)
+        "sequential_windows": cusum.windows if seq else None,
+        "judged_every": sequential_every(proposed),
     }

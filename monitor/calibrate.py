@@ -26,10 +26,11 @@ from monitor.drift.defaults import default_method
 from monitor.drift.registry import METHODS, Kind
 from monitor.drift.sequential import CusumConfig
 from monitor.drift.simulate import simulate
-from monitor.drift.simulate_plan import FeaturePlan, Plan, RulePlan, SequentialPlan
+from monitor.drift.simulate_plan import MIN_JUDGED, FeaturePlan, Plan, RulePlan, SequentialPlan
 from monitor.errors import InputError, ReferenceFailed
 from monitor.reference import Reference, latest, reference_frame
 from monitor.settings import MonitorSettings
+from monitor.settings.alarm import judged_every, judged_window
 from monitor.storage.alert_marks import marked_share
 from monitor.storage.calibration_reads import typical_window_rows
 from monitor.storage.db import Engine
@@ -48,6 +49,8 @@ __all__ = [
     "measured_share",
     "plan_for",
     "sequential_config",
+    "sequential_every",
+    "sequential_judges",
     "window_rows",
 ]
 
@@ -131,11 +134,28 @@ def sequential_config(
     The simulation builds the same from its `Plan` (`simulate_rules._config`, pinned)."""
     seq = monitor.alarm.sequential
     budgets = monitor.alarm.budgets(monitor.run_every, (r.condition for r in monitor.rules))
+    every = sequential_every(monitor)
     return CusumConfig(
-        budgets.sequential_runs, max(features, 1), k=seq.k, warmup=seq.warmup,
+        # at least MIN_JUDGED judged windows (a budget of a few runs on a long sliding window)
+        max(MIN_JUDGED, budgets.sequential_runs / every) if every > 1 else budgets.sequential_runs,
+        max(features, 1), k=seq.k, warmup=seq.warmup,
         delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
-        budget_share=budgets.sequential_share,
+        budget_share=budgets.sequential_share, judged_every=every,
     )  # fmt: skip
+
+
+def sequential_every(monitor: MonitorSettings) -> int:
+    """n: the sequential rule judges every n-th run of a sliding window (ceil(size / step),
+    1 otherwise; `settings.alarm.judged_every`). One definition for the scheduler, the
+    simulation's plan and the backtest."""
+    w = monitor.window
+    return judged_every(w.kind, w.size, w.step, w.events)
+
+
+def sequential_judges(monitor: MonitorSettings, window_end: datetime) -> bool:
+    """Whether the sequential rule judges the run whose window ends at `window_end`
+    (`settings.alarm.judged_window`): every run of a tumbling or count window."""
+    return judged_window(window_end, monitor.window.step, sequential_every(monitor))
 
 
 def plan_for(
@@ -164,6 +184,7 @@ def plan_for(
         if any(f.name == PREDICTION_FEATURE for f in features)
         else None,
         sequential=_sequential(monitor),
+        judged_every=sequential_every(monitor),
     )
 
 

@@ -140,6 +140,9 @@ class CusumConfig:
     # the share of the monitor's budget this rule was sized for (arl0 = budget / share;
     # `AlarmSettings.budgets`): stated in payloads, no effect on the bound
     budget_share: float = 1.0
+    # sliding windows: the CUSUM judges every n-th run only (disjoint windows,
+    # `settings.alarm.judged_every`); `arl0` is then in judged windows (the budget in runs / n)
+    judged_every: int = 1
 
     def __post_init__(self) -> None:
         if self.features < 1:
@@ -152,6 +155,8 @@ class CusumConfig:
             raise DriftError(f"cap needs a warm-up and must exceed k, got {self.cap!r}")
         if self.learn and not self.warmup:
             raise DriftError("learn needs a warm-up")
+        if self.judged_every < 1:
+            raise DriftError(f"judged_every must be >= 1, got {self.judged_every!r}")
         if not 0 < self.budget_share <= 1:
             raise DriftError(f"budget_share must be in (0, 1], got {self.budget_share!r}")
         if self.reference_share is not None and not 0 <= self.reference_share <= 1:

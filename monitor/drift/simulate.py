@@ -308,6 +308,8 @@ def _delays(sim: _Sim, run: _Runner, pool: int) -> list[dict[str, Any]]:
                     d = cusum_delay(
                         sim.z[f.name], z, len(run.inputs), run.plan, run.rng, run.cusum_share()
                     )
+                    # judged windows to runs: a sliding window is judged every n-th run
+                    d = None if d is None else d * getattr(run.plan, "judged_every", 1)
                 elif rule.condition in SIMULATED:
                     holds = _conditions(rule, shifted, run)
                     key = f.name if f.name in holds else ""

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 from monitor.drift.registry import Kind
 
 DAY_S = 86_400.0
+# the sequential rule's smallest ARL0 in judged windows of a sliding window (a budget of a
+# few runs divided by n would size no bound at all; `calibrate.sequential_config`)
+MIN_JUDGED = 10.0
 
-__all__ = ["DAY_S", "FeaturePlan", "Plan", "RulePlan", "SequentialPlan"]
+__all__ = ["DAY_S", "MIN_JUDGED", "FeaturePlan", "Plan", "RulePlan", "SequentialPlan"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Plan:
     # the rules' shares of the budget (`AlarmSettings.budgets`, as the scheduler's)
     window_share: float = 1.0
     sequential_share: float = 1.0
+    # sliding windows: the CUSUM judges every n-th run (`calibrate.sequential_every`)
+    judged_every: int = 1
 
     @property
     def family_alpha(self) -> float:
@@ -75,6 +80,14 @@ class Plan:
     def sequential_runs(self) -> float:
         """The sequential rule's ARL0 in runs: its share of the budget."""
         return self.budget_runs / self.sequential_share
+
+    @property
+    def sequential_windows(self) -> float:
+        """The sequential rule's ARL0 in judged windows (every `judged_every`-th run): the
+        same budget in time (`calibrate.sequential_config`)."""
+        if self.judged_every == 1:
+            return self.sequential_runs
+        return max(MIN_JUDGED, self.sequential_runs / self.judged_every)
 
     @property
     def runs_per_day(self) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from monitor.drift.sequential import LEARN_QUIET, CusumConfig
+from monitor.drift.simulate_plan import MIN_JUDGED
 from monitor.errors import DriftError
 
 SEQUENTIAL = "sequential_drift"
@@ -75,11 +76,14 @@ def median_delay(q: float, for_runs: int) -> float | None:
 
 def _config(plan: Any, features: int, share: float | None = None) -> CusumConfig:
     s = plan.sequential
+    every = int(getattr(plan, "judged_every", 1))  # sliding windows: ARL0 in judged windows
     return CusumConfig(
-        arl0=float(plan.sequential_runs), features=max(1, features), k=s.k, warmup=s.warmup,
-        delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
+        arl0=float(plan.sequential_runs) if every == 1 else max(
+            MIN_JUDGED, float(plan.sequential_runs) / every
+        ), features=max(1, features), k=s.k,
+        warmup=s.warmup, delta=s.delta if s.warmup else None, cap=s.cap if s.warmup else None,
         learn=bool(getattr(s, "learn", False)) and s.warmup > 0, reference_share=share,
-        budget_share=plan.sequential_share,
+        budget_share=plan.sequential_share, judged_every=every,
     )  # fmt: skip
 
 
@@ -176,9 +180,12 @@ def cusum_false_alarms(
             hit = sums > h
             alarms += int(hit.any(axis=1).sum())
             sums[hit] = 0.0
-    runs = STREAMS * length
+    runs = STREAMS * length  # judged windows (every judged_every-th run of a sliding window)
+    every = cfg.judged_every
     return {
-        "per_run": alarms / runs,
+        "per_run": alarms / runs / every,
+        "per_judged_window": alarms / runs,
+        "judged_every": every,
         "per_window_se": math.sqrt(max(alarms, 1)) / runs,
         "bound": h,
         "k": cfg.k,
@@ -199,8 +206,9 @@ def cusum_delay(
     rng: Any,
     share: float | None = None,
 ) -> float | None:
-    """Median windows from a shift's start to the feature's CUSUM alarm (after a healthy
-    warm-up); None when most streams do not alarm within MAX_DELAY windows. Learning is
+    """Median judged windows from a shift's start to the feature's CUSUM alarm (after a
+    healthy warm-up; runs: x `plan.judged_every`); None when most streams do not alarm
+    within MAX_DELAY windows. Learning is
     not simulated here: a shift building evidence is not learned (no zero sums), so the
     warm-up's estimates are the ones that judge it."""
     cfg = _config(plan, features, share)

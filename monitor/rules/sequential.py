@@ -21,7 +21,14 @@ from monitor.verdict import number
 
 def sequential_drift(rule: RuleSettings, facts: RunFacts) -> list[RuleHit]:
     seq = facts.sequential
-    if not seq or not seq.get("applied"):
+    if not seq:
+        return []
+    if seq.get("judged") is False:
+        # a sliding window's run between judged ones: the state as it is (the last judged
+        # verdict, so alerts neither resolve nor re-fire); `for` > 1 counts judged windows
+        if rule.for_runs > 1:
+            return []
+    elif not seq.get("applied"):
         return []
     features: Mapping[str, Mapping[str, Any]] = seq.get("features") or {}
     if rule.feature is not None:
@@ -70,7 +77,10 @@ def _entry(seq: Mapping[str, Any], name: str, f: Mapping[str, Any]) -> dict[str,
         "restarts": int(f.get("restarts") or 0),
         "expected_delay": seq.get("expected_delay"),
         "expected_run_length": seq.get("expected_run_length"),
-    }
+        # sliding windows only: judged every n-th run (disjoint windows, docs/drift.md)
+        **({"judged": seq["judged"], "judged_every": seq.get("judged_every")}
+           if "judged" in seq else {}),
+    }  # fmt: skip
 
 
 def _delay(seq: Mapping[str, Any]) -> str:

@@ -9,6 +9,8 @@ Called inside the transaction that stores a succeeded run, its alerts and their 
    older window that finished after a newer one) is **not applied**: the state is unchanged,
    the sequential rule gives no verdict for that run and its alerts hold. Each window is
    therefore counted at most once and the sums never go backwards;
+   On a sliding window only every n-th run is judged (`calibrate.sequential_judges`,
+   disjoint windows): the others leave the state as it is and repeat its verdict;
 3. otherwise the window's null-standardised scores (`z_scores`) go through
    `monitor.drift.sequential.update` (self-starting, winsorised, guaranteed bound, and by
    default learning: after the warm-up each feature's mean/sd keep learning from windows
@@ -37,7 +39,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from monitor.calibrate import sequential_config
+from monitor.calibrate import sequential_config, sequential_judges
 from monitor.drift.calibration import AUTO_METHOD, FeatureNull
 from monitor.drift.registry import Kind
 from monitor.drift.result import FeatureResult
@@ -192,10 +194,12 @@ def _baseline_z(f: FeatureResult) -> float:
 def config_key(config: CusumConfig) -> str:
     """What the sums depend on: another key (a changed setting or budget, a feature added or
     removed) restarts everything, warm-up included."""
-    return (
+    key = (
         f"arl0={config.arl0:g};p={config.features};k={config.k:g};warmup={config.warmup};"
         f"delta={config.delta};cap={config.cap};learn={int(config.learn)}"
     )
+    # a sliding window's cadence (tumbling keys unchanged: their states do not restart)
+    return key if config.judged_every == 1 else f"{key};every={config.judged_every}"
 
 
 def _cusum_state(state: SequentialState, reference_id: int, same: bool) -> CusumState:
@@ -255,8 +259,10 @@ def view(
     z: Mapping[str, float],
     config: CusumConfig,
     shift: float,
+    judged: bool = True,
 ) -> dict[str, Any]:
-    """`RunFacts.sequential`: what the rule judges and the payload states (JSON-safe)."""
+    """`RunFacts.sequential`: what the rule judges and the payload states (JSON-safe).
+    `judged` False: a sliding window's run between two judged ones (the state as it is)."""
     bound = config.bound
     features = {
         name: {
@@ -288,7 +294,10 @@ def view(
         "last_window_end": state.last_window_end.isoformat() if state.last_window_end else None,
         "expected_delay": {"shift": shift, "windows": config.expected_delay(shift)},
         "features": features,
-    }
+        # sliding windows only (tumbling payloads unchanged): judged every n-th run
+        **({} if config.judged_every == 1 else {"judged": judged,
+                                                 "judged_every": config.judged_every}),
+    }  # fmt: skip
 
 
 # --- the hooks in the run's transaction -------------------------------------------------------
@@ -322,6 +331,8 @@ def judge(
         )
     config = config_for(monitor, len(ref.features), share)
     state = store.lock(conn, monitor.name, now)
+    if not sequential_judges(monitor, facts.window_end):
+        return _not_judged(conn, monitor, ref, facts, hits, rules, state, z, config)
     after, applied = advance(state, ref.id, z, facts.window_end, facts.run_id, config)
     if applied:
         store.save(conn, after, now)
@@ -336,6 +347,37 @@ def judge(
     facts = replace(
         facts, sequential=view(after, applied, z, config, monitor.alarm.sequential.shift)
     )
+    return facts, [*hits, *evaluate(rules, facts)]
+
+
+def _not_judged(
+    conn: Connection,
+    monitor: MonitorSettings,
+    ref: Reference,
+    facts: RunFacts,
+    hits: list[RuleHit],
+    rules: Sequence[RuleSettings],
+    state: SequentialState,
+    z: Mapping[str, float],
+    config: CusumConfig,
+) -> tuple[RunFacts, list[RuleHit]]:
+    """A sliding window's run that is not judged (its window overlaps the judged ones): the
+    state is not advanced. Its CUSUM (same reference and settings, window newer than the
+    last judged one) is evaluated as it is, so its alerts keep the last judged verdict (no
+    resolve, no re-fire) and their payloads say `judged: false`; otherwise (a stale or older
+    state) the rule gives no verdict and its alerts hold."""
+    if facts.run_id is not None:
+        store.log_window(conn, monitor.name, facts.run_id, ref.id, facts.window_end, False, z)
+    current = (
+        state.reference_id == ref.id
+        and state.config == config_key(config)
+        and state.last_window_end is not None
+        and facts.window_end > state.last_window_end
+    )
+    if not current:
+        return facts, hits
+    seq = view(state, False, z, config, monitor.alarm.sequential.shift, judged=False)
+    facts = replace(facts, sequential=seq)
     return facts, [*hits, *evaluate(rules, facts)]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, field_validator, model_validator
 
@@ -140,3 +140,33 @@ class RuleBudgets:
     @property
     def sequential_runs(self) -> float:
         return self.runs / self.sequential_share
+
+
+# --- sliding windows: the sequential rule judges non-overlapping windows only -----------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def judged_every(
+    kind: str, size: timedelta | None, step: timedelta | None, events: int | None = None
+) -> int:
+    """n = ceil(size / step) for a sliding time window (1 otherwise): consecutive sliding
+    windows overlap, so their scores are correlated and a CUSUM fed every one of them alarms
+    far more often than its independent-window ARL0 says. Judging every n-th window only
+    makes the judged windows disjoint (docs/drift.md, "Sliding windows")."""
+    if events is not None or kind != "sliding" or size is None or step is None:
+        return 1
+    if step <= timedelta(0) or step >= size:
+        return 1
+    return -((-size) // step)
+
+
+def judged_window(window_end: datetime, step: timedelta | None, every: int) -> bool:
+    """Whether the sequential rule judges the window ending at `window_end`: the n-th
+    steps since the epoch, floor((end - epoch) / step) % n == 0. Stateless, so replicas,
+    restarts and catch-up runs agree; the scheduler's window ends are multiples of the step
+    since the epoch (`monitor.window.floor_to`), and the floor keeps an unaligned end
+    deterministic too."""
+    if every <= 1 or step is None or step <= timedelta(0):
+        return True
+    return ((window_end.astimezone(UTC) - _EPOCH) // step) % every == 0
