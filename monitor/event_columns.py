@@ -32,6 +32,7 @@ from monitor.events import (
     MAX_CLASSES,
     MAX_FEATURES,
     MAX_NAME_CHARS,
+    MAX_SEGMENT_ENTRIES,
     MAX_STRING_VALUE_CHARS,
     EventRejected,
     FeatureValue,
@@ -165,9 +166,7 @@ def _decode_all(raws: Sequence[bytes], max_bytes: int) -> tuple[list[dict[str, A
     holding a \\u0000 escape) is left to the per-event parser. The common batch (all fine)
     takes C-level passes only."""
     loads = orjson.loads
-    if max(map(len, raws), default=0) <= max_bytes and not any(
-        map(bytes.__contains__, raws, repeat(b"\\u0000"))
-    ):
+    if max(map(len, raws), default=0) <= max_bytes and not _any_nul_escape(raws):
         try:
             docs = list(map(loads, raws))
         except orjson.JSONDecodeError:
@@ -188,6 +187,15 @@ def _decode_all(raws: Sequence[bytes], max_bytes: int) -> tuple[list[dict[str, A
         out.append(doc if good else _EMPTY)
         ok.append(good)
     return out, ok
+
+
+def _any_nul_escape(raws: Sequence[bytes]) -> bool:
+    """Whether some message holds the \\u0000 escape. A batch without any backslash (the
+    common one) is cleared by one memchr over the joined bytes (~0.05 us/event) instead of a
+    substring search per message (~0.7 us/event); joining cannot hide a match."""
+    if b"\\" not in b"".join(raws):
+        return False
+    return any(map(bytes.__contains__, raws, repeat(b"\\u0000")))
 
 
 def _check_names(col: list[Any], ok: list[bool], *, required: bool) -> None:
@@ -297,6 +305,12 @@ def _proba_ok(v: Any) -> bool:
 
 
 def _segments(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
+    """`events.parse_segment` of each document: column-wide when no document has tags and
+    every segment is absent, null or a small string map within the limits (then each
+    event's segment is its own map, as parse_segment returns it); else per document."""
+    col = _field(docs, "segment")
+    if _segments_plain(docs, col):
+        return col
     out: list[Any] = []
     for i, doc in enumerate(docs):
         if "segment" not in doc and "tags" not in doc:
@@ -308,6 +322,25 @@ def _segments(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
             out.append(None)
             ok[i] = False
     return out
+
+
+def _segments_plain(docs: list[dict[str, Any]], col: list[Any]) -> bool:
+    if any(map(dict.__contains__, docs, repeat("tags"))):
+        return False
+    present = [v for v in col if v is not None]
+    if not _DICT_TYPES.issuperset(map(type, present)):
+        return False
+    if max(map(len, present), default=0) > MAX_SEGMENT_ENTRIES:
+        return False
+    values = list(chain.from_iterable(map(dict.values, present)))
+    if not _NAME_TYPES.issuperset(map(type, values)):
+        return False
+    keys = set().union(*present)
+    return (
+        "" not in keys
+        and max(map(len, keys), default=0) <= MAX_NAME_CHARS
+        and max(map(len, values), default=0) <= MAX_NAME_CHARS
+    )
 
 
 def _with_slow_path(
