@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -48,6 +48,7 @@ _NAME_TYPES = frozenset({str})
 _DICT_TYPES = frozenset({dict})
 _TZINFO = attrgetter("tzinfo")
 _EMPTY: dict[str, Any] = {}
+FeatureTable = dict[str, tuple[list[Any], set[type]]]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ class PredictionColumns:
     # UTC): COPY may send them instead of formatting `ts` again (storage/bulk.py checks their
     # form). None once rows are added or taken: only a whole parsed batch carries them.
     ts_text: list[str] | None = field(default=None, compare=False)
+    # Feature name -> (its values over the rows, their Python types), when every event of a
+    # whole parsed batch has the same feature names (the checks built it): the delta path
+    # takes its columns from here instead of walking the dicts again. None as for ts_text.
+    feature_table: FeatureTable | None = field(default=None, compare=False)
 
     FIELDS = (
         "event_id",
@@ -99,12 +104,12 @@ class PredictionColumns:
             yield Prediction(*row)
 
     def append(self, p: Prediction) -> None:
-        self.ts_text = None
+        self.ts_text = self.feature_table = None
         for f in self.FIELDS:
             getattr(self, f).append(getattr(p, f))
 
     def extend(self, other: PredictionColumns) -> None:
-        self.ts_text = None
+        self.ts_text = self.feature_table = None
         for f in self.FIELDS:
             getattr(self, f).extend(getattr(other, f))
 
@@ -152,7 +157,7 @@ def parse_prediction_batch(
     if known_models is not None:
         _check_known(cols.model, known_models, ok)
     cols.ts, cols.ts_text = _timestamps(docs, ok)
-    _check_features(cols.features, raws, ok)
+    cols.feature_table = _check_features(cols.features, raws, ok)
     _check_predictions(cols.prediction, ok)
     _check_probas(cols.prediction_proba, ok)
     cols.segment = _segments(docs, ok)
@@ -243,9 +248,36 @@ def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> tuple[list[Any], 
     return out, None
 
 
-def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> None:
-    """The fast path of `events._features` over the whole batch, then per event; anything
-    else goes the slow way."""
+def _feature_table(col: list[Any]) -> FeatureTable | None:
+    """Each feature's values and their types, when every event's features are a dict with
+    the first one's names (same count, each present: the same set); else None."""
+    if not col or not _DICT_TYPES.issuperset(map(type, col)):
+        return None
+    names = tuple(col[0])
+    if not names or min(map(len, col)) != len(names) or max(map(len, col)) != len(names):
+        return None
+    try:
+        rows = list(map(itemgetter(*names), col))
+    except KeyError:
+        return None
+    columns = [rows] if len(names) == 1 else list(map(list, zip(*rows, strict=True)))
+    return {name: (c, set(map(type, c))) for name, c in zip(names, columns, strict=True)}
+
+
+def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> FeatureTable | None:
+    """The fast path of `events._features` over the whole batch (through the feature table
+    when every event has the same names), then per event; anything else goes the slow way.
+    Returns the table when it alone cleared the batch."""
+    table = _feature_table(col)
+    if (
+        table is not None
+        and len(table) <= MAX_FEATURES
+        and max(map(len, raws), default=0) <= MAX_STRING_VALUE_CHARS
+        and _SCALAR_TYPES.issuperset(set().union(*(t for _, t in table.values())))
+        and "" not in table
+        and max(map(len, table), default=0) <= MAX_NAME_CHARS
+    ):
+        return table
     if (
         _DICT_TYPES.issuperset(map(type, col))
         and max(map(len, col), default=0) <= MAX_FEATURES
@@ -254,7 +286,7 @@ def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> No
     ):
         names = set().union(*col)
         if "" not in names and max(map(len, names), default=0) <= MAX_NAME_CHARS:
-            return
+            return None
     scalars = _SCALAR_TYPES.issuperset
     for i, features in enumerate(col):
         if not (
@@ -266,6 +298,7 @@ def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> No
             and len(raws[i]) <= MAX_STRING_VALUE_CHARS
         ):
             ok[i] = False
+    return None
 
 
 def _check_predictions(col: list[Any], ok: list[bool]) -> None:
@@ -369,4 +402,4 @@ def _with_slow_path(
     return out, rejected
 
 
-__all__ = ["ParseRules", "PredictionColumns", "parse_prediction_batch"]
+__all__ = ["FeatureTable", "ParseRules", "PredictionColumns", "parse_prediction_batch"]

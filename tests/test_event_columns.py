@@ -222,3 +222,27 @@ def test_nul_escapes_are_found_in_any_batch(edits: list[tuple[str, bytes]]) -> N
                 raw = doc.replace(b'"e%d"' % i if key == "event_id" else b'"v1"', text)
         raws.append(raw)
     assert [strict(x) for x in batched(raws, KNOWN)] == [strict(x) for x in per_event(raws, KNOWN)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FIELD_VALUES["features"], min_size=1, max_size=6), st.booleans())
+def test_feature_table_is_the_features_by_name(features: list[Any], same: bool) -> None:
+    """When the parse keeps a feature table, each column is that feature over the events and
+    its type set is exactly the values' types; the batch equals the per-event parse."""
+    if same:  # the names of the first in every event: the table is likely kept
+        first = features[0] if isinstance(features[0], dict) else {}
+        features = [
+            dict.fromkeys(first, f) if isinstance(f, int) else dict(first) for f in features
+        ]
+    raws = [
+        orjson.dumps(VALID | {"event_id": f"e{i}", "features": f}) for i, f in enumerate(features)
+    ]
+    assert [strict(x) for x in batched(raws, KNOWN)] == [strict(x) for x in per_event(raws, KNOWN)]
+    cols, _ = parse_prediction_batch(raws, max_bytes=LIMIT, known_models=KNOWN)
+    if cols.feature_table is None:
+        return
+    names = set().union(*cols.features)
+    assert set(cols.feature_table) == names
+    for name, (values, types) in cols.feature_table.items():
+        assert strict(values) == strict([f[name] for f in cols.features])
+        assert types == set(map(type, values))
