@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from monitor.drift.sketch import Spec
+from monitor.drift.sketch import NumericSpec, Spec
 from monitor.drift.sketch_groups import coded_blobs, column_codes, group_blobs, sketch_groups
 from monitor.errors import DriftError, MonitorError
 from monitor.event_columns import PredictionColumns
@@ -79,6 +79,8 @@ def frame_deltas(
     return out
 
 
+_NONE_TYPES = frozenset({type(None)})
+_PLAIN_NUMBERS = frozenset({int, float, type(None)})  # as sketch_groups.column_codes
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -125,7 +127,7 @@ def delta_inputs(
     starts, groups = np.unique(keys, return_inverse=True)
     sizes = np.bincount(groups, minlength=len(starts)).tolist()
     when = [_EPOCH + bucket * k for k in starts.tolist()]
-    values = feature_columns(cols.features, reference.features)
+    values = _table_columns(cols, reference) or feature_columns(cols.features, reference.features)
     if PREDICTION_FEATURE in reference.specs:
         values[PREDICTION_FEATURE] = list(
             map(prediction_value, cols.prediction, cols.prediction_proba)
@@ -187,6 +189,28 @@ def column_delta_rows(
         frame = predictions_frame(list(cols), reference.features)
         return [d.row() for d in frame_deltas(monitor, reference, frame, bucket)]
     return rows
+
+
+def _table_columns(cols: PredictionColumns, reference: Reference) -> dict[str, Any] | None:
+    """The reference features' columns from the parse's feature table (None without one):
+    the lists `feature_columns` would build, and a numeric spec's plain numbers already as
+    the float64 array `column_codes` would make of them (its type set is known here)."""
+    if cols.feature_table is None:
+        return None
+    table, n = cols.feature_table, len(cols)
+    out: dict[str, Any] = {}
+    for name in reference.features:
+        values, types = table.get(name) or ([None] * n, _NONE_TYPES)
+        spec = reference.specs.get(name)
+        if (
+            isinstance(spec, NumericSpec)
+            and _PLAIN_NUMBERS.issuperset(types)
+            and not _NONE_TYPES.issuperset(types)
+        ):
+            out[name] = np.array(values, dtype=np.float64)
+        else:
+            out[name] = values
+    return out
 
 
 def feature_columns(feats: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:

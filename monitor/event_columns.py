@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -32,6 +32,7 @@ from monitor.events import (
     MAX_CLASSES,
     MAX_FEATURES,
     MAX_NAME_CHARS,
+    MAX_SEGMENT_ENTRIES,
     MAX_STRING_VALUE_CHARS,
     EventRejected,
     FeatureValue,
@@ -47,6 +48,7 @@ _NAME_TYPES = frozenset({str})
 _DICT_TYPES = frozenset({dict})
 _TZINFO = attrgetter("tzinfo")
 _EMPTY: dict[str, Any] = {}
+FeatureTable = dict[str, tuple[list[Any], set[type]]]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,10 @@ class PredictionColumns:
     # UTC): COPY may send them instead of formatting `ts` again (storage/bulk.py checks their
     # form). None once rows are added or taken: only a whole parsed batch carries them.
     ts_text: list[str] | None = field(default=None, compare=False)
+    # Feature name -> (its values over the rows, their Python types), when every event of a
+    # whole parsed batch has the same feature names (the checks built it): the delta path
+    # takes its columns from here instead of walking the dicts again. None as for ts_text.
+    feature_table: FeatureTable | None = field(default=None, compare=False)
 
     FIELDS = (
         "event_id",
@@ -98,12 +104,12 @@ class PredictionColumns:
             yield Prediction(*row)
 
     def append(self, p: Prediction) -> None:
-        self.ts_text = None
+        self.ts_text = self.feature_table = None
         for f in self.FIELDS:
             getattr(self, f).append(getattr(p, f))
 
     def extend(self, other: PredictionColumns) -> None:
-        self.ts_text = None
+        self.ts_text = self.feature_table = None
         for f in self.FIELDS:
             getattr(self, f).extend(getattr(other, f))
 
@@ -151,7 +157,7 @@ def parse_prediction_batch(
     if known_models is not None:
         _check_known(cols.model, known_models, ok)
     cols.ts, cols.ts_text = _timestamps(docs, ok)
-    _check_features(cols.features, raws, ok)
+    cols.feature_table = _check_features(cols.features, raws, ok)
     _check_predictions(cols.prediction, ok)
     _check_probas(cols.prediction_proba, ok)
     cols.segment = _segments(docs, ok)
@@ -165,9 +171,7 @@ def _decode_all(raws: Sequence[bytes], max_bytes: int) -> tuple[list[dict[str, A
     holding a \\u0000 escape) is left to the per-event parser. The common batch (all fine)
     takes C-level passes only."""
     loads = orjson.loads
-    if max(map(len, raws), default=0) <= max_bytes and not any(
-        map(bytes.__contains__, raws, repeat(b"\\u0000"))
-    ):
+    if max(map(len, raws), default=0) <= max_bytes and not _any_nul_escape(raws):
         try:
             docs = list(map(loads, raws))
         except orjson.JSONDecodeError:
@@ -188,6 +192,15 @@ def _decode_all(raws: Sequence[bytes], max_bytes: int) -> tuple[list[dict[str, A
         out.append(doc if good else _EMPTY)
         ok.append(good)
     return out, ok
+
+
+def _any_nul_escape(raws: Sequence[bytes]) -> bool:
+    """Whether some message holds the \\u0000 escape. A batch without any backslash (the
+    common one) is cleared by one memchr over the joined bytes (~0.05 us/event) instead of a
+    substring search per message (~0.7 us/event); joining cannot hide a match."""
+    if b"\\" not in b"".join(raws):
+        return False
+    return any(map(bytes.__contains__, raws, repeat(b"\\u0000")))
 
 
 def _check_names(col: list[Any], ok: list[bool], *, required: bool) -> None:
@@ -235,9 +248,36 @@ def _timestamps(docs: list[dict[str, Any]], ok: list[bool]) -> tuple[list[Any], 
     return out, None
 
 
-def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> None:
-    """The fast path of `events._features` over the whole batch, then per event; anything
-    else goes the slow way."""
+def _feature_table(col: list[Any]) -> FeatureTable | None:
+    """Each feature's values and their types, when every event's features are a dict with
+    the first one's names (same count, each present: the same set); else None."""
+    if not col or not _DICT_TYPES.issuperset(map(type, col)):
+        return None
+    names = tuple(col[0])
+    if not names or min(map(len, col)) != len(names) or max(map(len, col)) != len(names):
+        return None
+    try:
+        rows = list(map(itemgetter(*names), col))
+    except KeyError:
+        return None
+    columns = [rows] if len(names) == 1 else list(map(list, zip(*rows, strict=True)))
+    return {name: (c, set(map(type, c))) for name, c in zip(names, columns, strict=True)}
+
+
+def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> FeatureTable | None:
+    """The fast path of `events._features` over the whole batch (through the feature table
+    when every event has the same names), then per event; anything else goes the slow way.
+    Returns the table when it alone cleared the batch."""
+    table = _feature_table(col)
+    if (
+        table is not None
+        and len(table) <= MAX_FEATURES
+        and max(map(len, raws), default=0) <= MAX_STRING_VALUE_CHARS
+        and _SCALAR_TYPES.issuperset(set().union(*(t for _, t in table.values())))
+        and "" not in table
+        and max(map(len, table), default=0) <= MAX_NAME_CHARS
+    ):
+        return table
     if (
         _DICT_TYPES.issuperset(map(type, col))
         and max(map(len, col), default=0) <= MAX_FEATURES
@@ -246,7 +286,7 @@ def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> No
     ):
         names = set().union(*col)
         if "" not in names and max(map(len, names), default=0) <= MAX_NAME_CHARS:
-            return
+            return None
     scalars = _SCALAR_TYPES.issuperset
     for i, features in enumerate(col):
         if not (
@@ -258,6 +298,7 @@ def _check_features(col: list[Any], raws: Sequence[bytes], ok: list[bool]) -> No
             and len(raws[i]) <= MAX_STRING_VALUE_CHARS
         ):
             ok[i] = False
+    return None
 
 
 def _check_predictions(col: list[Any], ok: list[bool]) -> None:
@@ -297,6 +338,12 @@ def _proba_ok(v: Any) -> bool:
 
 
 def _segments(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
+    """`events.parse_segment` of each document: column-wide when no document has tags and
+    every segment is absent, null or a small string map within the limits (then each
+    event's segment is its own map, as parse_segment returns it); else per document."""
+    col = _field(docs, "segment")
+    if _segments_plain(docs, col):
+        return col
     out: list[Any] = []
     for i, doc in enumerate(docs):
         if "segment" not in doc and "tags" not in doc:
@@ -308,6 +355,25 @@ def _segments(docs: list[dict[str, Any]], ok: list[bool]) -> list[Any]:
             out.append(None)
             ok[i] = False
     return out
+
+
+def _segments_plain(docs: list[dict[str, Any]], col: list[Any]) -> bool:
+    if any(map(dict.__contains__, docs, repeat("tags"))):
+        return False
+    present = [v for v in col if v is not None]
+    if not _DICT_TYPES.issuperset(map(type, present)):
+        return False
+    if max(map(len, present), default=0) > MAX_SEGMENT_ENTRIES:
+        return False
+    values = list(chain.from_iterable(map(dict.values, present)))
+    if not _NAME_TYPES.issuperset(map(type, values)):
+        return False
+    keys = set().union(*present)
+    return (
+        "" not in keys
+        and max(map(len, keys), default=0) <= MAX_NAME_CHARS
+        and max(map(len, values), default=0) <= MAX_NAME_CHARS
+    )
 
 
 def _with_slow_path(
@@ -336,4 +402,4 @@ def _with_slow_path(
     return out, rejected
 
 
-__all__ = ["ParseRules", "PredictionColumns", "parse_prediction_batch"]
+__all__ = ["FeatureTable", "ParseRules", "PredictionColumns", "parse_prediction_batch"]

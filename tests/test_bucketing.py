@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,8 @@ from monitor.bucketing import (
 )
 from monitor.drift.sketch import categorical_spec, fit_numeric, to_bytes
 from monitor.drift.sketch_groups import coded_blobs, column_codes, group_blobs, sketch_groups
-from monitor.event_columns import PredictionColumns
+from monitor.errors import DriftError
+from monitor.event_columns import PredictionColumns, parse_prediction_batch
 from monitor.events import Prediction
 from monitor.reference import Reference
 from monitor.storage.event_frames import PREDICTION_FEATURE
@@ -126,3 +129,78 @@ def test_coded_inputs_refuse_columns_that_need_the_frame_path() -> None:
     events = batch(300, ["a", 1, None, 2.5, True])
     inputs = delta_inputs("mon", reference(), PredictionColumns.of(events), timedelta(minutes=5))
     assert input_rows(inputs) is None and coded_inputs(inputs) is None
+
+
+def parsed(events: list[Prediction]) -> PredictionColumns:
+    """The events through the batch parser (which builds the feature table)."""
+    raws = [
+        orjson.dumps(
+            {
+                "event_id": p.event_id,
+                "model": "m",
+                "timestamp": p.ts.isoformat(),
+                "features": p.features,
+                "prediction": p.prediction,
+                "prediction_proba": p.prediction_proba,
+            }
+        )
+        for p in events
+    ]
+    cols, rejected = parse_prediction_batch(raws, max_bytes=1 << 20)
+    assert not rejected
+    return cols
+
+
+any_value = st.one_of(numbers, words, st.booleans())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(numbers, any_value), numbers, st.one_of(words, any_value)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_rows_from_the_feature_table_equal_the_dict_walk(rows: list[tuple], absent: bool) -> None:
+    """Columns (and float64 arrays) taken from the parse's feature table give the rows of
+    the per-dict walk and of the frame path, in the writer and through coded inputs."""
+    events = []
+    for i, (x, n, c) in enumerate(rows):
+        features = {"x": x, "n": n, "c": c} | ({"other": 1} if absent else {"absent": 2.5})
+        ts = T0 + timedelta(minutes=7 * i)
+        events.append(Prediction(f"e{i}", "m", None, ts, features, 1, 0.5, None))
+    cols = parsed(events)
+    assert cols.feature_table is not None
+    walked = dataclasses.replace(cols, feature_table=None)
+    bucket = timedelta(minutes=5)
+    want = outcome(lambda: column_delta_rows("mon", reference(), walked, bucket))
+    assert outcome(lambda: column_delta_rows("mon", reference(), cols, bucket)) == want
+    if isinstance(want, list):
+        assert [tuple(r) for r in want] == old_rows(list(walked), bucket)
+        coded = coded_inputs(delta_inputs("mon", reference(), cols, bucket))
+        if coded is not None:
+            assert input_rows(coded) == want
+
+
+def outcome(fn: Any) -> Any:
+    """The rows, or the error (strings in a numeric feature fail either way)."""
+    try:
+        return fn()
+    except DriftError as exc:
+        return ("DriftError", str(exc))
+
+
+def test_feature_table_on_real_batches() -> None:
+    events = batch(600, ["a", "b", "zz", None, "1"], seed=4)
+    for e in events:
+        e.features.setdefault("c", None)  # same names in every event: the table is built
+    cols = parsed(events)
+    assert cols.feature_table is not None
+    walked = dataclasses.replace(cols, feature_table=None)
+    for bucket in (timedelta(minutes=5), timedelta(hours=1)):
+        want = column_delta_rows("mon", reference(), walked, bucket)
+        assert column_delta_rows("mon", reference(), cols, bucket) == want
+        assert [tuple(r) for r in want] == old_rows(list(walked), bucket)
+    assert parsed(batch(50, ["a"])).feature_table is None  # "c" missing in some events

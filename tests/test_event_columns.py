@@ -158,3 +158,91 @@ def test_columns_round_trip_predictions() -> None:
     cols = PredictionColumns.of(events)
     assert PredictionColumns.of(cols) is cols
     assert list(cols) == events and len(cols) == 1
+
+
+segment_maps = st.dictionaries(
+    st.sampled_from(["region", "", "k" * 256, "k" * 257, "ä"]),
+    st.one_of(st.sampled_from(["west", "", "v" * 256, "v" * 257]), scalars),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "segment": st.one_of(st.none(), segment_maps, values),
+                "tags": st.one_of(st.none(), segment_maps),
+            },
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_segment_column_equals_per_event_parse(extras: list[dict[str, Any]]) -> None:
+    """Batches that differ only in segment/tags, so the column-wide segment check decides
+    (it takes a batch only when every segment is a plain, in-limit string map)."""
+    base = {k: v for k, v in VALID.items() if k != "segment"}
+    raws = [orjson.dumps(base | {"event_id": f"e{i}"} | x) for i, x in enumerate(extras)]
+    assert [strict(x) for x in batched(raws, KNOWN)] == [strict(x) for x in per_event(raws, KNOWN)]
+
+
+NUL_CASES = [
+    b'"a\\u0000b"',  # a NUL in a stored string
+    b'"a\\\\u0000b"',  # an escaped backslash, then plain text: no NUL
+    b'"a\\nb"',  # a backslash, no NUL escape
+    b'"a\\u00001"',
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["event_id", "model_version", "extra", "segment", "features"]),
+            st.sampled_from([*NUL_CASES, b'"plain"']),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_nul_escapes_are_found_in_any_batch(edits: list[tuple[str, bytes]]) -> None:
+    """The batch-wide backslash test only lets a batch skip the per-message NUL search when
+    no message has a backslash at all; NULs anywhere in the batch are still rejected."""
+    raws = []
+    for i, (key, text) in enumerate(edits):
+        doc = orjson.dumps(VALID | {"event_id": f"e{i}"})
+        if key in ("segment", "features"):
+            raw = doc.replace(b'"north"' if key == "segment" else b'"pro"', text)
+        else:
+            raw = doc[:-1] + b',"' + key.encode() + b'":' + text + b"}"
+            if key != "extra":
+                raw = doc.replace(b'"e%d"' % i if key == "event_id" else b'"v1"', text)
+        raws.append(raw)
+    assert [strict(x) for x in batched(raws, KNOWN)] == [strict(x) for x in per_event(raws, KNOWN)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(FIELD_VALUES["features"], min_size=1, max_size=6), st.booleans())
+def test_feature_table_is_the_features_by_name(features: list[Any], same: bool) -> None:
+    """When the parse keeps a feature table, each column is that feature over the events and
+    its type set is exactly the values' types; the batch equals the per-event parse."""
+    if same:  # the names of the first in every event: the table is likely kept
+        first = features[0] if isinstance(features[0], dict) else {}
+        features = [
+            dict.fromkeys(first, f) if isinstance(f, int) else dict(first) for f in features
+        ]
+    raws = [
+        orjson.dumps(VALID | {"event_id": f"e{i}", "features": f}) for i, f in enumerate(features)
+    ]
+    assert [strict(x) for x in batched(raws, KNOWN)] == [strict(x) for x in per_event(raws, KNOWN)]
+    cols, _ = parse_prediction_batch(raws, max_bytes=LIMIT, known_models=KNOWN)
+    if cols.feature_table is None:
+        return
+    names = set().union(*cols.features)
+    assert set(cols.feature_table) == names
+    for name, (values, types) in cols.feature_table.items():
+        assert strict(values) == strict([f[name] for f in cols.features])
+        assert types == set(map(type, values))
