@@ -11,12 +11,15 @@ What the loop relies on, and how it is kept here:
   arrive in `on_commit`, also inside poll();
 - the high watermark comes from fetch responses (`cached=True`): a ListOffsets query is
   wrong on tansu, and costs a round trip anyway;
-- librdkafka's logs and errors go to the "monitor.ingest.librdkafka" logger.
+- librdkafka's logs and errors go to the "monitor.ingest.librdkafka" logger, repeats throttled
+  (one line per facility and broker thread per 30 s: it logs every failed reconnect).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -29,6 +32,39 @@ from monitor.settings import KafkaSettings
 
 log = logging.getLogger("monitor.ingest.consumer")
 rdkafka_log = logging.getLogger("monitor.ingest.librdkafka")
+LOG_REPEAT_EVERY_S = 30.0  # one line per (level, facility, broker thread) this often
+
+
+class RepeatThrottle(logging.Filter):
+    """librdkafka logs every failed reconnect (~20 lines/s against a broker that is down):
+    keep the first line per (level, facility, broker thread), then one per `every_s`
+    seconds saying how many similar lines were left out."""
+
+    def __init__(self, every_s: float = LOG_REPEAT_EVERY_S) -> None:
+        super().__init__()
+        self.every_s = every_s
+        self._seen: dict[tuple[Any, ...], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) != 3:  # not librdkafka's (facility, client, text) line
+            return True
+        fac, client, text = args
+        key = (record.levelno, fac, str(text).split(" ", 1)[0])
+        now = time.monotonic()
+        with self._lock:
+            last, skipped = self._seen.get(key, (float("-inf"), 0))
+            if now - last < self.every_s:
+                self._seen[key] = (last, skipped + 1)
+                return False
+            self._seen[key] = (now, 0)
+        if skipped:
+            record.args = (fac, client, f"{text} ({skipped} similar lines left out)")
+        return True
+
+
+rdkafka_log.addFilter(RepeatThrottle())
 
 # Large fetches: fewer round trips per event. librdkafka prefetches into its own queue up to
 # QUEUED_MAX_KBYTES (default 64 MB: +65 MB peak RSS, 403 MB in bench/ingest.py; the target

@@ -12,7 +12,7 @@ from ingest_support import Kit, wait_until
 
 from monitor.errors import ConfigError
 from monitor.ingest.broker import free_port
-from monitor.ingest.client import GroupConsumer, consumer_config
+from monitor.ingest.client import GroupConsumer, RepeatThrottle, consumer_config
 from monitor.ingest.consumer import make_consumer
 from monitor.settings import KafkaSettings
 
@@ -154,3 +154,41 @@ def test_a_seek_before_the_first_fetch_leaves_the_committed_position(kit: Kit) -
         consumer.close()
     assert listener.assigned == 1
     assert got == [0, 1, 2, 3]  # from the committed position (none: earliest), nothing skipped
+
+
+def test_a_broker_that_is_down_logs_one_line_per_throttle_period_not_one_per_retry(
+    caplog,
+) -> None:
+    """librdkafka logs each failed reconnect (~20 lines/s measured); we keep one per 30 s."""
+    kafka = KafkaSettings(
+        bootstrap_servers=[f"127.0.0.1:{free_port()}"],  # nobody listens
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    caplog.set_level(logging.INFO, logger="monitor.ingest.librdkafka")
+    consumer = make_consumer(kafka)
+    try:
+        consumer.subscribe(["t"], None)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            consumer.poll(100, 100)
+    finally:
+        consumer.close()
+    failed = [r for r in caplog.records if "Connection refused" in r.getMessage()]
+    assert len(failed) == 1, [r.getMessage() for r in failed]
+
+
+def test_the_throttle_says_how_many_similar_lines_it_left_out() -> None:
+    throttle = RepeatThrottle(every_s=0.2)
+
+    def line(text: str) -> logging.LogRecord:
+        args = ("FAIL", "monitor#consumer-1", text)
+        return logging.LogRecord("x", logging.ERROR, __file__, 1, "%s [%s] %s", args, None)
+
+    kept = [throttle.filter(line("[thrd:a]: refused")) for _ in range(5)]
+    assert kept == [True, False, False, False, False]
+    assert throttle.filter(line("[thrd:b]: refused"))  # another broker thread: its own line
+    time.sleep(0.25)
+    again = line("[thrd:a]: refused")
+    assert throttle.filter(again)
+    assert again.getMessage().endswith("(4 similar lines left out)")
