@@ -62,7 +62,8 @@ class SequentialSettings(StrictModel):
     One state per monitor: every sequential rule of a monitor reads the same sums."""
 
     k: float = Field(SEQUENTIAL_K, gt=0)  # reference value: tuned to a shift of 2k
-    warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)  # windows estimating each score's mean/sd
+    # judged windows estimating each score's mean/sd (default on a sliding window: judged_warmup)
+    warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)
     cap: float | None = Field(SEQUENTIAL_CAP, gt=0)  # standardised scores clipped; None: no clip
     shift: float = Field(SEQUENTIAL_SHIFT, gt=0)  # shift whose expected delay payloads state
     # None: the budget holds on average over references (the default); a number (0 < delta
