@@ -24,6 +24,13 @@ shift's first block to the first alarm (any feature) of the sum, '-' beyond 60 d
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
         .venv/bin/python bench/sliding.py --draws 2 --streams 4 --days 365
+
+`--warmup-compare` (s23-warmup): both rules judge every 24th run; before = a warm-up of 96
+judged windows (the s23-sliding default), after = today's sliding default (20 judged
+windows, `SequentialSettings.judged_warmup`, the warm-up's bound). Streams run from the
+monitor's START; false alarms are counted after each rule's own warm-up, and the delay of a
+shift beginning on `--shift-day` after the start (warm-up included) to the first alarm.
+`--average-bound` gives the after-rule the average bound (what monitors do not use).
 """
 
 from __future__ import annotations
@@ -61,6 +68,35 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)  # midnight: the judged windows end at 00:
 def monitor_config(p: int, rho: float) -> tuple[CusumConfig, CusumConfig]:
     """(before, after): the monitors' CUSUM for a 24 h / 1 h sliding window, every run
     judged vs every 24th (`calibrate.sequential_config`, as the scheduler's)."""
+    new = sequential_config(_sliding_monitor(), p, rho)
+    after = replace(new, warmup=96)  # s23-sliding's comparison: the 96-window warm-up
+    before = replace(after, arl0=after.arl0 * after.judged_every, judged_every=1)
+    return before, after
+
+
+class _AverageBound(CusumConfig):
+    """`--average-bound`: the after-rule with the average bound (`alarm_guarantee.
+    average_bound`) although its warm-up is short: NOT what monitors use (`bound_for`
+    keeps the warm-up's bound below 96 windows); measures what that bound would give."""
+
+    @property
+    def bound_for(self) -> str:
+        return "average"
+
+
+def warmup_configs(p: int, rho: float, average: bool = False) -> tuple[CusumConfig, CusumConfig]:
+    """(before, after) for `--warmup-compare`: both judge every 24th run; before = the
+    default warm-up of 96 judged windows (96 days, the average bound), after = today's
+    default of a sliding monitor (`SequentialSettings.judged_warmup`: 20 judged windows,
+    the warm-up's guaranteed bound)."""
+    _, before = monitor_config(p, rho)
+    after = sequential_config(_sliding_monitor(), p, rho)
+    if average:
+        after = _AverageBound(**{f: getattr(after, f) for f in after.__dataclass_fields__})
+    return before, after
+
+
+def _sliding_monitor():  # type: ignore[no-untyped-def]
     doc = {
         "database": {"url": "postgresql+psycopg://u:p@127.0.0.1:5432/x"},
         "monitors": [{
@@ -70,9 +106,7 @@ def monitor_config(p: int, rho: float) -> tuple[CusumConfig, CusumConfig]:
                       {"name": "ds", "condition": "dataset_drift"}],
         }],
     }  # fmt: skip
-    after = sequential_config(parse_settings(doc).monitors[0], p, rho)
-    before = replace(after, arl0=after.arl0 * after.judged_every, judged_every=1)
-    return before, after
+    return parse_settings(doc).monitors[0]
 
 
 def flags(z: np.ndarray, cfg: CusumConfig) -> np.ndarray:
@@ -175,6 +209,48 @@ def one_stream(frame, ref, cal, rng, hours: int, block: int) -> dict:
     }
 
 
+def warmup_stream(
+    frame, ref, cal, rng, hours: int, block: int, shift_day: int, average: bool = False
+) -> dict:
+    """`--warmup-compare`: both rules on the judged windows of one stream from the monitor's
+    START; false alarms after each rule's own warm-up; delays from a shift that starts at a
+    random hour of day `shift_day` after the start (inside a warm-up, it is partly absorbed)
+    to the first alarm at or after it, in hours, None if none by the stream's end."""
+    names = list(cal.features)
+    m = SIZE * block
+    rows = rng.integers(0, len(frame), (hours + SIZE - 1, block))
+    refs = {n: np.sort(ref[n].to_numpy(dtype=float)) for n in names}
+    z = np.stack(
+        [window_z(frame[n].to_numpy(dtype=float)[rows], refs[n], cal.features[n], m)
+         for n in names], axis=1)  # fmt: skip
+    z = np.nan_to_num(z)
+    pair = warmup_configs(len(names), m / (m + len(ref)), average)
+    cfgs = dict(zip(("before", "after"), pair, strict=True))
+    judged = judged_mask(hours)
+    idx = np.flatnonzero(judged)
+    out: dict = {"bounds": tuple((c.bound, c.warmup, c.bound_for) for c in cfgs.values())}
+    for k, cfg in cfgs.items():
+        f = flags(z[judged], cfg)
+        assert int(f.sum()) == _learning_alarms(z[judged][None], cfg), "flags drifted"
+        out[k] = (int(f.sum()), f.size * SIZE)
+    s0 = SIZE * shift_day + int(rng.integers(0, SIZE))  # window index of the first shifted
+    col, sd = names[0], float(frame[names[0]].std())
+    out["delays"] = {}
+    for shift in SHIFTS:
+        vals = frame[col].to_numpy(dtype=float)[rows].copy()
+        vals[s0 + SIZE - 1 :] += shift * sd
+        zs = z.copy()
+        zs[s0:, 0] = np.nan_to_num(window_z(vals[s0:], refs[col], cal.features[col], m))
+        zj, first = zs[judged], int(np.searchsorted(idx, s0))
+        got = []
+        for cfg in cfgs.values():
+            hits = np.flatnonzero(flags(zj, cfg)) + cfg.warmup
+            hits = hits[hits >= first]
+            got.append(None if hits.size == 0 else int(idx[hits[0]]) - s0 + 1)
+        out["delays"][shift] = tuple(got)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--draws", type=int, default=2)
@@ -182,14 +258,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=365, help="days counted after the warm-up")
     ap.add_argument("--block", type=int, default=21, help="rows per hourly block (x24 a window)")
     ap.add_argument("--only", default="")
+    ap.add_argument(
+        "--warmup-compare",
+        action="store_true",
+        help="s23-warmup: 96 judged warm-up windows vs the sliding default",
+    )
+    ap.add_argument(
+        "--shift-day",
+        type=int,
+        default=10,
+        help="--warmup-compare: day after the START on which the shift begins",
+    )
+    ap.add_argument(
+        "--average-bound",
+        action="store_true",
+        help="--warmup-compare: the after-rule with the average bound (not used)",
+    )
     a = ap.parse_args(argv)
     print(
         f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {Path('/proc/loadavg').read_text().split()[:3]}"
     )
     cpu0 = time.process_time()
     hours = (96 + a.days) * SIZE  # the after-rule's warm-up (96 judged days) + counted days
-    print("data set | draw | lag-1 corr of z | h before/after | ARL0 before (runs) / after (judged) |"
-          " FA/30d before | FA/30d after | delay +0.25/+0.5 sd before (h) | after (h)")  # fmt: skip
+    if a.warmup_compare:
+        print(f"# warm-up compare: shift from day {a.shift_day} after the start; before / after")
+    else:
+        print("data set | draw | lag-1 corr of z | h before/after | ARL0 before (runs) / after (judged) |"
+              " FA/30d before | FA/30d after | delay +0.25/+0.5 sd before (h) | after (h)")  # fmt: skip
     totals = {"before": [0, 0], "after": [0, 0]}
     per_ds: dict[str, dict] = {}
     for name, frame in datasets().items():
@@ -202,7 +297,12 @@ def main(argv: list[str] | None = None) -> int:
             ref = ref.reset_index(drop=True)
             cal = calibrate(ref, kinds=dict.fromkeys(frame.columns, "numeric"), seed=draw,
                             sizes=(SIZE * a.block,))  # fmt: skip
-            res = [one_stream(frame, ref, cal, rng, hours, a.block) for _ in range(a.streams)]
+            if a.warmup_compare:
+                res = [warmup_stream(frame, ref, cal, rng, hours, a.block, a.shift_day,
+                                     a.average_bound)
+                       for _ in range(a.streams)]  # fmt: skip
+            else:
+                res = [one_stream(frame, ref, cal, rng, hours, a.block) for _ in range(a.streams)]
             row = {}
             for k in ("before", "after"):
                 al, runs = sum(r[k][0] for r in res), sum(r[k][1] for r in res)
@@ -215,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
             d = {s: [r["delays"][s] for r in res] for s in SHIFTS}
             med = {s: tuple(_med([x[i] for x in d[s]]) for i in (0, 1)) for s in SHIFTS}
             b = res[0]["bounds"]
+            if a.warmup_compare:
+                print(f"{name} | {draw} | h/warmup/bound_for {b[0]} -> {b[1]} |"
+                      f" FA/30d {row['before']:.2f} / {row['after']:.2f} | delay +0.25 sd"
+                      f" {med[0.25][0]} / {med[0.25][1]} h | +0.5 sd {med[0.5][0]} / {med[0.5][1]} h",
+                      flush=True)  # fmt: skip
+                continue
             print(f"{name} | {draw} | {np.mean([r['lag1'] for r in res]):.2f} | {b[0]:.2f} / {b[1]:.2f} |"
                   f" {b[2]:.0f} / {b[3]:.0f} | {row['before']:.2f} | {row['after']:.2f} |"
                   f" {med[0.25][0]} / {med[0.5][0]} | {med[0.25][1]} / {med[0.5][1]}", flush=True)  # fmt: skip
@@ -236,8 +342,16 @@ def _med(xs: list[int | None]) -> str:
 
 
 def _mtbfa(label: str, alarms: int, runs: int, budget_h: int) -> str:
+    """Alarms, rate per 30 days, MTBFA / budget with the exact (Garwood) 95% Poisson
+    interval on the count (scipy.stats.chi2)."""
+    from scipy.stats import chi2
+
+    lo = 0.5 * chi2.ppf(0.025, 2 * alarms) if alarms else 0.0
+    hi = 0.5 * chi2.ppf(0.975, 2 * alarms + 2)
     mt = runs / alarms / budget_h if alarms else float("inf")
-    return f"{label} {alarms} false alarms in {runs} h ({alarms / runs * 720:.2f}/30d, MTBFA/budget {mt:.3g})"
+    ci = f"{runs / hi / budget_h:.3g}-{runs / lo / budget_h if lo else float('inf'):.3g}"
+    return (f"{label} {alarms} false alarms in {runs} h ({alarms / runs * 720:.2f}/30d,"
+            f" MTBFA/budget {mt:.3g}, 95% {ci})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -119,9 +119,11 @@ def feature_plans(
 
 
 def _sequential(monitor: MonitorSettings) -> SequentialPlan:
-    """The scheduler's CUSUM settings (`alarm.sequential`: k, warm-up, delta, cap, learn)."""
+    """The scheduler's CUSUM settings (`alarm.sequential`: k, warm-up in judged windows,
+    delta, cap, learn)."""
     s = monitor.alarm.sequential
-    return SequentialPlan(k=s.k, warmup=s.warmup, delta=s.delta, cap=s.cap, learn=s.learn)
+    warmup = s.judged_warmup(sequential_every(monitor))
+    return SequentialPlan(k=s.k, warmup=warmup, delta=s.delta, cap=s.cap, learn=s.learn)
 
 
 def sequential_config(
@@ -138,7 +140,7 @@ def sequential_config(
     return CusumConfig(
         # at least MIN_JUDGED judged windows (a budget of a few runs on a long sliding window)
         max(MIN_JUDGED, budgets.sequential_runs / every) if every > 1 else budgets.sequential_runs,
-        max(features, 1), k=seq.k, warmup=seq.warmup,
+        max(features, 1), k=seq.k, warmup=seq.judged_warmup(every),
         delta=seq.delta, cap=seq.cap, learn=seq.learn, reference_share=reference_share,
         budget_share=budgets.sequential_share, judged_every=every,
     )  # fmt: skip

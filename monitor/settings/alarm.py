@@ -48,6 +48,12 @@ SEQUENTIAL_CAP = 3.0
 SEQUENTIAL_SHIFT = 2.0
 SEQUENTIAL_DELTA: float | None = None
 SEQUENTIAL_LEARN = True
+# A sliding monitor judges every n-th run (`judged_every`): a default warm-up counts the
+# default's 96 RUNS there, ceil(96 / n) judged windows but never fewer than this (a 24 h /
+# 1 h monitor: 20 daily windows instead of 96 days; bench/RESULTS.md, s23-warmup). With
+# fewer than `drift.sequential.LEARNED_MIN_WARMUP` windows the bound is the warm-up's
+# guaranteed one (`CusumConfig.bound_for` "warmup": valid for short warm-ups, conservative).
+SLIDING_WARMUP_MIN = 20
 
 
 class SequentialSettings(StrictModel):
@@ -56,7 +62,8 @@ class SequentialSettings(StrictModel):
     One state per monitor: every sequential rule of a monitor reads the same sums."""
 
     k: float = Field(SEQUENTIAL_K, gt=0)  # reference value: tuned to a shift of 2k
-    warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)  # windows estimating each score's mean/sd
+    # judged windows estimating each score's mean/sd (default on a sliding window: judged_warmup)
+    warmup: int = Field(SEQUENTIAL_WARMUP, ge=10)
     cap: float | None = Field(SEQUENTIAL_CAP, gt=0)  # standardised scores clipped; None: no clip
     shift: float = Field(SEQUENTIAL_SHIFT, gt=0)  # shift whose expected delay payloads state
     # None: the budget holds on average over references (the default); a number (0 < delta
@@ -65,6 +72,15 @@ class SequentialSettings(StrictModel):
     # after the warm-up each feature's mean/sd keep learning from windows that follow
     # `monitor.drift.sequential.LEARN_QUIET` windows in a row with a zero sum
     learn: bool = SEQUENTIAL_LEARN
+
+    def judged_warmup(self, every: int) -> int:
+        """The warm-up in judged windows for a rule judging every `every`-th run: `warmup`
+        as set when the user set it (an explicit value counts judged windows) or the
+        monitor judges every run; else the default counted in runs, ceil(warmup / every),
+        floored at SLIDING_WARMUP_MIN (docs/drift.md, "Sliding windows")."""
+        if every <= 1 or "warmup" in self.model_fields_set:
+            return self.warmup
+        return max(SLIDING_WARMUP_MIN, -(-self.warmup // every))
 
     @model_validator(mode="after")
     def _cap_above_k(self) -> SequentialSettings:
