@@ -87,28 +87,37 @@ def bounds(p: int, rho: float, budget: float) -> dict[str, float]:
     }
 
 
-def cusum_flags(z: np.ndarray, h: float) -> np.ndarray:
-    """(streams, T - WARMUP) any-feature alarms of the learning CUSUM at bound h: the
-    arithmetic of `simulate_rules._learning_alarms` (pinned), flags instead of a count."""
-    head = z[:, :WARMUP]
-    n = np.full(z.shape[::2], float(WARMUP))
-    mean, m2 = head.mean(axis=1), head.var(axis=1) * WARMUP
+def cusum_flags(
+    z: np.ndarray,
+    h: float,
+    k: float = K_NEW,
+    cap: float | None = CAP,
+    warmup: int = WARMUP,
+) -> np.ndarray:
+    """(streams, T - warmup) any-feature alarms of the learning CUSUM at bound h: the
+    arithmetic of `simulate_rules._learning_alarms` (pinned), flags instead of a count.
+    bench/sliding.py calls it with its monitors' k, cap and warm-up."""
+    head = z[:, :warmup]
+    n = np.full(z.shape[::2], float(warmup))
+    mean, m2 = head.mean(axis=1), head.var(axis=1) * warmup
     sums, quiet = np.zeros_like(mean), np.zeros_like(mean)
-    out = np.zeros((z.shape[0], z.shape[1] - WARMUP), dtype=bool)
-    for t in range(WARMUP, z.shape[1]):
+    out = np.zeros((z.shape[0], z.shape[1] - warmup), dtype=bool)
+    for t in range(warmup, z.shape[1]):
         zt = z[:, t]
-        sd = np.sqrt(m2 / (n - 1))
-        score = np.clip((zt - mean) / np.maximum(sd, 0.1), -CAP, CAP)
+        sd = np.sqrt(m2 / np.maximum(n - 1, 1))
+        score = (zt - mean) / np.maximum(sd, 0.1)
+        if cap is not None:
+            score = np.clip(score, -cap, cap)
         learn = quiet >= LEARN_QUIET
         n1 = n + learn
         d = np.where(learn, zt - mean, 0.0)
         mean = mean + d / n1
         m2 = m2 + np.where(learn, d * (zt - mean), 0.0)
         n = n1
-        sums = np.maximum(0.0, sums + score - K_NEW)
+        sums = np.maximum(0.0, sums + score - k)
         quiet = np.where(sums == 0.0, quiet + 1, 0)
         hit = sums > h
-        out[:, t - WARMUP] = hit.any(axis=1)
+        out[:, t - warmup] = hit.any(axis=1)
         sums[hit], quiet[hit] = 0.0, 0
     return out
 

@@ -49,12 +49,13 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _alarm_budget import cusum_flags  # noqa: E402
 from alarms import datasets  # noqa: E402
 
 from monitor.calibrate import sequential_config  # noqa: E402
 from monitor.drift.calibration import calibrate  # noqa: E402
 from monitor.drift.nullstats import wasserstein_many  # noqa: E402
-from monitor.drift.sequential import LEARN_QUIET, CusumConfig  # noqa: E402
+from monitor.drift.sequential import CusumConfig  # noqa: E402
 from monitor.drift.simulate_rules import _learning_alarms  # noqa: E402
 from monitor.settings import parse_settings  # noqa: E402
 from monitor.settings.alarm import judged_window  # noqa: E402
@@ -110,32 +111,10 @@ def _sliding_monitor():  # type: ignore[no-untyped-def]
 
 
 def flags(z: np.ndarray, cfg: CusumConfig) -> np.ndarray:
-    """(T - warmup,) any-feature alarms of the learning CUSUM over one stream (T x p): the
-    arithmetic of `simulate_rules._learning_alarms` (pinned by the caller), flags kept."""
-    w = cfg.warmup
-    head = z[:w]
-    n = np.full(z.shape[1], float(w))
-    mean, m2 = head.mean(axis=0), head.var(axis=0) * w
-    sums, quiet = np.zeros_like(mean), np.zeros_like(mean)
-    h, out = cfg.bound, np.zeros(z.shape[0] - w, dtype=bool)
-    for t in range(w, z.shape[0]):
-        zt = z[t]
-        sd = np.sqrt(m2 / np.maximum(n - 1, 1))
-        score = (zt - mean) / np.maximum(sd, 0.1)
-        if cfg.cap is not None:
-            score = np.clip(score, -cfg.cap, cfg.cap)
-        learn = quiet >= LEARN_QUIET
-        n1 = n + learn
-        d = np.where(learn, zt - mean, 0.0)
-        mean = mean + d / n1
-        m2 = m2 + np.where(learn, d * (zt - mean), 0.0)
-        n = n1
-        sums = np.maximum(0.0, sums + score - cfg.k)
-        quiet = np.where(sums == 0.0, quiet + 1, 0)
-        hit = sums > h
-        out[t - w] = hit.any()
-        sums[hit], quiet[hit] = 0.0, 0
-    return out
+    """(T - warmup,) any-feature alarms of the learning CUSUM over one stream (T x p):
+    `_alarm_budget.cusum_flags` at the monitor's k, cap and warm-up (pinned by the caller
+    to `simulate_rules._learning_alarms`)."""
+    return cusum_flags(z[None], cfg.bound, k=cfg.k, cap=cfg.cap, warmup=cfg.warmup)[0]
 
 
 def window_z(block_values: np.ndarray, ref_sorted: np.ndarray, null, m: int) -> np.ndarray:
@@ -159,7 +138,9 @@ def first_alarm(z: np.ndarray, cfg: CusumConfig, start: int) -> int | None:
     return None if hits.size == 0 else int(hits[0]) + start
 
 
-def one_stream(frame, ref, cal, rng, hours: int, block: int) -> dict:
+def stream_z(frame, ref, cal, rng, hours: int, block: int):  # type: ignore[no-untyped-def]
+    """One healthy stream: hourly blocks of `block` rows drawn from `frame`, each feature's
+    score of the SIZE-block window ending at every hour (NaN where undefined)."""
     names = list(cal.features)
     m = SIZE * block
     rows = rng.integers(0, len(frame), (hours + SIZE - 1, block))
@@ -167,6 +148,11 @@ def one_stream(frame, ref, cal, rng, hours: int, block: int) -> dict:
     z = np.stack(
         [window_z(frame[n].to_numpy(dtype=float)[rows], refs[n], cal.features[n], m)
          for n in names], axis=1)  # fmt: skip
+    return names, m, rows, refs, z
+
+
+def one_stream(frame, ref, cal, rng, hours: int, block: int) -> dict:
+    names, m, rows, refs, z = stream_z(frame, ref, cal, rng, hours, block)
     z = np.where(np.isnan(z), 0.0, z)
     rho = m / (m + len(ref))
     before, after = monitor_config(len(names), rho)
@@ -216,13 +202,7 @@ def warmup_stream(
     START; false alarms after each rule's own warm-up; delays from a shift that starts at a
     random hour of day `shift_day` after the start (inside a warm-up, it is partly absorbed)
     to the first alarm at or after it, in hours, None if none by the stream's end."""
-    names = list(cal.features)
-    m = SIZE * block
-    rows = rng.integers(0, len(frame), (hours + SIZE - 1, block))
-    refs = {n: np.sort(ref[n].to_numpy(dtype=float)) for n in names}
-    z = np.stack(
-        [window_z(frame[n].to_numpy(dtype=float)[rows], refs[n], cal.features[n], m)
-         for n in names], axis=1)  # fmt: skip
+    names, m, rows, refs, z = stream_z(frame, ref, cal, rng, hours, block)
     z = np.nan_to_num(z)
     pair = warmup_configs(len(names), m / (m + len(ref)), average)
     cfgs = dict(zip(("before", "after"), pair, strict=True))
